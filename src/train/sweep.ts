@@ -1,0 +1,249 @@
+// Sweep bookkeeping: methods × compression ratios × seeds on one dataset. Each finished cell is saved at once in a
+// results file keyed by cell, so an interrupted sweep resumes without redoing finished cells. Training itself is
+// injected (runCell), which keeps this file testable and free of data loading.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { ConfigError, IoError } from '../core/errors.js';
+import { writeFileAtomic } from '../models/model-file.js';
+import { linePlotSvg } from './plot-svg.js';
+
+export interface SweepCell {
+  /** `method@ratio#seed`, e.g. `bh@100#1`. Full embeddings have ratio 1. */
+  key: string;
+  method: string;
+  /** Target compression ratio (fullRows / rows); 1 for full. */
+  compression: number;
+  seed: number;
+}
+
+export interface EvalScores {
+  auc: number;
+  logloss: number;
+}
+
+export interface SweepCellResult {
+  key: string;
+  method: string;
+  compression: number;
+  seed: number;
+  /** Embedding rows actually used, all fields together. */
+  rows: number;
+  /** fullRows / rows actually reached (the planner rounds). */
+  actualCompression: number;
+  params: number;
+  bytes: number;
+  valid?: EvalScores;
+  test?: EvalScores;
+  seconds: number;
+  finishedAt: string;
+}
+
+export interface SweepResultsFile {
+  format: 'bhembed-sweep';
+  version: 1;
+  /** The options every cell shares (data, model, dim, epochs…). A resumed sweep must match it. */
+  fingerprint: Record<string, unknown>;
+  cells: Record<string, SweepCellResult>;
+}
+
+export interface SweepSummaryRow {
+  method: string;
+  compression: number;
+  seeds: number;
+  actualCompression: number;
+  rows: number;
+  bytes: number;
+  aucMean: number;
+  aucStd: number;
+  loglossMean: number;
+  loglossStd: number;
+  seconds: number;
+}
+
+export function cellKey(method: string, compression: number, seed: number): string {
+  return `${method}@${compression}#${seed}`;
+}
+
+/** The grid, in run order: per seed, full first (once), then each method at each ratio. */
+export function sweepCells(methods: string[], compressions: number[], seeds: number[]): SweepCell[] {
+  const cells: SweepCell[] = [];
+  for (const seed of seeds) {
+    for (const method of methods) {
+      const ratios = method === 'full' ? [1] : compressions;
+      for (const c of ratios) cells.push({ key: cellKey(method, c, seed), method, compression: c, seed });
+    }
+  }
+  return cells;
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+/**
+ * Open a results file: a fresh one when `path` does not exist, else the saved cells. Throws ConfigError when the
+ * saved sweep used different shared options (resuming it would mix incomparable cells).
+ */
+export function loadSweepResults(path: string, fingerprint: Record<string, unknown>): SweepResultsFile {
+  if (!existsSync(path)) return { format: 'bhembed-sweep', version: 1, fingerprint, cells: {} };
+  let parsed: SweepResultsFile;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8')) as SweepResultsFile;
+  } catch (e) {
+    throw new IoError(`${path}: cannot read sweep results (${(e as Error).message}); delete it or pick another --out`, { file: path });
+  }
+  if (parsed?.format !== 'bhembed-sweep' || typeof parsed.cells !== 'object' || parsed.cells === null) {
+    throw new IoError(`${path}: not a bhembed sweep results file; delete it or pick another --out`, { file: path });
+  }
+  const a = stableJson(parsed.fingerprint);
+  const b = stableJson(fingerprint);
+  if (a !== b) {
+    const keys = new Set([...Object.keys(parsed.fingerprint ?? {}), ...Object.keys(fingerprint)]);
+    const diff = [...keys].filter((k) => stableJson(parsed.fingerprint?.[k]) !== stableJson(fingerprint[k]));
+    throw new ConfigError(
+      `${path}: this sweep was started with different options (${diff.join(', ')}); use the same options to resume, or another --out`,
+      { file: path, keys: diff },
+    );
+  }
+  return parsed;
+}
+
+export function saveSweepResults(path: string, results: SweepResultsFile): void {
+  writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(results, null, 2)}\n`));
+}
+
+export interface RunSweepOptions {
+  cells: SweepCell[];
+  results: SweepResultsFile;
+  /** Where to save after every cell. */
+  path: string;
+  runCell: (cell: SweepCell) => Promise<Omit<SweepCellResult, 'key' | 'method' | 'compression' | 'seed' | 'finishedAt'>>;
+  /** Called before each cell with whether it is skipped (already done). */
+  onCell?: (cell: SweepCell, index: number, skipped: boolean) => void;
+}
+
+/** Run the cells not yet in `results`, saving after each. Returns how many ran and how many were skipped. */
+export async function runSweep(opts: RunSweepOptions): Promise<{ ran: number; skipped: number }> {
+  let ran = 0;
+  let skipped = 0;
+  for (let i = 0; i < opts.cells.length; i++) {
+    const cell = opts.cells[i];
+    if (opts.results.cells[cell.key] !== undefined) {
+      skipped++;
+      opts.onCell?.(cell, i, true);
+      continue;
+    }
+    opts.onCell?.(cell, i, false);
+    const r = await opts.runCell(cell);
+    opts.results.cells[cell.key] = { key: cell.key, method: cell.method, compression: cell.compression, seed: cell.seed, ...r, finishedAt: new Date().toISOString() };
+    saveSweepResults(opts.path, opts.results);
+    ran++;
+  }
+  return { ran, skipped };
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+/** Sample standard deviation (0 for one seed). */
+function std(xs: number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+/** Mean and std over seeds of each (method, ratio), using test scores (valid when there is no test set). */
+export function summarizeSweep(results: SweepResultsFile, cells?: SweepCell[]): SweepSummaryRow[] {
+  const groups = new Map<string, SweepCellResult[]>();
+  const order = cells ? cells.map((c) => c.key) : Object.keys(results.cells);
+  for (const key of order) {
+    const r = results.cells[key];
+    if (!r) continue;
+    const g = `${r.method}@${r.compression}`;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(r);
+  }
+  const rows: SweepSummaryRow[] = [];
+  for (const rs of groups.values()) {
+    const scores = rs.map((r) => r.test ?? r.valid).filter((s): s is EvalScores => s !== undefined);
+    rows.push({
+      method: rs[0].method,
+      compression: rs[0].compression,
+      seeds: rs.length,
+      actualCompression: mean(rs.map((r) => r.actualCompression)),
+      rows: rs[0].rows,
+      bytes: rs[0].bytes,
+      aucMean: mean(scores.map((s) => s.auc)),
+      aucStd: std(scores.map((s) => s.auc)),
+      loglossMean: mean(scores.map((s) => s.logloss)),
+      loglossStd: std(scores.map((s) => s.logloss)),
+      seconds: mean(rs.map((r) => r.seconds)),
+    });
+  }
+  return rows.sort((a, b) => (a.method === b.method ? a.compression - b.compression : 0));
+}
+
+function csvField(v: unknown): string {
+  const s = v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '' : String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** One line per finished cell. */
+export function sweepCsv(results: SweepResultsFile, cells?: SweepCell[]): string {
+  const head = ['key', 'method', 'compression', 'seed', 'actual_compression', 'rows', 'params', 'bytes', 'valid_auc', 'valid_logloss', 'test_auc', 'test_logloss', 'seconds'];
+  const keys = cells ? cells.map((c) => c.key).filter((k) => results.cells[k]) : Object.keys(results.cells);
+  const lines = keys.map((k) => {
+    const r = results.cells[k];
+    return [r.key, r.method, r.compression, r.seed, r.actualCompression, r.rows, r.params, r.bytes, r.valid?.auc, r.valid?.logloss, r.test?.auc, r.test?.logloss, r.seconds]
+      .map(csvField)
+      .join(',');
+  });
+  return `${[head.join(','), ...lines].join('\n')}\n`;
+}
+
+function pm(m: number, s: number, digits: number): string {
+  if (!Number.isFinite(m)) return '–';
+  return s > 0 ? `${m.toFixed(digits)} ± ${s.toFixed(digits)}` : m.toFixed(digits);
+}
+
+function kb(bytes: number): string {
+  return bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(2)} MB` : `${(bytes / 1024).toFixed(1)} KB`;
+}
+
+/** A Markdown table of the summary (one row per method and ratio). `scoreName` labels the score columns. */
+export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test'): string {
+  const lines = [
+    `| method | target × | actual × | rows | embedding bytes | ${scoreName} AUC | ${scoreName} logloss | seeds | s/run |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of summary) {
+    lines.push(
+      `| ${r.method} | ${r.compression} | ${r.actualCompression.toFixed(1)} | ${r.rows} | ${kb(r.bytes)} | ${pm(r.aucMean, r.aucStd, 4)} | ${pm(r.loglossMean, r.loglossStd, 4)} | ${r.seeds} | ${r.seconds.toFixed(1)} |`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** AUC vs actual compression, log x axis, one line per method (full is drawn as a point at its ratio, 1×). */
+export function sweepSvg(summary: SweepSummaryRow[], title = 'AUC vs embedding compression', scoreName = 'test'): string {
+  const methods = [...new Set(summary.map((r) => r.method))];
+  return linePlotSvg({
+    title,
+    xLabel: 'compression (full rows / rows)',
+    yLabel: `${scoreName} AUC`,
+    series: methods.map((m) => ({
+      name: m,
+      points: summary.filter((r) => r.method === m).map((r) => ({ x: r.actualCompression, y: r.aucMean, err: r.aucStd })),
+    })),
+  });
+}
