@@ -1,0 +1,84 @@
+// The metrics JSON a training run writes (`bhembed train --metrics out.json`) and the sweep/demo read back. One
+// shape for all of them, so tables compare like with like. fullRows is what a full table would need: the distinct
+// values per field in the training data plus one OOV row per field; compression = fullRows / rows.
+
+export interface ScoreReport {
+  auc: number;
+  logloss: number;
+  rows: number;
+}
+
+export interface FieldEmbeddingReport {
+  name: string;
+  method: string;
+  rows: number;
+  /** Distinct values in the training data + 1 (OOV). */
+  fullRows: number;
+}
+
+export interface EmbeddingReport {
+  /** The method asked for; fields the planner left full are listed in `fields`. */
+  method: string;
+  /** Embedding rows, all fields. */
+  rows: number;
+  /** Trainable embedding parameters (rows × dim, plus BH block weights when learned). */
+  params: number;
+  /** Bytes of float32 embedding weights. */
+  bytes: number;
+  fullRows: number;
+  /** fullRows / rows. */
+  compression: number;
+  dim: number;
+  fields: FieldEmbeddingReport[];
+}
+
+export interface TrainReport {
+  rows: number;
+  epochs: number;
+  seconds: number;
+  samplesPerSec: number;
+  threads: number;
+  batchSize: number;
+  lr: number;
+  optimizer: string;
+  seed: number;
+  /** Rows dropped under --on-error skip, per reason. */
+  skipped?: Record<string, number>;
+  /** Training loss per epoch. */
+  loss?: number[];
+}
+
+export interface RunMetrics {
+  model: string;
+  embedding: EmbeddingReport;
+  train: TrainReport;
+  valid?: ScoreReport;
+  test?: ScoreReport;
+  /** Dense (non-embedding) parameters. */
+  denseParams?: number;
+  /** Path of the model file written, when any. */
+  modelFile?: string;
+  modelFileBytes?: number;
+  data: { format: string; train: string; valid?: string; test?: string };
+  bhembedVersion?: string;
+  createdAt: string;
+}
+
+/** Sum rows over fields and derive fullRows and compression. */
+export function summarizeEmbedding(method: string, dim: number, fields: FieldEmbeddingReport[], params: number): EmbeddingReport {
+  const rows = fields.reduce((a, f) => a + f.rows, 0);
+  const fullRows = fields.reduce((a, f) => a + f.fullRows, 0);
+  return { method, rows, params, bytes: params * 4, fullRows, compression: rows > 0 ? fullRows / rows : NaN, dim, fields };
+}
+
+/** Short human summary lines for the terminal. */
+export function formatRunMetrics(m: RunMetrics): string[] {
+  const e = m.embedding;
+  const lines = [
+    `model ${m.model}, embedding ${e.method}: ${e.rows} rows × ${e.dim} (${(e.bytes / 1024).toFixed(1)} KB), full would be ${e.fullRows} rows → ${e.compression.toFixed(1)}× compression`,
+    `trained ${m.train.rows} rows × ${m.train.epochs} epoch(s) in ${m.train.seconds.toFixed(1)} s (${Math.round(m.train.samplesPerSec)} samples/s, ${m.train.threads} thread(s))`,
+  ];
+  if (m.valid) lines.push(`valid: AUC ${m.valid.auc.toFixed(4)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
+  if (m.test) lines.push(`test:  AUC ${m.test.auc.toFixed(4)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);
+  return lines;
+}
