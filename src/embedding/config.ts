@@ -1,6 +1,8 @@
 // Plain-JSON descriptions of each embedding method's index (one type per method, one union).
 // These survive postMessage, model files and CLI JSON. Implementations live in one file per method.
 
+import { ConfigError } from '../core/errors.js';
+
 export type BhStrategy = 'succession' | 'skip';
 
 /** Binary Code based Hash Embedding (Yan et al., CIKM 2021). */
@@ -47,3 +49,120 @@ export interface DoubleHashSpec {
 
 export type IndexSpec = BhSpec | FullSpec | HashSpec | QrSpec | DoubleHashSpec;
 export type IndexMethod = IndexSpec['method'];
+
+/** The methods, in the order the CLI and docs list them. */
+export const INDEX_METHODS: readonly IndexMethod[] = ['bh', 'full', 'hash', 'qr', 'dhash'];
+
+/** Rows are int32 in every batch buffer, so a table holds at most 2^31 − 1 rows. */
+export const MAX_TABLE_ROWS = 2147483647;
+
+/**
+ * Bits held by each BH block (Yan et al. 2021, §3.2). K = ceil(S / t).
+ * succession: block k holds code bits k·t … min(S, (k+1)·t) − 1, so width_k = min(t, S − k·t).
+ * skip: block k holds code bits k, k + K, k + 2K, … (< S), so width_k = ceil((S − k) / K).
+ */
+export function bhBlockWidths(codeBits: number, blockBits: number, strategy: BhStrategy): number[] {
+  const k = Math.ceil(codeBits / blockBits);
+  const widths: number[] = [];
+  for (let b = 0; b < k; b++) {
+    widths.push(strategy === 'succession' ? Math.min(blockBits, codeBits - b * blockBits) : Math.ceil((codeBits - b) / k));
+  }
+  return widths;
+}
+
+/** Table rows of a BH index: Σ_k 2^width_k (may exceed MAX_TABLE_ROWS; normalizeIndexSpec rejects that). */
+export function bhNumRows(codeBits: number, blockBits: number, strategy: BhStrategy): number {
+  let rows = 0;
+  for (const w of bhBlockWidths(codeBits, blockBits, strategy)) rows += 2 ** w;
+  return rows;
+}
+
+/** Bits a dense id space 0 … cardinality − 1 needs (at least 1): the BH code length in dense mode. */
+export function denseCodeBits(cardinality: number): number {
+  if (!Number.isInteger(cardinality) || cardinality < 1) {
+    throw new ConfigError(`cardinality must be a positive integer, got ${cardinality}`, { key: 'cardinality', value: cardinality });
+  }
+  let bits = 1;
+  while (2 ** bits < cardinality) bits++;
+  return bits;
+}
+
+const BH_STRATEGIES: readonly BhStrategy[] = ['succession', 'skip'];
+const HEX64 = /^[0-9a-f]{16}$/;
+
+function intIn(o: Record<string, unknown>, key: string, where: string, lo: number, hi: number, hint = ''): number {
+  const v = o[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+    throw new ConfigError(`${where}.${key} must be an integer in [${lo}, ${hi}], got ${JSON.stringify(v)}${hint}`, {
+      key: `${where}.${key}`,
+      value: v,
+      allowed: [lo, hi],
+    });
+  }
+  return v;
+}
+
+function rowsCheck(rows: number, where: string, hint: string): void {
+  if (rows > MAX_TABLE_ROWS) {
+    throw new ConfigError(`${where} needs ${rows} rows, more than the int32 limit ${MAX_TABLE_ROWS}; ${hint}`, { key: where, rows });
+  }
+}
+
+/**
+ * Check a JSON value is a valid IndexSpec and return it normalized (defaults filled, unknown keys dropped).
+ * Throws ConfigError naming the key (prefixed by `where`) and the allowed values.
+ */
+export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${where} must be an object with a "method" key`, { key: where });
+  }
+  const o = raw as Record<string, unknown>;
+  switch (o.method) {
+    case 'bh': {
+      const codeBits = intIn(o, 'codeBits', where, 1, 64);
+      const blockBits = intIn(o, 'blockBits', where, 1, 64);
+      const strategy = o.strategy ?? 'succession';
+      if (typeof strategy !== 'string' || !BH_STRATEGIES.includes(strategy as BhStrategy)) {
+        throw new ConfigError(`${where}.strategy must be one of: ${BH_STRATEGIES.join(', ')}; got ${JSON.stringify(o.strategy)}`, {
+          key: `${where}.strategy`,
+          value: o.strategy,
+          allowed: BH_STRATEGIES,
+        });
+      }
+      if (o.dense !== undefined && typeof o.dense !== 'boolean') {
+        throw new ConfigError(`${where}.dense must be true or false, got ${JSON.stringify(o.dense)}`, { key: `${where}.dense` });
+      }
+      const rows = bhNumRows(codeBits, blockBits, strategy as BhStrategy);
+      rowsCheck(rows, `${where} (bh codeBits=${codeBits} blockBits=${blockBits} ${strategy})`, 'use a smaller blockBits (t ≤ 30 and Σ 2^width_k < 2^31)');
+      return { method: 'bh', codeBits, blockBits, strategy: strategy as BhStrategy, dense: o.dense === true };
+    }
+    case 'full': {
+      const minCount = o.minCount === undefined ? 1 : intIn(o, 'minCount', where, 1, Number.MAX_SAFE_INTEGER);
+      if (!Array.isArray(o.vocab)) throw new ConfigError(`${where}.vocab must be an array of 16-hex-digit hash ids`, { key: `${where}.vocab` });
+      rowsCheck(o.vocab.length + 1, `${where} (full)`, 'raise minCount');
+      for (let i = 0; i < o.vocab.length; i++) {
+        const h = o.vocab[i];
+        if (typeof h !== 'string' || !HEX64.test(h)) {
+          throw new ConfigError(`${where}.vocab[${i}] must be 16 lower-case hex digits, got ${JSON.stringify(h)}`, { key: `${where}.vocab[${i}]` });
+        }
+      }
+      return { method: 'full', minCount, vocab: o.vocab as string[] };
+    }
+    case 'hash':
+      return { method: 'hash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS) };
+    case 'qr': {
+      const remainder = intIn(o, 'remainder', where, 1, MAX_TABLE_ROWS);
+      const quotient = intIn(o, 'quotient', where, 1, MAX_TABLE_ROWS);
+      rowsCheck(remainder + quotient, `${where} (qr remainder + quotient)`, 'use smaller remainder/quotient');
+      return { method: 'qr', remainder, quotient };
+    }
+    case 'dhash':
+      return { method: 'dhash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS), hashes: intIn(o, 'hashes', where, 1, 64) };
+    default:
+      throw new ConfigError(`${where}.method must be one of: ${INDEX_METHODS.join(', ')}; got ${JSON.stringify(o.method)}`, {
+        key: `${where}.method`,
+        value: o.method,
+        allowed: INDEX_METHODS,
+      });
+  }
+}
