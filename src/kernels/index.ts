@@ -4,28 +4,37 @@
 import { ConfigError } from '../core/errors.js';
 import type { GemmProvider, Ops } from './ops.js';
 import { ReferenceOps } from './reference.js';
+import { WasmOps } from './wasm.js';
 
 export type { BackendName, GemmProvider, Ops } from './ops.js';
 export { ReferenceOps } from './reference.js';
+export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
+export type { WasmOpsOptions, WasmShared } from './wasm.js';
 
 export type OpsKind = 'reference' | 'wasm' | 'auto';
 export type GemmKind = 'auto' | 'ort' | 'wasm' | 'reference';
 
 /** Options for createOps. Only the WASM backend reads them. */
 export interface CreateOpsOptions {
-  /** Bytes of WASM linear memory reserved up front; views stay valid until this is exhausted. @default 256 MiB */
+  /** Bytes of WASM memory committed up front (it grows on demand; earlier arrays stay valid). @default 64 MiB */
   initialBytes?: number;
-  /** Hard ceiling for memory growth. @default 4 GiB */
+  /** Hard ceiling for WASM memory growth, at most 4 GiB (wasm32). @default 4 GiB */
   maximumBytes?: number;
 }
 
-/** A compute backend. 'auto' = WASM when it loads, else reference. (The WASM backend is not wired yet.) */
-export async function createOps(kind: OpsKind = 'auto', _opts: CreateOpsOptions = {}): Promise<Ops> {
+/** A compute backend. 'auto' = WASM when kernels.wasm loads, else reference. */
+export async function createOps(kind: OpsKind = 'auto', opts: CreateOpsOptions = {}): Promise<Ops> {
   switch (kind) {
     case 'reference':
-    case 'wasm':
-    case 'auto':
       return new ReferenceOps();
+    case 'wasm':
+      return WasmOps.create(opts);
+    case 'auto':
+      try {
+        return await WasmOps.create(opts);
+      } catch {
+        return new ReferenceOps();
+      }
     default:
       throw new ConfigError(`engine: unknown backend '${String(kind)}'; allowed: 'reference' | 'wasm' | 'auto'`, { key: 'engine', value: kind });
   }

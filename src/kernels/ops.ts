@@ -16,6 +16,8 @@ export interface Ops {
   allocF32(n: number): Float32Array;
   /** A zero-filled int32 array that this backend's kernels can read and write. */
   allocI32(n: number): Int32Array;
+  /** free: give back a whole array from allocF32/allocI32 (not a subarray); it must not be used afterwards. */
+  free(a: Float32Array | Int32Array): void;
 
   // --- dense linear algebra ---
   /** gemm: C[m×n] = alpha · op(A) · op(B) + beta · C, op(A) is m×k (A stored k×m when transA), op(B) is k×n (B stored n×k when transB). beta = 0 ignores C's old contents (NaN included). */

@@ -36,6 +36,9 @@ export class ReferenceOps implements Ops {
     return new Int32Array(n);
   }
 
+  /** Garbage collection does the work. */
+  free(_a: Float32Array | Int32Array): void {}
+
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void {
     for (let i = 0; i < m; i++) {
       for (let j = 0; j < n; j++) {
@@ -302,8 +305,9 @@ export class ReferenceOps implements Ops {
   crossBackward(x0: Float32Array, u: Float32Array, dOut: Float32Array, dU: Float32Array, dX0: Float32Array, n: number): void {
     for (let i = 0; i < n; i++) {
       const g = dOut[i];
+      const ui = u[i]; // read before dU is written, so dU may alias u
       dU[i] = g * x0[i];
-      dX0[i] += g * u[i];
+      dX0[i] += g * ui;
     }
   }
 }

@@ -1,0 +1,414 @@
+// The WASM backend: loads kernels.wasm (AssemblyScript, SIMD), owns the shared linear memory and its allocator,
+// and maps every Ops call to a kernel by passing byte offsets. The only file that instantiates the .wasm; workers
+// reach the same memory through WasmOps.attach(). Kernels never allocate: all scratch comes from here.
+//
+// Memory layout (one WasmMemory, shared, so Hogwild workers see the same tables):
+//   [0, HEADER)        AssemblyScript static data (math tables), checked < HEADER at load
+//   [HEADER, HEAP)     header: magic, the bump pointer (64-byte units, bumped with Atomics by every thread)
+//   [HEAP, …)          allocations, 64-byte aligned, never moved
+// Growth: memory.grow on a *shared* memory never detaches the old SharedArrayBuffer, so views handed out
+// earlier stay valid forever; only the new tail needs a fresh view, which alloc creates. Memory is reserved up
+// to maximumBytes at creation (virtual address space only) and committed as it grows.
+
+import { BhembedError, ConfigError } from '../core/errors.js';
+import type { BackendName, Ops } from './ops.js';
+
+const PAGE = 65536;
+const HEADER = 16384;
+const HEAP = 65536;
+const ALIGN = 64;
+const MAGIC = 0x62686d65; // 'bhme'
+const HDR_MAGIC = HEADER >> 2;
+const HDR_BUMP = (HEADER >> 2) + 1;
+const HDR_MAX_PAGES = (HEADER >> 2) + 2;
+const MAX_PAGES = 65536; // wasm32 ceiling (4 GiB), also the module's declared maximum
+const GROW_CHUNK = 16 * 1024 * 1024;
+
+// tsconfig's lib has no WebAssembly declarations (no DOM); the few members used here, kept local to this file.
+/** A compiled kernels.wasm (a WebAssembly.Module); survives postMessage to workers. */
+export interface WasmModule {
+  readonly __wasmModule?: never;
+}
+/** A WebAssembly.Memory (shared: its buffer is a SharedArrayBuffer). Survives postMessage to workers. */
+export interface WasmMemory {
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  grow(deltaPages: number): number;
+}
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
+  Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+}
+const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+/** The kernel exports, as the loader calls them (pointers are byte offsets; bools are 0/1). */
+interface KernelExports {
+  heapBase(): number;
+  peek(ptr: number): number;
+  gemmScratchBytes(): number;
+  gemm(transA: number, transB: number, m: number, n: number, k: number, alpha: number, a: number, b: number, beta: number, c: number, scratch: number): void;
+  addRowVector(y: number, v: number, m: number, n: number): void;
+  sumRows(x: number, m: number, n: number, out: number, accumulate: number): void;
+  relu(x: number, y: number, n: number): void;
+  reluBackward(y: number, dy: number, dx: number, n: number): void;
+  sigmoid(x: number, y: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  axpy(alpha: number, x: number, y: number, n: number): void;
+  dropoutMask(mask: number, n: number, p: number, seed: number): void;
+  bceWithLogits(logits: number, labels: number, n: number, dlogits: number, scale: number): number;
+  batchNormTrain(x: number, m: number, n: number, gamma: number, beta: number, runMean: number, runVar: number, momentum: number, eps: number, y: number, saveMean: number, saveInvStd: number): void;
+  batchNormInfer(x: number, m: number, n: number, gamma: number, beta: number, runMean: number, runVar: number, eps: number, y: number, scratch: number): void;
+  batchNormBackward(x: number, dy: number, m: number, n: number, gamma: number, saveMean: number, saveInvStd: number, dx: number, dGamma: number, dBeta: number, scratch: number): void;
+  embeddingBagForward(table: number, dim: number, rows: number, offsets: number, nSeg: number, weights: number, hasWeights: number, mean: number, out: number): void;
+  embeddingBagBackward(dOut: number, dim: number, rows: number, offsets: number, nSeg: number, weights: number, hasWeights: number, mean: number, slot: number, uniqueRows: number, gradRows: number): number;
+  embeddingBagWeightGrad(dOut: number, table: number, dim: number, rows: number, offsets: number, nSeg: number, mean: number, dWeights: number): void;
+  sparseSgd(table: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number): void;
+  sparseAdagrad(table: number, acc: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number, eps: number): void;
+  sparseAdam(table: number, m: number, v: number, dim: number, rows: number, u: number, grad: number, stepSize: number, beta1: number, beta2: number, eps: number, l2: number, bc2inv: number): void;
+  adam(w: number, g: number, m: number, v: number, n: number, stepSize: number, beta1: number, beta2: number, eps: number, wd: number, bc2inv: number): void;
+  fmForward(x: number, b: number, f: number, d: number, out: number): void;
+  fmBackward(x: number, dOut: number, b: number, f: number, d: number, dx: number): void;
+  crossForward(x0: number, u: number, xl: number, out: number, n: number): void;
+  crossBackward(x0: number, u: number, dOut: number, dU: number, dX0: number, n: number): void;
+}
+
+/** Options for WasmOps.create. */
+export interface WasmOpsOptions {
+  /** Bytes committed at creation (rounded up to 64 KiB pages). @default 64 MiB */
+  initialBytes?: number;
+  /** Ceiling for growth; allocation past it throws. At most 4 GiB (wasm32). @default 4 GiB */
+  maximumBytes?: number;
+  /** The compiled kernels (e.g. received from the main thread); loaded from kernels.wasm when absent. */
+  module?: WasmModule;
+}
+
+/** What a worker needs to run kernels over the same memory: both survive postMessage. */
+export interface WasmShared {
+  module: WasmModule;
+  memory: WasmMemory;
+}
+
+type View = Float32Array | Int32Array;
+
+let modulePromise: Promise<WasmModule> | null = null;
+
+/** The raw bytes of kernels.wasm (next to this file in dist/src/kernels/). */
+export async function loadKernelBytes(): Promise<Uint8Array> {
+  const url = new URL('./kernels.wasm', import.meta.url);
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return new Uint8Array(await readFile(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new BhembedError('kernel.failed', `cannot load ${url.href}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** kernels.wasm compiled once per thread and cached. */
+export function loadKernelModule(): Promise<WasmModule> {
+  if (modulePromise === null) {
+    modulePromise = loadKernelBytes().then((bytes) => WA.compile(bytes));
+    modulePromise.catch(() => {
+      modulePromise = null;
+    });
+  }
+  return modulePromise;
+}
+
+function roundUp(x: number, a: number): number {
+  return Math.ceil(x / a) * a;
+}
+
+/**
+ * Ops on WASM SIMD kernels over one shared memory. Arrays must come from allocF32/allocI32 of any WasmOps
+ * on the same memory (a foreign array throws 'kernel.failed' on first use).
+ * @example
+ * const ops = await WasmOps.create({ initialBytes: 256 << 20 });
+ * const x = ops.allocF32(1024); ops.relu(x, x, 1024);
+ * worker.postMessage(ops.shared);               // in the worker: const wops = WasmOps.attach(shared);
+ */
+export class WasmOps implements Ops {
+  readonly name: BackendName = 'wasm';
+  readonly memory: WasmMemory;
+  readonly module: WasmModule;
+  private readonly k: KernelExports;
+  private readonly header: Int32Array;
+  private readonly maxBytes: number;
+  private readonly known = new WeakSet<ArrayBufferLike>();
+  private lastBuf: ArrayBufferLike;
+  private readonly freeLists = new Map<number, number[]>();
+  private readonly canary: number;
+  private scratchPtr = 0;
+  private scratchBytes = 0;
+
+  private constructor(module: WasmModule, memory: WasmMemory, maxPages: number | null) {
+    this.module = module;
+    this.memory = memory;
+    const instance = new WA.Instance(module, { env: { memory, abort: () => { throw new BhembedError('kernel.failed', 'wasm kernel aborted'); } } });
+    this.k = instance.exports as unknown as KernelExports;
+    if (this.k.heapBase() > HEADER) throw new BhembedError('kernel.failed', `kernels.wasm static data (${this.k.heapBase()} bytes) overlaps the allocator header`);
+    const buf = memory.buffer;
+    this.lastBuf = buf;
+    this.known.add(buf);
+    this.header = new Int32Array(buf, 0, HEAP >> 2);
+    if (maxPages !== null) {
+      Atomics.store(this.header, HDR_BUMP, HEAP / ALIGN);
+      Atomics.store(this.header, HDR_MAX_PAGES, maxPages);
+      Atomics.store(this.header, HDR_MAGIC, MAGIC);
+    } else if (Atomics.load(this.header, HDR_MAGIC) !== MAGIC) {
+      throw new BhembedError('kernel.failed', 'WasmOps.attach: memory was not created by WasmOps.create');
+    }
+    this.maxBytes = Atomics.load(this.header, HDR_MAX_PAGES) * PAGE;
+    // A private word used to prove that an unknown SharedArrayBuffer is this memory (see ptr()).
+    this.canary = this.reserve(ALIGN);
+  }
+
+  /** A backend with a fresh shared memory. */
+  static async create(opts: WasmOpsOptions = {}): Promise<WasmOps> {
+    const maximumBytes = opts.maximumBytes ?? MAX_PAGES * PAGE;
+    const initialBytes = opts.initialBytes ?? 64 * 1024 * 1024;
+    if (!(maximumBytes > 0 && maximumBytes <= MAX_PAGES * PAGE)) {
+      throw new ConfigError(`wasm.maximumBytes must be in (0, 4 GiB], got ${maximumBytes}`, { key: 'maximumBytes', value: maximumBytes });
+    }
+    if (!(initialBytes >= 0 && initialBytes <= maximumBytes)) {
+      throw new ConfigError(`wasm.initialBytes must be in [0, maximumBytes], got ${initialBytes}`, { key: 'initialBytes', value: initialBytes });
+    }
+    const module = opts.module ?? (await loadKernelModule());
+    const maximum = Math.ceil(maximumBytes / PAGE);
+    const initial = Math.max(Math.ceil(initialBytes / PAGE), HEAP / PAGE + 4);
+    const memory = new WA.Memory({ initial: Math.min(initial, maximum), maximum, shared: true });
+    return new WasmOps(module, memory, maximum);
+  }
+
+  /** A backend over an existing memory (in a worker, from `shared` posted by the creator). Synchronous. */
+  static attach(shared: WasmShared): WasmOps {
+    if (!(shared.memory.buffer instanceof SharedArrayBuffer)) throw new BhembedError('kernel.failed', 'WasmOps.attach: memory is not shared');
+    return new WasmOps(shared.module, shared.memory, null);
+  }
+
+  /** Post this to a worker and call WasmOps.attach there. */
+  get shared(): WasmShared {
+    return { module: this.module, memory: this.memory };
+  }
+
+  /** Bytes handed out so far by all threads (the bump pointer). */
+  get bytesAllocated(): number {
+    return Atomics.load(this.header, HDR_BUMP) * ALIGN - HEAP;
+  }
+
+  // --- memory ---
+
+  allocF32(n: number): Float32Array {
+    const ptr = this.allocBytes(n * 4);
+    return new Float32Array(this.buffer(), ptr, n);
+  }
+
+  allocI32(n: number): Int32Array {
+    const ptr = this.allocBytes(n * 4);
+    return new Int32Array(this.buffer(), ptr, n);
+  }
+
+  /** free: returns an array from allocF32/allocI32 to this thread's free list; it must not be used afterwards. */
+  free(a: Float32Array | Int32Array): void {
+    this.pushFree(this.ptr(a), roundUp(Math.max(a.byteLength, ALIGN), ALIGN));
+  }
+
+  private pushFree(ptr: number, size: number): void {
+    let list = this.freeLists.get(size);
+    if (list === undefined) this.freeLists.set(size, (list = []));
+    list.push(ptr);
+  }
+
+  private allocBytes(bytes: number): number {
+    if (!Number.isInteger(bytes) || bytes < 0) throw new ConfigError(`alloc: element count must be a non-negative integer, got ${bytes / 4}`, { value: bytes / 4 });
+    const size = roundUp(Math.max(bytes, ALIGN), ALIGN);
+    const list = this.freeLists.get(size);
+    if (list !== undefined && list.length > 0) {
+      const ptr = list.pop() as number;
+      new Uint8Array(this.buffer(), ptr, size).fill(0);
+      return ptr;
+    }
+    return this.reserve(size);
+  }
+
+  // Bumps the shared pointer (atomically: other threads allocate too) and grows the memory to cover it.
+  // Fresh pages are zero and bump memory is never reused, so no clearing is needed.
+  private reserve(size: number): number {
+    const units = size / ALIGN;
+    const ptr = Atomics.add(this.header, HDR_BUMP, units) * ALIGN;
+    const end = ptr + size;
+    const limit = this.maxBytes;
+    while (this.memory.buffer.byteLength < end) {
+      const cur = this.memory.buffer.byteLength;
+      const want = Math.min(roundUp(Math.max(end, cur + GROW_CHUNK), PAGE), limit);
+      if (want < end) {
+        throw new BhembedError('kernel.failed', `WASM memory exhausted: need ${end} bytes, maximum is ${limit} (raise maximumBytes, at most 4 GiB)`, { need: end, limit });
+      }
+      try {
+        this.memory.grow((want - cur) / PAGE);
+      } catch (e) {
+        // Another thread may have grown it meanwhile (the loop re-checks); otherwise the engine refused.
+        if (this.memory.buffer.byteLength < end) {
+          throw new BhembedError('kernel.failed', `WASM memory could not grow to ${want} bytes: ${(e as Error).message}`, { need: end });
+        }
+      }
+    }
+    return ptr;
+  }
+
+  private buffer(): ArrayBufferLike {
+    const buf = this.memory.buffer;
+    if (buf !== this.lastBuf) {
+      this.known.add(buf);
+      this.lastBuf = buf;
+    }
+    return buf;
+  }
+
+  // Byte offset of a view, after checking (once per SharedArrayBuffer object) that it is this memory.
+  private ptr(a: View): number {
+    const buf = a.buffer;
+    if (buf !== this.lastBuf && !this.known.has(buf)) this.adopt(buf);
+    return a.byteOffset;
+  }
+
+  private adopt(buf: ArrayBufferLike): void {
+    const foreign = (): BhembedError => new BhembedError('kernel.failed', `wasm backend: an array was not allocated by this backend's allocF32/allocI32 (memory shared with ops.shared)`);
+    if (!(buf instanceof SharedArrayBuffer) || buf.byteLength < this.canary + 4) throw foreign();
+    const probe = new Int32Array(buf, this.canary, 1);
+    const next = (this.k.peek(this.canary) + 1) | 0;
+    Atomics.store(probe, 0, next);
+    if (this.k.peek(this.canary) !== next) throw foreign();
+    this.known.add(buf);
+  }
+
+  private scratch(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes > 0) this.pushFree(this.scratchPtr, this.scratchBytes);
+      this.scratchBytes = roundUp(Math.max(bytes, this.k.gemmScratchBytes()), ALIGN);
+      this.scratchPtr = this.reserve(this.scratchBytes);
+    }
+    return this.scratchPtr;
+  }
+
+  // --- dense linear algebra ---
+
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void {
+    const s = this.scratch(this.k.gemmScratchBytes());
+    this.k.gemm(transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, this.ptr(a), this.ptr(b), beta, this.ptr(c), s);
+  }
+
+  addRowVector(y: Float32Array, v: Float32Array, m: number, n: number): void {
+    this.k.addRowVector(this.ptr(y), this.ptr(v), m, n);
+  }
+
+  sumRows(x: Float32Array, m: number, n: number, out: Float32Array, accumulate: boolean): void {
+    this.k.sumRows(this.ptr(x), m, n, this.ptr(out), accumulate ? 1 : 0);
+  }
+
+  // --- elementwise ---
+
+  relu(x: Float32Array, y: Float32Array, n: number): void {
+    this.k.relu(this.ptr(x), this.ptr(y), n);
+  }
+
+  reluBackward(y: Float32Array, dy: Float32Array, dx: Float32Array, n: number): void {
+    this.k.reluBackward(this.ptr(y), this.ptr(dy), this.ptr(dx), n);
+  }
+
+  sigmoid(x: Float32Array, y: Float32Array, n: number): void {
+    this.k.sigmoid(this.ptr(x), this.ptr(y), n);
+  }
+
+  mul(a: Float32Array, b: Float32Array, out: Float32Array, n: number): void {
+    this.k.mul(this.ptr(a), this.ptr(b), this.ptr(out), n);
+  }
+
+  axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void {
+    this.k.axpy(alpha, this.ptr(x), this.ptr(y), n);
+  }
+
+  dropoutMask(mask: Float32Array, n: number, p: number, seed: number): void {
+    this.k.dropoutMask(this.ptr(mask), n, p, seed | 0);
+  }
+
+  // --- loss ---
+
+  bceWithLogits(logits: Float32Array, labels: Float32Array, n: number, dlogits: Float32Array, scale: number): number {
+    return this.k.bceWithLogits(this.ptr(logits), this.ptr(labels), n, this.ptr(dlogits), scale);
+  }
+
+  // --- normalization ---
+
+  batchNormTrain(x: Float32Array, m: number, n: number, gamma: Float32Array, beta: Float32Array, runMean: Float32Array, runVar: Float32Array, momentum: number, eps: number, y: Float32Array, saveMean: Float32Array, saveInvStd: Float32Array): void {
+    this.k.batchNormTrain(this.ptr(x), m, n, this.ptr(gamma), this.ptr(beta), this.ptr(runMean), this.ptr(runVar), momentum, eps, this.ptr(y), this.ptr(saveMean), this.ptr(saveInvStd));
+  }
+
+  batchNormInfer(x: Float32Array, m: number, n: number, gamma: Float32Array, beta: Float32Array, runMean: Float32Array, runVar: Float32Array, eps: number, y: Float32Array): void {
+    const s = this.scratch(n * 4);
+    this.k.batchNormInfer(this.ptr(x), m, n, this.ptr(gamma), this.ptr(beta), this.ptr(runMean), this.ptr(runVar), eps, this.ptr(y), s);
+  }
+
+  batchNormBackward(x: Float32Array, dy: Float32Array, m: number, n: number, gamma: Float32Array, saveMean: Float32Array, saveInvStd: Float32Array, dx: Float32Array, dGamma: Float32Array, dBeta: Float32Array): void {
+    const s = this.scratch(n * 8);
+    this.k.batchNormBackward(this.ptr(x), this.ptr(dy), m, n, this.ptr(gamma), this.ptr(saveMean), this.ptr(saveInvStd), this.ptr(dx), this.ptr(dGamma), this.ptr(dBeta), s);
+  }
+
+  // --- embedding bag ---
+
+  embeddingBagForward(table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, out: Float32Array): void {
+    const w = weights === null ? 0 : this.ptr(weights);
+    this.k.embeddingBagForward(this.ptr(table), dim, this.ptr(rows), this.ptr(offsets), nSeg, w, weights === null ? 0 : 1, mean ? 1 : 0, this.ptr(out));
+  }
+
+  embeddingBagBackward(dOut: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, slot: Int32Array, uniqueRows: Int32Array, gradRows: Float32Array): number {
+    const w = weights === null ? 0 : this.ptr(weights);
+    return this.k.embeddingBagBackward(this.ptr(dOut), dim, this.ptr(rows), this.ptr(offsets), nSeg, w, weights === null ? 0 : 1, mean ? 1 : 0, this.ptr(slot), this.ptr(uniqueRows), this.ptr(gradRows));
+  }
+
+  embeddingBagWeightGrad(dOut: Float32Array, table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, mean: boolean, dWeights: Float32Array): void {
+    this.k.embeddingBagWeightGrad(this.ptr(dOut), this.ptr(table), dim, this.ptr(rows), this.ptr(offsets), nSeg, mean ? 1 : 0, this.ptr(dWeights));
+  }
+
+  // --- sparse optimizers ---
+
+  sparseSgd(table: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number): void {
+    this.k.sparseSgd(this.ptr(table), dim, this.ptr(rows), u, this.ptr(grad), lr, l2);
+  }
+
+  sparseAdagrad(table: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void {
+    this.k.sparseAdagrad(this.ptr(table), this.ptr(acc), dim, this.ptr(rows), u, this.ptr(grad), lr, l2, eps);
+  }
+
+  sparseAdam(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void {
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const bc2inv = 1 / (1 - Math.pow(beta2, step));
+    this.k.sparseAdam(this.ptr(table), this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(grad), stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+
+  // --- dense optimizer ---
+
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, step: number): void {
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const bc2inv = 1 / (1 - Math.pow(beta2, step));
+    this.k.adam(this.ptr(w), this.ptr(g), this.ptr(m), this.ptr(v), n, stepSize, beta1, beta2, eps, wd, bc2inv);
+  }
+
+  // --- interactions ---
+
+  fmForward(x: Float32Array, b: number, f: number, d: number, out: Float32Array): void {
+    this.k.fmForward(this.ptr(x), b, f, d, this.ptr(out));
+  }
+
+  fmBackward(x: Float32Array, dOut: Float32Array, b: number, f: number, d: number, dx: Float32Array): void {
+    this.k.fmBackward(this.ptr(x), this.ptr(dOut), b, f, d, this.ptr(dx));
+  }
+
+  crossForward(x0: Float32Array, u: Float32Array, xl: Float32Array, out: Float32Array, n: number): void {
+    this.k.crossForward(this.ptr(x0), this.ptr(u), this.ptr(xl), this.ptr(out), n);
+  }
+
+  crossBackward(x0: Float32Array, u: Float32Array, dOut: Float32Array, dU: Float32Array, dX0: Float32Array, n: number): void {
+    this.k.crossBackward(this.ptr(x0), this.ptr(u), this.ptr(dOut), this.ptr(dU), this.ptr(dX0), n);
+  }
+}

@@ -1,0 +1,178 @@
+// Embedding bag (gather + fuse, scatter-add backward with duplicate rows merged) and the row-wise optimizers
+// that consume its output, plus dense Adam. Row loops are f32x4 over dim with a scalar tail for dim % 4.
+// Bias corrections (1/(1−β^t)) come precomputed from the JS side so no pow is needed here.
+
+// @ts-ignore: decorator
+@inline
+function at(p: usize, i: i32): usize {
+  return p + (<usize>i << 2);
+}
+
+// dst[0..dim) += w · src[0..dim)
+// @ts-ignore: decorator
+@inline
+function rowAxpy(dst: usize, src: usize, w: f32, dim: i32): void {
+  const vw = f32x4.splat(w);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) v128.store(at(dst, j), f32x4.add(v128.load(at(dst, j)), f32x4.mul(vw, v128.load(at(src, j)))));
+  for (; j < dim; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + w * load<f32>(at(src, j)));
+}
+
+export function embeddingBagForward(table: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, out: usize): void {
+  const rowBytes = <usize>dim * 4;
+  for (let s = 0; s < nSeg; s++) {
+    const lo = load<i32>(at(offsets, s));
+    const hi = load<i32>(at(offsets, s + 1));
+    const o = out + <usize>s * rowBytes;
+    memory.fill(o, 0, rowBytes);
+    for (let i = lo; i < hi; i++) {
+      const w: f32 = hasWeights ? load<f32>(at(weights, i)) : 1;
+      rowAxpy(o, table + <usize>load<i32>(at(rows, i)) * rowBytes, w, dim);
+    }
+    if (mean && hi > lo) {
+      const inv: f32 = 1 / <f32>(hi - lo);
+      const vi = f32x4.splat(inv);
+      let j = 0;
+      for (; j + 4 <= dim; j += 4) v128.store(at(o, j), f32x4.mul(v128.load(at(o, j)), vi));
+      for (; j < dim; j++) store<f32>(at(o, j), load<f32>(at(o, j)) * inv);
+    }
+  }
+}
+
+/** Scatter-add with duplicates merged through slot (all −1 on entry and exit); returns the unique row count. */
+export function embeddingBagBackward(dOut: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, slot: usize, uniqueRows: usize, gradRows: usize): i32 {
+  const rowBytes = <usize>dim * 4;
+  let u = 0;
+  for (let s = 0; s < nSeg; s++) {
+    const lo = load<i32>(at(offsets, s));
+    const hi = load<i32>(at(offsets, s + 1));
+    const segScale: f32 = mean && hi > lo ? 1 / <f32>(hi - lo) : 1;
+    const g = dOut + <usize>s * rowBytes;
+    for (let i = lo; i < hi; i++) {
+      const r = load<i32>(at(rows, i));
+      let k = load<i32>(at(slot, r));
+      if (k < 0) {
+        k = u++;
+        store<i32>(at(slot, r), k);
+        store<i32>(at(uniqueRows, k), r);
+        memory.fill(gradRows + <usize>k * rowBytes, 0, rowBytes);
+      }
+      const w: f32 = hasWeights ? load<f32>(at(weights, i)) * segScale : segScale;
+      rowAxpy(gradRows + <usize>k * rowBytes, g, w, dim);
+    }
+  }
+  for (let k = 0; k < u; k++) store<i32>(at(slot, load<i32>(at(uniqueRows, k))), -1);
+  return u;
+}
+
+export function embeddingBagWeightGrad(dOut: usize, table: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, mean: bool, dWeights: usize): void {
+  const rowBytes = <usize>dim * 4;
+  for (let s = 0; s < nSeg; s++) {
+    const lo = load<i32>(at(offsets, s));
+    const hi = load<i32>(at(offsets, s + 1));
+    const segScale: f32 = mean && hi > lo ? 1 / <f32>(hi - lo) : 1;
+    const g = dOut + <usize>s * rowBytes;
+    for (let i = lo; i < hi; i++) {
+      const t = table + <usize>load<i32>(at(rows, i)) * rowBytes;
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= dim; j += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(at(g, j)), v128.load(at(t, j))));
+      let d = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; j < dim; j++) d += load<f32>(at(g, j)) * load<f32>(at(t, j));
+      store<f32>(at(dWeights, i), d * segScale);
+    }
+  }
+}
+
+export function sparseSgd(table: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32): void {
+  const rowBytes = <usize>dim * 4;
+  const vlr = f32x4.splat(lr);
+  const vl2 = f32x4.splat(l2);
+  for (let k = 0; k < u; k++) {
+    const w = table + <usize>load<i32>(at(rows, k)) * rowBytes;
+    const g = grad + <usize>k * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const wv = v128.load(at(w, j));
+      const gv = f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, wv));
+      v128.store(at(w, j), f32x4.sub(wv, f32x4.mul(vlr, gv)));
+    }
+    for (; j < dim; j++) {
+      const wv = load<f32>(at(w, j));
+      store<f32>(at(w, j), wv - lr * (load<f32>(at(g, j)) + l2 * wv));
+    }
+  }
+}
+
+export function sparseAdagrad(table: usize, acc: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32, eps: f32): void {
+  const rowBytes = <usize>dim * 4;
+  const vlr = f32x4.splat(lr);
+  const vl2 = f32x4.splat(l2);
+  const veps = f32x4.splat(eps);
+  for (let k = 0; k < u; k++) {
+    const off = <usize>load<i32>(at(rows, k)) * rowBytes;
+    const w = table + off;
+    const a = acc + off;
+    const g = grad + <usize>k * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const wv = v128.load(at(w, j));
+      const gv = f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, wv));
+      const av = f32x4.add(v128.load(at(a, j)), f32x4.mul(gv, gv));
+      v128.store(at(a, j), av);
+      v128.store(at(w, j), f32x4.sub(wv, f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(av), veps))));
+    }
+    for (; j < dim; j++) {
+      const wv = load<f32>(at(w, j));
+      const gv = load<f32>(at(g, j)) + l2 * wv;
+      const av = load<f32>(at(a, j)) + gv * gv;
+      store<f32>(at(a, j), av);
+      store<f32>(at(w, j), wv - (lr * gv) / (Mathf.sqrt(av) + eps));
+    }
+  }
+}
+
+// One Adam step on n contiguous floats: w −= stepSize·m / (√(v·bc2inv) + eps), stepSize = lr/(1−β1^t).
+// @ts-ignore: decorator
+@inline
+function adamSpan(w: usize, g: usize, m: usize, v: usize, n: i32, stepSize: f32, beta1: f32, beta2: f32, eps: f32, l2: f32, bc2inv: f32): void {
+  const vb1 = f32x4.splat(beta1);
+  const vb1c = f32x4.splat(1 - beta1);
+  const vb2 = f32x4.splat(beta2);
+  const vb2c = f32x4.splat(1 - beta2);
+  const vss = f32x4.splat(stepSize);
+  const veps = f32x4.splat(eps);
+  const vl2 = f32x4.splat(l2);
+  const vbc2 = f32x4.splat(bc2inv);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const wv = v128.load(at(w, j));
+    const gv = f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, wv));
+    const mv = f32x4.add(f32x4.mul(vb1, v128.load(at(m, j))), f32x4.mul(vb1c, gv));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(at(v, j))), f32x4.mul(vb2c, f32x4.mul(gv, gv)));
+    v128.store(at(m, j), mv);
+    v128.store(at(v, j), vv);
+    v128.store(at(w, j), f32x4.sub(wv, f32x4.div(f32x4.mul(vss, mv), f32x4.add(f32x4.sqrt(f32x4.mul(vv, vbc2)), veps))));
+  }
+  for (; j < n; j++) {
+    const wv = load<f32>(at(w, j));
+    const gv = load<f32>(at(g, j)) + l2 * wv;
+    const mv = beta1 * load<f32>(at(m, j)) + (1 - beta1) * gv;
+    const vv = beta2 * load<f32>(at(v, j)) + (1 - beta2) * gv * gv;
+    store<f32>(at(m, j), mv);
+    store<f32>(at(v, j), vv);
+    store<f32>(at(w, j), wv - (stepSize * mv) / (Mathf.sqrt(vv * bc2inv) + eps));
+  }
+}
+
+export function sparseAdam(table: usize, m: usize, v: usize, dim: i32, rows: usize, u: i32, grad: usize, stepSize: f32, beta1: f32, beta2: f32, eps: f32, l2: f32, bc2inv: f32): void {
+  const rowBytes = <usize>dim * 4;
+  for (let k = 0; k < u; k++) {
+    const off = <usize>load<i32>(at(rows, k)) * rowBytes;
+    adamSpan(table + off, grad + <usize>k * rowBytes, m + off, v + off, dim, stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+}
+
+export function adam(w: usize, g: usize, m: usize, v: usize, n: i32, stepSize: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc2inv: f32): void {
+  adamSpan(w, g, m, v, n, stepSize, beta1, beta2, eps, wd, bc2inv);
+}
