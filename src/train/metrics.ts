@@ -1,0 +1,196 @@
+// Exact ROC AUC (ties count ½) and log loss, streamed over evaluation sets of any size.
+// Scores are float32, so each is mapped to a sortable u32 key; positives and negatives are kept apart as sorted
+// runs of (key, count). Runs merge like a binary counter (amortized O(n log n)), memory is O(distinct scores).
+// AUC = P(s⁺ > s⁻) + ½ P(s⁺ = s⁻) is then one sweep over the two merged runs; no approximation anywhere.
+
+import { ConfigError } from '../core/errors.js';
+
+/** Log loss clips probabilities to [LOGLOSS_EPS, 1 − LOGLOSS_EPS]. */
+export const LOGLOSS_EPS = 1e-7;
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** Order-preserving u32 key of a float32 (negative floats flipped, positives offset by the sign bit). */
+export function floatKey(x: number): number {
+  f32[0] = x === 0 ? 0 : x; // −0 and +0 tie
+  const b = u32[0];
+  return (b & 0x80000000 ? ~b : b | 0x80000000) >>> 0;
+}
+
+interface Run {
+  keys: Uint32Array;
+  counts: Float64Array;
+}
+
+/** Sorted (key, count) runs that merge when two have the same level (size class). */
+class RunStack {
+  private runs: { run: Run; level: number }[] = [];
+
+  push(keys: Uint32Array): void {
+    keys.sort();
+    let u = 0;
+    const counts = new Float64Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      if (u > 0 && keys[u - 1] === keys[i]) counts[u - 1]++;
+      else {
+        keys[u] = keys[i];
+        counts[u] = 1;
+        u++;
+      }
+    }
+    let item: { run: Run; level: number } = { run: { keys: keys.slice(0, u), counts: counts.slice(0, u) }, level: 0 };
+    while (this.runs.length > 0 && this.runs[this.runs.length - 1].level <= item.level) {
+      const top = this.runs.pop() as { run: Run; level: number };
+      item = { run: mergeRuns(top.run, item.run), level: Math.max(top.level, item.level) + 1 };
+    }
+    this.runs.push(item);
+  }
+
+  collapse(): Run {
+    let r: Run = { keys: new Uint32Array(0), counts: new Float64Array(0) };
+    for (const it of this.runs) r = mergeRuns(r, it.run);
+    this.runs = r.keys.length > 0 ? [{ run: r, level: 64 }] : [];
+    return r;
+  }
+
+  clear(): void {
+    this.runs = [];
+  }
+}
+
+function mergeRuns(a: Run, b: Run): Run {
+  const keys = new Uint32Array(a.keys.length + b.keys.length);
+  const counts = new Float64Array(keys.length);
+  let i = 0;
+  let j = 0;
+  let u = 0;
+  while (i < a.keys.length || j < b.keys.length) {
+    let k: number;
+    let c: number;
+    if (j >= b.keys.length || (i < a.keys.length && a.keys[i] < b.keys[j])) {
+      k = a.keys[i];
+      c = a.counts[i++];
+    } else if (i >= a.keys.length || b.keys[j] < a.keys[i]) {
+      k = b.keys[j];
+      c = b.counts[j++];
+    } else {
+      k = a.keys[i];
+      c = a.counts[i++] + b.counts[j++];
+    }
+    keys[u] = k;
+    counts[u] = c;
+    u++;
+  }
+  return { keys: keys.slice(0, u), counts: counts.slice(0, u) };
+}
+
+/**
+ * Streaming exact AUC and log loss.
+ * @example
+ * const m = new BinaryMetrics();
+ * m.add(probs, labels, n);   // any number of times
+ * const { auc, logloss } = m.result();
+ */
+export class BinaryMetrics {
+  private readonly chunk: number;
+  private readonly pos: Uint32Array;
+  private readonly neg: Uint32Array;
+  private nPosBuf = 0;
+  private nNegBuf = 0;
+  private readonly posRuns = new RunStack();
+  private readonly negRuns = new RunStack();
+  private lossSum = 0;
+  private n = 0;
+  private nPos = 0;
+
+  /** chunk: scores buffered per class before sorting into a run. @default 65536 */
+  constructor(chunk = 65536) {
+    this.chunk = chunk;
+    this.pos = new Uint32Array(chunk);
+    this.neg = new Uint32Array(chunk);
+  }
+
+  /**
+   * Add n predictions. Labels > 0.5 are positives. `probs` are probabilities in [0, 1] (log loss needs them);
+   * for AUC alone any real-valued score works. Scores are compared at float32 precision.
+   */
+  add(probs: ArrayLike<number>, labels: ArrayLike<number>, n: number = probs.length): void {
+    for (let i = 0; i < n; i++) {
+      const p = probs[i];
+      if (Number.isNaN(p)) throw new ConfigError(`metrics: score ${i} is NaN`);
+      const key = floatKey(p);
+      const pc = Math.min(Math.max(p, LOGLOSS_EPS), 1 - LOGLOSS_EPS);
+      if (labels[i] > 0.5) {
+        this.lossSum -= Math.log(pc);
+        this.pos[this.nPosBuf++] = key;
+        this.nPos++;
+        if (this.nPosBuf === this.chunk) this.flush(true);
+      } else {
+        this.lossSum -= Math.log(1 - pc);
+        this.neg[this.nNegBuf++] = key;
+        if (this.nNegBuf === this.chunk) this.flush(false);
+      }
+      this.n++;
+    }
+  }
+
+  private flush(positive: boolean): void {
+    if (positive) {
+      if (this.nPosBuf > 0) this.posRuns.push(this.pos.slice(0, this.nPosBuf));
+      this.nPosBuf = 0;
+    } else {
+      if (this.nNegBuf > 0) this.negRuns.push(this.neg.slice(0, this.nNegBuf));
+      this.nNegBuf = 0;
+    }
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** AUC (NaN when one class is absent), mean log loss, counts. */
+  result(): { auc: number; logloss: number; n: number; positives: number } {
+    this.flush(true);
+    this.flush(false);
+    const P = this.posRuns.collapse();
+    const N = this.negRuns.collapse();
+    // Sweep keys ascending: each positive beats every negative with a smaller key and ties half of the equal ones.
+    let negBelow = 0;
+    let wins = 0;
+    let j = 0;
+    for (let i = 0; i < P.keys.length; i++) {
+      const k = P.keys[i];
+      while (j < N.keys.length && N.keys[j] < k) negBelow += N.counts[j++];
+      const eq = j < N.keys.length && N.keys[j] === k ? N.counts[j] : 0;
+      wins += P.counts[i] * (negBelow + 0.5 * eq);
+    }
+    const nNeg = this.n - this.nPos;
+    const auc = this.nPos === 0 || nNeg === 0 ? NaN : wins / (this.nPos * nNeg);
+    return { auc, logloss: this.n > 0 ? this.lossSum / this.n : NaN, n: this.n, positives: this.nPos };
+  }
+
+  reset(): void {
+    this.posRuns.clear();
+    this.negRuns.clear();
+    this.nPosBuf = 0;
+    this.nNegBuf = 0;
+    this.lossSum = 0;
+    this.n = 0;
+    this.nPos = 0;
+  }
+}
+
+/** AUC of one in-memory array (convenience over BinaryMetrics). */
+export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>, n: number = scores.length): number {
+  const m = new BinaryMetrics();
+  m.add(scores, labels, n);
+  return m.result().auc;
+}
+
+/** Mean log loss of one in-memory array. */
+export function logloss(probs: ArrayLike<number>, labels: ArrayLike<number>, n: number = probs.length): number {
+  const m = new BinaryMetrics();
+  m.add(probs, labels, n);
+  return m.result().logloss;
+}
