@@ -1,0 +1,346 @@
+// The one composed CTR model every architecture file instantiates: a first-order (linear) term, an FM term, a
+// cross network and a deep tower, each switched on by the architecture's ArchParts. Owns all buffers (sized for
+// maxBatch, so a steady-state step allocates nothing), the dense parameters in one flat buffer and the
+// embedding tables, and splits a step into forwardBackward / applySparse / applyDense so the trainer can run
+// the pieces on several threads.
+//
+//   logit = [bias + Σ_f w_f(x) + w_dense·dense]           linear    (lr, fm, wdl, deepfm)
+//         + FM(e_1 … e_S)                                 fm        (fm, deepfm)
+//         + MLP([e_1 … e_S, dense])  or  MLP(Cross(…))    deep      (dnn, wdl, deepfm, dcnv2)
+
+import type { Batch } from '../core/batch.js';
+import { ConfigError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import type { Indexer } from '../embedding/table.js';
+import type { GemmProvider, Ops } from '../kernels/ops.js';
+import { CrossNetwork } from '../nn/cross.js';
+import { EmbeddingBag, EmbeddingLayout } from '../nn/embedding-bag.js';
+import { FmInteraction } from '../nn/fm.js';
+import type { LayerContext } from '../nn/layer.js';
+import { bceWithLogits } from '../nn/loss.js';
+import { Mlp } from '../nn/mlp.js';
+import { DenseAdam } from '../nn/optim/adam.js';
+import { normalizeOptim, type NormalizedOptimConfig, type OptimConfig } from '../nn/optim/config.js';
+import { SparseOptimizer } from '../nn/optim/sparse.js';
+import { DenseParams, type NamedParam } from '../nn/params.js';
+import type { NormalizedModelConfig } from './config.js';
+
+/** Which terms an architecture sums into its logit. */
+export interface ArchParts {
+  linear: boolean;
+  fm: boolean;
+  /** Deep tower (hidden layers from config.mlp, then a Linear to 1). */
+  deep: boolean;
+  /** DCN-v2 cross network in front of the deep tower. */
+  cross: boolean;
+}
+
+/** Memory another thread created, to run the same model on it (see train/worker.ts). */
+export interface SharedModelState {
+  dense: Float32Array;
+  /** Running statistics; omit to keep private ones (only one thread should update the shared copy). */
+  buffers?: Float32Array;
+  tables: Record<string, Float32Array>;
+  sparseState: Record<string, { state1: Float32Array; state2: Float32Array }>;
+}
+
+export interface ModelDeps {
+  ops: Ops;
+  /** Dense GEMM provider. @default the ops' own gemm */
+  gemm?: GemmProvider;
+  /** Largest batch forward/predict will see. @default 1024 */
+  maxBatch?: number;
+  optim?: OptimConfig;
+  /** One indexer per field; built from the config's index specs when omitted. */
+  indexers?: Indexer[];
+  /** Run on another thread's parameters instead of initializing new ones. */
+  attach?: SharedModelState;
+}
+
+export interface ForwardBackwardOptions {
+  /** Gradient scale: 1/B for a batch mean (the default), 1/B_total when this is one shard of a larger batch. */
+  scale?: number;
+  /** Keys the dropout masks. @default derived from the seed and step */
+  dropoutSeed?: number;
+}
+
+function mix(a: number, b: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  return (h ^ (h >>> 12)) | 0;
+}
+
+export class CtrModel {
+  readonly config: NormalizedModelConfig;
+  readonly parts: ArchParts;
+  readonly maxBatch: number;
+  readonly ops: Ops;
+  readonly params = new DenseParams();
+  readonly buffers = new DenseParams();
+  readonly layout: EmbeddingLayout;
+  readonly emb: EmbeddingBag | null;
+  readonly lin: EmbeddingBag | null;
+  readonly fm: FmInteraction | null;
+  readonly cross: CrossNetwork | null;
+  readonly mlp: Mlp | null;
+  optim: NormalizedOptimConfig;
+  /** Optimizer steps taken (1-based step of the next update is step + 1). */
+  step = 0;
+
+  private readonly ctx: LayerContext;
+  private linDense: Float32Array = new Float32Array(0);
+  private dLinDense: Float32Array = new Float32Array(0);
+  private linBias: Float32Array = new Float32Array(0);
+  private dLinBias: Float32Array = new Float32Array(0);
+  private readonly deepIn: Float32Array | null;
+  private readonly deepWidth: number;
+  private readonly logits: Float32Array;
+  private readonly dlogits: Float32Array;
+  private readonly probs: Float32Array;
+  private readonly dEmb: Float32Array;
+  private readonly dLin: Float32Array;
+  private readonly embOpt: SparseOptimizer | null;
+  private readonly linOpt: SparseOptimizer | null;
+  private adam: DenseAdam | null = null;
+
+  constructor(config: NormalizedModelConfig, parts: ArchParts, indexers: Indexer[], deps: ModelDeps) {
+    this.config = config;
+    this.parts = parts;
+    this.ops = deps.ops;
+    this.maxBatch = deps.maxBatch ?? 1024;
+    if (!(Number.isInteger(this.maxBatch) && this.maxBatch >= 1)) throw new ConfigError(`maxBatch: must be a positive integer, got ${String(deps.maxBatch)}`, { key: 'maxBatch' });
+    if (indexers.length !== config.fields.length) throw new ConfigError(`indexers: ${indexers.length} given for ${config.fields.length} fields`);
+    const ops = deps.ops;
+    const gemm: GemmProvider = deps.gemm ?? { name: ops.name, gemm: (ta, tb, m, n, k, al, a, b, be, c) => ops.gemm(ta, tb, m, n, k, al, a, b, be, c) };
+    const ctx: LayerContext = { ops, gemm, maxBatch: this.maxBatch };
+    this.ctx = ctx;
+    this.optim = normalizeOptim(deps.optim);
+    const B = this.maxBatch;
+    const nd = config.numDense;
+
+    this.layout = new EmbeddingLayout(
+      ops,
+      config.fields.map((f, i) => ({ indexer: indexers[i], fusion: f.fusion, pooling: f.pooling })),
+      B,
+    );
+    const needEmb = parts.fm || parts.deep || parts.cross;
+    this.emb = needEmb ? new EmbeddingBag(ctx, this.params, 'emb', this.layout, { dim: config.dim, initStd: config.initStd }) : null;
+    this.lin = parts.linear ? new EmbeddingBag(ctx, this.params, 'linear', this.layout, { dim: 1, initStd: 0 }) : null;
+    if (parts.linear) {
+      if (nd > 0) {
+        this.params.add('linear.dense_weight', [nd, 1], 'zeros', true, (w, g) => {
+          this.linDense = w;
+          this.dLinDense = g;
+        });
+      }
+      this.params.add('linear.bias', [1], 'zeros', false, (w, g) => {
+        this.linBias = w;
+        this.dLinBias = g;
+      });
+    }
+    this.fm = parts.fm && this.emb ? new FmInteraction(ctx, this.layout.segPerSample, config.dim) : null;
+    const embWidth = this.emb?.width ?? 0;
+    this.deepWidth = embWidth + nd;
+    this.deepIn = (parts.deep || parts.cross) && nd > 0 ? ops.allocF32(B * this.deepWidth) : null;
+    this.cross = parts.cross ? new CrossNetwork(ctx, this.params, 'cross', this.deepWidth, config.crossLayers) : null;
+    this.mlp = parts.deep || parts.cross ? new Mlp(ctx, this.params, this.buffers, 'mlp', this.deepWidth, { hidden: config.mlp, outDim: 1, dropout: config.dropout, batchNorm: config.batchNorm }) : null;
+
+    this.logits = ops.allocF32(B);
+    this.dlogits = ops.allocF32(B);
+    this.probs = ops.allocF32(B);
+    this.dEmb = ops.allocF32(B * embWidth);
+    this.dLin = ops.allocF32(this.lin ? B * this.lin.width : 0);
+
+    const alloc = (n: number): Float32Array => ops.allocF32(n);
+    const rng = new Rng(config.seed);
+    const a = deps.attach;
+    if (a) {
+      this.params.attach(a.dense, alloc);
+      if (a.buffers) this.buffers.attach(a.buffers, alloc);
+      else this.buffers.allocate(alloc, rng.fork(3));
+      for (const bag of this.bags()) {
+        const t = a.tables[bag.name];
+        if (!t) throw new ConfigError(`attach: no table '${bag.name}'`);
+        bag.attachTable(t);
+      }
+    } else {
+      this.params.allocate(alloc, rng.fork(1));
+      this.buffers.allocate(alloc, rng.fork(3));
+      this.emb?.allocateTable(rng.fork(2));
+      this.lin?.allocateTable(rng.fork(4));
+    }
+    const kind = this.optim.embeddingOptimizer;
+    this.embOpt = this.emb ? new SparseOptimizer(ops, kind, this.emb.table.length, a?.sparseState.emb) : null;
+    this.linOpt = this.lin ? new SparseOptimizer(ops, kind, this.lin.table.length, a?.sparseState.linear) : null;
+  }
+
+  private bags(): EmbeddingBag[] {
+    const out: EmbeddingBag[] = [];
+    if (this.emb) out.push(this.emb);
+    if (this.lin) out.push(this.lin);
+    return out;
+  }
+
+  /** Logits for the batch (a view of an internal buffer, valid until the next call). */
+  async forward(batch: Batch, train: boolean, dropoutSeed = 0): Promise<Float32Array> {
+    const B = batch.size;
+    if (B > this.maxBatch) throw new ConfigError(`batch: size ${B} exceeds maxBatch ${this.maxBatch}`, { key: 'maxBatch' });
+    const nd = this.config.numDense;
+    if (nd > 0 && (batch.dense === null || batch.dense.length < B * nd)) throw new ConfigError(`batch: the model needs ${nd} dense inputs per sample`, { key: 'numDense' });
+    this.layout.build(batch);
+    const logits = this.logits;
+    logits.fill(0, 0, B);
+    if (this.lin) {
+      const lo = this.lin.forward();
+      const S = this.lin.width;
+      const bias = this.linBias[0];
+      const dense = batch.dense;
+      for (let b = 0; b < B; b++) {
+        let s = bias;
+        for (let j = 0; j < S; j++) s += lo[b * S + j];
+        for (let i = 0; i < nd; i++) s += (dense as Float32Array)[b * nd + i] * this.linDense[i];
+        logits[b] += s;
+      }
+    }
+    if (this.emb) {
+      const E = this.emb.forward();
+      if (this.fm) this.ctx.ops.axpy(1, this.fm.forward(E, B), logits, B);
+      if (this.mlp) {
+        let x = E;
+        if (this.deepIn) {
+          const W = this.emb.width;
+          const D = this.deepWidth;
+          const din = this.deepIn;
+          const dense = batch.dense as Float32Array;
+          for (let b = 0; b < B; b++) {
+            din.set(E.subarray(b * W, b * W + W), b * D);
+            din.set(dense.subarray(b * nd, b * nd + nd), b * D + W);
+          }
+          x = din;
+        }
+        if (this.cross) x = await this.cross.forward(x, B);
+        const y = await this.mlp.forward(x, B, train, dropoutSeed);
+        this.ctx.ops.axpy(1, y, logits, B);
+      }
+    }
+    return logits;
+  }
+
+  /**
+   * Forward in training mode and backward of Σ_i bce_i · scale. Leaves dense gradients in params.grad and each
+   * bag's touched rows in uniqueRows/gradRows; changes no parameter. Returns Σ_i bce_i (unscaled).
+   */
+  async forwardBackward(batch: Batch, opts: ForwardBackwardOptions = {}): Promise<number> {
+    const B = batch.size;
+    const seed = opts.dropoutSeed ?? mix(this.config.seed, this.step);
+    const logits = await this.forward(batch, true, seed);
+    const dl = this.dlogits;
+    const loss = bceWithLogits(this.ops, logits, batch.labels, B, dl, opts.scale ?? (B > 0 ? 1 / B : 1));
+    const nd = this.config.numDense;
+    if (this.lin) {
+      const S = this.lin.width;
+      let db = 0;
+      for (let b = 0; b < B; b++) {
+        const g = dl[b];
+        db += g;
+        for (let j = 0; j < S; j++) this.dLin[b * S + j] = g;
+      }
+      this.dLinBias[0] = db;
+      if (nd > 0) {
+        const dense = batch.dense as Float32Array;
+        for (let i = 0; i < nd; i++) {
+          let s = 0;
+          for (let b = 0; b < B; b++) s += dl[b] * dense[b * nd + i];
+          this.dLinDense[i] = s;
+        }
+      }
+      this.lin.backward(this.dLin);
+    }
+    if (this.emb) {
+      const W = this.emb.width;
+      const dE = this.dEmb;
+      if (this.mlp) {
+        let dx = await this.mlp.backward(dl, B);
+        if (this.cross) dx = await this.cross.backward(dx, B);
+        if (this.deepIn) {
+          const D = this.deepWidth;
+          for (let b = 0; b < B; b++) dE.set(dx.subarray(b * D, b * D + W), b * W);
+        } else dE.set(dx.subarray(0, B * W));
+      } else dE.fill(0, 0, B * W);
+      if (this.fm) this.fm.backward(this.emb.out, dl, B, dE);
+      this.emb.backward(dE);
+    }
+    return loss;
+  }
+
+  /** Row-wise optimizer on the rows the last forwardBackward touched (t: 1-based global step). */
+  applySparse(t: number): void {
+    if (this.emb && this.embOpt) this.embOpt.update(this.emb.table, this.emb.dim, this.emb.uniqueRows, this.emb.nUnique, this.emb.gradRows, this.optim, t);
+    if (this.lin && this.linOpt) this.linOpt.update(this.lin.table, 1, this.lin.uniqueRows, this.lin.nUnique, this.lin.gradRows, this.optim, t);
+  }
+
+  /** One Adam step on the dense parameters with `grad` (default: this model's own gradient). */
+  applyDense(t: number, grad?: Float32Array): void {
+    if (this.adam === null) this.adam = new DenseAdam(this.ops, this.params);
+    this.adam.step(this.optim, t, grad);
+  }
+
+  /** forwardBackward + both optimizer steps. Returns the batch's mean loss. */
+  async trainStep(batch: Batch): Promise<number> {
+    const loss = await this.forwardBackward(batch);
+    const t = ++this.step;
+    this.applySparse(t);
+    this.applyDense(t);
+    return batch.size > 0 ? loss / batch.size : 0;
+  }
+
+  /** Click probabilities for the batch (a view of an internal buffer of length batch.size, valid until the next call). */
+  async predict(batch: Batch): Promise<Float32Array> {
+    const z = await this.forward(batch, false);
+    this.ops.sigmoid(z, this.probs, batch.size);
+    return this.probs.subarray(0, batch.size);
+  }
+
+  /** Every tensor by name: dense weights, embedding tables ('emb.table', 'linear.table') and BN running stats. */
+  parameters(): NamedParam[] {
+    const out: NamedParam[] = this.params.list();
+    for (const bag of this.bags()) out.push({ name: `${bag.name}.table`, shape: [this.layout.totalRows, bag.dim], data: bag.table, kind: 'embedding' });
+    for (const p of this.buffers.list()) out.push({ ...p, kind: 'buffer' });
+    return out;
+  }
+
+  /** Copy tensors in by name; every model tensor must be present with the same size. */
+  loadParameters(tensors: { name: string; data: Float32Array }[]): void {
+    const byName = new Map(tensors.map((t) => [t.name, t.data]));
+    for (const p of this.parameters()) {
+      const src = byName.get(p.name);
+      if (!src) throw new ConfigError(`load: tensor '${p.name}' missing`, { key: p.name });
+      if (src.length !== p.data.length) throw new ConfigError(`load: tensor '${p.name}' has ${src.length} values, the model needs ${p.data.length}`, { key: p.name });
+      p.data.set(src);
+    }
+  }
+
+  /** The memory a worker thread attaches to (see SharedModelState). */
+  sharedState(): SharedModelState {
+    const tables: Record<string, Float32Array> = {};
+    const sparseState: SharedModelState['sparseState'] = {};
+    if (this.emb && this.embOpt) {
+      tables.emb = this.emb.table;
+      sparseState.emb = { state1: this.embOpt.state1, state2: this.embOpt.state2 };
+    }
+    if (this.lin && this.linOpt) {
+      tables.linear = this.lin.table;
+      sparseState.linear = { state1: this.linOpt.state1, state2: this.linOpt.state2 };
+    }
+    return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState };
+  }
+
+  /** Zero optimizer state (Adam moments, sparse accumulators) and the step counter. */
+  resetOptimizer(): void {
+    this.adam?.reset();
+    this.embOpt?.reset();
+    this.linOpt?.reset();
+    this.step = 0;
+  }
+}

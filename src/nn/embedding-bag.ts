@@ -1,0 +1,317 @@
+// The embedding bag: every field's hash ids → its Indexer's K rows per value → segments → one fused vector per
+// field (or K for concat), written sample-major so the output is directly the B × width MLP input.
+// All fields share ONE table (rows of field f start at rowBase[f]), so the backward, the sparse optimizer and
+// the Hogwild sharing between threads each deal with one buffer. Fusion follows BH (Yan et al., CIKM 2021, §3.3):
+// sum (paper default), mean, concat (one segment per block) and weighted (a learned weight per block and field).
+//
+//   field f, K = 2, sample b with values [v0, v1] (multi-valued, pooling mean):
+//   sum/mean/weighted: one segment  rows = [r(v0,0), r(v0,1), r(v1,0), r(v1,1)]  w = pool · fuse · α
+//   concat:            two segments rows = [r(v0,0), r(v1,0)] | [r(v0,1), r(v1,1)]  w = pool
+//
+// EmbeddingLayout (rows, segments, constant weights) is built once per batch and can feed several bags of
+// different widths (the dim-d embedding and the dim-1 linear term of LR/FM/W&D/DeepFM).
+
+import type { Batch } from '../core/batch.js';
+import { ConfigError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import type { Indexer } from '../embedding/table.js';
+import type { Ops } from '../kernels/ops.js';
+import type { LayerContext } from './layer.js';
+import type { DenseParams } from './params.js';
+
+export type Fusion = 'sum' | 'mean' | 'concat' | 'weighted';
+export type Pooling = 'sum' | 'mean';
+export const FUSIONS: readonly Fusion[] = ['sum', 'mean', 'concat', 'weighted'];
+export const POOLINGS: readonly Pooling[] = ['sum', 'mean'];
+
+export interface BagField {
+  indexer: Indexer;
+  fusion: Fusion;
+  /** How the values of a multi-valued field are pooled. */
+  pooling: Pooling;
+}
+
+/** Rows and segments of one batch, shared by every bag built on the same fields. */
+export class EmbeddingLayout {
+  readonly fields: BagField[];
+  /** First row of each field in the shared table. */
+  readonly rowBase: number[];
+  readonly totalRows: number;
+  /** Output vectors per sample: Σ_f (concat ? K_f : 1). */
+  readonly segPerSample: number;
+  /** First learned block weight of each field (−1 unless fusion is 'weighted'). */
+  readonly blockBase: number[];
+  /** Learned block weights in total (Σ K_f over weighted fields). */
+  readonly numBlocks: number;
+
+  rows: Int32Array;
+  offsets: Int32Array;
+  /** Constant per-row weights (pooling and mean fusion); valid when useWeights. */
+  baseWeights: Float32Array;
+  /** Learned block weight index of each row, −1 when none. */
+  blockOf: Int32Array;
+  nRows = 0;
+  nSeg = 0;
+  batch = 0;
+  /** False when every weight is 1 (the kernels then skip the multiply). */
+  useWeights = false;
+  /** Bumped whenever rows/baseWeights are reallocated, so bags resize their scratch. */
+  capacityVersion = 0;
+
+  private readonly ops: Ops;
+  private readonly scratch: Int32Array[];
+  private readonly staticWeights: boolean;
+
+  constructor(ops: Ops, fields: BagField[], maxBatch: number) {
+    if (fields.length === 0) throw new ConfigError('fields: a model needs at least one categorical field');
+    this.ops = ops;
+    this.fields = fields;
+    this.rowBase = [];
+    this.blockBase = [];
+    let rows = 0;
+    let seg = 0;
+    let blocks = 0;
+    let perSample = 0;
+    for (const f of fields) {
+      if (!FUSIONS.includes(f.fusion)) throw new ConfigError(`fusion: '${String(f.fusion)}' is not one of ${FUSIONS.join(' | ')}`, { key: 'fusion' });
+      if (!POOLINGS.includes(f.pooling)) throw new ConfigError(`pooling: '${String(f.pooling)}' is not one of ${POOLINGS.join(' | ')}`, { key: 'pooling' });
+      const K = f.indexer.rowsPerValue;
+      this.rowBase.push(rows);
+      rows += f.indexer.numRows;
+      seg += f.fusion === 'concat' ? K : 1;
+      this.blockBase.push(f.fusion === 'weighted' ? blocks : -1);
+      if (f.fusion === 'weighted') blocks += K;
+      perSample += K;
+    }
+    if (rows > 0x7fffffff) throw new ConfigError(`embedding: ${rows} rows in total exceed the int32 row index`);
+    this.totalRows = rows;
+    this.segPerSample = seg;
+    this.numBlocks = blocks;
+    this.staticWeights = fields.some((f) => f.fusion === 'mean' || f.fusion === 'weighted');
+    const cap = Math.max(1, maxBatch * perSample);
+    this.rows = ops.allocI32(cap);
+    this.baseWeights = ops.allocF32(cap);
+    this.blockOf = new Int32Array(cap);
+    this.offsets = ops.allocI32(maxBatch * seg + 1);
+    this.scratch = fields.map((f) => new Int32Array(Math.max(1, maxBatch * f.indexer.rowsPerValue)));
+  }
+
+  /** Widest row count this layout has held (bags size their per-row scratch with it). */
+  get capacity(): number {
+    return this.rows.length;
+  }
+
+  private ensureRows(n: number): void {
+    if (n <= this.rows.length) return;
+    let cap = this.rows.length;
+    while (cap < n) cap *= 2;
+    this.rows = this.ops.allocI32(cap);
+    this.baseWeights = this.ops.allocF32(cap);
+    this.blockOf = new Int32Array(cap);
+    this.capacityVersion++;
+  }
+
+  /** Index every field of the batch and lay out rows, segments and constant weights. */
+  build(batch: Batch): void {
+    const B = batch.size;
+    const F = this.fields.length;
+    if (batch.fields.length !== F) throw new ConfigError(`batch: ${batch.fields.length} fields given, the model has ${F}`);
+    if (B * this.segPerSample + 1 > this.offsets.length) throw new ConfigError(`batch: size ${B} exceeds the model's maxBatch`);
+    let total = 0;
+    let weights = this.staticWeights;
+    for (let f = 0; f < F; f++) {
+      const bf = batch.fields[f];
+      const K = this.fields[f].indexer.rowsPerValue;
+      const n = bf.offsets === null ? B : bf.offsets[B];
+      if (bf.offsets !== null && this.fields[f].pooling === 'mean') weights = true;
+      if (this.scratch[f].length < n * K) {
+        let cap = this.scratch[f].length;
+        while (cap < n * K) cap *= 2;
+        this.scratch[f] = new Int32Array(cap);
+      }
+      this.fields[f].indexer.index(bf.ids, n, this.scratch[f], 0);
+      total += n * K;
+    }
+    this.ensureRows(total);
+    const rows = this.rows;
+    const offs = this.offsets;
+    const bw = this.baseWeights;
+    const blk = this.blockOf;
+    let r = 0;
+    let s = 0;
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) {
+        const fld = this.fields[f];
+        const K = fld.indexer.rowsPerValue;
+        const base = this.rowBase[f];
+        const sc = this.scratch[f];
+        const o = batch.fields[f].offsets;
+        const lo = o === null ? b : o[b];
+        const hi = o === null ? b + 1 : o[b + 1];
+        const pool = fld.pooling === 'mean' && hi > lo ? 1 / (hi - lo) : 1;
+        if (fld.fusion === 'concat') {
+          for (let k = 0; k < K; k++) {
+            offs[s++] = r;
+            for (let v = lo; v < hi; v++) {
+              rows[r] = base + sc[v * K + k];
+              bw[r] = pool;
+              blk[r] = -1;
+              r++;
+            }
+          }
+        } else {
+          offs[s++] = r;
+          const w = fld.fusion === 'mean' ? pool / K : pool;
+          const bb = this.blockBase[f];
+          for (let v = lo; v < hi; v++) {
+            for (let k = 0; k < K; k++) {
+              rows[r] = base + sc[v * K + k];
+              bw[r] = w;
+              blk[r] = bb < 0 ? -1 : bb + k;
+              r++;
+            }
+          }
+        }
+      }
+    }
+    offs[s] = r;
+    this.nRows = r;
+    this.nSeg = s;
+    this.batch = B;
+    this.useWeights = weights;
+  }
+}
+
+export interface EmbeddingBagOptions {
+  dim: number;
+  /** Std of the normal initialization; 0 initializes to zeros. */
+  initStd: number;
+}
+
+/**
+ * One table of layout.totalRows × dim over an EmbeddingLayout.
+ * @example
+ * const layout = new EmbeddingLayout(ops, [{ indexer, fusion: 'sum', pooling: 'mean' }], 256);
+ * const bag = new EmbeddingBag(ctx, params, 'emb', layout, { dim: 16, initStd: 0.01 });
+ * params.allocate(ops.allocF32, rng); bag.allocateTable(rng);
+ * layout.build(batch); const x = bag.forward();   // batch × (segPerSample·16)
+ */
+export class EmbeddingBag {
+  readonly name: string;
+  readonly dim: number;
+  readonly width: number;
+  readonly layout: EmbeddingLayout;
+  table: Float32Array = new Float32Array(0);
+  /** Learned block weights α (weighted fusion), a dense parameter; empty otherwise. */
+  alpha: Float32Array = new Float32Array(0);
+  dAlpha: Float32Array = new Float32Array(0);
+  readonly out: Float32Array;
+  /** After backward: rows touched (first-touch order) and their merged gradients. */
+  uniqueRows: Int32Array;
+  gradRows: Float32Array;
+  nUnique = 0;
+
+  private effWeights: Float32Array;
+  private dWeights: Float32Array;
+  private slot: Int32Array = new Int32Array(0);
+  private version = -1;
+  private readonly initStd: number;
+  private readonly ctx: LayerContext;
+
+  constructor(ctx: LayerContext, params: DenseParams, name: string, layout: EmbeddingLayout, opts: EmbeddingBagOptions) {
+    this.ctx = ctx;
+    this.name = name;
+    this.layout = layout;
+    this.dim = opts.dim;
+    this.initStd = opts.initStd;
+    this.width = layout.segPerSample * opts.dim;
+    if (layout.numBlocks > 0) {
+      params.add(`${name}.block_weights`, [layout.numBlocks], 'ones', false, (w, g) => {
+        this.alpha = w;
+        this.dAlpha = g;
+      });
+    }
+    this.out = ctx.ops.allocF32(ctx.maxBatch * this.width);
+    this.effWeights = new Float32Array(0);
+    this.dWeights = new Float32Array(0);
+    this.uniqueRows = new Int32Array(0);
+    this.gradRows = new Float32Array(0);
+    this.resize();
+  }
+
+  private resize(): void {
+    if (this.version === this.layout.capacityVersion) return;
+    const { ops } = this.ctx;
+    const cap = this.layout.capacity;
+    const uniq = Math.min(cap, this.layout.totalRows);
+    this.effWeights = ops.allocF32(cap);
+    this.dWeights = ops.allocF32(this.layout.numBlocks > 0 ? cap : 0);
+    this.uniqueRows = ops.allocI32(uniq);
+    this.gradRows = ops.allocF32(uniq * this.dim);
+    this.version = this.layout.capacityVersion;
+  }
+
+  /** Fresh table: normal(0, initStd) per entry from rng. */
+  allocateTable(rng: Rng): void {
+    this.table = this.ctx.ops.allocF32(this.layout.totalRows * this.dim);
+    if (this.initStd > 0) for (let i = 0; i < this.table.length; i++) this.table[i] = this.initStd * rng.normal();
+    this.allocSlot();
+  }
+
+  /** Use a table that lives elsewhere (another thread's shared memory). */
+  attachTable(table: Float32Array): void {
+    if (table.length !== this.layout.totalRows * this.dim) throw new ConfigError(`${this.name}: attached table has ${table.length} floats, expected ${this.layout.totalRows * this.dim}`);
+    this.table = table;
+    this.allocSlot();
+  }
+
+  private allocSlot(): void {
+    this.slot = this.ctx.ops.allocI32(this.layout.totalRows);
+    this.slot.fill(-1);
+  }
+
+  /** The weights handed to the kernels for the current layout (null when all are 1). */
+  private weights(): Float32Array | null {
+    const L = this.layout;
+    if (L.numBlocks === 0) return L.useWeights ? L.baseWeights : null;
+    const ew = this.effWeights;
+    const bw = L.baseWeights;
+    const blk = L.blockOf;
+    const a = this.alpha;
+    const uw = L.useWeights;
+    for (let i = 0; i < L.nRows; i++) {
+      const k = blk[i];
+      const base = uw ? bw[i] : 1;
+      ew[i] = k < 0 ? base : base * a[k];
+    }
+    return ew;
+  }
+
+  /** Fused embeddings for the layout's current batch: batch × width. */
+  forward(): Float32Array {
+    this.resize();
+    const L = this.layout;
+    this.ctx.ops.embeddingBagForward(this.table, this.dim, L.rows, L.offsets, L.nSeg, this.weights(), false, this.out);
+    return this.out;
+  }
+
+  /** dOut: batch × width. Fills uniqueRows/gradRows/nUnique and dAlpha (overwritten). */
+  backward(dOut: Float32Array): void {
+    const L = this.layout;
+    const { ops } = this.ctx;
+    const w = this.weights();
+    this.nUnique = ops.embeddingBagBackward(dOut, this.dim, L.rows, L.offsets, L.nSeg, w, false, this.slot, this.uniqueRows, this.gradRows);
+    if (L.numBlocks > 0) {
+      // y = Σ_i base_i · α_{blk(i)} · e_i  ⇒  ∂L/∂α_k = Σ_{i: blk(i)=k} base_i · ⟨dOut_seg(i), e_i⟩
+      ops.embeddingBagWeightGrad(dOut, this.table, this.dim, L.rows, L.offsets, L.nSeg, false, this.dWeights);
+      this.dAlpha.fill(0);
+      const blk = L.blockOf;
+      const bw = L.baseWeights;
+      const uw = L.useWeights;
+      for (let i = 0; i < L.nRows; i++) {
+        const k = blk[i];
+        if (k >= 0) this.dAlpha[k] += (uw ? bw[i] : 1) * this.dWeights[i];
+      }
+    }
+  }
+}
