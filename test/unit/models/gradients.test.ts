@@ -1,0 +1,132 @@
+// Every architecture against finite differences: dense parameters and embedding rows (both tables), with a
+// field per index method and fusion mode, multi-valued fields, dense inputs, dropout and batch norm switched on.
+// Tolerance: |a − n| ≤ 2e-4 + 2e-2·max(|a|,|n|), central step 3e-3 on float32 storage, loss summed in float64.
+// Also: every (architecture × method × fusion) trains a step with a finite loss and changes its parameters.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../../src/core/rng.js';
+import type { Batch } from '../../../src/core/batch.js';
+import type { IndexSpec } from '../../../src/embedding/config.js';
+import { ReferenceOps } from '../../../src/kernels/reference.js';
+import { ARCHS, type ModelConfig } from '../../../src/models/config.js';
+import type { CtrModel } from '../../../src/models/ctr-model.js';
+import { createModel } from '../../../src/models/registry.js';
+import { FUSIONS } from '../../../src/nn/embedding-bag.js';
+import { checkEntries, randomBatch, sampleIdx } from '../nn/grad-check.js';
+
+const ops = new ReferenceOps();
+
+const SPECS: IndexSpec[] = [
+  { method: 'bh', codeBits: 6, blockBits: 2, strategy: 'succession', dense: true },
+  { method: 'hash', rows: 11 },
+  { method: 'qr', remainder: 5, quotient: 4 },
+  { method: 'dhash', rows: 9, hashes: 2 },
+  { method: 'bh', codeBits: 16, blockBits: 4, strategy: 'skip' },
+];
+
+function bceSum(model: CtrModel, batch: Batch, seed: number): () => Promise<number> {
+  return async () => {
+    const z = await model.forward(batch, true, seed);
+    let s = 0;
+    for (let i = 0; i < batch.size; i++) {
+      const x = z[i];
+      s += Math.max(x, 0) - x * batch.labels[i] + Math.log1p(Math.exp(-Math.abs(x)));
+    }
+    return s;
+  };
+}
+
+for (const arch of ARCHS) {
+  test(`${arch}: gradients of all dense parameters and embedding rows match finite differences`, async () => {
+    const config: ModelConfig = {
+      arch,
+      dim: 3,
+      mlp: [6, 5],
+      dropout: 0.2,
+      batchNorm: true,
+      crossLayers: 2,
+      numDense: 2,
+      initStd: 0.3,
+      seed: 5,
+      fields: [
+        { index: SPECS[0], fusion: 'sum' },
+        { index: SPECS[1], fusion: 'mean', pooling: 'mean' },
+        { index: SPECS[2], fusion: 'concat' },
+        { index: SPECS[3], fusion: 'weighted', pooling: 'sum' },
+        { index: SPECS[4], fusion: 'mean' },
+      ],
+    };
+    const B = 6;
+    const model = createModel(config, { ops, maxBatch: B });
+    const rng = new Rng(100 + ARCHS.indexOf(arch));
+    // Make the linear tables and block weights non-trivial.
+    for (const p of model.parameters()) if (p.kind !== 'buffer') for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
+    const batch = randomBatch(rng, B, [{ card: 64 }, { card: 30, maxLen: 3 }, { card: 100 }, { card: 50, maxLen: 2 }, { card: 1000 }], 2);
+    const seed = 77;
+    const loss = bceSum(model, batch, seed);
+    await model.forwardBackward(batch, { scale: 1, dropoutSeed: seed });
+    const bad: string[] = [];
+    const dense = model.params.grad.slice();
+    bad.push(...(await checkEntries('dense', loss, model.params.data, (i) => dense[i], sampleIdx(rng, dense.length, 80))));
+    for (const bag of [model.emb, model.lin]) {
+      if (!bag) continue;
+      const g = new Float32Array(bag.table.length);
+      for (let k = 0; k < bag.nUnique; k++) for (let j = 0; j < bag.dim; j++) g[bag.uniqueRows[k] * bag.dim + j] = bag.gradRows[k * bag.dim + j];
+      const touched: number[] = [];
+      for (let k = 0; k < bag.nUnique; k++) touched.push(bag.uniqueRows[k] * bag.dim + rng.int(bag.dim));
+      const idx = [...sampleIdx(rng, touched.length, 40).map((i) => touched[i]), ...sampleIdx(rng, g.length, 10)];
+      bad.push(...(await checkEntries(`${bag.name}.table`, loss, bag.table, (i) => g[i], idx)));
+    }
+    assert.deepEqual(bad, []);
+    // The names enumerate every tensor once.
+    const names = model.parameters().map((p) => p.name);
+    assert.equal(new Set(names).size, names.length);
+    assert.equal(names.includes('emb.table'), arch !== 'lr');
+    assert.equal(names.includes('linear.table'), ['lr', 'fm', 'wdl', 'deepfm'].includes(arch));
+  });
+}
+
+test('every architecture × index method × fusion trains a step (finite loss, parameters move)', async () => {
+  const rng = new Rng(3);
+  for (const arch of ARCHS) {
+    for (const spec of SPECS) {
+      for (const fusion of FUSIONS) {
+        const model = createModel(
+          { arch, dim: 4, mlp: [8], crossLayers: 1, numDense: 1, fields: [{ index: spec, fusion }, { index: SPECS[1], fusion, pooling: 'mean' }] },
+          { ops, maxBatch: 8, optim: { lr: 0.01 } },
+        );
+        const batch = randomBatch(rng, 8, [{ card: 50 }, { card: 20, maxLen: 3 }], 1);
+        const before = model.parameters().map((p) => p.data.slice());
+        const loss = await model.trainStep(batch);
+        assert.ok(Number.isFinite(loss) && loss > 0, `${arch}/${spec.method}/${fusion}: loss ${loss}`);
+        const moved = model.parameters().some((p, i) => p.data.some((v, j) => v !== before[i][j]));
+        assert.ok(moved, `${arch}/${spec.method}/${fusion}: nothing moved`);
+        const probs = await model.predict(batch);
+        assert.equal(probs.length, 8);
+        assert.ok(probs.every((p) => p > 0 && p < 1));
+      }
+    }
+  }
+});
+
+test('save/load round trip through parameters(): same predictions', async () => {
+  const cfg: ModelConfig = { arch: 'deepfm', dim: 4, mlp: [8], batchNorm: true, fields: [{ index: SPECS[0] }, { index: SPECS[2], fusion: 'weighted' }], numDense: 1 };
+  const a = createModel(cfg, { ops, maxBatch: 16 });
+  const rng = new Rng(8);
+  const batch = randomBatch(rng, 16, [{ card: 64 }, { card: 100 }], 1);
+  for (let i = 0; i < 3; i++) await a.trainStep(batch);
+  const saved = a.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data.slice() }));
+  const b = createModel({ ...cfg, seed: 99 }, { ops, maxBatch: 16 });
+  b.loadParameters(saved);
+  assert.deepEqual([...(await b.predict(batch))], [...(await a.predict(batch))]);
+  assert.throws(() => b.loadParameters(saved.slice(1)), /missing/);
+});
+
+test('config errors name the key and the allowed values', () => {
+  const f = [{ index: SPECS[1] }];
+  assert.throws(() => createModel({ arch: 'xgb' as never, fields: f }, { ops }), /arch: 'xgb' is not one of lr \| fm \| dnn \| wdl \| deepfm \| dcnv2/);
+  assert.throws(() => createModel({ arch: 'dnn', fields: [{ index: SPECS[1], fusion: 'max' as never }] }, { ops }), /fields\[0\]\.fusion/);
+  assert.throws(() => createModel({ arch: 'dnn', dim: 0, fields: f }, { ops }), /dim/);
+  assert.throws(() => createModel({ arch: 'dnn', fields: [] }, { ops }), /fields/);
+});
