@@ -1,0 +1,142 @@
+// Reader for raw Avazu CSV (Kaggle CTR Prediction 2014): a header line, `id` dropped, `click` is the label, every
+// other column is categorical. Optionally `hour` (YYMMDDHH) becomes hour-of-day and weekday fields.
+
+import { ConfigError, DataError } from '../core/errors.js';
+import type { ChunkBuilder, FieldInfo } from './chunk.js';
+import type { DataReader, ReaderOptions } from './reader.js';
+import { displayName } from './source.js';
+import { IntIdCache, ShortTokenCache, label01, quote } from './tokens.js';
+import { TextReader, normalizeCommon, readHeader } from './text-reader.js';
+import type { LineParser } from './text-reader.js';
+
+interface AvazuLayout {
+  columns: number;
+  labelCol: number;
+  /** For each column, its output field (-1: dropped or label). */
+  fieldOf: Int32Array;
+  hourCol: number;
+  /** Field index of hour_of_day (weekday is the next one) when split, else -1. */
+  hourField: number;
+}
+
+class AvazuParser implements LineParser {
+  kind = '';
+  reason = '';
+  private readonly seps: Int32Array;
+  private readonly tokens: ShortTokenCache;
+  private readonly weekdayIds: IntIdCache | null;
+  private readonly weekdayOf = new Map<number, number>();
+
+  constructor(private readonly L: AvazuLayout, numFields: number) {
+    this.seps = new Int32Array(L.columns + 1);
+    this.tokens = new ShortTokenCache(numFields);
+    this.weekdayIds = L.hourField >= 0 ? new IntIdCache([L.hourField + 1], 0, 7) : null;
+  }
+
+  parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
+    const L = this.L;
+    const seps = this.seps;
+    seps[0] = start - 1;
+    let n = 1;
+    for (let i = start; i < end; i++) {
+      if (buf[i] === 44) {
+        if (n < L.columns) seps[n] = i;
+        n++;
+      }
+    }
+    if (n !== L.columns) return this.fail('field-count', `expected ${L.columns} comma-separated fields, got ${n}`);
+    seps[L.columns] = end;
+    const row = b.rows;
+    for (let c = 0; c < L.columns; c++) {
+      const s = seps[c] + 1;
+      const e = seps[c + 1];
+      if (c === L.labelCol) {
+        const y = label01(buf, s, e);
+        if (y < 0) return this.fail('label', `click ${quote(buf, s, e)} is not 0/1`);
+        b.labels[row] = y;
+      } else if (c === L.hourCol && L.hourField >= 0) {
+        let ok = e - s === 8;
+        for (let i = s; ok && i < e; i++) ok = buf[i] >= 48 && buf[i] <= 57;
+        if (ok) {
+          const hh = (buf[e - 2] - 48) * 10 + (buf[e - 1] - 48);
+          const yymmdd = parseDigits(buf, s, s + 6);
+          let wd = this.weekdayOf.get(yymmdd);
+          if (wd === undefined) {
+            const y = 2000 + Math.floor(yymmdd / 10000);
+            const m = Math.floor(yymmdd / 100) % 100;
+            const d = yymmdd % 100;
+            const date = new Date(Date.UTC(y, m - 1, d));
+            wd = date.getUTCMonth() === m - 1 && date.getUTCDate() === d ? date.getUTCDay() : -1;
+            this.weekdayOf.set(yymmdd, wd);
+          }
+          ok = hh < 24 && wd >= 0;
+          if (ok) {
+            this.tokens.hash(buf, e - 2, e, L.hourField, b.ids[L.hourField], row);
+            (this.weekdayIds as IntIdCache).write(0, L.hourField + 1, wd as number, b.ids[L.hourField + 1], row);
+          }
+        }
+        if (!ok) return this.fail('hour', `hour ${quote(buf, s, e)} is not a valid YYMMDDHH time`);
+      } else {
+        const f = L.fieldOf[c];
+        if (f >= 0) this.tokens.hash(buf, s, e, f, b.ids[f], row);
+      }
+    }
+    return true;
+  }
+
+  private fail(kind: string, reason: string): boolean {
+    this.kind = kind;
+    this.reason = reason;
+    return false;
+  }
+}
+
+function parseDigits(buf: Uint8Array, s: number, e: number): number {
+  let v = 0;
+  for (let i = s; i < e; i++) v = v * 10 + (buf[i] - 48);
+  return v;
+}
+
+/**
+ * Fields: the header's columns minus `id` and `click`, in file order (seed = position in that list); with
+ * splitHour, `hour` is replaced in place by `hour_of_day` ("00".."23" as written) and `weekday` ("0" = Sunday).
+ */
+export async function openAvazu(path: string, options: ReaderOptions = {}): Promise<DataReader> {
+  const common = normalizeCommon(options);
+  if (options.splitHour !== undefined && typeof options.splitHour !== 'boolean') {
+    throw new ConfigError(`splitHour must be true or false`, { key: 'splitHour' });
+  }
+  const { header, pending } = await readHeader(path, common.maxLineBytes);
+  const name = displayName(path);
+  const cols = header.split(',').map((c) => c.trim());
+  const labelCol = cols.indexOf('click');
+  if (labelCol < 0) throw new DataError(`${name}:1: header has no 'click' column (got ${cols.slice(0, 6).join(',')}…); is this Avazu train data?`, { file: name, line: 1 });
+  const split = options.splitHour === true;
+  const hourCol = cols.indexOf('hour');
+  if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });
+  const fieldOf = new Int32Array(cols.length).fill(-1);
+  const names: string[] = [];
+  let hourField = -1;
+  cols.forEach((c, i) => {
+    if (c === 'id' || i === labelCol) return;
+    if (split && i === hourCol) {
+      hourField = names.length;
+      names.push('hour_of_day', 'weekday');
+      return;
+    }
+    fieldOf[i] = names.length;
+    names.push(c);
+  });
+  const fields: FieldInfo[] = names.map((n) => ({ name: n, multiValued: false, weighted: false }));
+  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField };
+  return new TextReader({
+    format: 'avazu',
+    path,
+    options: common,
+    fields,
+    denseNames: [],
+    parser: new AvazuParser(layout, fields.length),
+    hasHeader: true,
+    pending,
+  });
+}

@@ -1,0 +1,261 @@
+// Reader for generic CSV/TSV driven by a small JSON schema (schema.ts): one label column, categorical columns,
+// numeric columns (dense or bucketized), multi-valued columns. Double-quoted fields are supported within a line
+// (RFC 4180 quoting, "" for a quote); a quoted field may not span lines.
+
+import { DataError } from '../core/errors.js';
+import type { ChunkBuilder, FieldInfo } from './chunk.js';
+import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
+import { bucketIndex, loadSchema } from './schema.js';
+import type { NormalizedSchema } from './schema.js';
+import { checkInput, displayName } from './source.js';
+import { IntIdCache, ShortTokenCache, logSquaredBucket, parseFloatBytes, quote } from './tokens.js';
+import { TextReader, normalizeCommon, readHeader } from './text-reader.js';
+import type { LineParser } from './text-reader.js';
+import { xxh64Bytes } from '../hash/xxh64.js';
+
+const ROLE_IGNORE = 0;
+const ROLE_LABEL = 1;
+const ROLE_CAT = 2;
+const ROLE_DENSE = 3;
+const ROLE_BUCKET = 4;
+const ROLE_MULTI = 5;
+
+interface ColumnRole {
+  role: number;
+  /** Field index (cat, bucket, multi) or dense index. */
+  target: number;
+  name: string;
+  transform?: 'none' | 'log1p';
+  boundaries?: number[] | null;
+  separator?: number;
+}
+
+/** Label text → 0/1: 1, 1.0, true → 1; 0, -1, false → 0; else -1. */
+function csvLabel(buf: Uint8Array, s: number, e: number): number {
+  const v = parseFloatBytes(buf, s, e);
+  if (v === 1) return 1;
+  if (v === 0 || v === -1) return 0;
+  const n = e - s;
+  if (n === 4 && (buf[s] | 32) === 116 && (buf[s + 1] | 32) === 114 && (buf[s + 2] | 32) === 117 && (buf[s + 3] | 32) === 101) return 1;
+  if (n === 5 && (buf[s] | 32) === 102 && (buf[s + 1] | 32) === 97 && (buf[s + 2] | 32) === 108 && (buf[s + 3] | 32) === 115 && (buf[s + 4] | 32) === 101) return 0;
+  return -1;
+}
+
+class CsvParser implements LineParser {
+  kind = '';
+  reason = '';
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private scratch = new Uint8Array(256);
+  private readonly tokens: ShortTokenCache;
+  private readonly ints: IntIdCache;
+  private readonly seedOfInt: number[];
+
+  constructor(
+    private readonly roles: ColumnRole[],
+    private readonly delim: number,
+    /** Exact column count (header) or -1 (no header: at least roles.length). */
+    private readonly exact: number,
+    numFields: number,
+  ) {
+    this.tokens = new ShortTokenCache(numFields);
+    this.seedOfInt = roles.filter((r) => r.role === ROLE_BUCKET).map((r) => r.target);
+    this.ints = new IntIdCache(this.seedOfInt, -64, 1024);
+  }
+
+  /** Split into fields; unquotes into the scratch buffer when needed. Returns the field count or -1 (bad quoting). */
+  private split(buf: Uint8Array, start: number, end: number): { n: number; buf: Uint8Array } {
+    let quoted = false;
+    for (let i = start; i < end; i++) if (buf[i] === 34) quoted = true;
+    let n = 0;
+    if (!quoted) {
+      let s = start;
+      for (let i = start; i <= end; i++) {
+        if (i === end || buf[i] === this.delim) {
+          this.push(n++, s, i);
+          s = i + 1;
+        }
+      }
+      return { n, buf };
+    }
+    // Slow path: copy the line into scratch, unquoting fields.
+    if (this.scratch.length < end - start) this.scratch = new Uint8Array(2 * (end - start));
+    const out = this.scratch;
+    let o = 0;
+    let i = start;
+    for (;;) {
+      const fs = o;
+      if (i < end && buf[i] === 34) {
+        i++;
+        for (;;) {
+          if (i >= end) return { n: -1, buf };
+          if (buf[i] === 34) {
+            if (i + 1 < end && buf[i + 1] === 34) {
+              out[o++] = 34;
+              i += 2;
+              continue;
+            }
+            i++;
+            break;
+          }
+          out[o++] = buf[i++];
+        }
+        if (i < end && buf[i] !== this.delim) return { n: -1, buf };
+      } else {
+        while (i < end && buf[i] !== this.delim) {
+          if (buf[i] === 34) return { n: -1, buf };
+          out[o++] = buf[i++];
+        }
+      }
+      this.push(n++, fs, o);
+      if (i >= end) break;
+      i++; // delimiter
+      if (i === end) {
+        this.push(n++, o, o);
+        break;
+      }
+    }
+    return { n, buf: out };
+  }
+
+  private push(k: number, s: number, e: number): void {
+    if (k >= this.starts.length) {
+      const a = new Int32Array(2 * this.starts.length);
+      a.set(this.starts);
+      this.starts = a;
+      const b = new Int32Array(2 * this.ends.length);
+      b.set(this.ends);
+      this.ends = b;
+    }
+    this.starts[k] = s;
+    this.ends[k] = e;
+  }
+
+  parse(line: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
+    const { n, buf } = this.split(line, start, end);
+    const delimName = this.delim === 9 ? 'tab' : this.delim === 44 ? 'comma' : `'${String.fromCharCode(this.delim)}'`;
+    if (n < 0) return this.fail('quoting', 'unbalanced or misplaced double quote');
+    if (this.exact >= 0 ? n !== this.exact : n < this.roles.length) {
+      return this.fail('field-count', `expected ${this.exact >= 0 ? '' : 'at least '}${this.exact >= 0 ? this.exact : this.roles.length} ${delimName}-separated fields, got ${n}`);
+    }
+    const row = b.rows;
+    let bucketK = 0;
+    for (let c = 0; c < this.roles.length; c++) {
+      const r = this.roles[c];
+      const s = this.starts[c];
+      const e = this.ends[c];
+      switch (r.role) {
+        case ROLE_LABEL: {
+          const y = csvLabel(buf, s, e);
+          if (y < 0) return this.fail('label', `label ${quote(buf, s, e)} is not 0/1`);
+          b.labels[row] = y;
+          break;
+        }
+        case ROLE_CAT:
+          this.tokens.hash(buf, s, e, r.target, b.ids[r.target], row);
+          break;
+        case ROLE_DENSE: {
+          let v = 0;
+          if (s < e) {
+            v = parseFloatBytes(buf, s, e);
+            if (Number.isNaN(v)) return this.fail('number', `${r.name} value ${quote(buf, s, e)} is not a number`);
+            if (r.transform === 'log1p') v = Math.log1p(Math.max(v, 0));
+          }
+          (b.dense as Float32Array)[row * b.numDense + r.target] = v;
+          break;
+        }
+        case ROLE_BUCKET: {
+          if (s === e) {
+            xxh64Bytes(buf, s, s, r.target, b.ids[r.target], row);
+          } else {
+            const v = parseFloatBytes(buf, s, e);
+            if (Number.isNaN(v)) return this.fail('number', `${r.name} value ${quote(buf, s, e)} is not a number`);
+            const cat = r.boundaries ? bucketIndex(v, r.boundaries) : logSquaredBucket(Math.floor(v));
+            this.ints.write(bucketK, r.target, cat, b.ids[r.target], row);
+          }
+          bucketK++;
+          break;
+        }
+        case ROLE_MULTI: {
+          const sep = r.separator as number;
+          let p = s;
+          for (let i = s; i <= e; i++) {
+            if (i === e || buf[i] === sep) {
+              const v = b.pushValue(r.target, 1);
+              xxh64Bytes(buf, p, i, r.target, b.ids[r.target], v);
+              p = i + 1;
+            }
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return true;
+  }
+
+  private fail(kind: string, reason: string): boolean {
+    this.kind = kind;
+    this.reason = reason;
+    return false;
+  }
+}
+
+/**
+ * Fields, in this order: categorical columns, bucketized numeric columns, multi-valued columns (schema order
+ * within each group; seed = position). Dense: the 'dense' numeric columns in schema order; empty → 0.
+ * Categorical and multi-valued values are hashed as written (unquoted); empty cell → "".
+ */
+export async function openCsv(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
+  const common = normalizeCommon(options);
+  const schema: NormalizedSchema = await loadSchema(options.schema);
+  await checkInput(path);
+  const name = displayName(path);
+  const delimiter = schema.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  let columns: string[];
+  let pending;
+  if (schema.header) {
+    const h = await readHeader(path, common.maxLineBytes);
+    pending = h.pending;
+    columns = h.header.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+  } else {
+    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name)];
+    const bad = used.find((u) => !/^\d+$/.test(u));
+    if (bad !== undefined) throw new DataError(`schema has header: false, so columns are named by 0-based position, but got '${bad}'`, { file: name });
+    const width = Math.max(...used.map(Number)) + 1;
+    columns = Array.from({ length: width }, (_, i) => String(i));
+  }
+  const roleOf = new Map<string, ColumnRole>();
+  const fields: FieldInfo[] = [];
+  const denseNames: string[] = [];
+  roleOf.set(schema.label, { role: ROLE_LABEL, target: -1, name: schema.label });
+  for (const c of schema.categorical) {
+    roleOf.set(c, { role: ROLE_CAT, target: fields.length, name: c });
+    fields.push({ name: c, multiValued: false, weighted: false });
+  }
+  for (const nc of schema.numeric) {
+    if (nc.mode === 'bucket') {
+      roleOf.set(nc.name, { role: ROLE_BUCKET, target: fields.length, name: nc.name, boundaries: nc.boundaries });
+      fields.push({ name: nc.name, multiValued: false, weighted: false });
+    }
+  }
+  for (const m of schema.multi) {
+    roleOf.set(m.name, { role: ROLE_MULTI, target: fields.length, name: m.name, separator: m.separator.charCodeAt(0) });
+    fields.push({ name: m.name, multiValued: true, weighted: true, pooling: m.pooling });
+  }
+  for (const nc of schema.numeric) {
+    if (nc.mode === 'dense') {
+      roleOf.set(nc.name, { role: ROLE_DENSE, target: denseNames.length, name: nc.name, transform: nc.transform });
+      denseNames.push(nc.name);
+    }
+  }
+  for (const key of roleOf.keys()) {
+    if (!columns.includes(key)) {
+      throw new DataError(`${name}:1: schema column '${key}' is not in the header (columns: ${columns.slice(0, 12).join(', ')}${columns.length > 12 ? ', …' : ''})`, { file: name, line: 1 });
+    }
+  }
+  const roles: ColumnRole[] = columns.map((c) => roleOf.get(c) ?? { role: ROLE_IGNORE, target: -1, name: c });
+  const parser = new CsvParser(roles, delimiter.charCodeAt(0), schema.header ? columns.length : -1, fields.length);
+  return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending });
+}

@@ -1,0 +1,214 @@
+// Readers for sparse text formats: libsvm/libfm (`label idx[:val] …`, field = token position) and libffm
+// (`label field:idx:val …`, field given, several values per field allowed). The hashed value is the idx token.
+
+import { ConfigError } from '../core/errors.js';
+import { xxh64Bytes } from '../hash/xxh64.js';
+import type { ChunkBuilder, FieldInfo } from './chunk.js';
+import { LINE_OK } from './lines.js';
+import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
+import { STDIN, checkInput } from './source.js';
+import { parseFloatBytes, parseIntBytes, quote } from './tokens.js';
+import { TextReader, normalizeCommon, openLines } from './text-reader.js';
+import type { LineParser } from './text-reader.js';
+
+/** libsvm labels: 1 or +1 → 1; 0 or -1 → 0 (also written as 1.0, -1.0). Anything else → -1. */
+function svmLabel(buf: Uint8Array, s: number, e: number): number {
+  const v = parseFloatBytes(buf, s, e);
+  if (v === 1) return 1;
+  if (v === 0 || v === -1) return 0;
+  return -1;
+}
+
+function isSpace(c: number): boolean {
+  return c === 32 || c === 9;
+}
+
+/** Largest value of `measure` over all lines of a file (the scan that finds numFields when it is not given). */
+async function scanMax(path: string, maxLineBytes: number, measure: (buf: Uint8Array, s: number, e: number) => number): Promise<number> {
+  const lines = await openLines(path, maxLineBytes);
+  let max = 0;
+  try {
+    for await (const b of lines) {
+      for (let i = 0; i < b.count; i++) {
+        if (b.flags[i] !== LINE_OK) continue;
+        const m = measure(b.buf, b.starts[i], b.ends[i]);
+        if (m > max) max = m;
+      }
+    }
+  } finally {
+    await lines.return(undefined);
+  }
+  return max;
+}
+
+function countTokens(buf: Uint8Array, s: number, e: number): number {
+  let n = 0;
+  let inTok = false;
+  for (let i = s; i < e; i++) {
+    const sp = isSpace(buf[i]);
+    if (!sp && !inTok) n++;
+    inTok = !sp;
+  }
+  return n;
+}
+
+class SvmParser implements LineParser {
+  kind = '';
+  reason = '';
+  private readonly emptyIds: Uint32Array;
+
+  constructor(private readonly numFields: number) {
+    this.emptyIds = new Uint32Array(2 * numFields);
+    for (let f = 0; f < numFields; f++) xxh64Bytes(new Uint8Array(0), 0, 0, f, this.emptyIds, f);
+  }
+
+  parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
+    const row = b.rows;
+    let i = start;
+    while (i < end && !isSpace(buf[i])) i++;
+    const label = svmLabel(buf, start, i);
+    if (label < 0) return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1`);
+    b.labels[row] = label;
+    let f = 0;
+    for (;;) {
+      while (i < end && isSpace(buf[i])) i++;
+      if (i >= end) break;
+      const s = i;
+      let colon = -1;
+      while (i < end && !isSpace(buf[i])) {
+        if (buf[i] === 58 && colon < 0) colon = i;
+        i++;
+      }
+      if (f >= this.numFields) return this.fail('field-count', `expected at most ${this.numFields} features, got ${f + 1} or more`);
+      const idxEnd = colon < 0 ? i : colon;
+      if (idxEnd === s) return this.fail('token', `feature ${f + 1} ${quote(buf, s, i)} has an empty index`);
+      let w = 1;
+      if (colon >= 0) {
+        w = parseFloatBytes(buf, colon + 1, i);
+        if (Number.isNaN(w)) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is not a number`);
+      }
+      xxh64Bytes(buf, s, idxEnd, f, b.ids[f], row);
+      (b.weights[f] as Float32Array)[row] = w;
+      f++;
+    }
+    for (; f < this.numFields; f++) {
+      b.ids[f][2 * row] = this.emptyIds[2 * f];
+      b.ids[f][2 * row + 1] = this.emptyIds[2 * f + 1];
+      (b.weights[f] as Float32Array)[row] = 1;
+    }
+    return true;
+  }
+
+  private fail(kind: string, reason: string): boolean {
+    this.kind = kind;
+    this.reason = reason;
+    return false;
+  }
+}
+
+class FfmParser implements LineParser {
+  kind = '';
+  reason = '';
+  private readonly seen: Uint8Array;
+
+  constructor(private readonly numFields: number) {
+    this.seen = new Uint8Array(numFields);
+  }
+
+  parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
+    const row = b.rows;
+    let i = start;
+    while (i < end && !isSpace(buf[i])) i++;
+    const label = svmLabel(buf, start, i);
+    if (label < 0) return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1`);
+    b.labels[row] = label;
+    const seen = this.seen;
+    seen.fill(0);
+    for (;;) {
+      while (i < end && isSpace(buf[i])) i++;
+      if (i >= end) break;
+      const s = i;
+      let c1 = -1;
+      let c2 = -1;
+      while (i < end && !isSpace(buf[i])) {
+        if (buf[i] === 58) {
+          if (c1 < 0) c1 = i;
+          else if (c2 < 0) c2 = i;
+        }
+        i++;
+      }
+      if (c2 < 0) return this.fail('token', `token ${quote(buf, s, i)} is not field:index:value`);
+      const f = parseIntBytes(buf, s, c1);
+      if (!(f >= 0)) return this.fail('token', `token ${quote(buf, s, i)}: field is not a non-negative integer`);
+      if (f >= this.numFields) return this.fail('field-index', `token ${quote(buf, s, i)}: field ${f} ≥ numFields ${this.numFields}`);
+      if (c2 === c1 + 1) return this.fail('token', `token ${quote(buf, s, i)} has an empty index`);
+      const w = parseFloatBytes(buf, c2 + 1, i);
+      if (Number.isNaN(w)) return this.fail('number', `token ${quote(buf, s, i)}: value is not a number`);
+      const v = b.pushValue(f, w);
+      xxh64Bytes(buf, c1 + 1, c2, f, b.ids[f], v);
+      seen[f] = 1;
+    }
+    for (let f = 0; f < this.numFields; f++) {
+      if (seen[f] === 0) {
+        const v = b.pushValue(f, 1);
+        xxh64Bytes(buf, 0, 0, f, b.ids[f], v);
+      }
+    }
+    return true;
+  }
+
+  private fail(kind: string, reason: string): boolean {
+    this.kind = kind;
+    this.reason = reason;
+    return false;
+  }
+}
+
+async function resolveNumFields(path: string, options: ReaderOptions, maxLineBytes: number, measure: (buf: Uint8Array, s: number, e: number) => number): Promise<number> {
+  if (options.numFields !== undefined) {
+    if (!Number.isInteger(options.numFields) || options.numFields < 1) {
+      throw new ConfigError(`numFields must be a positive integer, got ${options.numFields}`, { key: 'numFields' });
+    }
+    return options.numFields;
+  }
+  if (path === STDIN) throw new ConfigError('numFields is required when reading libsvm/libffm from stdin (the file cannot be scanned first)', { key: 'numFields' });
+  const n = await scanMax(path, maxLineBytes, measure);
+  return Math.max(1, n);
+}
+
+/**
+ * libsvm / libfm: field k is the k-th feature token of the line (seed k); the id hashes the idx text and the
+ * weight is val (1 when absent). Lines with fewer tokens get "" (weight 1) in the trailing fields.
+ */
+export async function openLibsvm(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
+  const common = normalizeCommon(options);
+  await checkInput(path);
+  const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => countTokens(buf, s, e) - 1);
+  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: false, weighted: true }));
+  return new TextReader({ format, path, options: common, fields, denseNames: [], parser: new SvmParser(n), hasHeader: false });
+}
+
+/** libffm: multi-valued fields (sum pooling, weight = val); a field absent from a line gets one "" value of weight 1. */
+export async function openLibffm(path: string, options: ReaderOptions = {}): Promise<DataReader> {
+  const common = normalizeCommon(options);
+  await checkInput(path);
+  const n = await resolveNumFields(path, options, common.maxLineBytes, maxFfmField);
+  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: true, weighted: true, pooling: 'sum' as const }));
+  return new TextReader({ format: 'libffm', path, options: common, fields, denseNames: [], parser: new FfmParser(n), hasHeader: false });
+}
+
+/** 1 + the largest field number on the line (0 when none parse). */
+function maxFfmField(buf: Uint8Array, s: number, e: number): number {
+  let max = 0;
+  let i = s;
+  while (i < e && !isSpace(buf[i])) i++;
+  while (i < e) {
+    while (i < e && isSpace(buf[i])) i++;
+    const t = i;
+    while (i < e && buf[i] !== 58 && !isSpace(buf[i])) i++;
+    const f = parseIntBytes(buf, t, i);
+    if (f >= 0 && f + 1 > max && f < 1 << 20) max = f + 1;
+    while (i < e && !isSpace(buf[i])) i++;
+  }
+  return max;
+}

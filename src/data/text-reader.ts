@@ -1,0 +1,222 @@
+// The shared engine of every line-oriented reader (criteo, avazu, libsvm/libfm, libffm, csv/tsv): passes, header
+// handling, chunking, and the fail/skip policy. A format only supplies a LineParser that fills one row.
+
+import { ConfigError, DataError, dataError } from '../core/errors.js';
+import { ChunkBuilder } from './chunk.js';
+import type { DataChunk, FieldInfo } from './chunk.js';
+import { LINE_OK, lineFlagReason, sniffBinary, splitLines } from './lines.js';
+import type { LineBatch } from './lines.js';
+import { emptyStats, recordSkip } from './reader.js';
+import type { DataFormat, DataReader, OnError, PassStats, ReaderOptions } from './reader.js';
+import { STDIN, checkInput, displayName, openBytes, takeStdin } from './source.js';
+
+export const DEFAULT_CHUNK_ROWS = 8192;
+export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
+
+/** Fills row `b.rows` of the builder from buf[start, end). On a bad line: set kind/reason, return false. */
+export interface LineParser {
+  parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean;
+  /** Short reason class for skip counts, e.g. 'field-count'. */
+  kind: string;
+  /** Full reason for the message, e.g. "expected 40 tab-separated fields, got 38". */
+  reason: string;
+}
+
+export interface NormalizedCommon {
+  chunkRows: number;
+  onError: OnError;
+  maxLineBytes: number;
+  maxRows: number;
+}
+
+export function normalizeCommon(o: ReaderOptions): NormalizedCommon {
+  const chunkRows = o.chunkRows ?? DEFAULT_CHUNK_ROWS;
+  if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new ConfigError(`chunkRows must be a positive integer, got ${chunkRows}`, { key: 'chunkRows' });
+  const onError = o.onError ?? 'fail';
+  if (onError !== 'fail' && onError !== 'skip') throw new ConfigError(`onError must be one of: 'fail', 'skip' (got '${String(onError)}')`, { key: 'onError' });
+  const maxLineBytes = o.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new ConfigError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`, { key: 'maxLineBytes' });
+  const maxRows = o.maxRows ?? Infinity;
+  if (!(maxRows >= 0)) throw new ConfigError(`maxRows must be ≥ 0, got ${maxRows}`, { key: 'maxRows' });
+  return { chunkRows, onError, maxLineBytes, maxRows };
+}
+
+/** A pass that was started before chunks() (stdin: the header line was already consumed). */
+interface PendingPass {
+  lines: AsyncGenerator<LineBatch>;
+  batch: LineBatch | null;
+  index: number;
+}
+
+/** Line batches of one pass, after the binary sniff of the first block. Claims stdin when path is '-'. */
+export async function openLines(path: string, maxLineBytes: number): Promise<AsyncGenerator<LineBatch>> {
+  if (path === STDIN) takeStdin();
+  const { blocks } = await openBytes(path);
+  const name = displayName(path);
+  async function* sniffed(): AsyncGenerator<Uint8Array> {
+    let first = true;
+    try {
+      for (;;) {
+        const n = await blocks.next();
+        if (n.done) return;
+        if (first) {
+          first = false;
+          const why = sniffBinary(n.value);
+          if (why !== null) {
+            const nul = n.value.indexOf(0);
+            let line = 1;
+            if (nul > 0 && why.startsWith('binary')) for (let i = 0; i < nul; i++) if (n.value[i] === 10) line++;
+            throw dataError(name, line, why);
+          }
+        }
+        yield n.value;
+      }
+    } finally {
+      await blocks.return(undefined);
+    }
+  }
+  return splitLines(sniffed(), maxLineBytes);
+}
+
+/**
+ * Read the header line of a text file. For stdin the pass stays open and becomes the reader's first pass.
+ * Throws DataError when the input is empty.
+ */
+export async function readHeader(path: string, maxLineBytes: number): Promise<{ header: string; pending?: PendingPass }> {
+  await checkInput(path);
+  const lines = await openLines(path, maxLineBytes);
+  const name = displayName(path);
+  const first = await lines.next();
+  if (first.done) {
+    await lines.return(undefined);
+    throw new DataError(`${name}: file is empty, expected a header line`, { file: name });
+  }
+  const batch = first.value;
+  if (batch.flags[0] !== LINE_OK) {
+    await lines.return(undefined);
+    throw dataError(name, 1, lineFlagReason(batch.flags[0], maxLineBytes).reason);
+  }
+  const header = Buffer.from(batch.buf.buffer, batch.buf.byteOffset + batch.starts[0], batch.ends[0] - batch.starts[0]).toString('utf8');
+  if (path === STDIN) return { header, pending: { lines, batch, index: 1 } };
+  await lines.return(undefined);
+  return { header };
+}
+
+export interface TextReaderInit {
+  format: DataFormat;
+  path: string;
+  options: NormalizedCommon;
+  fields: FieldInfo[];
+  denseNames: string[];
+  parser: LineParser;
+  /** The first line of each pass is a header and is not parsed. */
+  hasHeader: boolean;
+  pending?: PendingPass;
+}
+
+export class TextReader implements DataReader {
+  readonly format: DataFormat;
+  readonly path: string;
+  readonly fields: readonly FieldInfo[];
+  readonly fieldNames: readonly string[];
+  readonly numFields: number;
+  readonly denseNames: readonly string[];
+  readonly numDense: number;
+  readonly canRewind: boolean;
+  stats: PassStats = emptyStats();
+  private readonly opts: NormalizedCommon;
+  private readonly parser: LineParser;
+  private readonly hasHeader: boolean;
+  private pending: PendingPass | undefined;
+
+  constructor(init: TextReaderInit) {
+    this.format = init.format;
+    this.path = init.path;
+    this.fields = init.fields;
+    this.fieldNames = init.fields.map((f) => f.name);
+    this.numFields = init.fields.length;
+    this.denseNames = init.denseNames;
+    this.numDense = init.denseNames.length;
+    this.canRewind = init.path !== STDIN;
+    this.opts = init.options;
+    this.parser = init.parser;
+    this.hasHeader = init.hasHeader;
+    this.pending = init.pending;
+  }
+
+  async *chunks(): AsyncGenerator<DataChunk, void, undefined> {
+    const name = displayName(this.path);
+    let lines: AsyncGenerator<LineBatch>;
+    let startBatch: LineBatch | null = null;
+    let startIndex = 0;
+    if (this.pending) {
+      ({ lines, batch: startBatch, index: startIndex } = this.pending);
+      this.pending = undefined;
+    } else {
+      if (this.path !== STDIN) await checkInput(this.path);
+      lines = await openLines(this.path, this.opts.maxLineBytes);
+      if (this.hasHeader) startIndex = 1; // first line of the first batch is the header
+    }
+    const stats = (this.stats = emptyStats());
+    const { onError, maxLineBytes, maxRows } = this.opts;
+    const parser = this.parser;
+    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense);
+    let sawLine = false;
+    try {
+      let batch: LineBatch | null = startBatch;
+      let from = startIndex;
+      if (batch === null) {
+        const n = await lines.next();
+        batch = n.done ? null : n.value;
+        if (batch === null) throw new DataError(`${name}: file is empty`, { file: name });
+      }
+      while (batch !== null) {
+        const { buf, starts, ends, flags, count, firstLine } = batch;
+        if (count > from) sawLine = true;
+        for (let i = from; i < count; i++) {
+          const lineNo = firstLine + i;
+          stats.lines = lineNo;
+          const flag = flags[i];
+          let ok: boolean;
+          let kind = '';
+          let reason = '';
+          if (flag !== LINE_OK) {
+            ok = false;
+            ({ kind, reason } = lineFlagReason(flag, maxLineBytes));
+          } else if (starts[i] === ends[i]) {
+            ok = false;
+            kind = 'empty-line';
+            reason = 'empty line';
+          } else {
+            b.labels[b.rows] = 0;
+            ok = parser.parse(buf, starts[i], ends[i], b);
+            if (ok) {
+              b.commitRow();
+              stats.rows++;
+            } else {
+              b.abortRow();
+              kind = parser.kind;
+              reason = parser.reason;
+            }
+          }
+          if (!ok) {
+            if (onError === 'fail') throw dataError(name, lineNo, reason);
+            recordSkip(stats, kind, `${name}:${lineNo}: ${reason}`);
+          }
+          if (b.full) yield b.take();
+          if (stats.rows >= maxRows) break;
+        }
+        if (stats.rows >= maxRows) break;
+        from = 0;
+        const n = await lines.next();
+        batch = n.done ? null : n.value;
+      }
+      if (!sawLine) {
+        throw new DataError(this.hasHeader ? `${name}: no data rows after the header line` : `${name}: file is empty`, { file: name });
+      }
+      if (b.rows > 0) yield b.take();
+    } finally {
+      await lines.return(undefined);
+    }
+  }
+}
