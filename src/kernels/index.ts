@@ -1,6 +1,7 @@
 // The one entry point other folders use to get a compute backend (Ops) and a dense GEMM provider.
 // Callers never import wasm.ts or ort.ts directly: backend choice and fallbacks live here.
 
+import { ENV_FLAGS } from '../core/env.js';
 import { ConfigError } from '../core/errors.js';
 import type { GemmProvider, Ops } from './ops.js';
 import { ReferenceOps } from './reference.js';
@@ -9,7 +10,8 @@ import { WasmOps } from './wasm.js';
 export type { BackendName, GemmProvider, Ops } from './ops.js';
 export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
-export type { WasmOpsOptions, WasmShared } from './wasm.js';
+export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
+export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
 
 export type OpsKind = 'reference' | 'wasm' | 'auto';
 export type GemmKind = 'auto' | 'ort' | 'wasm' | 'reference';
@@ -40,7 +42,7 @@ export async function createOps(kind: OpsKind = 'auto', opts: CreateOpsOptions =
   }
 }
 
-/** Wraps an Ops' own gemm as a GemmProvider. */
+/** Wraps an Ops' own gemm as a GemmProvider (synchronous). */
 export function opsGemmProvider(ops: Ops): GemmProvider {
   return {
     name: ops.name,
@@ -48,18 +50,48 @@ export function opsGemmProvider(ops: Ops): GemmProvider {
   };
 }
 
+/** Options for createGemmProvider ('ort' and 'auto' read them). */
+export interface GemmProviderOptions {
+  /** ORT intra-op threads per GEMM. @default 1 */
+  intraOpNumThreads?: number;
+}
+
+function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
 /**
- * A dense GEMM provider. 'auto' = onnxruntime when it loads (Node), else the Ops' own gemm.
- * (ORT is not wired yet: every kind currently wraps ops.gemm.)
+ * A dense GEMM provider for arrays allocated by `ops`.
+ * - 'ort': onnxruntime-node (throws kernel.failed when it cannot load). Synchronous in practice.
+ * - 'wasm': the WASM backend's own gemm (ops must be the wasm backend).
+ * - 'reference': plain loops (any arrays).
+ * - 'auto': BHEMBED_ENGINE when set to one of the above, else ort in Node when it loads, else ops' own gemm.
  */
-export async function createGemmProvider(kind: GemmKind, ops: Ops): Promise<GemmProvider> {
+export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmProviderOptions = {}): Promise<GemmProvider> {
   switch (kind) {
-    case 'auto':
-    case 'ort':
+    case 'ort': {
+      const { OrtGemmProvider } = await import('./ort.js');
+      return OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads });
+    }
     case 'wasm':
-    case 'reference':
+      if (ops.name !== 'wasm') throw new ConfigError(`gemm 'wasm' needs the wasm backend, got '${ops.name}'; allowed with this backend: 'ort' | 'reference' | 'auto'`, { key: 'gemm', value: kind });
       return opsGemmProvider(ops);
+    case 'reference':
+      return opsGemmProvider(ops.name === 'reference' ? ops : new ReferenceOps());
+    case 'auto': {
+      const forced = ENV_FLAGS.BHEMBED_ENGINE;
+      if (forced === 'ort' || forced === 'wasm' || forced === 'reference') return createGemmProvider(forced, ops, opts);
+      if (isNode()) {
+        try {
+          return await createGemmProvider('ort', ops, opts);
+        } catch {
+          // ORT missing or broken: fall back to the backend's own gemm.
+        }
+      }
+      return opsGemmProvider(ops);
+    }
     default:
-      throw new ConfigError(`engine: unknown gemm provider '${String(kind)}'; allowed: 'auto' | 'ort' | 'wasm' | 'reference'`, { key: 'gemm', value: kind });
+      throw new ConfigError(`gemm: unknown provider '${String(kind)}'; allowed: 'auto' | 'ort' | 'wasm' | 'reference'`, { key: 'gemm', value: kind });
   }
 }

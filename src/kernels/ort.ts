@@ -1,0 +1,174 @@
+// The onnxruntime-node seam: dense GEMM on ORT's CPU execution provider (MLAS), the only file that imports
+// onnxruntime-node. One tiny Gemm model per transpose combination (encoded by onnx-encode.ts), sessions cached.
+// Must not be imported eagerly: index.ts loads it with `await import()` so browsers and failed installs fall back.
+//
+// Copies (measured, see bench/engine): ORT's Node binding rejects typed arrays on a SharedArrayBuffer, so inputs
+// that live in WASM memory are copied into private staging arrays on every call. The result is written by ORT
+// straight into C when C is an ordinary array, alpha = 1 and beta = 0; otherwise into staging, then combined
+// into C as alpha·Y + beta·C.
+
+import * as ort from 'onnxruntime-node';
+import { BhembedError, ConfigError } from '../core/errors.js';
+import { gemmModel } from './onnx-encode.js';
+import type { GemmProvider } from './ops.js';
+
+/** Options for OrtGemmProvider.create. */
+export interface OrtGemmOptions {
+  /** ORT intra-op threads for one GEMM. @default 1 */
+  intraOpNumThreads?: number;
+  /** Let ORT's pool threads spin between calls (faster hand-off, burns CPU that Hogwild workers could use). @default false */
+  spinning?: boolean;
+  /** Use the public async InferenceSession API even when the synchronous binding is available. @default false */
+  forceAsync?: boolean;
+}
+
+type Feeds = Record<string, ort.Tensor>;
+type Fetches = Record<string, ort.Tensor | null>;
+interface SyncSession {
+  run(feeds: Feeds, fetches: Fetches, options: object): Record<string, ort.OnnxValue>;
+  dispose(): void;
+}
+interface SyncBinding {
+  binding: { InferenceSession: new () => SyncSession & { loadModel(buffer: ArrayBufferLike, byteOffset: number, byteLength: number, options: object): void } };
+  initOrt(): void;
+}
+
+// onnxruntime-node's own binding wraps a synchronous session; the public API defers every run() to
+// setImmediate. We use the binding when it has the expected shape, the public API otherwise.
+async function loadSyncBinding(): Promise<SyncBinding | null> {
+  try {
+    const mod = (await import('onnxruntime-node/dist/binding.js' as string)) as { default?: Partial<SyncBinding> } & Partial<SyncBinding>;
+    const b = mod.binding !== undefined ? mod : mod.default;
+    if (b?.binding?.InferenceSession !== undefined && typeof b.initOrt === 'function') return b as SyncBinding;
+  } catch {
+    // fall through to the public API
+  }
+  return null;
+}
+
+function isShared(a: Float32Array): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && a.buffer instanceof SharedArrayBuffer;
+}
+
+/** Grow-only private (non-shared) staging array. */
+class Staging {
+  private buf = new Float32Array(0);
+  get(n: number): Float32Array {
+    if (this.buf.length < n) this.buf = new Float32Array(Math.max(n, this.buf.length * 2));
+    return this.buf.length === n ? this.buf : this.buf.subarray(0, n);
+  }
+}
+
+/**
+ * GEMM through onnxruntime-node (CPU EP). Same contract as Ops.gemm; gemm() is synchronous when the binding
+ * loads (the usual case) and returns a Promise otherwise (`sync` tells which).
+ * @example
+ * const g = await OrtGemmProvider.create({ intraOpNumThreads: 1 });
+ * g.gemm(false, true, m, n, k, 1, x, w, 0, y);   // y = x · wᵀ
+ * await g.dispose();
+ */
+export class OrtGemmProvider implements GemmProvider {
+  readonly name = 'ort' as const;
+  readonly threads: number;
+  private readonly syncSessions: SyncSession[] | null;
+  private readonly asyncSessions: ort.InferenceSession[] | null;
+  private readonly stageA = new Staging();
+  private readonly stageB = new Staging();
+  private readonly stageY = new Staging();
+  private readonly runOptions = {};
+
+  private constructor(threads: number, syncSessions: SyncSession[] | null, asyncSessions: ort.InferenceSession[] | null) {
+    this.threads = threads;
+    this.syncSessions = syncSessions;
+    this.asyncSessions = asyncSessions;
+  }
+
+  /** Loads onnxruntime-node and builds the four Gemm sessions (nn, nt, tn, tt). Throws kernel.failed when ORT cannot run. */
+  static async create(opts: OrtGemmOptions = {}): Promise<OrtGemmProvider> {
+    const threads = opts.intraOpNumThreads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new ConfigError(`ort.intraOpNumThreads must be a positive integer, got ${threads}`, { key: 'intraOpNumThreads', value: threads });
+    }
+    const spin = opts.spinning === true ? '1' : '0';
+    const sessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential' as const,
+      graphOptimizationLevel: 'all' as const,
+      logSeverityLevel: 4 as const,
+      extra: { session: { intra_op: { allow_spinning: spin }, inter_op: { allow_spinning: spin } } },
+    };
+    ort.env.logLevel = 'fatal';
+    const combos: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
+    try {
+      const b = opts.forceAsync === true ? null : await loadSyncBinding();
+      if (b !== null) {
+        b.initOrt();
+        const sessions = combos.map(([ta, tb]) => {
+          const bytes = gemmModel(ta, tb);
+          const s = new b.binding.InferenceSession();
+          s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions);
+          return s;
+        });
+        return new OrtGemmProvider(threads, sessions, null);
+      }
+      const sessions = await Promise.all(combos.map(([ta, tb]) => ort.InferenceSession.create(gemmModel(ta, tb), sessionOptions)));
+      return new OrtGemmProvider(threads, null, sessions);
+    } catch (e) {
+      throw new BhembedError('kernel.failed', `onnxruntime-node could not create a Gemm session: ${(e as Error).message}`);
+    }
+  }
+
+  /** True when gemm() completes synchronously. */
+  get sync(): boolean {
+    return this.syncSessions !== null;
+  }
+
+  gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void | Promise<void> {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      for (let i = 0; i < m * n; i++) c[i] = beta === 0 ? 0 : beta * c[i];
+      return;
+    }
+    const idx = (transA ? 2 : 0) + (transB ? 1 : 0);
+    const feeds: Feeds = {
+      A: new ort.Tensor('float32', this.input(a, m * k, this.stageA), transA ? [k, m] : [m, k]),
+      B: new ort.Tensor('float32', this.input(b, k * n, this.stageB), transB ? [n, k] : [k, n]),
+    };
+    // ORT writes straight into C when nothing needs combining and C is an ordinary array.
+    const direct = alpha === 1 && beta === 0 && !isShared(c);
+    const y = direct ? (c.length === m * n ? c : c.subarray(0, m * n)) : this.stageY.get(m * n);
+    const fetches: Fetches = { Y: new ort.Tensor('float32', y, [m, n]) };
+    if (this.syncSessions !== null) {
+      this.syncSessions[idx].run(feeds, fetches, this.runOptions);
+      if (!direct) combine(y, alpha, beta, c, m * n);
+      return;
+    }
+    return (this.asyncSessions as ort.InferenceSession[])[idx].run(feeds, fetches).then(() => {
+      if (!direct) combine(y, alpha, beta, c, m * n);
+    });
+  }
+
+  // ORT cannot read SharedArrayBuffer views: copy those into staging. Ordinary arrays pass through.
+  private input(x: Float32Array, n: number, stage: Staging): Float32Array {
+    if (!isShared(x)) return x.length === n ? x : x.subarray(0, n);
+    const s = stage.get(n);
+    s.set(x.length === n ? x : x.subarray(0, n));
+    return s;
+  }
+
+  async dispose(): Promise<void> {
+    if (this.syncSessions !== null) for (const s of this.syncSessions) s.dispose();
+    if (this.asyncSessions !== null) for (const s of this.asyncSessions) await s.release();
+  }
+}
+
+// c = alpha·y + beta·c (beta = 0 ignores c's old contents).
+function combine(y: Float32Array, alpha: number, beta: number, c: Float32Array, n: number): void {
+  if (beta === 0) {
+    if (alpha === 1) c.set(y);
+    else for (let i = 0; i < n; i++) c[i] = alpha * y[i];
+  } else {
+    for (let i = 0; i < n; i++) c[i] = alpha * y[i] + beta * c[i];
+  }
+}
