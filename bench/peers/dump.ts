@@ -57,8 +57,13 @@ export interface PeerMeta {
   epochs: number;
   /** dense: optimizer of the MLP; embedding: 'adam' (dense Adam over the table) or 'sparse_adam' (lazy, rows touched). */
   optimizer: { dense: 'adam'; embedding: 'adam' | 'sparse_adam'; beta1: number; beta2: number; eps: number };
-  /** Initialisation every leg uses: embeddings N(0, std²) ; dense layers Glorot-uniform weights, zero bias. */
-  init: { embedding: 'normal'; embeddingStd: number; dense: 'glorot_uniform' };
+  /**
+   * Initialisation every leg uses: embeddings N(0, std²); dense layers Glorot-uniform weights, zero bias;
+   * DeepFM's first-order tables (dim 1) and its separate linear bias start at zero (as bhembed's CtrModel).
+   */
+  init: { embedding: 'normal'; embeddingStd: number; dense: 'glorot_uniform'; linear: 'zeros' };
+  /** How the exporter was called, so the bhembed leg can rebuild the same ids and indexers. */
+  export: { config: string; quick: boolean };
   seed: number;
   n: Record<PeerSplit, number>;
 }

@@ -13,12 +13,15 @@ import { BatchHasher } from '../../src/hash/xxh64.js';
 import { FRAPPE_DIR, PEER_CONFIGS, PEER_SEED, QUICK_LIMIT, quickConfig, type PeerConfig } from './configs.js';
 import { SplitWriter, writeMeta, type PeerField, type PeerMeta, type PeerSplit } from './dump.js';
 import { loadIndexerSource, type IndexerSource } from './indexers.js';
+import type { Indexer } from '../../src/embedding/table.js';
 
 const SPLITS: PeerSplit[] = ['train', 'valid', 'test'];
 export const EMBEDDING_STD = 0.01;
+/** Bump when the exporter's output changes, so cached dumps are rebuilt. */
+const EXPORTER_REVISION = 2;
 
 /** Categorical data before indexing: per split, per field, n values as small dense codes plus each code's hash id. */
-interface CodedData {
+export interface CodedData {
   fieldNames: string[];
   /** codes[split][f][i]: code of sample i in field f (index into ids[f]). */
   codes: Record<PeerSplit, Int32Array[]>;
@@ -43,22 +46,17 @@ export async function exportConfig(cfg0: PeerConfig, opts: ExportOptions, cache 
   const cfg = opts.quick ? quickConfig(cfg0) : cfg0;
   const dir = dumpDir(opts.outRoot, cfg, opts.quick);
   const source = await loadIndexerSource(opts.fallbackIndex);
-  const wanted = JSON.stringify({ cfg, indexer: source.kind });
+  const wanted = JSON.stringify({ cfg, indexer: source.kind, exporterRevision: EXPORTER_REVISION });
   const stamp = join(dir, 'config.json');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted && existsSync(join(dir, 'meta.json'))) return dir;
 
-  const dataKey = `${cfg.data}:${JSON.stringify(cfg.synthetic ?? null)}:${opts.quick}`;
-  let data = cache.get(dataKey);
-  if (!data) {
-    data = cfg.data === 'frappe' ? readFrappe(opts.quick) : syntheticCriteo(cfg.synthetic ?? { train: 0, valid: 0, test: 0 });
-    cache.set(dataKey, data);
-  }
-  writeDump(dir, cfg, data, source);
+  const data = loadCodedData(cfg, opts.quick, cache);
+  writeDump(dir, cfg, data, source, opts.quick);
   writeFileSync(stamp, wanted);
   return dir;
 }
 
-function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: IndexerSource): void {
+function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: IndexerSource, quick: boolean): void {
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const F = data.fieldNames.length;
@@ -66,15 +64,10 @@ function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: Indexe
   const codeRows: Int32Array[] = [];
   const fields: PeerField[] = [];
   let offset = 0;
+  const indexers = buildIndexers(cfg, data, source);
   for (let f = 0; f < F; f++) {
-    const codes = data.codes.train[f];
-    const occ = allocIds(codes.length);
+    const indexer = indexers[f];
     const idsF = data.ids[f];
-    for (let i = 0; i < codes.length; i++) {
-      occ[2 * i] = idsF[2 * codes[i]];
-      occ[2 * i + 1] = idsF[2 * codes[i] + 1];
-    }
-    const indexer = source.build(cfg.index, occ, codes.length);
     const nCodes = idsF.length / 2;
     const k = indexer.rowsPerValue;
     const table = new Int32Array(nCodes * k);
@@ -137,11 +130,37 @@ function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: Indexe
     lr: cfg.lr,
     epochs: cfg.epochs,
     optimizer: { dense: 'adam', embedding: cfg.embeddingOptimizer, beta1: 0.9, beta2: 0.999, eps: 1e-8 },
-    init: { embedding: 'normal', embeddingStd: EMBEDDING_STD, dense: 'glorot_uniform' },
+    init: { embedding: 'normal', embeddingStd: EMBEDDING_STD, dense: 'glorot_uniform', linear: 'zeros' },
+    export: { config: cfg.name, quick },
     seed: PEER_SEED,
     n,
   };
   writeMeta(dir, meta);
+}
+
+/** The categorical data of a (quick-adjusted) configuration: coded values and one hash id per code. */
+export function loadCodedData(cfg: PeerConfig, quick: boolean, cache = new Map<string, CodedData>()): CodedData {
+  const key = `${cfg.data}:${JSON.stringify(cfg.synthetic ?? null)}:${quick}`;
+  let data = cache.get(key);
+  if (!data) {
+    data = cfg.data === 'frappe' ? readFrappe(quick) : syntheticCriteo(cfg.synthetic ?? { train: 0, valid: 0, test: 0 });
+    cache.set(key, data);
+  }
+  return data;
+}
+
+/** Each field's indexer, built exactly as the exporter builds it (full learns its vocabulary from train). */
+export function buildIndexers(cfg: PeerConfig, data: CodedData, source: IndexerSource): Indexer[] {
+  return data.fieldNames.map((_, f) => {
+    const codes = data.codes.train[f];
+    const occ = allocIds(codes.length);
+    const idsF = data.ids[f];
+    for (let i = 0; i < codes.length; i++) {
+      occ[2 * i] = idsF[2 * codes[i]];
+      occ[2 * i + 1] = idsF[2 * codes[i] + 1];
+    }
+    return source.build(cfg.index, occ, codes.length);
+  });
 }
 
 /** Interns a field's value strings into dense codes and hashes each distinct value once. */

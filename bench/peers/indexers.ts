@@ -1,9 +1,9 @@
-// Where the peer exporter gets its indexers: the library's registry (src/embedding/registry.ts) when it is
-// built, else a small bench-local fallback with the same Indexer contract. The dump records which one ran, so a
-// table produced by the fallback is never mistaken for bhembed's own rows.
+// Where the peer exporter gets its indexers: the library's registry (src/embedding/registry.ts), or with
+// --fallback-index a small bench-local copy with the same Indexer contract (kept to cross-check the library).
+// The dump records which one ran, so a fallback table is never mistaken for bhembed's own rows.
 
 import type { HashIds } from '../../src/core/ids.js';
-import type { BhSpec, FullSpec, IndexSpec } from '../../src/embedding/config.js';
+import type { BhSpec, FullSpec } from '../../src/embedding/config.js';
 import type { Indexer } from '../../src/embedding/table.js';
 
 export interface IndexerSource {
@@ -12,36 +12,22 @@ export interface IndexerSource {
   build(spec: { method: 'full'; minCount: number } | BhSpec, trainIds: HashIds, n: number): Indexer;
 }
 
-type RegistryModule = {
-  createIndexer?: (spec: IndexSpec) => Indexer;
-  buildFullVocab?: (ids: HashIds, n: number, minCount: number) => FullSpec;
-  fitFullSpec?: (ids: HashIds, n: number, minCount: number) => FullSpec;
-};
-
-/** The library registry if present (path computed so tsc does not need the file yet), else the fallback. */
+/** The library's registry (createIndexer + FullVocabBuilder), or with forceFallback the bench-local copy. */
 export async function loadIndexerSource(forceFallback = false): Promise<IndexerSource> {
   if (!forceFallback) {
-    const path = ['..', '..', 'src', 'embedding', 'registry.js'].join('/');
-    let mod: RegistryModule | undefined;
-    try {
-      mod = (await import(path)) as RegistryModule;
-    } catch {
-      mod = undefined;
-    }
-    const create = mod?.createIndexer;
-    if (create) {
-      const fit = mod?.buildFullVocab ?? mod?.fitFullSpec;
-      return {
-        kind: 'library',
-        build(spec, ids, n) {
-          if (spec.method === 'full') {
-            const full = fit ? fit(ids, n, spec.minCount) : fallbackFullSpec(ids, n, spec.minCount);
-            return create(full);
-          }
-          return create(spec);
-        },
-      };
-    }
+    const { createIndexer } = await import('../../src/embedding/registry.js');
+    const { FullVocabBuilder } = await import('../../src/embedding/full.js');
+    return {
+      kind: 'library',
+      build(spec, ids, n) {
+        if (spec.method === 'full') {
+          const b = new FullVocabBuilder(Math.min(n, 1 << 20));
+          b.add(ids, n);
+          return createIndexer(b.build(spec.minCount));
+        }
+        return createIndexer(spec);
+      },
+    };
   }
   return {
     kind: 'fallback',

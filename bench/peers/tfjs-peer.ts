@@ -46,6 +46,7 @@ function bagSum(table: Variable, idx: TfCore.Tensor2D, numRows: number): Tensor 
 interface Net {
   embs: Variable[];
   lins: Variable[];
+  linBias: Variable[];
   weights: Variable[];
   biases: Variable[];
 }
@@ -59,7 +60,9 @@ function buildNet(meta: PeerMeta): Net {
   const std = meta.init.embeddingStd;
   let seed = meta.seed;
   const embs = meta.fields.map((fd) => tf.variable(tf.randomNormal([fd.numRows, meta.dim], 0, std, 'float32', seed++)));
-  const lins = meta.arch === 'deepfm' ? meta.fields.map((fd) => tf.variable(tf.randomNormal([fd.numRows, 1], 0, std, 'float32', seed++))) : [];
+  // DeepFM first order: zero-initialised dim-1 tables and a separate linear bias (meta.init.linear).
+  const lins = meta.arch === 'deepfm' ? meta.fields.map((fd) => tf.variable(tf.zeros([fd.numRows, 1]))) : [];
+  const linBias = meta.arch === 'deepfm' ? [tf.variable(tf.zeros([1]))] : [];
   const weights: Variable[] = [];
   const biases: Variable[] = [];
   let width = meta.dim * meta.fields.length;
@@ -68,7 +71,7 @@ function buildNet(meta: PeerMeta): Net {
     biases.push(tf.variable(tf.zeros([h])));
     width = h;
   }
-  return { embs, lins, weights, biases };
+  return { embs, lins, linBias, weights, biases };
 }
 
 /** Per-field index tensors (B × K int32) from a (B × ΣK) row block. */
@@ -115,7 +118,7 @@ function forward(meta: PeerMeta, net: Net, idx: TfCore.Tensor2D[], training = fa
     const v = tf.stack(vs, 1); // (B, F, dim)
     const s = tf.sum(v, 1);
     const fm = tf.mul(0.5, tf.sum(tf.sub(tf.mul(s, s), tf.sum(tf.mul(v, v), 1)), 1));
-    logit = tf.add(tf.add(logit, tf.reshape(tf.addN(first), [-1])), fm);
+    logit = tf.add(tf.add(logit, tf.add(tf.reshape(tf.addN(first), [-1]), net.linBias[0])), fm);
   }
   return logit;
 }
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
 
   const net = buildNet(meta);
   const optimizer = tf.train.adam(meta.lr, meta.optimizer.beta1, meta.optimizer.beta2, meta.optimizer.eps);
-  const vars = [...net.embs, ...net.lins, ...net.weights, ...net.biases];
+  const vars = [...net.embs, ...net.lins, ...net.linBias, ...net.weights, ...net.biases];
   const B = meta.batch;
   const S = meta.rowsPerSample;
   const n = train.n;

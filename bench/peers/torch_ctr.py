@@ -82,8 +82,10 @@ class CtrNet(nn.Module):
             self.embs.append(e)
             if self.deepfm:
                 l = nn.EmbeddingBag(fd["numRows"], 1, mode="sum", sparse=sparse)
-                nn.init.normal_(l.weight, 0.0, std)
+                nn.init.zeros_(l.weight)  # meta.init.linear == 'zeros'
                 self.lins.append(l)
+        # DeepFM's own linear bias (bhembed keeps it apart from the deep tower's output bias).
+        self.lin_bias = nn.Parameter(torch.zeros(1)) if self.deepfm else None
         layers = []
         width = dim * len(self.fields)
         for h in meta["mlp"]:
@@ -102,7 +104,7 @@ class CtrNet(nn.Module):
         return list(self.embs.parameters()) + list(self.lins.parameters())
 
     def dense_parameters(self):
-        return list(self.mlp.parameters())
+        return list(self.mlp.parameters()) + ([self.lin_bias] if self.lin_bias is not None else [])
 
     def forward(self, rows):
         vs = []
@@ -120,7 +122,7 @@ class CtrNet(nn.Module):
             v = torch.stack(vs, dim=1)  # (B, F, dim)
             s = v.sum(dim=1)
             fm = 0.5 * (s * s - (v * v).sum(dim=1)).sum(dim=1)
-            logit = logit + first.squeeze(1) + fm
+            logit = logit + first.squeeze(1) + self.lin_bias + fm
         return logit
 
 
