@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../core/errors.js';
 import type { BhSpec, BhStrategy, DoubleHashSpec, HashSpec, QrSpec } from './config.js';
-import { MAX_TABLE_ROWS, bhNumRows, denseCodeBits } from './config.js';
+import { MAX_TABLE_ROWS, bhBlockWidths, bhNumRows, denseCodeBits } from './config.js';
 
 export interface PlanField {
   /** Field name for the report. @default 'f<index>' */
@@ -42,7 +42,7 @@ export interface FieldPlan {
   cardinality: number;
   /** Rows of the uncompressed table: cardinality + 1 (row 0 = OOV). */
   fullRows: number;
-  /** Rows this field may use after the water-filling split of the budget. */
+  /** This field's equal share of the rows left after the water-filling split (BH may end above it by taking rows other fields left unused). */
   budgetRows: number;
   method: 'full' | 'bh';
   /** The BH spec when method is 'bh'. */
@@ -87,6 +87,8 @@ function pairs(n: number, cells: number): number {
  * (cardinality + 1 rows) fits in an equal share of the rows left, it stays full and its rows leave the pool.
  * The fields left split the remaining rows equally and use BH: S from the collision rule (or dense bits), then
  * the largest t with Σ_k 2^width_k ≤ the field's share (a larger t means more rows and fewer shared rows).
+ * Rows that the step function Σ 2^width_k leaves unused then go, largest field first, to whichever field can
+ * take the next larger t, until none can: the total never exceeds the budget.
  *
  * @example
  *   const plan = planEmbeddings([{ cardinality: 1e7 }, { cardinality: 300 }], { compression: 100, dim: 16 });
@@ -141,18 +143,21 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   const rest = order.length - pos;
   for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(left / rest));
 
-  const planned: FieldPlan[] = fields.map((f, i) => {
-    const n = f.cardinality;
-    const name = f.name ?? `f${i}`;
-    const base = { field: name, cardinality: n, fullRows: fullRowsOf[i], budgetRows: share[i] };
+  // BH choices per compressed field: S, then the largest t within the share
+  const codeBits = new Array<number>(fields.length).fill(0);
+  const blockBits = new Array<number>(fields.length).fill(0);
+  let used = 0;
+  for (let i = 0; i < fields.length; i++) {
     if (isFull[i]) {
-      return { ...base, method: 'full', rows: fullRowsOf[i], bytes: fullRowsOf[i] * rowBytes, compression: 1, expectedCollisions: 0 };
+      used += fullRowsOf[i];
+      continue;
     }
+    const n = fields[i].cardinality;
     const b = share[i];
     let S = dense ? denseCodeBits(n) : Math.min(64, Math.max(1, Math.ceil(Math.log2(n / rate)) - 1));
     while (S > 1 && bhNumRows(S, 1, strategy) > b) S--;
     if (bhNumRows(S, 1, strategy) > b) {
-      throw new ConfigError(`plan: field ${name} gets ${b} rows, fewer than the 2 a BH table needs; raise the budget or lower the compression`, {
+      throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 a BH table needs; raise the budget or lower the compression`, {
         key: 'plan.budgetBytes',
       });
     }
@@ -163,6 +168,39 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
         break;
       }
     }
+    codeBits[i] = S;
+    blockBits[i] = t;
+    used += bhNumRows(S, t, strategy);
+  }
+  // Rows are a step function of t, so shares leave rows unused: hand them out again, largest fields first,
+  // each time to the smallest larger t that still fits, until no field can grow.
+  const bySize = order.slice(pos).reverse();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const i of bySize) {
+      const now = bhNumRows(codeBits[i], blockBits[i], strategy);
+      for (let c = blockBits[i] + 1; c <= codeBits[i]; c++) {
+        const more = bhNumRows(codeBits[i], c, strategy);
+        if (more > now && more - now <= budgetRows - used && more <= MAX_TABLE_ROWS) {
+          used += more - now;
+          blockBits[i] = c;
+          grew = true;
+          break;
+        }
+      }
+    }
+  }
+
+  const planned: FieldPlan[] = fields.map((f, i) => {
+    const n = f.cardinality;
+    const name = f.name ?? `f${i}`;
+    const base = { field: name, cardinality: n, fullRows: fullRowsOf[i], budgetRows: share[i] };
+    if (isFull[i]) {
+      return { ...base, method: 'full', rows: fullRowsOf[i], bytes: fullRowsOf[i] * rowBytes, compression: 1, expectedCollisions: 0 };
+    }
+    const S = codeBits[i];
+    // report t as the widest block: larger t with the same K (skip) or t > S describe the same table
+    const t = Math.max(...bhBlockWidths(S, blockBits[i], strategy));
     const rows = bhNumRows(S, t, strategy);
     const collisions = dense && 2 ** S >= n ? 0 : pairs(n, 2 ** S);
     const m = Math.ceil(rows / 2);

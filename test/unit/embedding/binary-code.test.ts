@@ -1,0 +1,224 @@
+// BH index maths: block widths and row counts from the definitions, which block each code bit lands in,
+// rows in range, and injectivity (distinct codes → distinct row tuples) over ≥ 10^6 codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BinaryCodeIndexer } from '../../../src/embedding/binary-code.js';
+import { ConfigError, isBhembedError } from '../../../src/core/errors.js';
+import { Rng } from '../../../src/core/rng.js';
+import { createIndexer } from '../../../src/embedding/registry.js';
+import type { BhSpec, BhStrategy } from '../../../src/embedding/config.js';
+import { denseCodeBits } from '../../../src/embedding/config.js';
+
+const STRATEGIES: BhStrategy[] = ['succession', 'skip'];
+
+/** Block of code bit i and its position inside the block, straight from the paper's two layouts. */
+function place(S: number, t: number, strategy: BhStrategy, i: number): [number, number] {
+  const K = Math.ceil(S / t);
+  return strategy === 'succession' ? [Math.floor(i / t), i % t] : [i % K, Math.floor(i / K)];
+}
+
+/** Widths by counting which bits land in each block. */
+function widthsByCounting(S: number, t: number, strategy: BhStrategy): number[] {
+  const w = new Array<number>(Math.ceil(S / t)).fill(0);
+  for (let i = 0; i < S; i++) w[place(S, t, strategy, i)[0]]++;
+  return w;
+}
+
+test('widths, offsets and the row-count formula for every (S, t, strategy) that fits int32', () => {
+  let checked = 0;
+  for (let S = 1; S <= 64; S++) {
+    for (let t = 1; t <= 40; t++) {
+      for (const strategy of STRATEGIES) {
+        const widths = widthsByCounting(S, t, strategy);
+        const rows = widths.reduce((a, w) => a + 2 ** w, 0);
+        const spec: BhSpec = { method: 'bh', codeBits: S, blockBits: t, strategy };
+        if (rows > 2 ** 31 - 1) {
+          assert.throws(() => new BinaryCodeIndexer(spec), (e: unknown) => e instanceof ConfigError && /smaller blockBits/.test(e.message));
+          continue;
+        }
+        const ix = new BinaryCodeIndexer(spec);
+        assert.equal(ix.rowsPerValue, Math.ceil(S / t));
+        assert.deepEqual(ix.widths, widths);
+        assert.equal(ix.numRows, rows);
+        let off = 0;
+        widths.forEach((w, k) => {
+          assert.equal(ix.offsets[k], off);
+          off += 2 ** w;
+        });
+        // every block holds at most t bits
+        assert.ok(widths.every((w) => w >= 1 && w <= t));
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 3000);
+});
+
+test('bit membership: flipping code bit i moves exactly its block by 2^position; bits ≥ S are ignored', () => {
+  const rng = new Rng(3);
+  const settings: Array<[number, number]> = [[64, 8], [64, 5], [64, 1], [64, 29], [40, 7], [33, 4], [32, 32 - 2], [20, 3], [9, 4], [5, 16], [1, 1]];
+  for (const [S, t] of settings) {
+    for (const strategy of STRATEGIES) {
+      const ix = new BinaryCodeIndexer({ method: 'bh', codeBits: S, blockBits: t, strategy });
+      const K = ix.rowsPerValue;
+      const n = 64 + 1;
+      const ids = new Uint32Array(2 * n);
+      ids[0] = rng.nextU32();
+      ids[1] = rng.nextU32();
+      for (let i = 0; i < 64; i++) {
+        ids[2 * (i + 1)] = ids[0];
+        ids[2 * (i + 1) + 1] = ids[1];
+        // flip bit i
+        if (i < 32) ids[2 * (i + 1)] ^= 1 << i;
+        else ids[2 * (i + 1) + 1] ^= 1 << (i - 32);
+      }
+      const out = new Int32Array(n * K);
+      ix.index(ids, n, out);
+      for (let i = 0; i < 64; i++) {
+        for (let k = 0; k < K; k++) {
+          const d = out[(i + 1) * K + k] ^ out[k];
+          if (i >= S) {
+            assert.equal(d, 0, `S=${S} t=${t} ${strategy}: bit ${i} ≥ S changed block ${k}`);
+            continue;
+          }
+          const [block, pos] = place(S, t, strategy, i);
+          // rows are offset_k + v_k and offset_k has zeros in the low width_k bits, so XOR isolates v_k
+          const dv = (out[(i + 1) * K + k] - ix.offsets[k]) ^ (out[k] - ix.offsets[k]);
+          assert.equal(dv, k === block ? 2 ** pos : 0, `S=${S} t=${t} ${strategy}: bit ${i} block ${k} (d=${d})`);
+        }
+      }
+    }
+  }
+});
+
+/**
+ * n ≤ 2^20 distinct S-bit codes (S ≥ 20): every bit random, then the 20 bits of v written at 20 distinct random
+ * positions below S, so codes differ inside the code and carry random junk above bit S, which must not matter.
+ */
+function distinctCodes(S: number, n: number, rng: Rng): Uint32Array {
+  const positions = rng.shuffle(Array.from({ length: S }, (_, i) => i)).slice(0, 20);
+  const ids = new Uint32Array(2 * n);
+  for (let v = 0; v < n; v++) {
+    let lo = rng.nextU32();
+    let hi = rng.nextU32();
+    for (let b = 0; b < 20; b++) {
+      const p = positions[b];
+      const bit = (v >>> b) & 1;
+      if (p < 32) lo = bit ? lo | (1 << p) : lo & ~(1 << p);
+      else hi = bit ? hi | (1 << (p - 32)) : hi & ~(1 << (p - 32));
+    }
+    ids[2 * v] = lo >>> 0;
+    ids[2 * v + 1] = hi >>> 0;
+  }
+  return ids;
+}
+
+/**
+ * Pack (row_k − offset_k) into bits [pos_k, pos_k + width_k) of a 64-bit key per value: injective because each
+ * v_k < 2^width_k (checked here, which is also the rows-in-range check) and Σ width_k = S ≤ 64.
+ */
+function packKeys(out: Int32Array, n: number, widths: Int32Array, offsets: Int32Array): Uint32Array | string {
+  const K = widths.length;
+  const keys = new Uint32Array(2 * n);
+  for (let v = 0; v < n; v++) {
+    let lo = 0;
+    let hi = 0;
+    let pos = 0;
+    for (let k = 0; k < K; k++) {
+      const w = widths[k];
+      const x = out[v * K + k] - offsets[k];
+      if (x < 0 || x >>> w !== 0) return `row ${out[v * K + k]} of value ${v} is outside block ${k}`;
+      if (pos >= 32) hi |= x << (pos - 32);
+      else {
+        lo |= x << pos;
+        if (pos + w > 32) hi |= x >>> (32 - pos);
+      }
+      pos += w;
+    }
+    keys[2 * v] = lo;
+    keys[2 * v + 1] = hi;
+  }
+  return keys;
+}
+
+test('row tuples are unique over 2^20 distinct codes, and every row is inside its block', () => {
+  const rng = new Rng(11);
+  const n = 1 << 20;
+  const settings: Array<[number, number, BhStrategy]> = [
+    [64, 8, 'succession'],
+    [64, 5, 'skip'],
+    [40, 7, 'succession'],
+    [20, 3, 'skip'],
+    [20, 1, 'succession'],
+  ];
+  for (const [S, t, strategy] of settings) {
+    const ix = new BinaryCodeIndexer({ method: 'bh', codeBits: S, blockBits: t, strategy });
+    const K = ix.rowsPerValue;
+    const ids = distinctCodes(S, n, rng);
+    const out = new Int32Array(n * K);
+    ix.index(ids, n, out);
+    const keys = packKeys(out, n, Int32Array.from(ix.widths), Int32Array.from(ix.offsets));
+    if (typeof keys === 'string') assert.fail(`S=${S} t=${t} ${strategy}: ${keys}`);
+    new BigUint64Array(keys.buffer).sort();
+    let dup = 0;
+    for (let v = 1; v < n; v++) if (keys[2 * v] === keys[2 * v - 2] && keys[2 * v + 1] === keys[2 * v - 1]) dup++;
+    assert.equal(dup, 0, `S=${S} t=${t} ${strategy}: codes sharing all rows`);
+  }
+});
+
+test('dense mode: S = bits the largest id needs; ids ≥ 2^S are rejected', () => {
+  assert.equal(denseCodeBits(1), 1);
+  assert.equal(denseCodeBits(2), 1);
+  assert.equal(denseCodeBits(3), 2);
+  assert.equal(denseCodeBits(1024), 10);
+  assert.equal(denseCodeBits(1025), 11);
+  const n = 1000;
+  const S = denseCodeBits(n);
+  const ix = new BinaryCodeIndexer({ method: 'bh', codeBits: S, blockBits: 4, strategy: 'skip', dense: true });
+  const ids = new Uint32Array(2 * n);
+  for (let i = 0; i < n; i++) ids[2 * i] = i;
+  const out = new Int32Array(n * ix.rowsPerValue);
+  ix.index(ids, n, out);
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) seen.add(Array.from(out.subarray(i * 3, i * 3 + 3)).join(','));
+  assert.equal(seen.size, n);
+  ids[2 * 5] = 1024;
+  assert.throws(() => ix.index(ids, n, out), (e: unknown) => isBhembedError(e) && /codeBits=10/.test(e.message));
+  ids[2 * 5] = 0;
+  ids[2 * 5 + 1] = 1;
+  assert.throws(() => ix.index(ids, n, out), /codeBits=10/);
+});
+
+test('invalid configs throw ConfigError naming the key and the allowed values', () => {
+  const bad: Array<[unknown, RegExp]> = [
+    [{ method: 'bh', codeBits: 0, blockBits: 4, strategy: 'skip' }, /codeBits must be an integer in \[1, 64\]/],
+    [{ method: 'bh', codeBits: 65, blockBits: 4, strategy: 'skip' }, /codeBits must be an integer in \[1, 64\]/],
+    [{ method: 'bh', codeBits: 64, blockBits: 0, strategy: 'skip' }, /blockBits must be an integer/],
+    [{ method: 'bh', codeBits: 64, blockBits: 2.5, strategy: 'skip' }, /blockBits must be an integer/],
+    [{ method: 'bh', codeBits: 64, blockBits: 4, strategy: 'zigzag' }, /strategy must be one of: succession, skip/],
+    [{ method: 'bh', codeBits: 64, blockBits: 40, strategy: 'skip' }, /int32 limit.*smaller blockBits/],
+    [{ method: 'bh', codeBits: 64, blockBits: 30, strategy: 'succession' }, /int32 limit/],
+    [{ method: 'hash', rows: 0 }, /rows must be an integer/],
+    [{ method: 'qr', remainder: 2 ** 31 - 1, quotient: 5 }, /int32 limit/],
+    [{ method: 'dhash', rows: 10, hashes: 0 }, /hashes must be an integer/],
+    [{ method: 'full', minCount: 1, vocab: ['xyz'] }, /vocab\[0\] must be 16 lower-case hex digits/],
+    [{ method: 'lsh' }, /method must be one of: bh, full, hash, qr, dhash/],
+    [null, /must be an object/],
+  ];
+  for (const [spec, re] of bad) {
+    assert.throws(
+      () => createIndexer(spec as BhSpec),
+      (e: unknown) => e instanceof ConfigError && e.code === 'config.invalid' && re.test(e.message),
+      JSON.stringify(spec),
+    );
+  }
+  // the largest legal t for S = 64 still works
+  assert.equal(new BinaryCodeIndexer({ method: 'bh', codeBits: 64, blockBits: 29, strategy: 'succession' }).numRows, 2 ** 29 * 2 + 2 ** 6);
+});
+
+test('toSpec round-trips through JSON', () => {
+  const ix = createIndexer({ method: 'bh', codeBits: 48, blockBits: 6, strategy: 'skip' });
+  const again = createIndexer(JSON.parse(JSON.stringify(ix.toSpec())));
+  assert.deepEqual(again.toSpec(), { method: 'bh', codeBits: 48, blockBits: 6, strategy: 'skip', dense: false });
+  assert.equal(again.numRows, ix.numRows);
+});
