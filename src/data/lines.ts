@@ -29,7 +29,7 @@ export function sniffBinary(head: Uint8Array): string | null {
     return 'this is a ZIP archive, not text; unzip it first (gzip is read directly)';
   }
   const n = Math.min(head.length, 4096);
-  for (let i = 0; i < n; i++) if (head[i] === 0) return 'binary data (NUL bytes) where text was expected';
+  for (let i = 0; i < n; i++) if (head[i] === 0) return 'binary data (NUL byte) where text was expected';
   return null;
 }
 
