@@ -97,6 +97,8 @@ export class CtrModel {
   private readonly deepWidth: number;
   private readonly logits: Float32Array;
   private readonly dlogits: Float32Array;
+  /** Labels copied into backend memory (batches come from plain arrays; WASM kernels need their own memory). */
+  private readonly labelBuf: Float32Array;
   private readonly probs: Float32Array;
   private readonly dEmb: Float32Array;
   private readonly dLin: Float32Array;
@@ -148,6 +150,7 @@ export class CtrModel {
 
     this.logits = ops.allocF32(B);
     this.dlogits = ops.allocF32(B);
+    this.labelBuf = ops.allocF32(B);
     this.probs = ops.allocF32(B);
     this.dEmb = ops.allocF32(B * embWidth);
     this.dLin = ops.allocF32(this.lin ? B * this.lin.width : 0);
@@ -236,7 +239,8 @@ export class CtrModel {
     const seed = opts.dropoutSeed ?? mix(this.config.seed, this.step);
     const logits = await this.forward(batch, true, seed);
     const dl = this.dlogits;
-    const loss = bceWithLogits(this.ops, logits, batch.labels, B, dl, opts.scale ?? (B > 0 ? 1 / B : 1));
+    this.labelBuf.set(batch.labels.subarray(0, B));
+    const loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, opts.scale ?? (B > 0 ? 1 / B : 1));
     const nd = this.config.numDense;
     if (this.lin) {
       const S = this.lin.width;

@@ -1,0 +1,407 @@
+// The training loop: shuffled mini-batches, epochs, validation AUC with early stopping (best weights restored),
+// seeded so one thread reproduces a run bit for bit. With threads: N it runs synchronous data parallelism over
+// worker_threads on shared memory:
+//   - each batch is split into N shards; thread w (the main thread is w = 0) runs forward/backward on shard w
+//     with the loss scaled by 1/B, so the shard gradients sum to the full-batch gradient;
+//   - embedding rows: each thread applies its own shard's row-wise update to the shared tables immediately
+//     (Hogwild, Niu et al. 2011: rows touched by two shards get two smaller updates, no locks);
+//   - dense weights: the main thread sums the N dense gradients and takes ONE Adam step on the shared weights,
+//     after every shard finished (so dense weights never change during a forward): the same update as one thread
+//     on the full batch, up to float summation order, dropout masks and the Hogwild row updates;
+//   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
+
+import { Worker } from 'node:worker_threads';
+import { ConfigError, fromPlain, type PlainError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { createGemmProvider, createOps, WasmOps, type GemmKind, type OpsKind } from '../kernels/index.js';
+import type { GemmProvider, Ops } from '../kernels/ops.js';
+import type { ModelConfig } from '../models/config.js';
+import type { CtrModel } from '../models/ctr-model.js';
+import { createModel } from '../models/registry.js';
+import { normalizeOptim, type OptimConfig } from '../nn/optim/config.js';
+import { batchBufferFor, checkDataset, gatherBatch, shareDataset, type Dataset } from './dataset.js';
+import { BinaryMetrics } from './metrics.js';
+import {
+  CMD_RUN,
+  CMD_STOP,
+  CTRL_CMD,
+  CTRL_COUNT,
+  CTRL_DONE,
+  CTRL_ERR,
+  CTRL_GEN,
+  CTRL_SIZE,
+  CTRL_START,
+  CTRL_STEP,
+  SharedReferenceOps,
+  shardRange,
+  shardSeed,
+  type WorkerInit,
+} from './worker.js';
+
+export interface EarlyStoppingOptions {
+  /** Evaluations without improvement before stopping. @default 2 */
+  patience?: number;
+  /** Smallest AUC gain that counts as an improvement. @default 0 */
+  minDelta?: number;
+}
+
+export interface TrainerOptions {
+  /** @default 256 */
+  batchSize?: number;
+  /** @default 1 */
+  epochs?: number;
+  /** Reshuffle the rows every epoch. @default true */
+  shuffle?: boolean;
+  /** Shuffling and dropout seed (the model's init seed is ModelConfig.seed). @default 1 */
+  seed?: number;
+  optim?: OptimConfig;
+  /** Worker threads for data-parallel training (main thread included). @default 1 */
+  threads?: number;
+  /** Evaluate the validation set every this many steps; 0 = at the end of each epoch. @default 0 */
+  evalEvery?: number;
+  /** Early stopping on validation AUC (needs a validation set); false disables it. @default { patience: 2 } */
+  earlyStopping?: EarlyStoppingOptions | false;
+  /** Compute backend. @default 'auto' (WASM when it loads) */
+  engine?: OpsKind;
+  /** Dense GEMM provider. @default 'auto' */
+  gemm?: GemmKind;
+  /** Use this backend instead of creating one (threads > 1 needs shared memory: WasmOps or SharedReferenceOps). */
+  ops?: Ops;
+  /** Progress callback (not part of any saved config). */
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export interface TrainEvent {
+  type: 'epoch' | 'eval';
+  epoch: number;
+  step: number;
+  /** Mean training loss since the previous event of the same type. */
+  trainLoss?: number;
+  auc?: number;
+  logloss?: number;
+  seconds: number;
+}
+
+export interface EvalResult {
+  auc: number;
+  logloss: number;
+  n: number;
+}
+
+export interface FitResult {
+  steps: number;
+  epochs: number;
+  /** Best validation result (the weights left in the model); null without a validation set. */
+  best: (EvalResult & { step: number; epoch: number }) | null;
+  history: { step: number; epoch: number; auc: number; logloss: number; trainLoss: number }[];
+  stoppedEarly: boolean;
+  /** Mean training loss of the last epoch. */
+  trainLoss: number;
+  seconds: number;
+}
+
+// Atomics.waitAsync is in Node ≥ 16 but not in the ES2022 lib typings.
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+interface WorkerHandle {
+  worker: Worker;
+  grad: Float32Array;
+  errors: PlainError[];
+}
+
+/**
+ * @example
+ * const trainer = await Trainer.create({ arch: 'dnn', dim: 16, mlp: [64], fields }, { epochs: 3, threads: 2 });
+ * const result = await trainer.fit(trainSet, validSet);   // best-AUC weights restored
+ * const { auc } = await trainer.evaluate(testSet);
+ * await trainer.close();
+ */
+export class Trainer {
+  readonly model: CtrModel;
+  readonly ops: Ops;
+  readonly threads: number;
+  private readonly opts: Required<Pick<TrainerOptions, 'batchSize' | 'epochs' | 'shuffle' | 'seed' | 'evalEvery'>> & TrainerOptions;
+  private readonly gemmKind: GemmKind;
+  private workers: WorkerHandle[] = [];
+  private ctrl: Int32Array | null = null;
+  private losses: Float64Array | null = null;
+  private order: Int32Array | null = null;
+  private sharedTrain: Dataset | null = null;
+  private reduceBuf: Float32Array | null = null;
+  private step = 0;
+
+  private constructor(model: CtrModel, ops: Ops, opts: TrainerOptions, gemmKind: GemmKind) {
+    this.model = model;
+    this.ops = ops;
+    this.threads = opts.threads ?? 1;
+    this.gemmKind = gemmKind;
+    this.opts = { batchSize: 256, epochs: 1, shuffle: true, seed: 1, evalEvery: 0, ...opts };
+  }
+
+  static async create(config: ModelConfig, opts: TrainerOptions = {}): Promise<Trainer> {
+    const threads = opts.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`threads: must be a positive integer, got ${String(opts.threads)}`, { key: 'threads' });
+    const batchSize = opts.batchSize ?? 256;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize: must be a positive integer, got ${String(opts.batchSize)}`, { key: 'batchSize' });
+    const epochs = opts.epochs ?? 1;
+    if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`epochs: must be a positive integer, got ${String(opts.epochs)}`, { key: 'epochs' });
+    let ops = opts.ops ?? (await createOps(opts.engine ?? 'auto'));
+    if (threads > 1 && !(ops instanceof WasmOps)) {
+      if (opts.ops && !(ops instanceof SharedReferenceOps)) throw new ConfigError('threads > 1 needs a shared-memory backend (WasmOps or SharedReferenceOps)', { key: 'threads' });
+      if (!(ops instanceof SharedReferenceOps)) ops = new SharedReferenceOps();
+    }
+    const gemmKind = opts.gemm ?? 'auto';
+    const gemm: GemmProvider = await createGemmProvider(gemmKind, ops);
+    const model = createModel(config, { ops, gemm, maxBatch: batchSize, optim: normalizeOptim(opts.optim) });
+    return new Trainer(model, ops, opts, gemmKind);
+  }
+
+  /** Train on `train`, evaluating on `valid` (if given) for early stopping; the best weights stay in the model. */
+  async fit(train: Dataset, valid?: Dataset): Promise<FitResult> {
+    const t0 = performance.now();
+    const model = this.model;
+    const cfg = model.config;
+    checkDataset(train, cfg.fields.length, cfg.numDense, 'train');
+    if (valid) checkDataset(valid, cfg.fields.length, cfg.numDense, 'valid');
+    const { batchSize, epochs, shuffle, evalEvery } = this.opts;
+    const es = this.opts.earlyStopping === false || !valid ? null : { patience: this.opts.earlyStopping?.patience ?? 2, minDelta: this.opts.earlyStopping?.minDelta ?? 0 };
+    const rng = new Rng(this.opts.seed);
+    const n = train.n;
+    const order = this.threads > 1 ? await this.startWorkers(train) : new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const batch = batchBufferFor(train, batchSize);
+    const history: FitResult['history'] = [];
+    let best: FitResult['best'] = null;
+    let snapshot: Float32Array[] | null = null;
+    let bad = 0;
+    let stopped = false;
+    let epochLoss = 0;
+    let evalLoss = 0;
+    let evalCount = 0;
+    let epoch = 0;
+
+    const evaluateNow = async (): Promise<boolean> => {
+      if (!valid) return false;
+      const r = await this.evaluate(valid);
+      const trainLoss = evalCount > 0 ? evalLoss / evalCount : NaN;
+      evalLoss = 0;
+      evalCount = 0;
+      history.push({ step: this.step, epoch, auc: r.auc, logloss: r.logloss, trainLoss });
+      this.opts.onEvent?.({ type: 'eval', epoch, step: this.step, trainLoss, auc: r.auc, logloss: r.logloss, seconds: (performance.now() - t0) / 1000 });
+      if (best === null || r.auc > best.auc + (es?.minDelta ?? 0) || (Number.isNaN(best.auc) && !Number.isNaN(r.auc))) {
+        best = { ...r, step: this.step, epoch };
+        snapshot = this.snapshot(snapshot);
+        bad = 0;
+      } else bad++;
+      return es !== null && bad >= es.patience;
+    };
+
+    for (epoch = 0; epoch < epochs && !stopped; epoch++) {
+      if (shuffle) rng.shuffle(order);
+      epochLoss = 0;
+      for (let start = 0; start < n; start += batchSize) {
+        const count = Math.min(batchSize, n - start);
+        const loss = this.threads > 1 ? await this.parallelStep(train, order, start, count, batch) : await this.serialStep(train, order, start, count, batch);
+        epochLoss += loss;
+        evalLoss += loss / Math.max(1, count);
+        evalCount++;
+        if (evalEvery > 0 && this.step % evalEvery === 0 && (await evaluateNow())) {
+          stopped = true;
+          break;
+        }
+      }
+      const trainLoss = n > 0 ? epochLoss / n : NaN;
+      this.opts.onEvent?.({ type: 'epoch', epoch, step: this.step, trainLoss, seconds: (performance.now() - t0) / 1000 });
+      if (!stopped && evalEvery === 0 && (await evaluateNow())) stopped = true;
+    }
+    if (snapshot !== null) this.restore(snapshot);
+    return {
+      steps: this.step,
+      epochs: epoch,
+      best,
+      history,
+      stoppedEarly: stopped,
+      trainLoss: n > 0 ? epochLoss / n : NaN,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  }
+
+  private async serialStep(ds: Dataset, order: Int32Array, start: number, count: number, batch: ReturnType<typeof batchBufferFor>): Promise<number> {
+    gatherBatch(ds, order, start, count, batch);
+    const m = this.model;
+    const t = ++this.step;
+    const loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
+    m.applySparse(t);
+    m.applyDense(t);
+    return loss;
+  }
+
+  private async parallelStep(ds: Dataset, order: Int32Array, start: number, count: number, batch: ReturnType<typeof batchBufferFor>): Promise<number> {
+    const ctrl = this.ctrl as Int32Array;
+    const losses = this.losses as Float64Array;
+    const N = this.threads;
+    const t = ++this.step;
+    ctrl[CTRL_START] = start;
+    ctrl[CTRL_COUNT] = count;
+    ctrl[CTRL_STEP] = t;
+    Atomics.store(ctrl, CTRL_DONE, 0);
+    Atomics.store(ctrl, CTRL_CMD, CMD_RUN);
+    Atomics.add(ctrl, CTRL_GEN, 1);
+    Atomics.notify(ctrl, CTRL_GEN);
+    // Shard 0 on this thread.
+    const [lo, hi] = shardRange(count, N, 0);
+    gatherBatch(ds, order, start + lo, hi - lo, batch);
+    const m = this.model;
+    let loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
+    m.applySparse(t);
+    await this.waitWorkers();
+    const g = this.reduceBuf as Float32Array;
+    g.set(m.params.grad);
+    for (const w of this.workers) this.ops.axpy(1, w.grad, g, g.length);
+    for (let w = 1; w < N; w++) loss += losses[w];
+    m.applyDense(t, g);
+    return loss;
+  }
+
+  private async waitWorkers(): Promise<void> {
+    const ctrl = this.ctrl as Int32Array;
+    const need = this.threads - 1;
+    for (;;) {
+      const done = Atomics.load(ctrl, CTRL_DONE);
+      if (done >= need) break;
+      const w = waitAsync(ctrl, CTRL_DONE, done);
+      if (w.async) await w.value;
+    }
+    if (Atomics.load(ctrl, CTRL_ERR) !== 0) {
+      // Let the worker's error message arrive.
+      for (let i = 0; i < 50 && this.workers.every((w) => w.errors.length === 0); i++) await new Promise((r) => setTimeout(r, 10));
+      const e = this.workers.find((w) => w.errors.length > 0)?.errors[0];
+      await this.close();
+      throw e ? fromPlain(e) : new ConfigError('training worker failed');
+    }
+  }
+
+  private async startWorkers(train: Dataset): Promise<Int32Array> {
+    if (this.workers.length > 0) await this.close();
+    const N = this.threads;
+    this.sharedTrain = shareDataset(train);
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_SIZE));
+    this.losses = new Float64Array(new SharedArrayBuffer(8 * N));
+    this.order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, train.n)));
+    this.reduceBuf = this.ops.allocF32(Math.max(1, this.model.params.size)).subarray(0, this.model.params.size);
+    const shardMax = Math.ceil(this.opts.batchSize / N);
+    const model = this.model;
+    const url = new URL('./worker.js', import.meta.url);
+    const starts: Promise<WorkerHandle>[] = [];
+    for (let w = 1; w < N; w++) {
+      const init: WorkerInit = {
+        kind: 'bhembed-train-worker',
+        workerId: w,
+        nWorkers: N,
+        config: model.config,
+        optim: model.optim,
+        wasm: this.ops instanceof WasmOps ? this.ops.shared : null,
+        gemm: this.gemmKind,
+        shared: { ...model.sharedState(), buffers: undefined },
+        dataset: this.sharedTrain,
+        order: this.order,
+        ctrl: this.ctrl,
+        losses: this.losses,
+        shardMax,
+        seed: this.opts.seed,
+      };
+      const worker = new Worker(url, { workerData: init });
+      starts.push(
+        new Promise<WorkerHandle>((resolve, reject) => {
+          const handle: WorkerHandle = { worker, grad: new Float32Array(0), errors: [] };
+          worker.on('message', (msg: { type: string; grad?: Float32Array; error?: PlainError }) => {
+            if (msg.type === 'ready' && msg.grad) {
+              handle.grad = msg.grad;
+              resolve(handle);
+            } else if (msg.type === 'error' && msg.error) {
+              handle.errors.push(msg.error);
+              reject(fromPlain(msg.error));
+            }
+          });
+          worker.on('error', reject);
+        }),
+      );
+    }
+    try {
+      this.workers = await Promise.all(starts);
+    } catch (e) {
+      await Promise.all(starts.map((p) => p.then((h) => h.worker.terminate(), () => undefined)));
+      throw e;
+    }
+    return this.order;
+  }
+
+  /** AUC and log loss of the model on a dataset (inference mode, batches of batchSize). */
+  async evaluate(ds: Dataset): Promise<EvalResult> {
+    const cfg = this.model.config;
+    checkDataset(ds, cfg.fields.length, cfg.numDense, 'eval');
+    const metrics = new BinaryMetrics();
+    await this.forEachPrediction(ds, (p, labels, count) => metrics.add(p, labels, count));
+    const r = metrics.result();
+    return { auc: r.auc, logloss: r.logloss, n: r.n };
+  }
+
+  /** Click probabilities for every row of a dataset. */
+  async predict(ds: Dataset): Promise<Float32Array> {
+    const out = new Float32Array(ds.n);
+    let pos = 0;
+    await this.forEachPrediction(ds, (p, _l, count) => {
+      out.set(p.subarray(0, count), pos);
+      pos += count;
+    });
+    return out;
+  }
+
+  private async forEachPrediction(ds: Dataset, sink: (p: Float32Array, labels: Float32Array, count: number) => void): Promise<void> {
+    const B = this.opts.batchSize;
+    const batch = batchBufferFor(ds, B);
+    const rows = new Int32Array(B);
+    for (let start = 0; start < ds.n; start += B) {
+      const count = Math.min(B, ds.n - start);
+      for (let i = 0; i < count; i++) rows[i] = start + i;
+      gatherBatch(ds, rows, 0, count, batch);
+      const p = await this.model.predict(batch);
+      sink(p, batch.labels, count);
+    }
+  }
+
+  private snapshot(prev: Float32Array[] | null): Float32Array[] {
+    const ps = this.model.parameters();
+    const out = prev ?? ps.map((p) => new Float32Array(p.data.length));
+    ps.forEach((p, i) => out[i].set(p.data));
+    return out;
+  }
+
+  private restore(s: Float32Array[]): void {
+    this.model.parameters().forEach((p, i) => p.data.set(s[i]));
+  }
+
+  /** Stop the worker threads (the model stays usable on this thread). */
+  async close(): Promise<void> {
+    const ctrl = this.ctrl;
+    const ws = this.workers;
+    this.workers = [];
+    if (ctrl && ws.length > 0) {
+      Atomics.store(ctrl, CTRL_CMD, CMD_STOP);
+      Atomics.add(ctrl, CTRL_GEN, 1);
+      Atomics.notify(ctrl, CTRL_GEN);
+      await Promise.all(
+        ws.map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
+              w.worker.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+            }),
+        ),
+      );
+    }
+  }
+}
