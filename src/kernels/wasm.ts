@@ -54,7 +54,7 @@ interface KernelExports {
   sigmoid(x: number, y: number, n: number): void;
   mul(a: number, b: number, out: number, n: number): void;
   axpy(alpha: number, x: number, y: number, n: number): void;
-  dropoutMask(mask: number, n: number, p: number, seed: number): void;
+  dropoutMask(mask: number, n: number, threshold: number, keep: number, seed: number): void;
   bceWithLogits(logits: number, labels: number, n: number, dlogits: number, scale: number): number;
   batchNormTrain(x: number, m: number, n: number, gamma: number, beta: number, runMean: number, runVar: number, momentum: number, eps: number, y: number, saveMean: number, saveInvStd: number): void;
   batchNormInfer(x: number, m: number, n: number, gamma: number, beta: number, runMean: number, runVar: number, eps: number, y: number, scratch: number): void;
@@ -329,7 +329,10 @@ export class WasmOps implements Ops {
   }
 
   dropoutMask(mask: Float32Array, n: number, p: number, seed: number): void {
-    this.k.dropoutMask(this.ptr(mask), n, p, seed | 0);
+    // keep ⟺ (h >>> 8)/2^24 ≥ p ⟺ (h >>> 8) ≥ ⌈p·2^24⌉ (exact: p·2^24 is a power-of-two scaling).
+    const threshold = p <= 0 ? 0 : p >= 1 ? 1 << 24 : Math.ceil(p * 16777216);
+    const keep = p >= 1 ? 0 : 1 / (1 - p);
+    this.k.dropoutMask(this.ptr(mask), n, threshold, keep, seed | 0);
   }
 
   // --- loss ---

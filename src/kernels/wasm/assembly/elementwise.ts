@@ -72,19 +72,38 @@ export function axpy(alpha: f32, x: usize, y: usize, n: i32): void {
   for (; i < n; i++) store<f32>(at(y, i), load<f32>(at(y, i)) + alpha * load<f32>(at(x, i)));
 }
 
-/** Same counter-based stream as reference.ts dropoutUniform: fmix32(i·0x9E3779B1 + seed·0x85EBCA77) >>> 8. */
-export function dropoutMask(mask: usize, n: i32, p: f64, seed: i32): void {
-  const keep: f32 = p >= 1 ? 0 : <f32>(1.0 / (1.0 - p));
+/**
+ * Same counter-based stream as reference.ts dropoutUniform: h = fmix32(i·0x9E3779B1 + seed·0x85EBCA77), kept
+ * when (h >>> 8)/2^24 ≥ p, i.e. (h >>> 8) ≥ threshold = ⌈p·2^24⌉ (computed by the caller, exact). Four lanes at once.
+ */
+export function dropoutMask(mask: usize, n: i32, threshold: i32, keep: f32, seed: i32): void {
   const sk = seed * <i32>0x85ebca77;
-  for (let i = 0; i < n; i++) {
+  const vk = f32x4.splat(keep);
+  const vt = i32x4.splat(threshold);
+  const step = i32x4.splat(<i32>0x9e3779b1 * 4);
+  const c1 = i32x4.splat(<i32>0x85ebca6b);
+  const c2 = i32x4.splat(<i32>0xc2b2ae35);
+  // lane l holds i·0x9E3779B1 + sk for i = base + l
+  let hv = i32x4.add(i32x4(0, <i32>0x9e3779b1, <i32>0x9e3779b1 * 2, <i32>0x9e3779b1 * 3), i32x4.splat(sk));
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    let h = hv;
+    h = v128.xor(h, i32x4.shr_u(h, 16));
+    h = i32x4.mul(h, c1);
+    h = v128.xor(h, i32x4.shr_u(h, 13));
+    h = i32x4.mul(h, c2);
+    h = v128.xor(h, i32x4.shr_u(h, 16));
+    v128.store(mask + (<usize>i << 2), v128.and(vk, i32x4.ge_s(i32x4.shr_u(h, 8), vt)));
+    hv = i32x4.add(hv, step);
+  }
+  for (; i < n; i++) {
     let h = i * <i32>0x9e3779b1 + sk;
     h ^= h >>> 16;
     h *= <i32>0x85ebca6b;
     h ^= h >>> 13;
     h *= <i32>0xc2b2ae35;
     h ^= h >>> 16;
-    const u = <f64>(<u32>h >>> 8) / 16777216.0;
-    store<f32>(at(mask, i), u >= p ? keep : 0);
+    store<f32>(mask + (<usize>i << 2), (h >>> 8) >= threshold ? keep : 0);
   }
 }
 
