@@ -4,9 +4,13 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { register as registerIndex } from './commands/index.js';
+import { register as registerTrain } from './commands/train.js';
+import { register as registerEval } from './commands/eval.js';
+import { register as registerPredict } from './commands/predict.js';
+import { register as registerInspect } from './commands/inspect.js';
 
 /** Every command, in help order. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerIndex];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerIndex];
 
 function packageVersion(): string {
   try {

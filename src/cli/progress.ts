@@ -2,6 +2,8 @@
 // redrawn bar with rate and ETA; otherwise (pipes, CI, logs) a plain line every few seconds. Library code never
 // prints: commands create a Progress and feed it from the trainer's callbacks.
 
+import type { ProgressEvent } from '../train/pipeline.js';
+
 export interface ProgressStream {
   write(s: string): boolean;
   isTTY?: boolean;
@@ -166,4 +168,49 @@ export class Progress {
     if (extra) parts.push(extra);
     return bar ? parts.join(' ') : parts.join(bar ? ' ' : ', ').replace(`${this.label}, `, `${this.label}: `);
   }
+}
+
+/** Turns a training pipeline's progress events into a bar (TTY) or log lines on stderr. */
+export function pipelineReporter(opts: { quiet?: boolean; stream?: ProgressStream; label?: string } = {}): {
+  onProgress: (e: ProgressEvent) => void;
+  done: () => void;
+} {
+  const stream = opts.stream ?? process.stderr;
+  const prefix = opts.label ? `${opts.label} ` : '';
+  let bar: Progress | null = null;
+  let barEpoch = -1;
+  const write = (s: string): void => {
+    if (opts.quiet) return;
+    if (bar) bar.log(s);
+    else stream.write(`${s}\n`);
+  };
+  return {
+    onProgress(e: ProgressEvent): void {
+      if (opts.quiet) return;
+      if (e.type === 'phase') {
+        if (e.phase !== 'train') write(`${prefix}${e.message}`);
+        return;
+      }
+      if (e.type === 'step') {
+        if (bar === null || barEpoch !== e.epoch) {
+          const label = `${prefix}epoch ${e.epoch + 1}/${e.epochs}`;
+          if (bar === null) bar = new Progress({ label, total: e.total, stream });
+          else bar.reset(label, e.total);
+          barEpoch = e.epoch;
+        }
+        bar.update(e.done);
+        return;
+      }
+      const parts = [`${prefix}epoch ${e.epoch + 1}/${e.epochs}`];
+      if (e.trainLoss !== undefined && Number.isFinite(e.trainLoss)) parts.push(`train loss ${e.trainLoss.toFixed(4)}`);
+      if (e.auc !== undefined) parts.push(`valid AUC ${e.auc.toFixed(4)} logloss ${(e.logloss ?? NaN).toFixed(4)}`);
+      if (e.auc === undefined && bar) parts.push(`${formatCount(bar.rate())} samples/s`);
+      parts.push(`${formatDuration(e.seconds)} elapsed`);
+      if (bar) bar.done(parts.join(', '));
+      else stream.write(`${parts.join(', ')}\n`);
+    },
+    done(): void {
+      bar?.done();
+    },
+  };
 }

@@ -40,6 +40,25 @@ export interface ModelFileHeader {
   tensors: TensorEntry[];
 }
 
+/**
+ * What bhembed's trainer puts in `meta` (serve/ reads it back). Plain JSON; unknown keys are kept.
+ *   data.reader: the ReaderOptions that parse input exactly as in training (schema inlined, numFields fixed).
+ */
+export interface ModelFileMeta {
+  bhembed: string;
+  data: { format: string; fieldNames: string[]; denseNames: string[]; reader: Record<string, unknown> };
+  /** The backend and GEMM provider training ran on; loading uses the same ones so predictions match bit for bit. */
+  engine: { ops: string; gemm: string };
+  /** Rows per prediction batch (contiguous from the first row). */
+  evalBatch: number;
+  /** The method asked for and each field's rows (what `inspect` shows). */
+  embedding: { method: string; dim: number; fields: { name: string; method: string; rows: number; fullRows: number }[] };
+  optim?: Record<string, unknown>;
+  /** The training run's metrics JSON (RunMetrics). */
+  metrics?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
 export interface NamedTensor {
   name: string;
   shape: number[];

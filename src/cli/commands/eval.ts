@@ -1,0 +1,53 @@
+// `bhembed eval`: AUC and log loss of a saved model on a labelled data file (same batches as training, so the
+// training run's test file gives the training run's test metrics exactly).
+
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { formatSkips } from '../../data/reader.js';
+import { Predictor } from '../../serve/predictor.js';
+import { BinaryMetrics } from '../../train/metrics.js';
+import { withDataExit, writeJson } from '../common.js';
+import { Progress } from '../progress.js';
+
+interface EvalFlags {
+  metrics?: string;
+  json?: boolean;
+  onError?: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('eval')
+    .description('AUC and log loss of a model file on labelled data')
+    .argument('<model>', 'model file written by `bhembed train --out`')
+    .argument('<data...>', "one or more data files in the model's training format")
+    .option('--metrics <file>', 'write the results as JSON')
+    .option('--json', 'print JSON instead of a table')
+    .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText('after', '\nExample:\n  bhembed eval model.bhm valid.txt test.txt')
+    .action(withDataExit(async (model: string, data: string[], flags: EvalFlags) => runEval(model, data, flags)));
+}
+
+async function runEval(modelPath: string, files: string[], flags: EvalFlags): Promise<void> {
+  const predictor = await Predictor.load(modelPath);
+  const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
+  for (const file of files) {
+    const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+    const m = new BinaryMetrics();
+    const progress = flags.quiet ? null : new Progress({ label: `eval ${file}`, unit: 'rows' });
+    for await (const b of predictor.predictChunks(reader.chunks())) {
+      m.add(b.probs, b.labels, b.probs.length);
+      progress?.update(b.firstRow + b.probs.length);
+    }
+    progress?.done();
+    const r = m.result();
+    results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
+    if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
+  }
+  const doc = { model: modelPath, results };
+  if (flags.metrics) writeJson(flags.metrics, doc);
+  if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+  else for (const r of results) process.stdout.write(`${r.data}: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);
+}

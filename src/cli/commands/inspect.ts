@@ -1,0 +1,121 @@
+// `bhembed inspect`: what a model file holds (format version, architecture, each field's index method, rows and
+// compression, tensors and bytes, the training run's metrics) without building the model. Verifies the checksum.
+
+import type { Command } from 'commander';
+import type { IndexSpec } from '../../embedding/config.js';
+import type { ModelFileHeader, ModelFileMeta } from '../../models/model-file.js';
+import { readModelFileHeader } from '../../models/model-file.js';
+import { formatBytes } from '../progress.js';
+
+interface InspectFlags {
+  json?: boolean;
+  tensors?: boolean;
+}
+
+interface ModelLike {
+  arch?: string;
+  dim?: number;
+  mlp?: number[];
+  numDense?: number;
+  fields?: { name: string; index: IndexSpec; fusion?: string }[];
+}
+
+export function register(program: Command): void {
+  program
+    .command('inspect')
+    .description('show what a model file holds: methods, rows, bytes, compression, training metrics')
+    .argument('<model>', 'model file (.bhm)')
+    .option('--json', 'print a JSON summary')
+    .option('--tensors', 'list every tensor')
+    .addHelpText('after', '\nExample:\n  bhembed inspect model.bhm')
+    .action((model: string, flags: InspectFlags) => {
+      const { header, fileBytes } = readModelFileHeader(model);
+      const s = summarize(header, fileBytes);
+      process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : formatSummary(s, header, flags.tensors === true));
+    });
+}
+
+function specText(spec: IndexSpec): string {
+  switch (spec.method) {
+    case 'bh':
+      return `S=${spec.codeBits} t=${spec.blockBits} ${spec.strategy}${spec.dense ? ' dense' : ''}`;
+    case 'full':
+      return `vocab ${spec.vocab.length}${spec.minCount > 1 ? ` (min count ${spec.minCount})` : ''}`;
+    case 'hash':
+      return `R=${spec.rows}`;
+    case 'qr':
+      return `m=${spec.remainder} q=${spec.quotient}`;
+    case 'dhash':
+      return `R=${spec.rows} k=${spec.hashes}`;
+  }
+}
+
+export function summarize(header: ModelFileHeader, fileBytes: number): Record<string, unknown> {
+  const model = (header.model ?? {}) as ModelLike;
+  const meta = (header.meta ?? {}) as Partial<ModelFileMeta>;
+  const metaFields = meta.embedding?.fields ?? [];
+  const fields = (model.fields ?? []).map((f, i) => {
+    const mf = metaFields[i];
+    return {
+      name: f.name,
+      method: f.index.method,
+      spec: specText(f.index),
+      rows: mf?.rows,
+      fullRows: mf?.fullRows,
+      compression: mf && mf.rows ? mf.fullRows / mf.rows : undefined,
+      fusion: f.fusion,
+    };
+  });
+  const rows = fields.reduce((a, f) => a + (f.rows ?? 0), 0);
+  const fullRows = fields.reduce((a, f) => a + (f.fullRows ?? 0), 0);
+  const embTensors = header.tensors.filter((t) => t.name.endsWith('.table'));
+  const methods: Record<string, number> = {};
+  for (const f of fields) methods[f.method] = (methods[f.method] ?? 0) + 1;
+  return {
+    file: { bytes: fileBytes, formatVersion: header.version, createdAt: header.createdAt, dtype: header.tensors[0]?.dtype ?? 'float32', bhembed: meta.bhembed },
+    model: { arch: model.arch, dim: model.dim, mlp: model.mlp, numDense: model.numDense },
+    data: meta.data ? { format: meta.data.format, fields: meta.data.fieldNames?.length, dense: meta.data.denseNames?.length } : undefined,
+    embedding: {
+      method: meta.embedding?.method,
+      methods,
+      rows,
+      fullRows,
+      compression: rows > 0 ? fullRows / rows : undefined,
+      bytes: embTensors.reduce((a, t) => a + t.bytes, 0),
+      tables: embTensors.map((t) => ({ name: t.name, shape: t.shape, bytes: t.bytes })),
+    },
+    tensors: { count: header.tensors.length, bytes: header.tensors.reduce((a, t) => a + t.bytes, 0) },
+    fields,
+    metrics: meta.metrics ? { valid: meta.metrics.valid, test: meta.metrics.test } : undefined,
+    engine: meta.engine,
+    evalBatch: meta.evalBatch,
+  };
+}
+
+function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, listTensors: boolean): string {
+  const file = s.file as { bytes: number; formatVersion: number; createdAt: string; dtype: string; bhembed?: string };
+  const model = s.model as { arch?: string; dim?: number; mlp?: number[]; numDense?: number };
+  const emb = s.embedding as { method?: string; methods: Record<string, number>; rows: number; fullRows: number; compression?: number; bytes: number };
+  const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number }[];
+  const metrics = s.metrics as { valid?: { auc: number; logloss: number }; test?: { auc: number; logloss: number } } | undefined;
+  const lines: string[] = [];
+  lines.push(`file      ${formatBytes(file.bytes)}, format v${file.formatVersion}, ${file.dtype} weights, written ${file.createdAt}${file.bhembed ? ` by bhembed ${file.bhembed}` : ''}`);
+  lines.push(`model     ${model.arch}, dim ${model.dim}${model.mlp ? `, mlp [${model.mlp.join(', ')}]` : ''}${model.numDense ? `, ${model.numDense} dense inputs` : ''}`);
+  const methodList = Object.entries(emb.methods).map(([m, n]) => `${m} ×${n}`).join(', ');
+  lines.push(`embedding ${emb.method ?? '?'} (fields: ${methodList}); ${emb.rows} rows, full ${emb.fullRows} rows → ${emb.compression?.toFixed(1) ?? '?'}× compression; tables ${formatBytes(emb.bytes)}`);
+  if (metrics?.valid) lines.push(`valid     AUC ${metrics.valid.auc.toFixed(4)}  logloss ${metrics.valid.logloss.toFixed(4)}`);
+  if (metrics?.test) lines.push(`test      AUC ${metrics.test.auc.toFixed(4)}  logloss ${metrics.test.logloss.toFixed(4)}`);
+  lines.push('');
+  const w = Math.max(5, ...fields.map((f) => f.name.length));
+  lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}  index`);
+  for (const f of fields) {
+    lines.push(
+      `${f.name.padEnd(w)}  ${f.method.padEnd(6)}  ${String(f.rows ?? '?').padStart(8)}  ${String(f.fullRows ?? '?').padStart(9)}  ${(f.compression?.toFixed(1) ?? '?').padStart(7)}  ${f.spec}`,
+    );
+  }
+  if (listTensors) {
+    lines.push('');
+    for (const t of header.tensors) lines.push(`${t.name.padEnd(28)} [${t.shape.join(', ')}]  ${t.dtype}  ${formatBytes(t.bytes)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,72 @@
+// `bhembed predict`: click probabilities of every row of a data file from a saved model file, as CSV or JSONL on
+// stdout (or --output). Rows are scored in the training run's batches, so on the training run's test file the
+// metrics printed here equal the ones `train` reported, bit for bit.
+
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { IoError } from '../../core/errors.js';
+import { formatSkips } from '../../data/reader.js';
+import { Predictor } from '../../serve/predictor.js';
+import { BinaryMetrics } from '../../train/metrics.js';
+import { withDataExit, writeJson } from '../common.js';
+import { Progress } from '../progress.js';
+
+interface PredictFlags {
+  output?: string;
+  outputFormat: string;
+  metrics?: string;
+  onError?: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('predict')
+    .description('write the click probability of every row of <data> using a model file (CSV or JSONL)')
+    .argument('<model>', 'model file written by `bhembed train --out`')
+    .argument('<data>', "data in the model's training format ('-' for stdin)")
+    .option('-o, --output <file>', 'write predictions here instead of stdout')
+    .addOption(new Option('--output-format <fmt>', 'csv: row,label,probability; jsonl: {"row","label","probability"}').choices(['csv', 'jsonl']).default('csv'))
+    .option('--metrics <file>', 'also write {"auc","logloss","rows"} of the predictions against the labels')
+    .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
+    .option('-q, --quiet', 'no progress or metrics on stderr')
+    .addHelpText('after', '\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json')
+    .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
+}
+
+async function runPredict(modelPath: string, dataPath: string, flags: PredictFlags): Promise<void> {
+  const predictor = await Predictor.load(modelPath);
+  const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+  const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
+  const failed = flags.output ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
+  failed?.catch(() => undefined);
+  const jsonl = flags.outputFormat === 'jsonl';
+  const metrics = new BinaryMetrics();
+  const progress = flags.quiet ? null : new Progress({ label: 'predict', unit: 'rows' });
+  if (!jsonl) out.write('row,label,probability\n');
+  for await (const b of predictor.predictChunks(reader.chunks())) {
+    let text = '';
+    for (let i = 0; i < b.probs.length; i++) {
+      const row = b.firstRow + i;
+      // String() of the float32 value read as a double is exact: parsing it back gives the same float32.
+      text += jsonl ? `{"row":${row},"label":${b.labels[i]},"probability":${b.probs[i]}}\n` : `${row},${b.labels[i]},${b.probs[i]}\n`;
+    }
+    metrics.add(b.probs, b.labels, b.probs.length);
+    if (!out.write(text)) await Promise.race([once(out, 'drain'), ...(failed ? [failed] : [])]);
+    progress?.update(b.firstRow + b.probs.length);
+  }
+  progress?.done();
+  if (flags.output) {
+    out.end();
+    await Promise.race([once(out, 'finish'), failed]);
+  }
+  const r = metrics.result();
+  if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath });
+  if (!flags.quiet) {
+    process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
+    for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
+  }
+}

@@ -1,0 +1,61 @@
+// `bhembed train`: one model from data files to a model file and a metrics JSON. Progress on stderr, the result
+// summary on stdout. The work itself is train/pipeline.ts; this file only maps flags and prints.
+
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { parseChoice } from '../options.js';
+import { addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import type { RawDataFlags, RawModelFlags } from '../common.js';
+import { formatBytes, pipelineReporter } from '../progress.js';
+import { loadRunData, trainModel } from '../../train/pipeline.js';
+import { formatRunMetrics } from '../../train/report.js';
+
+interface TrainFlags extends RawDataFlags, RawModelFlags {
+  out?: string;
+  metrics?: string;
+  dtype: string;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train a CTR model with compressed embeddings; writes a model file (--out) and metrics JSON (--metrics)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bhembed train --train train.txt --valid dev.txt --test test.txt --format criteo \\
+    --model deepfm --embedding bh --compression 100 --dim 16 --epochs 2 --out model.bhm --metrics run.json
+  bhembed train --train tr.libfm --test te.libfm --format libfm --embedding hash --memory-budget 4MB --out m.bhm`,
+    );
+  addDataOptions(cmd);
+  addModelOptions(cmd);
+  cmd
+    .option('--out <file>', 'model file to write (atomically)')
+    .option('--metrics <file>', 'metrics JSON to write')
+    .addOption(new Option('--dtype <type>', 'weight precision in the model file').choices(['float32', 'float16']).default('float32'))
+    .option('-q, --quiet', 'no progress output')
+    .action(withDataExit(async (flags: TrainFlags) => runTrain(flags)));
+}
+
+async function runTrain(flags: TrainFlags): Promise<void> {
+  const dataOpts = parseDataFlags(flags);
+  const modelOpts = parseModelFlags(flags);
+  const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
+  const rep = pipelineReporter({ quiet: flags.quiet });
+  const data = await loadRunData(dataOpts, rep.onProgress);
+  const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });
+  rep.done();
+  const m = outcome.metrics;
+  if (flags.metrics !== undefined) writeJson(flags.metrics, m);
+  const lines = formatRunMetrics(m);
+  if (outcome.plan) {
+    const kept = outcome.plan.fields.filter((f) => f.method === 'full').length;
+    if (kept > 0) lines.push(`planner kept ${kept} of ${outcome.plan.fields.length} fields full (their full table fits the budget)`);
+  }
+  if (flags.out !== undefined && outcome.modelFileBytes !== undefined) lines.push(`model file ${flags.out} (${formatBytes(outcome.modelFileBytes)})`);
+  if (flags.metrics !== undefined) lines.push(`metrics ${flags.metrics}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  for (const l of skipLines([data.train, data.valid, data.test])) process.stderr.write(`bhembed: ${l}\n`);
+}

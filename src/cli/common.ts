@@ -1,0 +1,172 @@
+// What the model commands (train, sweep, demo, eval, predict) share: the data and model flags with their
+// parsing, the package version, JSON output, and the exit code for bad input data. Commands stay thin.
+
+import { readFileSync } from 'node:fs';
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { isBhembedError } from '../core/errors.js';
+import type { DataFormat } from '../data/reader.js';
+import { DATA_FORMATS, formatSkips } from '../data/reader.js';
+import type { Dataset as DataSet } from '../data/dataset.js';
+import type { BhStrategy, IndexMethod } from '../embedding/config.js';
+import { writeFileAtomic } from '../models/model-file.js';
+import type { Arch } from '../models/config.js';
+import { ARCHS } from '../models/config.js';
+import type { Fusion } from '../nn/embedding-bag.js';
+import { FUSIONS } from '../nn/embedding-bag.js';
+import type { SparseOptimizerKind } from '../nn/optim/config.js';
+import type { DataOptions, ModelOptions } from '../train/pipeline.js';
+import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
+
+/** Formats the CLI lists (tsv and libsvm also work). */
+export const CLI_FORMATS: readonly DataFormat[] = DATA_FORMATS;
+export const CLI_METHODS: readonly IndexMethod[] = ['full', 'hash', 'qr', 'dhash', 'bh'];
+export const CLI_OPTIMIZERS: readonly SparseOptimizerKind[] = ['adam', 'adagrad', 'sgd'];
+
+/** Exit code for bad input data (`bhembed: file:line: reason`). */
+export const EXIT_DATA = 2;
+
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * Run a command action; a data error (`file:line: reason`) prints as one line and exits 2. Everything else goes
+ * to the shared handleError (which maps data errors to 1; the issue wants 2 for malformed input).
+ */
+export function withDataExit<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (isBhembedError(e) && e.code === 'data.parse') {
+        process.stderr.write(`bhembed: ${e.message}\n`);
+        if (process.env.BHEMBED_DEBUG === '1' && e.stack) process.stderr.write(`${e.stack}\n`);
+        process.exitCode = EXIT_DATA;
+        return;
+      }
+      throw e;
+    }
+  };
+}
+
+export function writeJson(path: string, value: unknown): void {
+  writeFileAtomic(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
+}
+
+/** `skipped N row(s) (kind), first: file:line: reason` lines for each loaded file. */
+export function skipLines(sets: (DataSet | undefined)[]): string[] {
+  return sets.flatMap((d) => (d ? formatSkips(d.stats) : []));
+}
+
+export interface RawDataFlags {
+  train?: string;
+  valid?: string;
+  test?: string;
+  format?: string;
+  schema?: string;
+  onError: string;
+  numeric?: string;
+  maxRows?: string;
+}
+
+export function addDataOptions(cmd: Command, opts: { train: boolean } = { train: true }): Command {
+  if (opts.train) cmd.option('--train <file>', 'training data (gzip is detected)');
+  return cmd
+    .option('--valid <file>', 'validation data: early stopping and the best epoch')
+    .option('--test <file>', 'test data, scored once at the end')
+    .addOption(new Option('--format <name>', 'data format').choices(CLI_FORMATS as string[]))
+    .option('--schema <file>', 'csv/tsv/parquet: JSON schema {label, categorical, numeric, multi}')
+    .addOption(new Option('--on-error <mode>', 'bad rows: fail at the first (exit 2) or skip and count them').choices(['fail', 'skip']).default('fail'))
+    .addOption(new Option('--numeric <mode>', 'criteo: integer columns as categories or as dense log(1+v) inputs').choices(['category', 'dense']))
+    .option('--max-rows <n>', 'read at most n rows of each file');
+}
+
+export function parseDataFlags(f: RawDataFlags): DataOptions {
+  return {
+    format: parseChoice('--format', required('--format', f.format), CLI_FORMATS),
+    train: required('--train', f.train),
+    valid: f.valid,
+    test: f.test,
+    schema: f.schema,
+    onError: f.onError === 'skip' ? 'skip' : 'fail',
+    numeric: f.numeric as DataOptions['numeric'],
+    maxRows: f.maxRows === undefined ? undefined : parseIntOpt('--max-rows', f.maxRows, 1),
+  };
+}
+
+export interface RawModelFlags {
+  model: string;
+  embedding: string;
+  bhStrategy: string;
+  blockBits?: string;
+  compression?: string;
+  memoryBudget?: string;
+  dim: string;
+  mlp: string;
+  fusion: string;
+  epochs: string;
+  batchSize: string;
+  lr: string;
+  optimizer: string;
+  threads: string;
+  seed: string;
+  engine: string;
+  gemm: string;
+  patience: string;
+}
+
+export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { embedding: true }): Command {
+  cmd.addOption(new Option('--model <arch>', 'model architecture').choices(ARCHS as string[]).default('deepfm'));
+  if (opts.embedding) {
+    cmd
+      .addOption(new Option('--embedding <method>', 'embedding table method').choices(CLI_METHODS as string[]).default('bh'))
+      .option('--block-bits <t>', 'bh: block length t in bits (code length S from the collision rule)')
+      .option('--compression <R>', 'target compression fullRows/rows through the planner (fields that fit stay full)')
+      .option('--memory-budget <size>', 'target embedding memory, e.g. 4MB (planner, like --compression)');
+  }
+  return cmd
+    .addOption(new Option('--bh-strategy <name>', 'bh: how code bits are grouped into blocks').choices(['succession', 'skip']).default('succession'))
+    .option('--dim <D>', 'embedding dimension', '16')
+    .option('--mlp <sizes>', 'hidden layer sizes of the deep tower', '128,64')
+    .addOption(new Option('--fusion <name>', 'how the K rows of a BH/QR/dhash value are fused').choices(FUSIONS as string[]).default('sum'))
+    .option('--epochs <N>', 'passes over the training data', '1')
+    .option('--batch-size <B>', 'mini-batch size (also the prediction batch)', '256')
+    .option('--lr <x>', 'learning rate', '0.001')
+    .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default('adam'))
+    .option('--threads <N>', 'training threads (data parallel, worker_threads)', '1')
+    .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
+    .option('--patience <n>', 'early stopping on validation AUC after n epochs without gain (0 = off)', '0')
+    .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default('auto'))
+    .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default('auto'));
+}
+
+export function parseModelFlags(f: RawModelFlags, method?: IndexMethod): ModelOptions {
+  const mlp = parseList(f.mlp).map((s) => parseIntOpt('--mlp', s, 1));
+  const m: ModelOptions = {
+    arch: parseChoice('--model', f.model, ARCHS as readonly Arch[]),
+    method: method ?? parseChoice('--embedding', f.embedding, CLI_METHODS),
+    bhStrategy: parseChoice('--bh-strategy', f.bhStrategy, ['succession', 'skip'] as readonly BhStrategy[]),
+    dim: parseIntOpt('--dim', f.dim, 1, 4096),
+    mlp,
+    fusion: parseChoice('--fusion', f.fusion, FUSIONS as readonly Fusion[]),
+    epochs: parseIntOpt('--epochs', f.epochs, 1),
+    batchSize: parseIntOpt('--batch-size', f.batchSize, 1),
+    lr: parseFloatOpt('--lr', f.lr, 0, Infinity, true),
+    optimizer: parseChoice('--optimizer', f.optimizer, CLI_OPTIMIZERS),
+    threads: parseIntOpt('--threads', f.threads, 1, 64),
+    seed: parseIntOpt('--seed', f.seed, 0, 4294967295),
+    engine: f.engine as ModelOptions['engine'],
+    gemm: f.gemm as ModelOptions['gemm'],
+    patience: parseIntOpt('--patience', f.patience, 0),
+  };
+  if (f.blockBits !== undefined) m.blockBits = parseIntOpt('--block-bits', f.blockBits, 1, 64);
+  if (f.compression !== undefined) m.compression = parseFloatOpt('--compression', f.compression, 1);
+  if (f.memoryBudget !== undefined) m.memoryBudget = parseSize('--memory-budget', f.memoryBudget);
+  return m;
+}

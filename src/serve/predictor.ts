@@ -1,0 +1,197 @@
+// Load a `.bhm` model file and predict click probabilities. Never imports train/: the file carries everything
+// needed (model config with index specs, reader settings, engine, evaluation batch size). Rows are always cut into
+// contiguous batches of `evalBatch` from the start of the input, the same batches the training run scored its
+// test set with, so a loaded model reproduces the training run's metrics bit for bit.
+
+import { BatchBuffer } from '../core/batch.js';
+import { CheckpointError, isBhembedError } from '../core/errors.js';
+import type { DataChunk } from '../data/chunk.js';
+import { openReader } from '../data/open.js';
+import type { DataFormat, DataReader, ReaderOptions } from '../data/reader.js';
+import { createIndexer } from '../embedding/registry.js';
+import { createGemmProvider, createOps } from '../kernels/index.js';
+import type { GemmKind, OpsKind } from '../kernels/index.js';
+import type { Ops } from '../kernels/ops.js';
+import type { ModelConfig, NormalizedModelConfig } from '../models/config.js';
+import { normalizeModelConfig } from '../models/config.js';
+import type { CtrModel } from '../models/ctr-model.js';
+import type { ModelFileContents, ModelFileMeta } from '../models/model-file.js';
+import { readModelFile } from '../models/model-file.js';
+import { createModel } from '../models/registry.js';
+
+export interface LoadOptions {
+  /** Compute backend. @default the one the model was trained with ('auto' when unknown) */
+  ops?: OpsKind;
+  /** Dense GEMM provider. @default the one the model was trained with */
+  gemm?: GemmKind;
+}
+
+export interface PredictedBatch {
+  /** Probabilities of the batch's rows (a copy, safe to keep). */
+  probs: Float32Array;
+  /** The rows' labels as read (0 when the input has none). */
+  labels: Float32Array;
+  /** Index of the batch's first row in the input. */
+  firstRow: number;
+}
+
+interface Segment {
+  chunk: DataChunk;
+  start: number;
+  count: number;
+}
+
+/**
+ * A model loaded from a file, ready to score data in the format it was trained on.
+ * @example
+ * const p = await Predictor.load('model.bhm');
+ * for await (const b of p.predictFile('test.txt')) console.log(b.probs);
+ */
+export class Predictor {
+  readonly path: string;
+  readonly config: NormalizedModelConfig;
+  readonly meta: ModelFileMeta;
+  readonly model: CtrModel;
+  readonly evalBatch: number;
+  readonly ops: Ops;
+
+  private constructor(path: string, config: NormalizedModelConfig, meta: ModelFileMeta, model: CtrModel, ops: Ops) {
+    this.path = path;
+    this.config = config;
+    this.meta = meta;
+    this.model = model;
+    this.evalBatch = model.maxBatch;
+    this.ops = ops;
+  }
+
+  /** Read, verify and build. Damaged files throw CheckpointError; a missing file IoError. */
+  static async load(path: string, opts: LoadOptions = {}): Promise<Predictor> {
+    return Predictor.fromContents(readModelFile(path), path, opts);
+  }
+
+  static async fromContents(file: ModelFileContents, path = '<model>', opts: LoadOptions = {}): Promise<Predictor> {
+    const meta = file.meta as unknown as ModelFileMeta;
+    let config: NormalizedModelConfig;
+    let model: CtrModel;
+    const opsKind = opts.ops ?? (meta.engine?.ops as OpsKind | undefined) ?? 'auto';
+    const ops = await createOps(opsKind);
+    try {
+      config = normalizeModelConfig(file.model as ModelConfig);
+      const gemmKind = opts.gemm ?? (meta.engine?.gemm as GemmKind | undefined) ?? 'auto';
+      const gemm = await createGemmProvider(gemmKind, ops);
+      const evalBatch = Number.isInteger(meta.evalBatch) && meta.evalBatch > 0 ? meta.evalBatch : 1024;
+      model = createModel(config, { ops, gemm, maxBatch: evalBatch, indexers: config.fields.map((f) => createIndexer(f.index)) });
+      model.loadParameters(file.tensors);
+    } catch (e) {
+      if (isBhembedError(e) && e.code === 'config.invalid') {
+        throw new CheckpointError('checkpoint.corrupt', `${path}: the model file's contents do not describe a valid model: ${e.message}`, { file: path });
+      }
+      throw e;
+    }
+    return new Predictor(path, config, meta, model, ops);
+  }
+
+  /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
+  readerOptions(extra: ReaderOptions = {}): ReaderOptions {
+    return { ...(this.meta.data?.reader ?? {}), ...extra } as ReaderOptions;
+  }
+
+  get format(): DataFormat {
+    return this.meta.data.format as DataFormat;
+  }
+
+  /** Open `path` with the training run's format and reader settings. */
+  async open(path: string, extra: ReaderOptions = {}): Promise<DataReader> {
+    const reader = await openReader(this.format, path, this.readerOptions(extra));
+    if (reader.numFields !== this.config.fields.length || reader.numDense !== this.config.numDense) {
+      throw new CheckpointError(
+        'checkpoint.corrupt',
+        `${path}: has ${reader.numFields} fields and ${reader.numDense} dense inputs, the model ${this.path} expects ${this.config.fields.length} and ${this.config.numDense}`,
+        { file: path },
+      );
+    }
+    return reader;
+  }
+
+  /** Predict every row of a file, in contiguous batches of evalBatch rows. */
+  async *predictFile(path: string, extra: ReaderOptions = {}): AsyncGenerator<PredictedBatch> {
+    const reader = await this.open(path, extra);
+    yield* this.predictChunks(reader.chunks());
+  }
+
+  /** Predict rows from any chunk stream; batches never depend on how rows were split into chunks. */
+  async *predictChunks(chunks: AsyncIterable<DataChunk>): AsyncGenerator<PredictedBatch> {
+    const B = this.evalBatch;
+    const multi = this.config.fields.map((_, f) => f);
+    let buf: BatchBuffer | null = null;
+    let pending: Segment[] = [];
+    let pendingRows = 0;
+    let firstRow = 0;
+    const flush = async (): Promise<PredictedBatch> => {
+      if (buf === null) throw new Error('unreachable');
+      fillBatch(buf, pending, pendingRows, this.config.numDense);
+      const labels = buf.labels.slice(0, pendingRows);
+      const probs = (await this.model.predict(buf)).slice(0, pendingRows);
+      const out = { probs, labels, firstRow };
+      firstRow += pendingRows;
+      pending = [];
+      pendingRows = 0;
+      return out;
+    };
+    for await (const chunk of chunks) {
+      if (buf === null) buf = new BatchBuffer(B, multi.map((f) => chunk.fields[f].offsets !== undefined), this.config.numDense);
+      let r = 0;
+      while (r < chunk.rows) {
+        const take = Math.min(B - pendingRows, chunk.rows - r);
+        pending.push({ chunk, start: r, count: take });
+        pendingRows += take;
+        r += take;
+        if (pendingRows === B) yield await flush();
+      }
+    }
+    if (pendingRows > 0) yield await flush();
+  }
+}
+
+/** Copy the pending rows (possibly from several chunks) into the batch buffer. */
+function fillBatch(buf: BatchBuffer, segs: Segment[], n: number, numDense: number): void {
+  buf.size = n;
+  let i = 0;
+  for (const s of segs) {
+    buf.labels.set(s.chunk.labels.subarray(s.start, s.start + s.count), i);
+    if (numDense > 0 && buf.dense && s.chunk.dense) {
+      buf.dense.set(s.chunk.dense.subarray(s.start * numDense, (s.start + s.count) * numDense), i * numDense);
+    }
+    i += s.count;
+  }
+  for (let f = 0; f < buf.fields.length; f++) {
+    const dst = buf.fields[f];
+    if (dst.offsets === null) {
+      let at = 0;
+      for (const s of segs) {
+        dst.ids.set(s.chunk.fields[f].ids.subarray(2 * s.start, 2 * (s.start + s.count)), 2 * at);
+        at += s.count;
+      }
+      continue;
+    }
+    let total = 0;
+    for (const s of segs) {
+      const o = s.chunk.fields[f].offsets as Uint32Array;
+      total += o[s.start + s.count] - o[s.start];
+    }
+    const ids = buf.reserveValues(f, total);
+    const offs = buf.fields[f].offsets as Int32Array;
+    offs[0] = 0;
+    let v = 0;
+    let row = 0;
+    for (const s of segs) {
+      const col = s.chunk.fields[f];
+      const o = col.offsets as Uint32Array;
+      ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
+      for (let r = 0; r < s.count; r++) {
+        v += o[s.start + r + 1] - o[s.start + r];
+        offs[++row] = v;
+      }
+    }
+  }
+}

@@ -1,0 +1,341 @@
+// One training run from files to metrics and a model file: load the data, count distinct values per field,
+// plan each field's table (planner: fields whose full table fits stay full), train, score valid/test, save.
+// `train`, `sweep` and `demo` all go through here, so their numbers are comparable. Never prints: progress goes
+// to the onProgress callback, which the CLI turns into a bar or log lines.
+
+import { readFileSync } from 'node:fs';
+import { ConfigError, IoError, UsageError } from '../core/errors.js';
+import type { Dataset as DataSet } from '../data/dataset.js';
+import { loadDataset } from '../data/dataset.js';
+import { DistinctCounter } from '../data/distinct.js';
+import { columnLength } from '../data/chunk.js';
+import type { DataFormat, ReaderOptions } from '../data/reader.js';
+import type { BhStrategy, IndexMethod, IndexSpec } from '../embedding/config.js';
+import { bhNumRows } from '../embedding/config.js';
+import { FullVocabBuilder } from '../embedding/full.js';
+import type { EmbeddingPlan } from '../embedding/planner.js';
+import { planEmbeddings } from '../embedding/planner.js';
+import { createIndexer } from '../embedding/registry.js';
+import { createGemmProvider, createOps } from '../kernels/index.js';
+import type { GemmKind, OpsKind } from '../kernels/index.js';
+import type { Arch, ModelConfig } from '../models/config.js';
+import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
+import type { Fusion } from '../nn/embedding-bag.js';
+import type { SparseOptimizerKind } from '../nn/optim/config.js';
+import { saveModel } from './checkpoint.js';
+import type { Dataset } from './dataset.js';
+import type { EvalResult } from './trainer.js';
+import { Trainer } from './trainer.js';
+import type { FieldEmbeddingReport, RunMetrics } from './report.js';
+import { summarizeEmbedding } from './report.js';
+
+export interface DataOptions {
+  format: DataFormat;
+  train: string;
+  valid?: string;
+  test?: string;
+  /** csv/tsv/parquet: a schema file path (read and inlined into the model file). */
+  schema?: string;
+  /** @default 'fail' */
+  onError?: 'fail' | 'skip';
+  /** criteo: integer columns as categories or dense values. @default 'category' */
+  numeric?: 'category' | 'dense';
+  /** Stop each file after this many rows (quick experiments). */
+  maxRows?: number;
+}
+
+/** Everything one run needs from disk, loaded once (a sweep trains many cells on it). */
+export interface RunData {
+  options: DataOptions;
+  train: DataSet;
+  valid?: DataSet;
+  test?: DataSet;
+  /** Distinct values per field in the training data. */
+  distinct: number[];
+  /** Reader options that reproduce this parsing (stored in the model file). */
+  reader: ReaderOptions;
+  loadSeconds: number;
+}
+
+export interface ModelOptions {
+  arch: Arch;
+  method: IndexMethod;
+  /** @default 'succession' */
+  bhStrategy?: BhStrategy;
+  /** bh only: fixed block length t (code length from the collision rule). */
+  blockBits?: number;
+  /** Target fullRows / rows. */
+  compression?: number;
+  /** Target embedding bytes (float32, all fields). */
+  memoryBudget?: number;
+  dim: number;
+  /** @default [256, 128] */
+  mlp?: number[];
+  /** @default 'sum' */
+  fusion?: Fusion;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  optimizer: SparseOptimizerKind;
+  threads: number;
+  seed: number;
+  /** @default 'auto' */
+  engine?: OpsKind;
+  /** @default 'auto' */
+  gemm?: GemmKind;
+  /** Early stopping patience on validation AUC; 0 disables. @default 0 */
+  patience?: number;
+}
+
+export type ProgressEvent =
+  | { type: 'phase'; phase: 'load' | 'plan' | 'train' | 'eval' | 'save'; message: string }
+  | { type: 'step'; epoch: number; epochs: number; done: number; total: number; loss?: number }
+  | { type: 'epoch'; epoch: number; epochs: number; trainLoss?: number; auc?: number; logloss?: number; seconds: number };
+
+export interface RunOutcome {
+  metrics: RunMetrics;
+  config: ModelConfig;
+  plan: EmbeddingPlan | null;
+  /** Written model file size (when `out` was given). */
+  modelFileBytes?: number;
+}
+
+const HASHED_RATE = 0.001;
+
+function toTrainDataset(ds: DataSet): Dataset {
+  return {
+    n: ds.rows,
+    labels: ds.labels,
+    fields: ds.fields.map((c) => ({ ids: c.ids, offsets: c.offsets ? new Int32Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.length) : null })),
+    numDense: ds.numDense,
+    dense: ds.dense ?? null,
+  };
+}
+
+function readSchema(path: string): Record<string, unknown> {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new IoError(`--schema ${path}: cannot read JSON (${(e as Error).message})`, { file: path });
+  }
+}
+
+/** Load train (and valid/test) with one reader configuration and count distinct values per training field. */
+export async function loadRunData(options: DataOptions, onProgress?: (e: ProgressEvent) => void): Promise<RunData> {
+  const t0 = performance.now();
+  const reader: ReaderOptions = { onError: options.onError ?? 'fail' };
+  if (options.schema !== undefined) reader.schema = readSchema(options.schema) as unknown as ReaderOptions['schema'];
+  if (options.numeric !== undefined) reader.numeric = options.numeric;
+  if (options.maxRows !== undefined) reader.maxRows = options.maxRows;
+  if ((options.format === 'csv' || options.format === 'tsv' || options.format === 'parquet') && reader.schema === undefined) {
+    throw new UsageError(`--format ${options.format} needs --schema FILE (label, categorical and numeric columns)`);
+  }
+  onProgress?.({ type: 'phase', phase: 'load', message: `reading ${options.train}` });
+  const train = await loadDataset(options.format, options.train, reader);
+  if (train.rows === 0) throw new ConfigError(`${options.train}: no training rows`, { key: 'train' });
+  if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') reader.numFields = train.numFields;
+  const load = async (path: string | undefined): Promise<DataSet | undefined> => {
+    if (path === undefined) return undefined;
+    onProgress?.({ type: 'phase', phase: 'load', message: `reading ${path}` });
+    const ds = await loadDataset(options.format, path, reader);
+    if (ds.numFields !== train.numFields || ds.numDense !== train.numDense) {
+      throw new ConfigError(`${path}: ${ds.numFields} fields and ${ds.numDense} dense inputs, but ${options.train} has ${train.numFields} and ${train.numDense}`);
+    }
+    return ds;
+  };
+  const valid = await load(options.valid);
+  const test = await load(options.test);
+  const counter = new DistinctCounter(train.fieldNames);
+  counter.add(train);
+  const distinct = counter.result().distinct;
+  return { options, train, valid, test, distinct, reader, loadSeconds: (performance.now() - t0) / 1000 };
+}
+
+/** Smallest code length S whose expected colliding pairs n²/2^(S+1) stay ≤ rate·n (the planner's rule). */
+function hashedCodeBits(n: number): number {
+  return Math.min(64, Math.max(1, Math.ceil(Math.log2(Math.max(2, n) / HASHED_RATE)) - 1));
+}
+
+function fullSpec(ds: DataSet, f: number): IndexSpec {
+  const b = new FullVocabBuilder(1024);
+  b.add(ds.fields[f].ids, columnLength(ds.fields[f], ds.rows));
+  return b.build(1);
+}
+
+/** Each field's index spec for the asked method and memory target. */
+export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null } {
+  const names = data.train.fieldNames;
+  const strategy = m.bhStrategy ?? 'succession';
+  const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
+  if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
+  if (m.method === 'full') {
+    if (targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
+    return { specs: names.map((_, f) => fullSpec(data.train, f)), plan: null };
+  }
+  if (m.blockBits !== undefined) {
+    if (m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
+    return {
+      specs: data.distinct.map((n) => {
+        const S = hashedCodeBits(n);
+        return { method: 'bh', codeBits: S, blockBits: Math.min(m.blockBits as number, S), strategy, dense: false };
+      }),
+      plan: null,
+    };
+  }
+  if (targets === 0) throw new UsageError(`--embedding ${m.method} needs --compression R or --memory-budget SIZE${m.method === 'bh' ? ' (or --block-bits T)' : ''}`);
+  const plan = planEmbeddings(
+    names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) })),
+    { compression: m.compression, budgetBytes: m.memoryBudget, dim: m.dim, strategy, maxCollisionRate: HASHED_RATE },
+  );
+  const specs = plan.fields.map((p, f): IndexSpec => {
+    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);
+    switch (m.method) {
+      case 'bh':
+        return p.bh;
+      case 'hash':
+        return p.alternatives.hash.spec;
+      case 'qr':
+        return p.alternatives.qr.spec;
+      case 'dhash':
+        return p.alternatives.dhash.spec;
+      default:
+        throw new ConfigError(`--embedding: unknown method '${String(m.method)}'`);
+    }
+  });
+  return { specs, plan };
+}
+
+function specRows(spec: IndexSpec): number {
+  if (spec.method === 'full') return spec.vocab.length + 1;
+  if (spec.method === 'bh') return bhNumRows(spec.codeBits, spec.blockBits, spec.strategy);
+  return createIndexer(spec).numRows;
+}
+
+export interface TrainRunOptions {
+  /** Model file to write (atomically). */
+  out?: string;
+  /** @default 'float32' */
+  dtype?: WeightDtype;
+  onProgress?: (e: ProgressEvent) => void;
+  /** Package version for the metadata. */
+  version?: string;
+}
+
+/**
+ * Train one model on loaded data; score valid and test with the best weights; optionally save the model file.
+ * @example
+ * const data = await loadRunData({ format: 'criteo', train: 'train.txt', test: 'test.txt' });
+ * const { metrics } = await trainModel(data, { arch: 'deepfm', method: 'bh', compression: 100, dim: 16, epochs: 1,
+ *   batchSize: 256, lr: 1e-3, optimizer: 'adam', threads: 1, seed: 1 }, { out: 'model.bhm' });
+ */
+export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOptions = {}): Promise<RunOutcome> {
+  const emit = run.onProgress;
+  emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
+  const { specs, plan } = planIndexSpecs(data, m);
+  const names = data.train.fieldNames;
+  const config: ModelConfig = {
+    arch: m.arch,
+    dim: m.dim,
+    mlp: m.mlp,
+    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum' })),
+    numDense: data.train.numDense,
+    seed: m.seed,
+  };
+  // Resolve 'auto' once, so the model file records the exact backend and GEMM the scores came from.
+  const engine = m.engine ?? 'auto';
+  const ops0 = await createOps(engine);
+  const gemmKind: GemmKind = m.gemm && m.gemm !== 'auto' ? m.gemm : ((await createGemmProvider('auto', ops0)).name as GemmKind);
+  // threads > 1 needs shared memory: WASM memory is shared; plain reference ops are swapped by the trainer.
+  const ops = m.threads > 1 && ops0.name !== 'wasm' ? undefined : ops0;
+  const trainer = await Trainer.create(config, {
+    batchSize: m.batchSize,
+    epochs: m.epochs,
+    seed: m.seed,
+    threads: m.threads,
+    engine,
+    gemm: gemmKind,
+    ops,
+    optim: { lr: m.lr, embeddingOptimizer: m.optimizer },
+    earlyStopping: m.patience && m.patience > 0 ? { patience: m.patience } : false,
+    onEvent: (e) => {
+      // With a validation set, one line per epoch after its evaluation; without, at the end of the epoch.
+      if (e.type === 'epoch' && data.valid) return;
+      emit?.({ type: 'epoch', epoch: e.epoch, epochs: m.epochs, auc: e.auc, logloss: e.logloss, trainLoss: e.trainLoss, seconds: e.seconds });
+    },
+  });
+  try {
+    const model = trainer.model;
+    const n = data.train.rows;
+    // Per-step progress: applyDense runs once per optimizer step on this thread in serial and parallel mode alike.
+    if (emit) {
+      let steps = 0;
+      const perEpoch = Math.ceil(n / m.batchSize);
+      const applyDense = model.applyDense.bind(model);
+      model.applyDense = (t: number, grad?: Float32Array): void => {
+        applyDense(t, grad);
+        const epoch = Math.floor(steps / perEpoch);
+        const inEpoch = (steps % perEpoch) + 1;
+        steps++;
+        emit({ type: 'step', epoch, epochs: m.epochs, done: Math.min(n, inEpoch * m.batchSize), total: n });
+      };
+    }
+    emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
+    const trainDs = toTrainDataset(data.train);
+    const validDs = data.valid ? toTrainDataset(data.valid) : undefined;
+    const fit = await trainer.fit(trainDs, validDs);
+    emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
+    const score = async (ds: Dataset | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
+    const valid = validDs ? (fit.best ?? (await score(validDs))) : undefined;
+    const test = await score(data.test ? toTrainDataset(data.test) : undefined);
+
+    const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
+    let embParams = 0;
+    for (const p of model.parameters()) if (p.kind === 'embedding' || p.name.endsWith('block_weights')) embParams += p.data.length;
+    let denseParams = 0;
+    for (const p of model.parameters()) if (p.kind === 'dense' && !p.name.endsWith('block_weights')) denseParams += p.data.length;
+    const skipped: Record<string, number> = { ...data.train.stats.skipped.counts };
+    const metrics: RunMetrics = {
+      model: m.arch,
+      embedding: summarizeEmbedding(m.method, m.dim, fieldReports, embParams),
+      train: {
+        rows: n,
+        epochs: fit.epochs,
+        seconds: fit.seconds,
+        samplesPerSec: (n * fit.epochs) / Math.max(fit.seconds, 1e-9),
+        threads: m.threads,
+        batchSize: m.batchSize,
+        lr: m.lr,
+        optimizer: m.optimizer,
+        seed: m.seed,
+        skipped: Object.keys(skipped).length ? skipped : undefined,
+        loss: fit.history.length ? fit.history.map((h) => h.trainLoss) : [fit.trainLoss],
+      },
+      denseParams,
+      data: { format: data.options.format, train: data.options.train, valid: data.options.valid, test: data.options.test },
+      bhembedVersion: run.version,
+      createdAt: new Date().toISOString(),
+    };
+    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: data.valid.rows };
+    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows };
+    const outcome: RunOutcome = { metrics, config, plan };
+    if (run.out !== undefined) {
+      emit?.({ type: 'phase', phase: 'save', message: `writing ${run.out}` });
+      metrics.modelFile = run.out;
+      const meta: ModelFileMeta = {
+        bhembed: run.version ?? 'unknown',
+        data: { format: data.options.format, fieldNames: [...names], denseNames: [...data.train.denseNames], reader: data.reader as Record<string, unknown> },
+        engine: { ops: trainer.ops.name, gemm: gemmKind },
+        evalBatch: m.batchSize,
+        embedding: { method: m.method, dim: m.dim, fields: fieldReports },
+        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize: m.batchSize, seed: m.seed, threads: m.threads },
+        metrics: metrics as unknown as Record<string, unknown>,
+      };
+      delete (meta.data.reader as ReaderOptions).maxRows;
+      outcome.modelFileBytes = saveModel(run.out, model, meta, { dtype: run.dtype });
+      metrics.modelFileBytes = outcome.modelFileBytes;
+    }
+    return outcome;
+  } finally {
+    await trainer.close();
+  }
+}
