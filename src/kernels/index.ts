@@ -56,6 +56,25 @@ export interface GemmProviderOptions {
   intraOpNumThreads?: number;
 }
 
+/**
+ * Whether a GEMM is too skinny or small for onnxruntime to pay off against the WASM kernel (staging copies,
+ * per-call overhead). Measured on a 2-core Xeon (bench:engine): WASM wins for k ≤ 32 (ORT's 4096×400×8
+ * is 4× slower), for matrix-vector shapes and below ~64³.
+ */
+export function preferWasmGemm(m: number, n: number, k: number): boolean {
+  return k <= 32 || m <= 8 || n <= 8 || m * n * k <= 1 << 19;
+}
+
+/** ORT for large GEMMs, the WASM kernel for skinny/small ones (arrays must belong to wasmOps). */
+export function hybridGemmProvider(ort: GemmProvider, wasmOps: Ops): GemmProvider {
+  return {
+    name: 'ort',
+    gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) =>
+      preferWasmGemm(m, n, k) ? wasmOps.gemm(transA, transB, m, n, k, alpha, a, b, beta, c) : ort.gemm(transA, transB, m, n, k, alpha, a, b, beta, c),
+    dispose: () => ort.dispose?.(),
+  };
+}
+
 function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
@@ -66,7 +85,8 @@ function isNode(): boolean {
  * - 'ort': onnxruntime-node (throws kernel.failed when it cannot load). Synchronous in practice.
  * - 'wasm': the WASM backend's own gemm (ops must be the wasm backend).
  * - 'reference': plain loops (any arrays).
- * - 'auto': BHEMBED_ENGINE when set to one of the above, else ort in Node when it loads, else ops' own gemm.
+ * - 'auto': BHEMBED_ENGINE when set to one of the above; else in Node, when ORT loads, ORT for large GEMMs
+ *   and (with the wasm backend) the WASM kernel for skinny ones (see preferWasmGemm); else ops' own gemm.
  */
 export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmProviderOptions = {}): Promise<GemmProvider> {
   switch (kind) {
@@ -84,7 +104,8 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
       if (forced === 'ort' || forced === 'wasm' || forced === 'reference') return createGemmProvider(forced, ops, opts);
       if (isNode()) {
         try {
-          return await createGemmProvider('ort', ops, opts);
+          const ort = await createGemmProvider('ort', ops, opts);
+          return ops.name === 'wasm' ? hybridGemmProvider(ort, ops) : ort;
         } catch {
           // ORT missing or broken: fall back to the backend's own gemm.
         }

@@ -32,6 +32,7 @@ const shapes: Array<[number, number, number]> = [
   [37, 29, 301],
   [130, 64, 257],
   [256, 1, 400],
+  [1, 50, 130],
 ];
 
 describe('ort gemm agrees with wasm gemm', () => {
@@ -82,6 +83,17 @@ describe('ort gemm agrees with wasm gemm', () => {
   test("createGemmProvider('auto') picks ort in Node; 'wasm' wraps the backend", async () => {
     const auto = await createGemmProvider('auto', ops);
     assert.equal(auto.name, process.env.BHEMBED_ENGINE === undefined || process.env.BHEMBED_ENGINE === 'auto' ? 'ort' : process.env.BHEMBED_ENGINE);
+    // Skinny shapes go to the WASM kernel, large ones to ORT: both agree with the reference.
+    const tw = new Twins(ops, 62);
+    for (const [m, n, k] of [[300, 2, 40], [64, 96, 128], [200, 100, 16]] as const) {
+      const a = tw.f32(m * k);
+      const b = tw.f32(n * k);
+      const c = tw.poisoned(m * n);
+      const r = new Float32Array(m * n);
+      assert.equal(auto.gemm(false, true, m, n, k, 1, a.t, b.t, 0, c.t), undefined);
+      ref.gemm(false, true, m, n, k, 1, a.r, b.r, 0, r);
+      assertNormwiseClose(c.t, r, 1e-5, `auto ${m}x${n}x${k}`);
+    }
     await auto.dispose?.();
     const w = await createGemmProvider('wasm', ops);
     assert.equal(w.name, 'wasm');

@@ -25,6 +25,9 @@ describe('wasm gemm', () => {
     [130, 9, 257],
     [3, 1030, 5],
     [129, 33, 520],
+    [1, 37, 301], // m = 1: matrix-vector paths
+    [300, 1, 77], // n = 1
+    [1, 1, 9],
   ];
   for (const transA of [false, true]) {
     for (const transB of [false, true]) {

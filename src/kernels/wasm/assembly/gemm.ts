@@ -195,6 +195,49 @@ function kernel(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, rows: i32, co
   }
 }
 
+// out[r] = alpha · ⟨x[r, 0..len), v⟩ + beta · out[r] for r < count (x row-major, row stride len).
+function gemvDot(x: usize, count: i32, len: i32, v: usize, out: usize, alpha: f32, beta: f32): void {
+  const rs = <usize>len * 4;
+  for (let r = 0; r < count; r++) {
+    const row = x + <usize>r * rs;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+    let p = 0;
+    for (; p + 8 <= len; p += 8) {
+      s0 = f32x4.add(s0, f32x4.mul(v128.load(row + (<usize>p << 2)), v128.load(v + (<usize>p << 2))));
+      s1 = f32x4.add(s1, f32x4.mul(v128.load(row + (<usize>p << 2), 16), v128.load(v + (<usize>p << 2), 16)));
+    }
+    for (; p + 4 <= len; p += 4) s0 = f32x4.add(s0, f32x4.mul(v128.load(row + (<usize>p << 2)), v128.load(v + (<usize>p << 2))));
+    s0 = f32x4.add(s0, s1);
+    let d = f32x4.extract_lane(s0, 0) + f32x4.extract_lane(s0, 1) + f32x4.extract_lane(s0, 2) + f32x4.extract_lane(s0, 3);
+    for (; p < len; p++) d += load<f32>(row + (<usize>p << 2)) * load<f32>(v + (<usize>p << 2));
+    const q = out + (<usize>r << 2);
+    store<f32>(q, beta == 0 ? alpha * d : alpha * d + beta * load<f32>(q));
+  }
+}
+
+// out[0..len) = alpha · Σ_r coef[r] · x[r, 0..len) + beta · out (x row-major with count rows of len).
+function gemvAxpy(x: usize, count: i32, len: i32, coef: usize, out: usize, alpha: f32, beta: f32): void {
+  if (beta == 0) memory.fill(out, 0, <usize>len * 4);
+  else if (beta != 1) {
+    for (let j = 0; j < len; j++) store<f32>(out + (<usize>j << 2), beta * load<f32>(out + (<usize>j << 2)));
+  }
+  const rs = <usize>len * 4;
+  for (let r = 0; r < count; r++) {
+    const w: f32 = alpha * load<f32>(coef + (<usize>r << 2));
+    const vw = f32x4.splat(w);
+    const row = x + <usize>r * rs;
+    let j = 0;
+    for (; j + 4 <= len; j += 4) {
+      const q = out + (<usize>j << 2);
+      v128.store(q, f32x4.add(v128.load(q), f32x4.mul(vw, v128.load(row + (<usize>j << 2)))));
+    }
+    for (; j < len; j++) {
+      const q = out + (<usize>j << 2);
+      store<f32>(q, load<f32>(q) + w * load<f32>(row + (<usize>j << 2)));
+    }
+  }
+}
+
 /** C[m×n] = alpha·op(A)·op(B) + beta·C, row-major; see ops.ts. scratch holds gemmScratchBytes() bytes. */
 export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, alpha: f32, a: usize, b: usize, beta: f32, c: usize, scratch: usize): void {
   if (m <= 0 || n <= 0) return;
@@ -205,6 +248,18 @@ export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, alpha: 
       const q = c + <usize>i * 4;
       store<f32>(q, beta == 0 ? 0 : beta * load<f32>(q));
     }
+    return;
+  }
+  // Matrix-vector shapes (the 1-unit output layer and its gradients): no packing, memory-bound loops.
+  // With m = 1, op(A) is the contiguous vector a; with n = 1, op(B) is the contiguous vector b.
+  if (m == 1) {
+    if (transB) gemvDot(b, n, k, a, c, alpha, beta);
+    else gemvAxpy(b, k, n, a, c, alpha, beta);
+    return;
+  }
+  if (n == 1) {
+    if (!transA) gemvDot(a, m, k, b, c, alpha, beta);
+    else gemvAxpy(a, k, m, b, c, alpha, beta);
     return;
   }
   const bp = (scratch + 63) & ~(<usize>63);
