@@ -3,6 +3,7 @@
 // Writes bench/results/engine.json. Timings are medians; the machine is shared, so expect noise.
 
 import { Rng } from '../../src/core/rng.js';
+import { createGemmProvider } from '../../src/kernels/index.js';
 import { OrtGemmProvider } from '../../src/kernels/ort.js';
 import type { GemmProvider } from '../../src/kernels/ops.js';
 import { ReferenceOps } from '../../src/kernels/reference.js';
@@ -33,16 +34,20 @@ const shapes: GemmShape[] = [
   { label: 'Y = X·Wᵀ (fwd)', transA: false, transB: true, m: 4096, n: 400, k: 400 },
   { label: 'dX = dY·W (bwd)', transA: false, transB: false, m: 4096, n: 400, k: 400 },
   { label: 'dW = dYᵀ·X (grad)', transA: true, transB: false, m: 400, n: 400, k: 4096 },
+  { label: 'logit = X·wᵀ (n=1)', transA: false, transB: true, m: 4096, n: 1, k: 400 },
+  { label: 'Y = X·Wᵀ (k=16)', transA: false, transB: true, m: 4096, n: 400, k: 16 },
 ];
 
 const ort1 = await OrtGemmProvider.create({ intraOpNumThreads: 1 });
 const ort2 = await OrtGemmProvider.create({ intraOpNumThreads: 2 });
+const auto = await createGemmProvider('auto', wasm); // ORT for large shapes, WASM for skinny ones
 const providers: Array<{ name: string; threads: number; p: GemmProvider; plain: boolean }> = [
   { name: 'reference (TS)', threads: 1, p: { name: 'reference', gemm: (...a) => ref.gemm(...a) }, plain: false },
   { name: 'wasm simd', threads: 1, p: { name: 'wasm', gemm: (...a) => wasm.gemm(...a) }, plain: false },
   { name: 'ort, shared inputs (copied)', threads: 1, p: ort1, plain: false },
   { name: 'ort, plain arrays', threads: 1, p: ort1, plain: true },
   { name: 'ort, shared inputs (copied)', threads: 2, p: ort2, plain: false },
+  { name: "createGemmProvider('auto')", threads: 1, p: auto, plain: false },
 ];
 
 const gemmRows: Array<Array<string | number>> = [];
@@ -70,6 +75,7 @@ for (const s of shapes) {
   }
   for (const x of [a, b, c]) wasm.free(x);
 }
+await auto.dispose?.();
 await ort1.dispose();
 await ort2.dispose();
 

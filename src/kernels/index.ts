@@ -54,6 +54,8 @@ export function opsGemmProvider(ops: Ops): GemmProvider {
 export interface GemmProviderOptions {
   /** ORT intra-op threads per GEMM. @default 1 */
   intraOpNumThreads?: number;
+  /** 'ort' with the wasm backend: send every shape to ORT, even the skinny ones WASM does faster. @default false */
+  pureOrt?: boolean;
 }
 
 /**
@@ -82,17 +84,18 @@ function isNode(): boolean {
 
 /**
  * A dense GEMM provider for arrays allocated by `ops`.
- * - 'ort': onnxruntime-node (throws kernel.failed when it cannot load). Synchronous in practice.
+ * - 'ort': onnxruntime-node (throws kernel.failed when it cannot load); synchronous in practice. With the wasm
+ *   backend, skinny/small shapes still go to the WASM kernel (preferWasmGemm) unless opts.pureOrt.
  * - 'wasm': the WASM backend's own gemm (ops must be the wasm backend).
  * - 'reference': plain loops (any arrays).
- * - 'auto': BHEMBED_ENGINE when set to one of the above; else in Node, when ORT loads, ORT for large GEMMs
- *   and (with the wasm backend) the WASM kernel for skinny ones (see preferWasmGemm); else ops' own gemm.
+ * - 'auto': BHEMBED_ENGINE when set to one of the above; else 'ort' in Node when it loads; else ops' own gemm.
  */
 export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmProviderOptions = {}): Promise<GemmProvider> {
   switch (kind) {
     case 'ort': {
       const { OrtGemmProvider } = await import('./ort.js');
-      return OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads });
+      const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads });
+      return ops.name === 'wasm' && opts.pureOrt !== true ? hybridGemmProvider(ort, ops) : ort;
     }
     case 'wasm':
       if (ops.name !== 'wasm') throw new ConfigError(`gemm 'wasm' needs the wasm backend, got '${ops.name}'; allowed with this backend: 'ort' | 'reference' | 'auto'`, { key: 'gemm', value: kind });
@@ -104,8 +107,7 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
       if (forced === 'ort' || forced === 'wasm' || forced === 'reference') return createGemmProvider(forced, ops, opts);
       if (isNode()) {
         try {
-          const ort = await createGemmProvider('ort', ops, opts);
-          return ops.name === 'wasm' ? hybridGemmProvider(ort, ops) : ort;
+          return await createGemmProvider('ort', ops, opts);
         } catch {
           // ORT missing or broken: fall back to the backend's own gemm.
         }
