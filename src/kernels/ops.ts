@@ -39,6 +39,7 @@ export interface Ops {
   /** axpy: y += alpha · x. */
   axpy(alpha: number, x: Float32Array, y: Float32Array, n: number): void;
   /** dropoutMask: mask[i] = 1/(1-p) with probability 1-p else 0, from a counter-based stream keyed by seed. */
+  //   (The stream is reference.ts dropoutUniform(seed, i); every backend produces the same mask bit for bit.)
   dropoutMask(mask: Float32Array, n: number, p: number, seed: number): void;
 
   // --- loss ---
@@ -47,6 +48,7 @@ export interface Ops {
 
   // --- normalization ---
   /** batchNormTrain: per column j of x (m × n): batch mean/var, y = γ(x−μ)/√(var+eps) + β; updates running stats with momentum; saves μ and 1/√(var+eps). */
+  //   (PyTorch convention: run ← (1 − momentum)·run + momentum·batch; y uses the biased variance, runVar the unbiased one.)
   batchNormTrain(x: Float32Array, m: number, n: number, gamma: Float32Array, beta: Float32Array, runMean: Float32Array, runVar: Float32Array, momentum: number, eps: number, y: Float32Array, saveMean: Float32Array, saveInvStd: Float32Array): void;
   /** batchNormInfer: y = γ(x − runMean)/√(runVar + eps) + β. */
   batchNormInfer(x: Float32Array, m: number, n: number, gamma: Float32Array, beta: Float32Array, runMean: Float32Array, runVar: Float32Array, eps: number, y: Float32Array): void;
