@@ -8,9 +8,11 @@ import { register as registerTrain } from './commands/train.js';
 import { register as registerEval } from './commands/eval.js';
 import { register as registerPredict } from './commands/predict.js';
 import { register as registerInspect } from './commands/inspect.js';
+import { register as registerGenerate } from './commands/generate.js';
+import { register as registerSweep } from './commands/sweep.js';
 
 /** Every command, in help order. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerIndex];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerSweep, registerGenerate, registerIndex];
 
 function packageVersion(): string {
   try {

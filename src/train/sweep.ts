@@ -89,6 +89,16 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
+/** {a: {b: 1}} → {'a.b': 1}; undefined values dropped. */
+function flatten(o: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
 /**
  * Open a results file: a fresh one when `path` does not exist, else the saved cells. Throws ConfigError when the
  * saved sweep used different shared options (resuming it would mix incomparable cells).
@@ -107,10 +117,12 @@ export function loadSweepResults(path: string, fingerprint: Record<string, unkno
   const a = stableJson(parsed.fingerprint);
   const b = stableJson(fingerprint);
   if (a !== b) {
-    const keys = new Set([...Object.keys(parsed.fingerprint ?? {}), ...Object.keys(fingerprint)]);
-    const diff = [...keys].filter((k) => stableJson(parsed.fingerprint?.[k]) !== stableJson(fingerprint[k]));
+    const was = flatten(parsed.fingerprint ?? {});
+    const now = flatten(fingerprint);
+    const keys = new Set([...Object.keys(was), ...Object.keys(now)]);
+    const diff = [...keys].filter((k) => stableJson(was[k]) !== stableJson(now[k]));
     throw new ConfigError(
-      `${path}: this sweep was started with different options (${diff.join(', ')}); use the same options to resume, or another --out`,
+      `${path}: this sweep was started with different options (${diff.map((k) => `${k}: ${stableJson(was[k])} → ${stableJson(now[k])}`).join(', ')}); use the same options to resume, or another output folder`,
       { file: path, keys: diff },
     );
   }

@@ -34,7 +34,7 @@ test('resume runs only unfinished cells and refuses other options', async () => 
   assert.deepEqual(calls, cells.map((c) => c.key)); // each cell exactly once over both runs
   const third = await runSweep({ cells, results: loadSweepResults(path, fp), path, runCell: async () => assert.fail('nothing to redo') });
   assert.deepEqual(third, { ran: 0, skipped: 8 });
-  assert.throws(() => loadSweepResults(path, { ...fp, dim: 16 }), /different options \(dim\)/);
+  assert.throws(() => loadSweepResults(path, { ...fp, dim: 16 }), /different options \(dim: 8 → 16\)/);
 
   const results = loadSweepResults(path, fp);
   const summary = summarizeSweep(results, cells);

@@ -1,0 +1,80 @@
+// `bhembed generate`: streamed synthetic Criteo-format data from a planted teacher (data/generate.ts), to a file or
+// stdout, with each row's true click probability alongside (a .prob file, one line per row). O(1) memory.
+
+import type { Command } from 'commander';
+import { UsageError } from '../../core/errors.js';
+import { CRITEO_KAGGLE_CARDINALITIES, generateCriteo } from '../../data/generate.js';
+import type { GenerateOptions } from '../../data/generate.js';
+import { parseFloatOpt, parseIntOpt, parseList } from '../options.js';
+
+interface GenerateFlags {
+  rows: string;
+  out: string;
+  probOut?: string;
+  prob: boolean;
+  seed: string;
+  cardinalities: string;
+  zipf: string;
+  ctr: string;
+  signal: string;
+  pairs: string;
+  quiet?: boolean;
+}
+
+/** Named cardinality presets: Criteo Kaggle's 26 fields, or the same shape scaled down. */
+export function parseCardinalities(text: string): readonly number[] {
+  const m = /^kaggle(?:\/(\d+(?:\.\d+)?))?$/.exec(text);
+  if (m) {
+    const div = m[1] === undefined ? 1 : Number(m[1]);
+    if (!(div >= 1)) throw new UsageError(`--cardinalities: kaggle/D needs D ≥ 1, got '${text}'`);
+    return CRITEO_KAGGLE_CARDINALITIES.map((c) => Math.max(2, Math.round(c / div)));
+  }
+  const list = parseList(text).map((s) => parseIntOpt('--cardinalities', s, 1));
+  if (list.length === 1) return new Array<number>(26).fill(list[0]);
+  if (list.length !== 26) throw new UsageError(`--cardinalities: give 'kaggle', 'kaggle/D', one number for all 26 fields, or 26 numbers (got ${list.length})`);
+  return list;
+}
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description('write synthetic Criteo-format rows (label, I1..I13, C1..C26) from a planted model, with true probabilities')
+    .requiredOption('--rows <n>', 'rows to write')
+    .option('--out <file>', "output file ('.gz' compresses; '-' = stdout)", '-')
+    .option('--prob-out <file>', 'true probabilities, one per line (default: <out>.prob; needed with --out -)')
+    .option('--no-prob', 'do not write probabilities')
+    .option('--seed <s>', 'seed', '1')
+    .option('--cardinalities <spec>', "distinct values per categorical field: 'kaggle', 'kaggle/D' (divided by D), one number, or 26 numbers", 'kaggle/100')
+    .option('--zipf <s>', 'Zipf exponent of value frequencies', '1.1')
+    .option('--ctr <p>', 'mean click rate', '0.25')
+    .option('--signal <x>', "scale of the teacher's weights (larger = easier)", '1')
+    .option('--pairs <n>', 'pairwise interaction terms', '4')
+    .option('-q, --quiet', 'no summary on stderr')
+    .addHelpText('after', '\nExamples:\n  bhembed generate --rows 100000 --out synth.txt            # + synth.txt.prob\n  bhembed generate --rows 1000 --prob-out p.txt | head')
+    .action(async (flags: GenerateFlags) => {
+      const rows = parseIntOpt('--rows', flags.rows, 0);
+      const toStdout = flags.out === '-';
+      let probOut: GenerateOptions['probOut'];
+      if (!flags.prob) probOut = null;
+      else if (flags.probOut !== undefined) probOut = flags.probOut;
+      else if (toStdout) throw new UsageError('generate --out -: give --prob-out FILE for the true probabilities, or --no-prob');
+      const st = await generateCriteo({
+        rows,
+        out: toStdout ? process.stdout : flags.out,
+        probOut,
+        seed: parseIntOpt('--seed', flags.seed, 0, 4294967295),
+        cardinalities: parseCardinalities(flags.cardinalities),
+        zipfExponent: parseFloatOpt('--zipf', flags.zipf, 0, Infinity, true),
+        ctr: parseFloatOpt('--ctr', flags.ctr, 0, 1, true),
+        signal: parseFloatOpt('--signal', flags.signal, 0),
+        pairs: parseIntOpt('--pairs', flags.pairs, 0),
+      });
+      if (!flags.quiet) {
+        const where = toStdout ? 'stdout' : flags.out;
+        const probWhere = probOut === null ? 'no probabilities' : `probabilities in ${probOut ?? `${flags.out}.prob`}`;
+        process.stderr.write(
+          `generated ${st.rows} rows to ${where} (${probWhere}) in ${st.seconds.toFixed(1)} s: ${st.positives} clicks (${((100 * st.positives) / Math.max(1, st.rows)).toFixed(1)}%), Bayes-optimal AUC ${st.bayesAuc.toFixed(4)}\n`,
+        );
+      }
+    });
+}

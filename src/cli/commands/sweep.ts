@@ -1,0 +1,144 @@
+// `bhembed sweep`: methods × compression ratios × seeds on one dataset, loaded once. Each finished cell is saved
+// to results.json at once (keyed by cell), so a rerun resumes without redoing finished cells. Writes
+// results.json, results.csv, results.md and auc-vs-compression.svg into --out-dir. `demo` reuses runGrid.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { isBhembedError, UsageError } from '../../core/errors.js';
+import type { IndexMethod } from '../../embedding/config.js';
+import { writeFileAtomic } from '../../models/model-file.js';
+import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js';
+import { loadRunData, trainModel } from '../../train/pipeline.js';
+import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
+import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
+import { CLI_METHODS, addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
+import type { RawDataFlags, RawModelFlags } from '../common.js';
+import { parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
+import { pipelineReporter } from '../progress.js';
+
+interface SweepFlags extends RawDataFlags, Omit<RawModelFlags, 'embedding'> {
+  methods: string;
+  compressions: string;
+  seeds: string;
+  outDir: string;
+  quiet?: boolean;
+}
+
+export interface GridOptions {
+  methods: IndexMethod[];
+  compressions: number[];
+  seeds: number[];
+  outDir: string;
+  title?: string;
+  quiet?: boolean;
+}
+
+export interface GridResult {
+  summary: SweepSummaryRow[];
+  ran: number;
+  skipped: number;
+  files: { json: string; csv: string; md: string; svg: string };
+  markdown: string;
+}
+
+/** Run (or resume) the grid on loaded data and write the four result files. */
+export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' | 'seed' | 'compression'>, grid: GridOptions): Promise<GridResult> {
+  mkdirSync(grid.outDir, { recursive: true });
+  const files = {
+    json: join(grid.outDir, 'results.json'),
+    csv: join(grid.outDir, 'results.csv'),
+    md: join(grid.outDir, 'results.md'),
+    svg: join(grid.outDir, 'auc-vs-compression.svg'),
+  };
+  const { maxRows, ...dataKey } = data.options;
+  const fingerprint: Record<string, unknown> = { data: { ...dataKey, maxRows: maxRows ?? null }, model: { ...model, memoryBudget: undefined, blockBits: undefined } };
+  const results = loadSweepResults(files.json, fingerprint);
+  const cells = sweepCells(grid.methods, grid.compressions, grid.seeds);
+  const log = (s: string): void => {
+    if (!grid.quiet) process.stderr.write(`${s}\n`);
+  };
+  const { ran, skipped } = await runSweep({
+    cells,
+    results,
+    path: files.json,
+    onCell: (cell, i, skip) => log(`[${i + 1}/${cells.length}] ${cell.key}${skip ? ': done earlier, skipped' : ''}`),
+    runCell: async (cell: SweepCell) => {
+      const rep = pipelineReporter({ quiet: grid.quiet, label: `  ${cell.method}` });
+      const opts: ModelOptions = { ...model, method: cell.method as IndexMethod, seed: cell.seed };
+      if (cell.method !== 'full') opts.compression = cell.compression;
+      try {
+        const { metrics: m } = await trainModel(data, opts, { onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
+        rep.done();
+        const score = m.test ?? m.valid;
+        log(`  ${cell.key}: ${m.embedding.rows} rows (${m.embedding.compression.toFixed(1)}×), ${score ? `AUC ${score.auc.toFixed(4)} logloss ${score.logloss.toFixed(4)}` : 'no valid/test set'}, ${m.train.seconds.toFixed(1)} s`);
+        return {
+          rows: m.embedding.rows,
+          actualCompression: m.embedding.compression,
+          params: m.embedding.params,
+          bytes: m.embedding.bytes,
+          valid: m.valid ? { auc: m.valid.auc, logloss: m.valid.logloss } : undefined,
+          test: m.test ? { auc: m.test.auc, logloss: m.test.logloss } : undefined,
+          seconds: m.train.seconds,
+        };
+      } catch (e) {
+        rep.done();
+        throw e;
+      }
+    },
+  }).catch((e: unknown) => {
+    // A cell the planner cannot build (e.g. fewer than 2 rows for a field) is reported; earlier cells stay saved.
+    if (isBhembedError(e) && e.code === 'config.invalid') throw new UsageError(`sweep: ${e.message} (finished cells are kept in ${files.json}; rerun resumes)`);
+    throw e;
+  });
+  const summary = summarizeSweep(results, cells);
+  const scoreName = data.test ? 'test' : 'valid';
+  const markdown = sweepMarkdown(summary, scoreName);
+  const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
+  writeFileAtomic(files.csv, enc(sweepCsv(results, cells)));
+  writeFileAtomic(files.md, enc(`# ${grid.title ?? 'bhembed sweep'}\n\n${markdown}`));
+  writeFileAtomic(files.svg, enc(sweepSvg(summary, grid.title ?? 'AUC vs embedding compression', scoreName)));
+  return { summary, ran, skipped, files, markdown };
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('sweep')
+    .description('train every method × compression ratio × seed on one dataset; JSON, CSV, Markdown table and SVG plot; resumes')
+    .addHelpText(
+      'after',
+      `
+Writes into --out-dir: results.json (one entry per finished cell; rerunning skips them), results.csv,
+results.md (mean ± std over seeds) and auc-vs-compression.svg (log x axis, one line per method).
+
+Example:
+  bhembed sweep --train train.txt --valid dev.txt --test test.txt --format criteo \\
+    --methods full,hash,qr,dhash,bh --compressions 10,100,1000 --seeds 1,2,3 --out-dir sweep-criteo`,
+    );
+  addDataOptions(cmd);
+  cmd
+    .option('--methods <list>', `embedding methods (${CLI_METHODS.join(', ')})`, 'full,hash,qr,dhash,bh')
+    .option('--compressions <list>', 'compression ratios fullRows/rows for the compressed methods', '10,100,1000')
+    .option('--seeds <list>', 'seeds (each cell is trained once per seed)', '1')
+    .option('--out-dir <dir>', 'where results go', 'bhembed-sweep')
+    .option('-q, --quiet', 'no progress output');
+  addModelOptions(cmd, { embedding: false });
+  cmd.action(withDataExit(async (flags: SweepFlags) => runSweepCommand(flags)));
+}
+
+async function runSweepCommand(flags: SweepFlags): Promise<void> {
+  const dataOpts: DataOptions = parseDataFlags(flags);
+  const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh');
+  const methods = parseList(flags.methods).map((m) => parseChoice('--methods', m, CLI_METHODS));
+  const compressions = parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1));
+  const seeds = parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295));
+  if (methods.length === 0 || seeds.length === 0) throw new UsageError('sweep: --methods and --seeds need at least one value');
+  if (methods.some((m) => m !== 'full') && compressions.length === 0) throw new UsageError('sweep: --compressions needs at least one ratio');
+  if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');
+  const rep = pipelineReporter({ quiet: flags.quiet });
+  const data = await loadRunData(dataOpts, rep.onProgress);
+  const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet });
+  process.stdout.write(r.markdown);
+  process.stdout.write(`\n${r.ran} cell(s) trained, ${r.skipped} already done; results in ${r.files.json}, ${r.files.csv}, ${r.files.md}, ${r.files.svg}\n`);
+  for (const l of skipLines([data.train, data.valid, data.test])) process.stderr.write(`bhembed: ${l}\n`);
+}
