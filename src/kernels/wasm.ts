@@ -37,6 +37,7 @@ export interface WasmMemory {
 interface WasmApi {
   Memory: new (d: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   Instance: new (m: WasmModule, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+  Module: new (bytes: Uint8Array) => WasmModule;
   compile(bytes: Uint8Array): Promise<WasmModule>;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
@@ -84,7 +85,8 @@ export interface WasmOpsOptions {
 
 /** What a worker needs to run kernels over the same memory: both survive postMessage. */
 export interface WasmShared {
-  module: WasmModule;
+  /** The compiled module, or the raw kernels.wasm bytes (compiled synchronously by attach). */
+  module: WasmModule | Uint8Array;
   memory: WasmMemory;
 }
 
@@ -183,7 +185,8 @@ export class WasmOps implements Ops {
   /** A backend over an existing memory (in a worker, from `shared` posted by the creator). Synchronous. */
   static attach(shared: WasmShared): WasmOps {
     if (!(shared.memory.buffer instanceof SharedArrayBuffer)) throw new BhembedError('kernel.failed', 'WasmOps.attach: memory is not shared');
-    return new WasmOps(shared.module, shared.memory, null);
+    const module = shared.module instanceof Uint8Array ? new WA.Module(shared.module) : shared.module;
+    return new WasmOps(module, shared.memory, null);
   }
 
   /** Post this to a worker and call WasmOps.attach there. */

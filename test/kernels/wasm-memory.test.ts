@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { isBhembedError } from '../../src/core/errors.js';
-import { WasmOps } from '../../src/kernels/wasm.js';
+import { WasmOps, loadKernelBytes } from '../../src/kernels/wasm.js';
 
 test('views allocated before memory growth stay valid and keep their contents', async () => {
   const ops = await WasmOps.create({ initialBytes: 1 << 20, maximumBytes: 256 << 20 });
@@ -35,6 +35,16 @@ test('free + alloc of the same size reuses the block, zero-filled', async () => 
   const b = ops.allocF32(100);
   assert.equal(b.byteOffset, off);
   assert.ok(b.every((v) => v === 0));
+});
+
+test('attach accepts the raw module bytes and shares the allocator', async () => {
+  const ops = await WasmOps.create({ initialBytes: 1 << 20 });
+  const a = ops.allocF32(8).fill(2);
+  const other = WasmOps.attach({ module: await loadKernelBytes(), memory: ops.memory });
+  const b = other.allocF32(8);
+  assert.ok(b.byteOffset >= a.byteOffset + 64);
+  other.axpy(1, a, b, 8); // a view made by the first instance, used by the second
+  assert.deepEqual(Array.from(b), new Array(8).fill(2));
 });
 
 test('an array not from this memory is refused', async () => {
