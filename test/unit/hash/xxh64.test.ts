@@ -5,7 +5,7 @@ import xxhash from 'xxhash-wasm';
 import { BatchHasher, xxh64Bytes, xxh64String } from '../../../src/hash/xxh64.js';
 import { Rng } from '../../../src/core/rng.js';
 
-const ALPHABET = ['a', 'Z', '0', ' ', '~', 'é', 'ß', '中', '文', '😀', '\u0000', '\u007f', '\u0080'];
+const ALPHABET = ['a', 'Z', '0', ' ', '~', 'é', 'ß', '中', '文', '😀', '\u0000', '\u007f', '\u0080', '\u07ff', '\u0800', '\uffff', '\ud83d', '\ude00', '\udbff\udfff'];
 
 function randomString(rng: Rng, len: number, asciiOnly: boolean): string {
   let s = '';
