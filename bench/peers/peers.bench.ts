@@ -1,0 +1,202 @@
+// Peer benchmark driver: exports each configuration's dump once, then runs the legs (bhembed, PyTorch on 1 and
+// 2 threads, TensorFlow.js WASM stock and tuned) as separate processes, interleaved A B C A B C, takes medians
+// and prints bhembed / best-peer ratios. Writes bench/results/peers.json and bench/results/peers.md.
+//
+//   bash bench/peers/run.sh [--quick] [--repeats N] [--only a,b] [--legs bhembed,torch-1,...] [--out DIR]
+
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PEER_CONFIGS, type PeerConfig } from './configs.js';
+import { exportConfig } from './export.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // dist/bench/peers
+const ROOT = join(HERE, '..', '..', '..');
+const PYTHON = '/usr/bin/python3';
+
+export interface LegResult {
+  leg: string;
+  config: string;
+  threads: number;
+  framework: string;
+  trainSamplesPerSec: number;
+  inferSamplesPerSec4096: number;
+  inferSamplesPerSec1: number;
+  peakRssMB: number;
+  auc: number;
+  logloss: number;
+  [k: string]: unknown;
+}
+
+interface Leg {
+  name: string;
+  peer: boolean;
+  cmd: (dir: string, batch1: number) => [string, string[]];
+}
+
+const LEGS: Leg[] = [
+  { name: 'bhembed', peer: false, cmd: (d, b1) => [process.execPath, [join(HERE, 'bhembed-peer.js'), d, '--batch1', String(b1)]] },
+  { name: 'torch-1', peer: true, cmd: (d, b1) => [PYTHON, [join(ROOT, 'bench/peers/torch_ctr.py'), d, '--threads', '1', '--batch1', String(b1)]] },
+  { name: 'torch-2', peer: true, cmd: (d, b1) => [PYTHON, [join(ROOT, 'bench/peers/torch_ctr.py'), d, '--threads', '2', '--batch1', String(b1)]] },
+  { name: 'tfjs', peer: true, cmd: (d, b1) => [process.execPath, [join(HERE, 'tfjs-peer.js'), d, '--batch1', String(b1)]] },
+  { name: 'tfjs-tuned', peer: true, cmd: (d, b1) => [process.execPath, [join(HERE, 'tfjs-peer.js'), d, '--tuned', '--batch1', String(b1)]] },
+];
+
+/** Stock tfjs trains ~5× slower than tuned tfjs (transposed MatMul); on 2M rows it would take an hour per run. */
+function defaultLegs(cfg: PeerConfig, quick: boolean): string[] {
+  const all = LEGS.map((l) => l.name);
+  return cfg.data === 'synthetic-criteo' && !quick ? all.filter((l) => l !== 'tfjs') : all;
+}
+
+const METRICS = [
+  { key: 'trainSamplesPerSec', label: 'train samples/s', higher: true },
+  { key: 'inferSamplesPerSec4096', label: 'infer samples/s @4096', higher: true },
+  { key: 'inferSamplesPerSec1', label: 'infer samples/s @1', higher: true },
+  { key: 'peakRssMB', label: 'peak RSS MB', higher: false },
+  { key: 'auc', label: 'test AUC', higher: true },
+  { key: 'logloss', label: 'test logloss', higher: false },
+] as const;
+type MetricKey = (typeof METRICS)[number]['key'];
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function runLeg(leg: Leg, dir: string, batch1: number, log: (s: string) => void): LegResult | null {
+  const [cmd, args] = leg.cmd(dir, batch1);
+  const t0 = performance.now();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const secs = ((performance.now() - t0) / 1000).toFixed(1);
+  const line = (r.stdout ?? '').trim().split('\n').filter((l) => l.startsWith('{')).pop();
+  if (r.status !== 0 || !line) {
+    log(`  ${leg.name}: FAILED (exit ${r.status}, ${secs} s)\n${(r.stderr ?? '').split('\n').slice(-8).join('\n')}`);
+    return null;
+  }
+  const res = JSON.parse(line) as LegResult;
+  res.leg = leg.name;
+  log(`  ${leg.name.padEnd(10)} ${secs.padStart(6)} s  train ${fmt(res.trainSamplesPerSec)}/s  infer ${fmt(res.inferSamplesPerSec4096)}/s @4096, ${fmt(res.inferSamplesPerSec1)}/s @1  RSS ${res.peakRssMB.toFixed(0)} MB  AUC ${res.auc.toFixed(4)}  logloss ${res.logloss.toFixed(4)}`);
+  return res;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return x >= 100 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(3);
+}
+
+interface ConfigSummary {
+  config: string;
+  repeats: number;
+  legs: Record<string, Record<MetricKey, number> & { framework: string; runs: number }>;
+  /** bhembed / best peer per metric, with the peer leg that was best. */
+  ratios: Record<MetricKey, { ratio: number; bestPeer: string }>;
+  runs: LegResult[];
+}
+
+function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSummary {
+  const legs: ConfigSummary['legs'] = {};
+  for (const name of [...new Set(runs.map((r) => r.leg))]) {
+    const rs = runs.filter((r) => r.leg === name);
+    const entry = { framework: rs[0].framework, runs: rs.length } as ConfigSummary['legs'][string];
+    for (const m of METRICS) entry[m.key] = median(rs.map((r) => r[m.key]));
+    legs[name] = entry;
+  }
+  const ratios = {} as ConfigSummary['ratios'];
+  const peers = Object.keys(legs).filter((l) => LEGS.find((x) => x.name === l)?.peer);
+  for (const m of METRICS) {
+    let best = '';
+    for (const p of peers) {
+      const v = legs[p][m.key];
+      if (!Number.isFinite(v)) continue;
+      if (best === '' || (m.higher ? v > legs[best][m.key] : v < legs[best][m.key])) best = p;
+    }
+    const mine = legs.bhembed?.[m.key] ?? NaN;
+    ratios[m.key] = { ratio: best ? mine / legs[best][m.key] : NaN, bestPeer: best };
+  }
+  return { config: cfg, repeats, legs, ratios, runs };
+}
+
+export function markdown(summaries: ConfigSummary[], header: string): string {
+  const out: string[] = [header, ''];
+  for (const s of summaries) {
+    out.push(`### ${s.config} (median of ${s.repeats})`, '');
+    out.push(`| leg | framework | ${METRICS.map((m) => m.label).join(' | ')} |`);
+    out.push(`|---|---|${METRICS.map(() => '---:').join('|')}|`);
+    for (const [name, l] of Object.entries(s.legs)) {
+      const cells = METRICS.map((m) => (m.key === 'auc' || m.key === 'logloss' ? l[m.key].toFixed(4) : m.key === 'peakRssMB' ? l[m.key].toFixed(0) : fmt(l[m.key])));
+      out.push(`| ${name} | ${l.framework} | ${cells.join(' | ')} |`);
+    }
+    const rc = METRICS.map((m) => {
+      const r = s.ratios[m.key];
+      return Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (vs ${r.bestPeer})` : 'n/a';
+    });
+    out.push(`| **bhembed / best peer** | | ${rc.join(' | ')} |`, '');
+  }
+  return out.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+  const quick = args.includes('--quick');
+  const repeats = Number(opt('--repeats') ?? (quick ? 1 : 3));
+  const only = opt('--only')?.split(',');
+  const legFilter = opt('--legs')?.split(',');
+  const outRoot = opt('--out') ?? '/tmp/bhembed-peers';
+  const batch1 = Number(opt('--batch1') ?? (quick ? 300 : 2000));
+  const resultsDir = join(ROOT, 'bench', 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const log = (s: string): void => {
+    process.stdout.write(s + '\n');
+  };
+
+  const configs = PEER_CONFIGS.filter((c) => !only || only.includes(c.name));
+  const summaries: ConfigSummary[] = [];
+  const started = new Date().toISOString();
+  const loadStart = loadavg();
+  for (const cfg of configs) {
+    const t0 = performance.now();
+    const dir = await exportConfig(cfg, { quick, outRoot, fallbackIndex: false });
+    log(`${cfg.name}: dump ${dir} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    const legs = LEGS.filter((l) => (legFilter ? legFilter.includes(l.name) : defaultLegs(cfg, quick).includes(l.name)));
+    const runs: LegResult[] = [];
+    for (let r = 0; r < repeats; r++) {
+      log(` round ${r + 1}/${repeats}`);
+      for (const leg of legs) {
+        const res = runLeg(leg, dir, batch1, log);
+        if (res) runs.push(res);
+      }
+    }
+    summaries.push(summarize(cfg.name, repeats, runs));
+    // Write after every configuration so a long run leaves partial results.
+    write(summaries);
+  }
+
+  function write(s: ConfigSummary[]): void {
+    const machine = {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? 'unknown',
+      memGB: Math.round(totalmem() / 2 ** 30),
+      os: `${osType()} ${release()}`,
+      node: process.version,
+      loadavgAtStart: loadStart,
+      loadavgNow: loadavg(),
+    };
+    const json = { benchmark: 'peers', started, finished: new Date().toISOString(), quick, repeats, machine, configs: s };
+    writeFileSync(join(resultsDir, quick ? 'peers-quick.json' : 'peers.json'), JSON.stringify(json, null, 1) + '\n');
+    const head = `## Peer benchmark${quick ? ' (--quick)' : ''}: ${started}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${loadStart.map((x) => x.toFixed(1)).join(' ')}`;
+    const md = markdown(s, head);
+    writeFileSync(join(resultsDir, quick ? 'peers-quick.md' : 'peers.md'), md + '\n');
+  }
+  const md = markdown(summaries, '');
+  log(md);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exitCode = 1;
+});
