@@ -15,6 +15,8 @@ export type RefSpec =
 export interface VectorCase {
   value: string;
   field: number;
+  /** Present (true) when the value is an integer id used as is, not hashed. */
+  dense?: true;
   hash: string;
   spec: RefSpec;
   rows: number[];
@@ -123,7 +125,8 @@ export function vectorCases(ref: Reference): VectorCase[] {
   const cases: VectorCase[] = [];
   const add = (value: string, field: number, spec: RefSpec, dense = false): void => {
     const h = ref.hashId(value, field, dense);
-    cases.push({ value, field, hash: h.toString(16).padStart(16, '0'), spec, rows: ref.rows(spec, h) });
+    const base = dense ? { value, field, dense: true as const } : { value, field };
+    cases.push({ ...base, hash: h.toString(16).padStart(16, '0'), spec, rows: ref.rows(spec, h) });
   };
   const bhSettings: Array<[number, number]> = [
     [64, 8],
