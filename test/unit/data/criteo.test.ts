@@ -114,3 +114,15 @@ test('criteo: lines spanning read blocks (1 MiB) and a last line without newline
     assert.deepEqual(got[i].values, expectIds([...rows[i].ints.map(intToken), ...rows[i].cats]));
   }
 });
+
+test('criteo: a consumer that stops early closes the pass; the next pass starts from row 1', async () => {
+  const rows = makeRows(500, 6);
+  const reader = await openReader('criteo', tmpFile(toTsv(rows), { gzip: true }), { chunkRows: 100 });
+  for await (const c of reader.chunks()) {
+    assert.equal(c.rows, 100);
+    break;
+  }
+  const all = flatten(await collect(reader));
+  assert.equal(all.length, 500);
+  assert.equal(all[0].label, rows[0].label);
+});

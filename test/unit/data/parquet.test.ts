@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { DataError, IoError } from '../../../src/core/errors.js';
 import { openReader } from '../../../src/data/open.js';
 import type { TableSchema } from '../../../src/data/schema.js';
-import { collect, expectIds, flatten, refHash, tmpFile } from './helpers.js';
+import { collect, expectIds, flatten, refHash, tmpDir, tmpFile } from './helpers.js';
 import { writeParquet } from './parquet-writer.js';
 
 const N = 250;
@@ -74,5 +74,6 @@ test('parquet: text, empty, missing and stdin inputs get clear errors', async ()
   const empty = tmpFile('');
   await assert.rejects(openReader('parquet', empty), (e: unknown) => e instanceof DataError && (e as Error).message === `${empty}: file is empty`);
   await assert.rejects(openReader('parquet', '/nonexistent/x.parquet'), (e: unknown) => e instanceof IoError && /no such file/.test((e as Error).message));
+  await assert.rejects(openReader('parquet', tmpDir()), (e: unknown) => e instanceof IoError && /is a directory/.test((e as Error).message));
   await assert.rejects(openReader('parquet', '-'), (e: unknown) => e instanceof IoError && /cannot be read from stdin/.test((e as Error).message));
 });
