@@ -49,7 +49,10 @@ class CriteoParser implements LineParser {
         n++;
       }
     }
-    if (n !== CRITEO_COLUMNS) return this.fail('field-count', `expected ${CRITEO_COLUMNS} tab-separated fields, got ${n}`);
+    if (n !== CRITEO_COLUMNS) {
+      const hint = n === CRITEO_COLUMNS - 1 ? ' (no label column? Criteo test files have none)' : '';
+      return this.fail('field-count', `expected ${CRITEO_COLUMNS} tab-separated fields, got ${n}${hint}`);
+    }
     seps[CRITEO_COLUMNS] = end;
     const row = b.rows;
     const label = label01(buf, start, seps[1]);

@@ -96,7 +96,7 @@ export async function readHeader(path: string, maxLineBytes: number): Promise<{ 
     await lines.return(undefined);
     throw dataError(name, 1, lineFlagReason(batch.flags[0], maxLineBytes).reason);
   }
-  const header = Buffer.from(batch.buf.buffer, batch.buf.byteOffset + batch.starts[0], batch.ends[0] - batch.starts[0]).toString('utf8');
+  const header = Buffer.from(batch.buf.buffer, batch.buf.byteOffset + batch.starts[0], batch.ends[0] - batch.starts[0]).toString('utf8').replace(/^\uFEFF/, ''); // drop a UTF-8 byte-order mark
   if (path === STDIN) return { header, pending: { lines, batch, index: 1 } };
   await lines.return(undefined);
   return { header };

@@ -147,3 +147,10 @@ test('openReader: unknown format lists the allowed ones', async () => {
     message: "format must be one of: criteo, avazu, libsvm, libfm, libffm, csv, tsv, parquet (got 'xml')",
   });
 });
+
+test('csv: a UTF-8 byte-order mark before the header is ignored', async () => {
+  const path = tmpFile('\uFEFFy,a\n1,x\n0,z\n');
+  const got = flatten(await collect(await openReader('csv', path, { schema: { label: 'y', categorical: ['a'] } })));
+  assert.deepEqual(got.map((r) => r.label), [1, 0]);
+  assert.deepEqual(got[1].values, expectIds(['z']));
+});
