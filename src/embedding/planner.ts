@@ -75,6 +75,17 @@ export interface EmbeddingPlan {
   collisionRule: string;
 }
 
+/** The planner's default bound on expected colliding code pairs, as a fraction of the field's cardinality. */
+export const DEFAULT_MAX_COLLISION_RATE = 0.001;
+
+/**
+ * Code length S for n hashed values: the smallest S in [1, 64] whose expected colliding code pairs
+ * n²/2^(S+1) ≤ rate·n, i.e. 2^(S+1) ≥ n / rate.
+ */
+export function hashedCodeBits(n: number, rate = DEFAULT_MAX_COLLISION_RATE): number {
+  return Math.min(64, Math.max(1, Math.ceil(Math.log2(Math.max(1, n) / rate)) - 1));
+}
+
 /** Expected colliding pairs when n values fall uniformly into `cells` cells: n(n−1)/(2·cells). */
 function pairs(n: number, cells: number): number {
   return (n * (n - 1)) / (2 * cells);
@@ -99,7 +110,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   const bpe = target.bytesPerElement ?? 4;
   const strategy = target.strategy ?? 'succession';
   const dense = target.dense ?? false;
-  const rate = target.maxCollisionRate ?? 0.001;
+  const rate = target.maxCollisionRate ?? DEFAULT_MAX_COLLISION_RATE;
   if (!Number.isInteger(dim) || dim < 1) throw new ConfigError(`plan.dim must be an integer ≥ 1, got ${dim}`, { key: 'plan.dim' });
   if (!(bpe > 0)) throw new ConfigError(`plan.bytesPerElement must be > 0, got ${bpe}`, { key: 'plan.bytesPerElement' });
   if (!(rate > 0)) throw new ConfigError(`plan.maxCollisionRate must be > 0, got ${rate}`, { key: 'plan.maxCollisionRate' });
@@ -154,7 +165,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     }
     const n = fields[i].cardinality;
     const b = share[i];
-    let S = dense ? denseCodeBits(n) : Math.min(64, Math.max(1, Math.ceil(Math.log2(n / rate)) - 1));
+    let S = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
     while (S > 1 && bhNumRows(S, 1, strategy) > b) S--;
     if (bhNumRows(S, 1, strategy) > b) {
       throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 a BH table needs; raise the budget or lower the compression`, {

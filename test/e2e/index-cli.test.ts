@@ -18,8 +18,8 @@ function repoRoot(): string {
 }
 const BIN = join(repoRoot(), 'dist/src/cli/bin.js');
 
-function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BHEMBED_DEBUG: '' } });
+function cli(args: string[], debug = false): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BHEMBED_DEBUG: debug ? '1' : '' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -122,6 +122,9 @@ test('bad input exits 2 with one clear line; --help exits 0', () => {
   const missing = cli(['index', '--method', 'full', '--vocab-file', '/nonexistent/vocab.txt', 'x']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^bhembed: --vocab-file: cannot read/);
+  const debug = cli(['index', '--block-bits', '31', 'x'], true);
+  assert.equal(debug.code, 2);
+  assert.match(debug.stderr, /^bhembed: .*int32 limit[^]*\n\s+at /, 'BHEMBED_DEBUG=1 adds the stack');
   const help = cli(['index', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--strategy <name>/);
