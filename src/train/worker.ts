@@ -81,8 +81,9 @@ async function runWorker(init: WorkerInit): Promise<void> {
   const model = createModel(init.config, { ops, gemm, maxBatch: init.shardMax, optim: init.optim, attach: { ...init.shared, buffers: undefined } });
   const batch = batchBufferFor(init.dataset, init.shardMax);
   const ctrl = init.ctrl;
-  parentPort?.postMessage({ type: 'ready', grad: model.params.grad });
+  // Read the generation before announcing readiness: the main thread may start step 1 right after 'ready'.
   let gen = Atomics.load(ctrl, CTRL_GEN);
+  parentPort?.postMessage({ type: 'ready', grad: model.params.grad });
   for (;;) {
     Atomics.wait(ctrl, CTRL_GEN, gen);
     gen = Atomics.load(ctrl, CTRL_GEN);
