@@ -14,7 +14,7 @@ import type { BhStrategy, IndexMethod, IndexSpec } from '../embedding/config.js'
 import { bhNumRows } from '../embedding/config.js';
 import { FullVocabBuilder } from '../embedding/full.js';
 import type { EmbeddingPlan } from '../embedding/planner.js';
-import { planEmbeddings } from '../embedding/planner.js';
+import { DEFAULT_MAX_COLLISION_RATE, hashedCodeBits, planEmbeddings } from '../embedding/planner.js';
 import { createIndexer } from '../embedding/registry.js';
 import { ReferenceOps, createGemmProvider, createOps } from '../kernels/index.js';
 import type { GemmKind, OpsKind } from '../kernels/index.js';
@@ -102,7 +102,6 @@ export interface RunOutcome {
   modelFileBytes?: number;
 }
 
-const HASHED_RATE = 0.001;
 
 function toTrainDataset(ds: DataSet): Dataset {
   return {
@@ -153,10 +152,6 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   return { options, train, valid, test, distinct, reader, loadSeconds: (performance.now() - t0) / 1000 };
 }
 
-/** Smallest code length S whose expected colliding pairs n²/2^(S+1) stay ≤ rate·n (the planner's rule). */
-function hashedCodeBits(n: number): number {
-  return Math.min(64, Math.max(1, Math.ceil(Math.log2(Math.max(2, n) / HASHED_RATE)) - 1));
-}
 
 function fullSpec(ds: DataSet, f: number): IndexSpec {
   const b = new FullVocabBuilder(1024);
@@ -164,18 +159,22 @@ function fullSpec(ds: DataSet, f: number): IndexSpec {
   return b.build(1);
 }
 
+/** The memory-target rules that need no data (call before a long load to fail fast). */
+export function checkModelOptions(m: ModelOptions): void {
+  const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
+  if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
+  if (m.method === 'full' && targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
+  if (m.blockBits !== undefined && m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
+  if (m.method !== 'full' && targets === 0) throw new UsageError(`--embedding ${m.method} needs --compression R or --memory-budget SIZE${m.method === 'bh' ? ' (or --block-bits T)' : ''}`);
+}
+
 /** Each field's index spec for the asked method and memory target. */
 export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null } {
   const names = data.train.fieldNames;
   const strategy = m.bhStrategy ?? 'succession';
-  const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
-  if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
-  if (m.method === 'full') {
-    if (targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
-    return { specs: names.map((_, f) => fullSpec(data.train, f)), plan: null };
-  }
+  checkModelOptions(m);
+  if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data.train, f)), plan: null };
   if (m.blockBits !== undefined) {
-    if (m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
     return {
       specs: data.distinct.map((n) => {
         const S = hashedCodeBits(n);
@@ -184,10 +183,9 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
       plan: null,
     };
   }
-  if (targets === 0) throw new UsageError(`--embedding ${m.method} needs --compression R or --memory-budget SIZE${m.method === 'bh' ? ' (or --block-bits T)' : ''}`);
   const plan = planEmbeddings(
     names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) })),
-    { compression: m.compression, budgetBytes: m.memoryBudget, dim: m.dim, strategy, maxCollisionRate: HASHED_RATE },
+    { compression: m.compression, budgetBytes: m.memoryBudget, dim: m.dim, strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE },
   );
   const specs = plan.fields.map((p, f): IndexSpec => {
     if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);

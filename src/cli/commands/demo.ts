@@ -25,9 +25,13 @@ interface DemoFlags {
 }
 
 const METHODS: IndexMethod[] = ['full', 'hash', 'qr', 'bh'];
-const RATIOS = [100, 1000];
-/** The quick data has ~70k full rows: 1000× would leave fields fewer than the 2 rows a BH table needs. */
-const QUICK_RATIOS = [10, 100];
+const RATIOS = [10, 100, 1000];
+
+/** The two largest ratios that leave every field at least 4 rows (small data cannot reach 1000×). */
+export function demoRatios(fullRows: number, numFields: number): number[] {
+  const ok = RATIOS.filter((r) => Math.floor(fullRows / r) >= 4 * numFields);
+  return ok.length > 0 ? ok.slice(-2) : [RATIOS[0]];
+}
 
 /** Split the first `first` lines of src into a and the rest into b (streaming). */
 async function splitLines(src: string, first: number, a: string, b: string): Promise<void> {
@@ -89,10 +93,12 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   const data = await loadRunData({ format: 'criteo', train, test }, rep.onProgress);
   const fullRows = data.distinct.reduce((a, n) => a + n + 1, 0);
   log(`${data.train.rows} training rows, ${fullRows} distinct values (+1 OOV row per field) → a full table of ${fullRows} rows`);
+  const ratios = demoRatios(fullRows, data.train.numFields);
+  if (ratios.at(-1) !== 1000) log(`(${fullRows} rows is too few for 1000×: comparing at ${ratios.join('× and ')}× instead)`);
   const grid = await runGrid(
     data,
     { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'sum', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', threads, bhStrategy: 'succession', patience: 0 },
-    { methods: METHODS, compressions: flags.quick ? QUICK_RATIOS : RATIOS, seeds: [1], outDir: flags.outDir, title: 'bhembed demo: DeepFM test AUC vs embedding compression', quiet: flags.quiet },
+    { methods: METHODS, compressions: ratios, seeds: [1], outDir: flags.outDir, title: 'bhembed demo: DeepFM test AUC vs embedding compression', quiet: flags.quiet },
   );
   process.stdout.write(`\n${grid.markdown}\n`);
   process.stdout.write(`plot: ${grid.files.svg}\ntable: ${grid.files.md}  (also ${grid.files.csv}, ${grid.files.json})\n`);

@@ -7,7 +7,7 @@ import { parseChoice } from '../options.js';
 import { addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
-import { loadRunData, trainModel } from '../../train/pipeline.js';
+import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
 import { formatRunMetrics } from '../../train/report.js';
 
 interface TrainFlags extends RawDataFlags, RawModelFlags {
@@ -43,6 +43,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const dataOpts = parseDataFlags(flags);
   const modelOpts = parseModelFlags(flags);
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
+  checkModelOptions(modelOpts);
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
   const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });

@@ -1,0 +1,46 @@
+// sweep through the CLI: all four outputs, and resume: a second run trains nothing, a removed cell is redone alone.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+
+const dir = tempDir();
+const data = writeCriteoSplits(dir, { train: 600, valid: 100, test: 200 });
+const out = join(dir, 'sweep');
+const args = ['sweep', '--train', data.train, '--test', data.test, '--format', 'criteo', '--model', 'fm', '--dim', '2', '--lr', '0.01',
+  '--methods', 'full,hash,bh', '--compressions', '2,4', '--seeds', '1,2', '--out-dir', out];
+
+test('sweep writes JSON, CSV, Markdown and SVG; a second run redoes nothing', () => {
+  const first = bhembed(args);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /10 cell\(s\) trained, 0 already done/);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  const keys = Object.keys(results.cells).sort();
+  assert.deepEqual(keys, ['bh@2#1', 'bh@2#2', 'bh@4#1', 'bh@4#2', 'full@1#1', 'full@1#2', 'hash@2#1', 'hash@2#2', 'hash@4#1', 'hash@4#2']);
+  const csv = readFileSync(join(out, 'results.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv.length, 11);
+  const md = readFileSync(join(out, 'results.md'), 'utf8');
+  assert.equal(md.split('\n').filter((l) => /^\| (full|hash|bh) \|/.test(l)).length, 5);
+  const svg = readFileSync(join(out, 'auc-vs-compression.svg'), 'utf8');
+  assert.ok(svg.startsWith('<svg'));
+  for (const m of ['full', 'hash', 'bh']) assert.ok(svg.includes(`data-name="${m}"`));
+
+  const second = bhembed(args);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, /0 cell\(s\) trained, 10 already done/);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')), results);
+
+  // Lose one cell (as if killed during it): only that cell runs again.
+  delete results.cells['bh@4#2'];
+  writeFileSync(join(out, 'results.json'), JSON.stringify(results));
+  const third = bhembed(args);
+  assert.equal(third.status, 0, third.stderr);
+  assert.match(third.stdout, /1 cell\(s\) trained, 9 already done/);
+  assert.match(third.stderr, /\[10\/10\] bh@4#2\n/);
+
+  // Other shared options: refuse to mix them into the same results.
+  const other = bhembed([...args, '--dim', '3']);
+  assert.equal(other.status, 2);
+  assert.match(other.stderr, /different options \(model\.dim: 2 → 3\)/);
+});

@@ -1,0 +1,81 @@
+// train → model file → predict/eval/inspect through the real CLI: the loaded model reproduces the training run's
+// test metrics exactly, the metrics JSON has the promised shape, and float16 files stay close.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+
+const dir = tempDir();
+const data = writeCriteoSplits(dir, { train: 1200, valid: 300, test: 300 });
+const common = ['--format', 'criteo', '--dim', '4', '--mlp', '16', '--epochs', '2', '--batch-size', '64', '--lr', '0.01', '-q'];
+
+function trainRun(name: string, extra: string[]): { model: string; metrics: Record<string, any> } {
+  const model = join(dir, `${name}.bhm`);
+  const metricsPath = join(dir, `${name}.json`);
+  const r = bhembed(['train', '--train', data.train, '--valid', data.valid, '--test', data.test, ...common, ...extra, '--out', model, '--metrics', metricsPath]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /test: +AUC/);
+  return { model, metrics: JSON.parse(readFileSync(metricsPath, 'utf8')) };
+}
+
+for (const [name, extra] of [
+  ['deepfm-bh', ['--model', 'deepfm', '--embedding', 'bh', '--block-bits', '3']],
+  ['dcnv2-qr', ['--model', 'dcnv2', '--embedding', 'qr', '--compression', '3']],
+  ['wdl-full', ['--model', 'wdl', '--embedding', 'full']],
+] as const) {
+  test(`${name}: predict and eval on the test file reproduce train's test metrics exactly`, () => {
+    const { model, metrics } = trainRun(name, [...extra]);
+    // Metrics JSON shape.
+    for (const k of ['method', 'rows', 'params', 'bytes', 'fullRows', 'compression']) assert.ok(k in metrics.embedding, `embedding.${k}`);
+    for (const k of ['rows', 'epochs', 'seconds', 'samplesPerSec', 'threads']) assert.ok(k in metrics.train, `train.${k}`);
+    assert.equal(metrics.train.rows, 1200);
+    assert.equal(metrics.embedding.compression, metrics.embedding.fullRows / metrics.embedding.rows);
+    assert.ok(metrics.test.auc > 0.6, `planted signal learned: test AUC ${metrics.test.auc}`);
+
+    const pm = join(dir, `${name}-predict.json`);
+    const preds = join(dir, `${name}.csv`);
+    const p = bhembed(['predict', model, data.test, '--output', preds, '--metrics', pm, '-q']);
+    assert.equal(p.status, 0, p.stderr);
+    const got = JSON.parse(readFileSync(pm, 'utf8'));
+    assert.equal(got.rows, 300);
+    assert.equal(got.auc, metrics.test.auc);
+    assert.equal(got.logloss, metrics.test.logloss);
+    const lines = readFileSync(preds, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'row,label,probability');
+    assert.equal(lines.length, 301);
+    for (const l of lines.slice(1)) {
+      const pr = Number(l.split(',')[2]);
+      assert.ok(pr > 0 && pr < 1);
+    }
+
+    const e = bhembed(['eval', model, data.valid, data.test, '--json', '-q']);
+    assert.equal(e.status, 0, e.stderr);
+    const ev = JSON.parse(e.stdout);
+    assert.equal(ev.results[1].auc, metrics.test.auc);
+    assert.equal(ev.results[1].logloss, metrics.test.logloss);
+    assert.equal(ev.results[0].auc, metrics.valid.auc);
+
+    const ins = bhembed(['inspect', model, '--json']);
+    assert.equal(ins.status, 0, ins.stderr);
+    const s = JSON.parse(ins.stdout);
+    assert.equal(s.embedding.rows, metrics.embedding.rows);
+    assert.equal(s.embedding.fullRows, metrics.embedding.fullRows);
+    assert.equal(s.file.bytes, statSync(model).size);
+    assert.equal(s.fields.length, 39);
+  });
+}
+
+test('jsonl output and float16 model files', () => {
+  const { model, metrics } = trainRun('f16', ['--model', 'fm', '--embedding', 'hash', '--compression', '2', '--dtype', 'float16']);
+  const full = trainRun('f32', ['--model', 'fm', '--embedding', 'hash', '--compression', '2']);
+  assert.ok(statSync(model).size < 0.6 * statSync(full.model).size);
+  const p = bhembed(['predict', model, data.test, '--output-format', 'jsonl', '-q']);
+  assert.equal(p.status, 0, p.stderr);
+  const rows = p.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(rows.length, 300);
+  assert.deepEqual(Object.keys(rows[0]), ['row', 'label', 'probability']);
+  assert.ok(Math.abs(metrics.test.auc - full.metrics.test.auc) < 1e-9 || metrics.test.auc > 0.5);
+  const ins = bhembed(['inspect', model]);
+  assert.match(ins.stdout, /float16 weights/);
+});
