@@ -36,32 +36,31 @@ export function divmod64(lo: number, hi: number, m: number, out: Uint32Array): n
   return r;
 }
 
-let M_LO = 0;
-let M_HI = 0;
+// Result register of mul64: a typed array, because a u32 ≥ 2^31 stored in a module-level `let` is boxed.
+const M = new Int32Array(2);
 
-/** (aHi:aLo)·(bHi:bLo) mod 2^64 → M_LO, M_HI (16-bit limbs for the low product, Math.imul for the cross terms). */
+/** (aHi:aLo)·(bHi:bLo) mod 2^64 → M (16-bit limbs for the high word of aLo·bLo, every Math.imul exact). */
 function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   const a0 = aLo & 0xffff;
   const a1 = aLo >>> 16;
   const b0 = bLo & 0xffff;
   const b1 = bLo >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
+  const p00 = Math.imul(a0, b0);
+  const p01 = Math.imul(a0, b1);
+  const p10 = Math.imul(a1, b0);
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  M_LO = ((mid << 16) | (p00 & 0xffff)) >>> 0;
-  const hi = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16);
-  M_HI = (hi + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) >>> 0;
+  M[0] = (mid << 16) | (p00 & 0xffff);
+  M[1] = (Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
 }
 
 /** The splitmix64 increment γ = 0x9e3779b97f4a7c15. */
 const GAMMA_LO = 0x7f4a7c15;
-const GAMMA_HI = 0x9e3779b9;
+const GAMMA_HI = 0x9e3779b9 | 0;
 
 /** s·γ mod 2^64 as [lo, hi]: the additive salt of mix64 for seed s (precompute once per seed). */
 export function mix64Salt(seed: number): [number, number] {
-  mul64(seed >>> 0, 0, GAMMA_LO, GAMMA_HI);
-  return [M_LO, M_HI];
+  mul64(seed | 0, 0, GAMMA_LO, GAMMA_HI);
+  return [M[0] >>> 0, M[1] >>> 0];
 }
 
 /**
@@ -70,18 +69,17 @@ export function mix64Salt(seed: number): [number, number] {
  * A bijection on 64 bits. Writes out[2·outIndex] = lo, out[2·outIndex + 1] = hi.
  */
 export function mix64(lo: number, hi: number, saltLo: number, saltHi: number, out: Uint32Array, outIndex: number): void {
-  let zLo = lo + saltLo;
-  let zHi = (hi + saltHi + (zLo > 0xffffffff ? 1 : 0)) >>> 0;
-  zLo >>>= 0;
+  let zLo = (lo + saltLo) | 0;
+  let zHi = (hi + saltHi + ((zLo >>> 0) < (lo >>> 0) ? 1 : 0)) | 0;
   // z ^= z >> 30
-  zLo = (zLo ^ ((zLo >>> 30) | (zHi << 2))) >>> 0;
-  zHi = (zHi ^ (zHi >>> 30)) >>> 0;
-  mul64(zLo, zHi, 0x1ce4e5b9, 0xbf58476d);
+  zLo ^= (zLo >>> 30) | (zHi << 2);
+  zHi ^= zHi >>> 30;
+  mul64(zLo, zHi, 0x1ce4e5b9, 0xbf58476d | 0);
   // z ^= z >> 27
-  zLo = (M_LO ^ ((M_LO >>> 27) | (M_HI << 5))) >>> 0;
-  zHi = (M_HI ^ (M_HI >>> 27)) >>> 0;
-  mul64(zLo, zHi, 0x133111eb, 0x94d049bb);
+  zLo = M[0] ^ ((M[0] >>> 27) | (M[1] << 5));
+  zHi = M[1] ^ (M[1] >>> 27);
+  mul64(zLo, zHi, 0x133111eb, 0x94d049bb | 0);
   // z ^= z >> 31
-  out[2 * outIndex] = (M_LO ^ ((M_LO >>> 31) | (M_HI << 1))) >>> 0;
-  out[2 * outIndex + 1] = (M_HI ^ (M_HI >>> 31)) >>> 0;
+  out[2 * outIndex] = M[0] ^ ((M[0] >>> 31) | (M[1] << 1));
+  out[2 * outIndex + 1] = M[1] ^ (M[1] >>> 31);
 }
