@@ -100,6 +100,7 @@ export class CtrModel {
   /** Labels copied into backend memory (batches come from plain arrays; WASM kernels need their own memory). */
   private readonly labelBuf: Float32Array;
   private readonly probs: Float32Array;
+  private probsView: Float32Array = new Float32Array(0);
   private readonly dEmb: Float32Array;
   private readonly dLin: Float32Array;
   private readonly embOpt: SparseOptimizer | null;
@@ -217,8 +218,8 @@ export class CtrModel {
           const din = this.deepIn;
           const dense = batch.dense as Float32Array;
           for (let b = 0; b < B; b++) {
-            din.set(E.subarray(b * W, b * W + W), b * D);
-            din.set(dense.subarray(b * nd, b * nd + nd), b * D + W);
+            for (let j = 0; j < W; j++) din[b * D + j] = E[b * W + j];
+            for (let i = 0; i < nd; i++) din[b * D + W + i] = dense[b * nd + i];
           }
           x = din;
         }
@@ -239,7 +240,7 @@ export class CtrModel {
     const seed = opts.dropoutSeed ?? mix(this.config.seed, this.step);
     const logits = await this.forward(batch, true, seed);
     const dl = this.dlogits;
-    this.labelBuf.set(batch.labels.subarray(0, B));
+    for (let i = 0; i < B; i++) this.labelBuf[i] = batch.labels[i];
     const loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, opts.scale ?? (B > 0 ? 1 / B : 1));
     const nd = this.config.numDense;
     if (this.lin) {
@@ -267,10 +268,8 @@ export class CtrModel {
       if (this.mlp) {
         let dx = await this.mlp.backward(dl, B);
         if (this.cross) dx = await this.cross.backward(dx, B);
-        if (this.deepIn) {
-          const D = this.deepWidth;
-          for (let b = 0; b < B; b++) dE.set(dx.subarray(b * D, b * D + W), b * W);
-        } else dE.set(dx.subarray(0, B * W));
+        const D = this.deepWidth;
+        for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];
       } else dE.fill(0, 0, B * W);
       if (this.fm) this.fm.backward(this.emb.out, dl, B, dE);
       this.emb.backward(dE);
@@ -303,7 +302,8 @@ export class CtrModel {
   async predict(batch: Batch): Promise<Float32Array> {
     const z = await this.forward(batch, false);
     this.ops.sigmoid(z, this.probs, batch.size);
-    return this.probs.subarray(0, batch.size);
+    if (this.probsView.length !== batch.size) this.probsView = this.probs.subarray(0, batch.size);
+    return this.probsView;
   }
 
   /** Every tensor by name: dense weights, embedding tables ('emb.table', 'linear.table') and BN running stats. */

@@ -1,13 +1,7 @@
 // Architecture name → the parts it sums into its logit, and createModel, the one way to build a model from a
 // plain ModelConfig. A new architecture adds one file and one line here.
 
-import type { Indexer } from '../embedding/table.js';
-import type { IndexSpec } from '../embedding/config.js';
-import { ConfigError } from '../core/errors.js';
-import { BinaryCodeIndexer } from '../embedding/binary-code.js';
-import { DoubleHashIndexer } from '../embedding/double-hash.js';
-import { HashIndexer } from '../embedding/hashing.js';
-import { QrIndexer } from '../embedding/qr.js';
+import { createIndexer } from '../embedding/registry.js';
 import { normalizeModelConfig, type Arch, type ModelConfig } from './config.js';
 import { CtrModel, type ArchParts, type ModelDeps } from './ctr-model.js';
 import { DCNV2_PARTS } from './dcnv2.js';
@@ -26,21 +20,6 @@ export const ARCH_PARTS: Record<Arch, ArchParts> = {
   dcnv2: DCNV2_PARTS,
 };
 
-function indexerFor(spec: IndexSpec): Indexer {
-  switch (spec.method) {
-    case 'bh':
-      return new BinaryCodeIndexer(spec);
-    case 'hash':
-      return new HashIndexer(spec);
-    case 'qr':
-      return new QrIndexer(spec);
-    case 'dhash':
-      return new DoubleHashIndexer(spec);
-    default:
-      throw new ConfigError(`index.method: '${spec.method}' has no indexer yet`, { key: 'index.method' });
-  }
-}
-
 /**
  * Build a model from its plain config.
  * @example
@@ -50,6 +29,6 @@ function indexerFor(spec: IndexSpec): Indexer {
  */
 export function createModel(config: ModelConfig, deps: ModelDeps): CtrModel {
   const c = normalizeModelConfig(config);
-  const indexers = deps.indexers ?? c.fields.map((f) => indexerFor(f.index));
+  const indexers = deps.indexers ?? c.fields.map((f) => createIndexer(f.index));
   return new CtrModel(c, ARCH_PARTS[c.arch], indexers, deps);
 }

@@ -74,7 +74,7 @@ export function gatherBatch(ds: Dataset, order: ArrayLike<number>, start: number
       offs[0] = 0;
       for (let i = 0; i < count; i++) {
         const r = order[start + i];
-        ids.set(src.ids.subarray(2 * o[r], 2 * o[r + 1]), 2 * v);
+        for (let k = 2 * o[r]; k < 2 * o[r + 1]; k++) ids[2 * v + k - 2 * o[r]] = src.ids[k];
         v += o[r + 1] - o[r];
         offs[i + 1] = v;
       }
@@ -84,7 +84,7 @@ export function gatherBatch(ds: Dataset, order: ArrayLike<number>, start: number
   if (nd > 0 && out.dense && ds.dense) {
     for (let i = 0; i < count; i++) {
       const r = order[start + i];
-      out.dense.set(ds.dense.subarray(r * nd, r * nd + nd), i * nd);
+      for (let j = 0; j < nd; j++) out.dense[i * nd + j] = ds.dense[r * nd + j];
     }
   }
 }

@@ -20,11 +20,22 @@ export class DenseAdam {
 
   /** One step with the gradient in `grad` (default: params.grad); t is 1-based. */
   step(cfg: NormalizedOptimConfig, t: number, grad: Float32Array = this.params.grad): void {
-    const p = this.params;
-    const d = p.decaySize;
-    const n = p.size;
-    if (d > 0) this.ops.adam(p.data.subarray(0, d), grad.subarray(0, d), this.m.subarray(0, d), this.v.subarray(0, d), d, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weightDecay, t);
-    if (n > d) this.ops.adam(p.data.subarray(d, n), grad.subarray(d, n), this.m.subarray(d, n), this.v.subarray(d, n), n - d, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, 0, t);
+    if (this.views === null || this.views.grad !== grad) this.views = this.split(grad);
+    const v = this.views;
+    const d = this.params.decaySize;
+    const n = this.params.size;
+    if (d > 0) this.ops.adam(v.w[0], v.g[0], v.m[0], v.v[0], d, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, cfg.weightDecay, t);
+    if (n > d) this.ops.adam(v.w[1], v.g[1], v.m[1], v.v[1], n - d, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, 0, t);
+  }
+
+  // Views of the decayed / not-decayed regions, made once per gradient buffer (no allocation per step).
+  private views: { grad: Float32Array; w: Float32Array[]; g: Float32Array[]; m: Float32Array[]; v: Float32Array[] } | null = null;
+
+  private split(grad: Float32Array): { grad: Float32Array; w: Float32Array[]; g: Float32Array[]; m: Float32Array[]; v: Float32Array[] } {
+    const d = this.params.decaySize;
+    const n = this.params.size;
+    const two = (a: Float32Array): Float32Array[] => [a.subarray(0, d), a.subarray(d, n)];
+    return { grad, w: two(this.params.data), g: two(grad), m: two(this.m), v: two(this.v) };
   }
 
   reset(): void {

@@ -1,6 +1,7 @@
 // Every architecture against finite differences: dense parameters and embedding rows (both tables), with a
 // field per index method and fusion mode, multi-valued fields, dense inputs, dropout and batch norm switched on.
-// Tolerance: |a − n| ≤ 2e-4 + 2e-2·max(|a|,|n|), central step 3e-3 on float32 storage, loss summed in float64.
+// Tolerance: |a − n| ≤ 2e-4 + 2e-2·max(|a|,|n|), central step 1e-3 on float32 storage, loss summed in float64;
+// entries whose ±step straddles a ReLU kink may match a one-sided difference instead (at most a third of them).
 // Also: every (architecture × method × fusion) trains a step with a finite loss and changes its parameters.
 
 import { test } from 'node:test';
@@ -13,9 +14,11 @@ import { ARCHS, type ModelConfig } from '../../../src/models/config.js';
 import type { CtrModel } from '../../../src/models/ctr-model.js';
 import { createModel } from '../../../src/models/registry.js';
 import { FUSIONS } from '../../../src/nn/embedding-bag.js';
-import { checkEntries, randomBatch, sampleIdx } from '../nn/grad-check.js';
+import { checkEntriesKinks, randomBatch, sampleIdx } from '../nn/grad-check.js';
 
 const ops = new ReferenceOps();
+/** Smaller central step than the layer tests: models have many ReLUs, and a step must not cross a kink. */
+const MODEL_EPS = 1e-3;
 
 const SPECS: IndexSpec[] = [
   { method: 'bh', codeBits: 6, blockBits: 2, strategy: 'succession', dense: true },
@@ -23,6 +26,8 @@ const SPECS: IndexSpec[] = [
   { method: 'qr', remainder: 5, quotient: 4 },
   { method: 'dhash', rows: 9, hashes: 2 },
   { method: 'bh', codeBits: 16, blockBits: 4, strategy: 'skip' },
+  // Full vocabulary of ids 0..39 (ids ≥ 40 fall into the OOV row 0).
+  { method: 'full', minCount: 1, vocab: Array.from({ length: 40 }, (_, v) => v.toString(16).padStart(16, '0')) },
 ];
 
 function bceSum(model: CtrModel, batch: Batch, seed: number): () => Promise<number> {
@@ -55,6 +60,7 @@ for (const arch of ARCHS) {
         { index: SPECS[2], fusion: 'concat' },
         { index: SPECS[3], fusion: 'weighted', pooling: 'sum' },
         { index: SPECS[4], fusion: 'mean' },
+        { index: SPECS[5], fusion: 'sum', pooling: 'sum' },
       ],
     };
     const B = 6;
@@ -62,13 +68,20 @@ for (const arch of ARCHS) {
     const rng = new Rng(100 + ARCHS.indexOf(arch));
     // Make the linear tables and block weights non-trivial.
     for (const p of model.parameters()) if (p.kind !== 'buffer') for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
-    const batch = randomBatch(rng, B, [{ card: 64 }, { card: 30, maxLen: 3 }, { card: 100 }, { card: 50, maxLen: 2 }, { card: 1000 }], 2);
+    const batch = randomBatch(rng, B, [{ card: 64 }, { card: 30, maxLen: 3 }, { card: 100 }, { card: 50, maxLen: 2 }, { card: 1000 }, { card: 60, maxLen: 3 }], 2);
     const seed = 77;
     const loss = bceSum(model, batch, seed);
     await model.forwardBackward(batch, { scale: 1, dropoutSeed: seed });
     const bad: string[] = [];
+    let kinks = 0;
+    let checked = 0;
+    const tally = (r: { bad: string[]; kinks: number; checked: number }): void => {
+      bad.push(...r.bad);
+      kinks += r.kinks;
+      checked += r.checked;
+    };
     const dense = model.params.grad.slice();
-    bad.push(...(await checkEntries('dense', loss, model.params.data, (i) => dense[i], sampleIdx(rng, dense.length, 80))));
+    tally(await checkEntriesKinks('dense', loss, model.params.data, (i) => dense[i], sampleIdx(rng, dense.length, 80), MODEL_EPS));
     for (const bag of [model.emb, model.lin]) {
       if (!bag) continue;
       const g = new Float32Array(bag.table.length);
@@ -76,9 +89,11 @@ for (const arch of ARCHS) {
       const touched: number[] = [];
       for (let k = 0; k < bag.nUnique; k++) touched.push(bag.uniqueRows[k] * bag.dim + rng.int(bag.dim));
       const idx = [...sampleIdx(rng, touched.length, 40).map((i) => touched[i]), ...sampleIdx(rng, g.length, 10)];
-      bad.push(...(await checkEntries(`${bag.name}.table`, loss, bag.table, (i) => g[i], idx)));
+      tally(await checkEntriesKinks(`${bag.name}.table`, loss, bag.table, (i) => g[i], idx, MODEL_EPS));
     }
     assert.deepEqual(bad, []);
+    // One hidden unit near 0 moves with almost every parameter, so kink entries come in clusters.
+    assert.ok(kinks <= checked / 3, `${kinks} of ${checked} entries sit on a ReLU kink`);
     // The names enumerate every tensor once.
     const names = model.parameters().map((p) => p.name);
     assert.equal(new Set(names).size, names.length);
