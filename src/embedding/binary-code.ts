@@ -1,11 +1,11 @@
 // Binary Code based Hash Embedding index (Yan et al., "Binary Code based Hash Embedding for Web-scale
-// Applications", CIKM 2021, §3.2 and Fig. 2): the S-bit binary code of a value is cut into K = ceil(S/t)
+// Applications", CIKM 2021, §2 and Fig. 2): the S-bit binary code of a value is cut into K = ceil(S/t)
 // blocks, each block's bits form an integer v_k, and block k reads row offset_k + v_k of one shared table.
 // Pure integer maths on u32 halves; fusing the K rows (sum/mean/concat) belongs to the embedding bag in nn/.
 
 import type { HashIds } from '../core/ids.js';
 import { DataError } from '../core/errors.js';
-import type { BhSpec, BhStrategy, IndexSpec } from './config.js';
+import type { BhSpec, IndexSpec } from './config.js';
 import { bhBlockWidths, normalizeIndexSpec } from './config.js';
 import type { Indexer } from './table.js';
 
@@ -18,7 +18,7 @@ const STRADDLE = 2;
  * BH indexer. Code = the low S bits of the hash id (bit 0 = least significant), or the id itself in dense mode.
  *   succession: bit j of v_k = code bit k·t + j
  *   skip:       bit j of v_k = code bit k + j·K
- * row_k = offset_k + v_k, offset_k = Σ_{j<k} 2^width_k, numRows = Σ_k 2^width_k.
+ * row_k = offset_k + v_k, offset_k = Σ_{j<k} 2^width_j, numRows = Σ_k 2^width_k.
  *
  * Skip is computed as a bit permutation (eight 256-entry tables, one per code byte) that lays the blocks out
  * contiguously, followed by the same contiguous extraction as succession.
@@ -150,12 +150,6 @@ export class BinaryCodeIndexer implements Indexer {
 
   toSpec(): IndexSpec {
     return { ...this.spec };
-  }
-
-  /** Blocks' (bit → block, position) map for documentation and tests: block of code bit i and its position j. */
-  static bitPlace(codeBits: number, blockBits: number, strategy: BhStrategy, i: number): { block: number; bit: number } {
-    const K = Math.ceil(codeBits / blockBits);
-    return strategy === 'succession' ? { block: Math.floor(i / blockBits), bit: i % blockBits } : { block: i % K, bit: Math.floor(i / K) };
   }
 
   private checkDense(lo: number, hi: number, i: number): void {

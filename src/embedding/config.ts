@@ -57,7 +57,7 @@ export const INDEX_METHODS: readonly IndexMethod[] = ['bh', 'full', 'hash', 'qr'
 export const MAX_TABLE_ROWS = 2147483647;
 
 /**
- * Bits held by each BH block (Yan et al. 2021, §3.2). K = ceil(S / t).
+ * Bits held by each BH block (Yan et al. 2021, §2, "code block strategy"). K = ceil(S / t).
  * succession: block k holds code bits k·t … min(S, (k+1)·t) − 1, so width_k = min(t, S − k·t).
  * skip: block k holds code bits k, k + K, k + 2K, … (< S), so width_k = ceil((S − k) / K).
  */

@@ -2,6 +2,12 @@
 // count ids (vocabulary building) and to look up the full-embedding vocabulary, with no BigInt keys and no
 // per-entry objects: keys, values and occupancy live in three typed arrays, linear probing, power-of-two size.
 
+/**
+ * @example
+ *   const counts = new IdMap();
+ *   counts.add(ids[0], ids[1]);      // count id 0 of a HashIds batch
+ *   counts.get(ids[0], ids[1]);      // 1; an id never added gives −1
+ */
 export class IdMap {
   private keys: Uint32Array;
   private vals: Int32Array;
