@@ -21,7 +21,7 @@ import type { GemmKind, OpsKind } from '../kernels/index.js';
 import type { Arch, ModelConfig } from '../models/config.js';
 import { normalizeModelConfig } from '../models/config.js';
 import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
-import { createModel } from '../models/registry.js';
+import { ARCH_PARTS, createModel } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import { saveModel } from './checkpoint.js';
@@ -159,6 +159,12 @@ function fullSpec(ds: DataSet, f: number): IndexSpec {
   return b.build(1);
 }
 
+/** Floats per embedding row over all of the architecture's tables: dim (deep/FM/cross) + 1 (linear term). */
+function rowWidth(m: ModelOptions): number {
+  const p = ARCH_PARTS[m.arch];
+  return (p.fm || p.deep || p.cross ? m.dim : 0) + (p.linear ? 1 : 0);
+}
+
 /** The memory-target rules that need no data (call before a long load to fail fast). */
 export function checkModelOptions(m: ModelOptions): void {
   const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
@@ -185,7 +191,7 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   }
   const plan = planEmbeddings(
     names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) })),
-    { compression: m.compression, budgetBytes: m.memoryBudget, dim: m.dim, strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE },
+    { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE },
   );
   const specs = plan.fields.map((p, f): IndexSpec => {
     if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);
