@@ -73,7 +73,7 @@ export class Progress {
   private label: string;
   private total: number | undefined;
   private start: number;
-  private lastDraw = -Infinity;
+  private lastDraw: number;
   private lastLog: number;
   private drawn = false;
   private count = 0;
@@ -89,6 +89,8 @@ export class Progress {
     this.total = opts.total;
     this.start = this.now();
     this.lastLog = this.start;
+    // The first draw waits one redraw interval, so the rate shown is never measured over a few microseconds.
+    this.lastDraw = this.start;
   }
 
   /** Start a new phase (e.g. the next epoch) with its own clock. */
@@ -98,7 +100,7 @@ export class Progress {
     this.total = total;
     this.start = this.now();
     this.lastLog = this.start;
-    this.lastDraw = -Infinity;
+    this.lastDraw = this.start;
     this.count = 0;
   }
 
