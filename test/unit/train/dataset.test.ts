@@ -94,3 +94,17 @@ for (const threads of [1, 2]) {
     assert.ok(fit.best !== null && fit.best.auc > 0.85, `AUC ${fit.best?.auc}`);
   });
 }
+
+test('an error inside a worker thread reaches fit() as the original error, and workers stop', async () => {
+  // Row 3 holds an id too wide for the dense BH code; without shuffling it falls in worker 1's shard.
+  const n = 8;
+  const ids = new Uint32Array(2 * n);
+  ids[6] = 1 << 20;
+  const ds: Dataset = { n, labels: new Float32Array(n).fill(1, 0, 4), fields: [{ ids }] };
+  const tr = await Trainer.create(
+    { arch: 'lr', fields: [{ index: { method: 'bh', codeBits: 4, blockBits: 2, strategy: 'succession', dense: true } }] },
+    { threads: 2, batchSize: 4, shuffle: false, earlyStopping: false },
+  );
+  await assert.rejects(tr.fit(ds), (e: Error & { code?: string }) => e.code === 'data.parse' && /codeBits=4/.test(e.message));
+  await tr.close();
+});
