@@ -145,3 +145,37 @@ test('config errors name the key and the allowed values', () => {
   assert.throws(() => createModel({ arch: 'dnn', dim: 0, fields: f }, { ops }), /dim/);
   assert.throws(() => createModel({ arch: 'dnn', fields: [] }, { ops }), /fields/);
 });
+
+test('steady state: no backend allocation per batch (train steps and predict, varying batch sizes)', async () => {
+  class CountingOps extends ReferenceOps {
+    allocs = 0;
+    override allocF32(n: number): Float32Array {
+      this.allocs++;
+      return super.allocF32(n);
+    }
+    override allocI32(n: number): Int32Array {
+      this.allocs++;
+      return super.allocI32(n);
+    }
+  }
+  const cops = new CountingOps();
+  for (const arch of ARCHS) {
+    const model = createModel(
+      { arch, dim: 4, mlp: [8], batchNorm: true, dropout: 0.1, crossLayers: 1, numDense: 2, fields: [{ index: SPECS[0], fusion: 'weighted' }, { index: SPECS[1], pooling: 'mean' }, { index: SPECS[2], fusion: 'concat' }] },
+      { ops: cops, maxBatch: 16 },
+    );
+    const rng = new Rng(4);
+    const batches = [16, 3, 16, 9, 1, 16, 7].map((B) => randomBatch(rng, B, [{ card: 64 }, { card: 30, maxLen: 3 }, { card: 100 }], 2));
+    // Warm-up: the first step creates the Adam state; the longest multi-valued batch sets the row capacity.
+    for (const b of batches) await model.trainStep(b);
+    await model.predict(batches[0]);
+    const before = cops.allocs;
+    for (let rep = 0; rep < 3; rep++) {
+      for (const b of batches) {
+        await model.trainStep(b);
+        await model.predict(b);
+      }
+    }
+    assert.equal(cops.allocs - before, 0, `${arch}: ${cops.allocs - before} allocations in steady state`);
+  }
+});
