@@ -2,7 +2,6 @@
 // Every tensor the model lists (dense weights, embedding tables, batch-norm running statistics) is stored by name,
 // with the normalized model config (index specs and full vocabularies included) in the header.
 
-import type { NormalizedModelConfig } from '../models/config.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import type { ModelFileMeta, NamedTensor, WeightDtype } from '../models/model-file.js';
 import { readModelFile, writeModelFile } from '../models/model-file.js';
@@ -10,8 +9,6 @@ import { readModelFile, writeModelFile } from '../models/model-file.js';
 export interface SaveModelOptions {
   /** float16 halves the file; predictions then differ slightly from the trained model's. @default 'float32' */
   dtype?: WeightDtype;
-  /** The config to record instead of model.config (same tensors; e.g. full fields trained through an equivalent spec). */
-  config?: NormalizedModelConfig;
 }
 
 /** The model's tensors as the file stores them (views, not copies). */
@@ -25,7 +22,7 @@ export function modelTensors(model: CtrModel): NamedTensor[] {
  * saveModel('model.bhm', trainer.model, meta);
  */
 export function saveModel(path: string, model: CtrModel, meta: ModelFileMeta, opts: SaveModelOptions = {}): number {
-  return writeModelFile(path, opts.config ?? model.config, meta, modelTensors(model), { dtype: opts.dtype ?? 'float32' });
+  return writeModelFile(path, model.config, meta, modelTensors(model), { dtype: opts.dtype ?? 'float32' });
 }
 
 /** Copy a model file's weights into a model built from the same config (e.g. to resume or fine-tune). */

@@ -16,12 +16,11 @@ import { FullVocabBuilder } from '../embedding/full.js';
 import type { EmbeddingPlan } from '../embedding/planner.js';
 import { DEFAULT_MAX_COLLISION_RATE, hashedCodeBits, planEmbeddings } from '../embedding/planner.js';
 import { createIndexer } from '../embedding/registry.js';
-import { ReferenceOps, createGemmProvider, createOps } from '../kernels/index.js';
+import { createGemmProvider, createOps } from '../kernels/index.js';
 import type { GemmKind, OpsKind } from '../kernels/index.js';
 import type { Arch, ModelConfig } from '../models/config.js';
-import { normalizeModelConfig } from '../models/config.js';
 import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
-import { ARCH_PARTS, createModel } from '../models/registry.js';
+import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import { saveModel } from './checkpoint.js';
@@ -217,50 +216,6 @@ function specRows(spec: IndexSpec): number {
   return createIndexer(spec).numRows;
 }
 
-let modelsHaveFull: boolean | undefined;
-
-/** Whether models/registry.ts builds 'full' fields itself (Trainer.create gives it no indexers). */
-function modelsSupportFull(): boolean {
-  if (modelsHaveFull === undefined) {
-    try {
-      createModel({ arch: 'lr', fields: [{ index: { method: 'full', minCount: 1, vocab: [] } }] }, { ops: new ReferenceOps(), maxBatch: 1 });
-      modelsHaveFull = true;
-    } catch {
-      modelsHaveFull = false;
-    }
-  }
-  return modelsHaveFull;
-}
-
-/**
- * Workaround while the model registry has no 'full' indexer: train full fields as `hash` with R = vocab + 1 on ids
- * replaced by their full-table row (row = id mod R = id), which is the same table, row for row. The saved model
- * keeps the true FullSpec, so serve/ (which builds indexers from the embedding registry) predicts identically.
- */
-function fullAsHash(config: ModelConfig): { trainConfig: ModelConfig; remap: (ds: Dataset) => Dataset } {
-  const full = config.fields.map((f) => f.index.method === 'full');
-  if (!full.some(Boolean) || modelsSupportFull()) return { trainConfig: config, remap: (ds) => ds };
-  const indexers = config.fields.map((f) => (f.index.method === 'full' ? createIndexer(f.index) : null));
-  const trainConfig: ModelConfig = {
-    ...config,
-    fields: config.fields.map((f, i) => (full[i] ? { ...f, index: { method: 'hash', rows: (indexers[i] as { numRows: number }).numRows } } : f)),
-  };
-  const remap = (ds: Dataset): Dataset => ({
-    ...ds,
-    fields: ds.fields.map((col, i) => {
-      const ix = indexers[i];
-      if (ix === null) return col;
-      const n = col.offsets ? col.offsets[ds.n] : ds.n;
-      const rows = new Int32Array(n);
-      ix.index(col.ids, n, rows);
-      const ids = new Uint32Array(2 * n);
-      for (let v = 0; v < n; v++) ids[2 * v] = rows[v];
-      return { ids, offsets: col.offsets ?? null };
-    }),
-  });
-  return { trainConfig, remap };
-}
-
 export interface TrainRunOptions {
   /** Model file to write (atomically). */
   out?: string;
@@ -297,8 +252,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   const gemmKind: GemmKind = m.gemm && m.gemm !== 'auto' ? m.gemm : ((await createGemmProvider('auto', ops0)).name as GemmKind);
   // threads > 1 needs shared memory: WASM memory is shared; plain reference ops are swapped by the trainer.
   const ops = m.threads > 1 && ops0.name !== 'wasm' ? undefined : ops0;
-  const { trainConfig, remap } = fullAsHash(config);
-  const trainer = await Trainer.create(trainConfig, {
+  const trainer = await Trainer.create(config, {
     batchSize: m.batchSize,
     epochs: m.epochs,
     seed: m.seed,
@@ -331,13 +285,13 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       };
     }
     emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
-    const trainDs = remap(toTrainDataset(data.train));
-    const validDs = data.valid ? remap(toTrainDataset(data.valid)) : undefined;
+    const trainDs = toTrainDataset(data.train);
+    const validDs = data.valid ? toTrainDataset(data.valid) : undefined;
     const fit = await trainer.fit(trainDs, validDs);
     emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
     const score = async (ds: Dataset | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
     const valid = validDs ? (fit.best ?? (await score(validDs))) : undefined;
-    const test = await score(data.test ? remap(toTrainDataset(data.test)) : undefined);
+    const test = await score(data.test ? toTrainDataset(data.test) : undefined);
 
     const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
     let embParams = 0;
@@ -382,7 +336,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         metrics: metrics as unknown as Record<string, unknown>,
       };
       delete (meta.data.reader as ReaderOptions).maxRows;
-      outcome.modelFileBytes = saveModel(run.out, model, meta, { dtype: run.dtype, config: normalizeModelConfig(config) });
+      outcome.modelFileBytes = saveModel(run.out, model, meta, { dtype: run.dtype });
       metrics.modelFileBytes = outcome.modelFileBytes;
     }
     return outcome;
