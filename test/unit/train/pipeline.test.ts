@@ -1,0 +1,62 @@
+// Index planning from real (tiny, generated) data: full vocabularies match the distinct counts, the planner's
+// budget holds, fields that fit stay full, and target flags are checked before any data is read.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../../src/core/rng.js';
+import { hashedCodeBits } from '../../../src/embedding/planner.js';
+import { checkModelOptions, loadRunData, planIndexSpecs } from '../../../src/train/pipeline.js';
+import type { ModelOptions } from '../../../src/train/pipeline.js';
+
+/** libfm rows with 3 fields of very different cardinality (3, 40, 400 values). */
+function writeData(): string {
+  const rng = new Rng(1);
+  const lines: string[] = [];
+  for (let i = 0; i < 2000; i++) lines.push(`${rng.int(2)} ${rng.int(3)}:1 ${10 + rng.int(40)}:1 ${100 + rng.int(400)}:1`);
+  const path = join(mkdtempSync(join(tmpdir(), 'pipeline-')), 'd.libfm');
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+const base: ModelOptions = { arch: 'fm', method: 'bh', dim: 4, epochs: 1, batchSize: 32, lr: 0.01, optimizer: 'adam', threads: 1, seed: 1 };
+
+test('specs per method and target', async () => {
+  const data = await loadRunData({ format: 'libfm', train: writeData() });
+  assert.equal(data.train.numFields, 3);
+  const distinct = data.distinct;
+  assert.equal(distinct[0], 3);
+  assert.equal(distinct[1], 40);
+  assert.ok(distinct[2] > 350 && distinct[2] <= 400);
+
+  const full = planIndexSpecs(data, { ...base, method: 'full' });
+  assert.equal(full.plan, null);
+  full.specs.forEach((s, f) => {
+    assert.equal(s.method, 'full');
+    assert.equal(s.method === 'full' && s.vocab.length, distinct[f]);
+  });
+
+  const bh = planIndexSpecs(data, { ...base, method: 'bh', blockBits: 3 });
+  bh.specs.forEach((s, f) => assert.deepEqual(s, { method: 'bh', codeBits: hashedCodeBits(distinct[f]), blockBits: Math.min(3, hashedCodeBits(distinct[f])), strategy: 'succession', dense: false }));
+
+  const fullRows = distinct.reduce((a, n) => a + n + 1, 0);
+  for (const method of ['hash', 'qr', 'dhash', 'bh'] as const) {
+    const r = planIndexSpecs(data, { ...base, method, compression: 4 });
+    assert.ok(r.plan);
+    assert.ok(r.plan.totalRows <= Math.floor(fullRows / 4), `${method}: ${r.plan.totalRows} rows`);
+    // The 3-value field fits its share: it stays full (4 rows) with its vocabulary.
+    assert.equal(r.specs[0].method, 'full');
+    assert.equal(r.specs[2].method, method);
+  }
+});
+
+test('target flags are checked without data', () => {
+  assert.throws(() => checkModelOptions({ ...base, method: 'hash' }), /--embedding hash needs --compression R or --memory-budget SIZE$/);
+  assert.throws(() => checkModelOptions({ ...base, method: 'bh' }), /\(or --block-bits T\)/);
+  assert.throws(() => checkModelOptions({ ...base, method: 'qr', blockBits: 4 }), /--block-bits applies to --embedding bh only/);
+  assert.throws(() => checkModelOptions({ ...base, method: 'bh', compression: 10, memoryBudget: 1000 }), /only one of/);
+  assert.throws(() => checkModelOptions({ ...base, method: 'full', compression: 10 }), /full takes no/);
+  checkModelOptions({ ...base, method: 'full' });
+  checkModelOptions({ ...base, method: 'dhash', memoryBudget: 4096 });
+});
