@@ -23,6 +23,7 @@ import { DenseAdam } from '../nn/optim/adam.js';
 import { normalizeOptim, type NormalizedOptimConfig, type OptimConfig } from '../nn/optim/config.js';
 import { SparseOptimizer } from '../nn/optim/sparse.js';
 import { DenseParams, type NamedParam } from '../nn/params.js';
+import { TrackedOps } from '../nn/tracked-ops.js';
 import type { NormalizedModelConfig } from './config.js';
 
 /** Which terms an architecture sums into its logit. */
@@ -75,7 +76,8 @@ export class CtrModel {
   readonly config: NormalizedModelConfig;
   readonly parts: ArchParts;
   readonly maxBatch: number;
-  readonly ops: Ops;
+  /** The backend, wrapped so that dispose() can free everything this model allocated. */
+  readonly ops: TrackedOps;
   readonly params = new DenseParams();
   readonly buffers = new DenseParams();
   readonly layout: EmbeddingLayout;
@@ -110,12 +112,13 @@ export class CtrModel {
   constructor(config: NormalizedModelConfig, parts: ArchParts, indexers: Indexer[], deps: ModelDeps) {
     this.config = config;
     this.parts = parts;
-    this.ops = deps.ops;
+    this.ops = new TrackedOps(deps.ops);
     this.maxBatch = deps.maxBatch ?? 1024;
     if (!(Number.isInteger(this.maxBatch) && this.maxBatch >= 1)) throw new ConfigError(`maxBatch: must be a positive integer, got ${String(deps.maxBatch)}`, { key: 'maxBatch' });
     if (indexers.length !== config.fields.length) throw new ConfigError(`indexers: ${indexers.length} given for ${config.fields.length} fields`);
-    const ops = deps.ops;
-    const gemm: GemmProvider = deps.gemm ?? { name: ops.name, gemm: (ta, tb, m, n, k, al, a, b, be, c) => ops.gemm(ta, tb, m, n, k, al, a, b, be, c) };
+    const ops = this.ops;
+    const raw = deps.ops;
+    const gemm: GemmProvider = deps.gemm ?? { name: raw.name, gemm: (ta, tb, m, n, k, al, a, b, be, c) => raw.gemm(ta, tb, m, n, k, al, a, b, be, c) };
     const ctx: LayerContext = { ops, gemm, maxBatch: this.maxBatch };
     this.ctx = ctx;
     this.optim = normalizeOptim(deps.optim);
@@ -338,6 +341,15 @@ export class CtrModel {
       sparseState.linear = { state1: this.linOpt.state1, state2: this.linOpt.state2 };
     }
     return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState };
+  }
+
+  /**
+   * Give every backend array this model allocated back to the backend (tables, activations, optimizer state;
+   * memory attached from another thread is not touched). The model must not be used afterwards.
+   */
+  dispose(): void {
+    this.ops.releaseAll();
+    this.adam = null;
   }
 
   /** Zero optimizer state (Adam moments, sparse accumulators) and the step counter. */

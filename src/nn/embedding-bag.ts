@@ -105,6 +105,8 @@ export class EmbeddingLayout {
     if (n <= this.rows.length) return;
     let cap = this.rows.length;
     while (cap < n) cap *= 2;
+    this.ops.free(this.rows);
+    this.ops.free(this.baseWeights);
     this.rows = this.ops.allocI32(cap);
     this.baseWeights = this.ops.allocF32(cap);
     this.blockOf = new Int32Array(cap);
@@ -244,6 +246,8 @@ export class EmbeddingBag {
     const { ops } = this.ctx;
     const cap = this.layout.capacity;
     const uniq = Math.min(cap, this.layout.totalRows);
+    // free() ignores arrays the backend did not allocate (the empty placeholders).
+    for (const a of [this.effWeights, this.dWeights, this.uniqueRows, this.gradRows]) if (a.length > 0) ops.free(a);
     this.effWeights = ops.allocF32(cap);
     this.dWeights = ops.allocF32(this.layout.numBlocks > 0 ? cap : 0);
     this.uniqueRows = ops.allocI32(uniq);

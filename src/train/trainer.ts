@@ -381,6 +381,12 @@ export class Trainer {
     this.model.parameters().forEach((p, i) => p.data.set(s[i]));
   }
 
+  /** close(), then free the model's backend memory (WASM memory is reused by later models). */
+  async dispose(): Promise<void> {
+    await this.close();
+    this.model.dispose();
+  }
+
   /** Stop the worker threads (the model stays usable on this thread). */
   async close(): Promise<void> {
     const ctrl = this.ctrl;

@@ -103,6 +103,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
     Atomics.add(ctrl, CTRL_DONE, 1);
     Atomics.notify(ctrl, CTRL_DONE);
   }
+  model.dispose();
   parentPort?.postMessage({ type: 'stopped' });
 }
 

@@ -179,3 +179,30 @@ test('steady state: no backend allocation per batch (train steps and predict, va
     assert.equal(cops.allocs - before, 0, `${arch}: ${cops.allocs - before} allocations in steady state`);
   }
 });
+
+test('dispose() returns every backend array the model allocated (growth included)', async () => {
+  class LedgerOps extends ReferenceOps {
+    readonly live = new Set<Float32Array | Int32Array>();
+    override allocF32(n: number): Float32Array {
+      const a = super.allocF32(n);
+      this.live.add(a);
+      return a;
+    }
+    override allocI32(n: number): Int32Array {
+      const a = super.allocI32(n);
+      this.live.add(a);
+      return a;
+    }
+    override free(a: Float32Array | Int32Array): void {
+      assert.ok(this.live.delete(a), 'free of an array that is not live');
+    }
+  }
+  const lops = new LedgerOps();
+  const model = createModel({ arch: 'deepfm', dim: 4, mlp: [8], fields: [{ index: SPECS[1], pooling: 'mean', fusion: 'weighted' }] }, { ops: lops, maxBatch: 4 });
+  const rng = new Rng(12);
+  // Up to 40 values per sample: the row buffers grow (and free the old ones) several times.
+  for (const maxLen of [1, 10, 40]) await model.trainStep(randomBatch(rng, 4, [{ card: 30, maxLen }], 0));
+  assert.ok(lops.live.size > 0);
+  model.dispose();
+  assert.equal(lops.live.size, 0);
+});
