@@ -105,8 +105,10 @@ export class CtrModel {
   private probsView: Float32Array = new Float32Array(0);
   private readonly dEmb: Float32Array;
   private readonly dLin: Float32Array;
-  private readonly embOpt: SparseOptimizer | null;
-  private readonly linOpt: SparseOptimizer | null;
+  // Row-wise optimizer state (2× the table for Adam) is created on first use, so predict-only models skip it.
+  private embOpt: SparseOptimizer | null = null;
+  private linOpt: SparseOptimizer | null = null;
+  private readonly attachedState: SharedModelState['sparseState'] | null;
   private adam: DenseAdam | null = null;
 
   constructor(config: NormalizedModelConfig, parts: ArchParts, indexers: Indexer[], deps: ModelDeps) {
@@ -177,9 +179,7 @@ export class CtrModel {
       this.emb?.allocateTable(rng.fork(2));
       this.lin?.allocateTable(rng.fork(4));
     }
-    const kind = this.optim.embeddingOptimizer;
-    this.embOpt = this.emb ? new SparseOptimizer(ops, kind, this.emb.table.length, a?.sparseState.emb) : null;
-    this.linOpt = this.lin ? new SparseOptimizer(ops, kind, this.lin.table.length, a?.sparseState.linear) : null;
+    this.attachedState = a?.sparseState ?? null;
   }
 
   private bags(): EmbeddingBag[] {
@@ -280,8 +280,17 @@ export class CtrModel {
     return loss;
   }
 
+  private sparseOptimizers(): void {
+    if (this.embOpt !== null || this.linOpt !== null) return;
+    const kind = this.optim.embeddingOptimizer;
+    const st = this.attachedState;
+    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb);
+    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear);
+  }
+
   /** Row-wise optimizer on the rows the last forwardBackward touched (t: 1-based global step). */
   applySparse(t: number): void {
+    this.sparseOptimizers();
     if (this.emb && this.embOpt) this.embOpt.update(this.emb.table, this.emb.dim, this.emb.uniqueRows, this.emb.nUnique, this.emb.gradRows, this.optim, t);
     if (this.lin && this.linOpt) this.linOpt.update(this.lin.table, 1, this.lin.uniqueRows, this.lin.nUnique, this.lin.gradRows, this.optim, t);
   }
@@ -330,6 +339,7 @@ export class CtrModel {
 
   /** The memory a worker thread attaches to (see SharedModelState). */
   sharedState(): SharedModelState {
+    this.sparseOptimizers();
     const tables: Record<string, Float32Array> = {};
     const sparseState: SharedModelState['sparseState'] = {};
     if (this.emb && this.embOpt) {

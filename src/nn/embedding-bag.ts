@@ -96,6 +96,20 @@ export class EmbeddingLayout {
     this.scratch = fields.map((f) => new Int32Array(Math.max(1, maxBatch * f.indexer.rowsPerValue)));
   }
 
+  private slotArr: Int32Array | null = null;
+
+  /**
+   * Scratch for embeddingBagBackward: one int32 per table row, all −1 between calls. Shared by every bag on this
+   * layout (they run one after the other), so a model pays for it once per thread, not once per table.
+   */
+  get slot(): Int32Array {
+    if (this.slotArr === null) {
+      this.slotArr = this.ops.allocI32(this.totalRows);
+      this.slotArr.fill(-1);
+    }
+    return this.slotArr;
+  }
+
   /** Widest row count this layout has held (bags size their per-row scratch with it). */
   get capacity(): number {
     return this.rows.length;
@@ -215,7 +229,6 @@ export class EmbeddingBag {
 
   private effWeights: Float32Array;
   private dWeights: Float32Array;
-  private slot: Int32Array = new Int32Array(0);
   private version = -1;
   private readonly initStd: number;
   private readonly ctx: LayerContext;
@@ -259,19 +272,12 @@ export class EmbeddingBag {
   allocateTable(rng: Rng): void {
     this.table = this.ctx.ops.allocF32(this.layout.totalRows * this.dim);
     if (this.initStd > 0) for (let i = 0; i < this.table.length; i++) this.table[i] = this.initStd * rng.normal();
-    this.allocSlot();
   }
 
   /** Use a table that lives elsewhere (another thread's shared memory). */
   attachTable(table: Float32Array): void {
     if (table.length !== this.layout.totalRows * this.dim) throw new ConfigError(`${this.name}: attached table has ${table.length} floats, expected ${this.layout.totalRows * this.dim}`);
     this.table = table;
-    this.allocSlot();
-  }
-
-  private allocSlot(): void {
-    this.slot = this.ctx.ops.allocI32(this.layout.totalRows);
-    this.slot.fill(-1);
   }
 
   /** The weights handed to the kernels for the current layout (null when all are 1). */
@@ -304,7 +310,7 @@ export class EmbeddingBag {
     const L = this.layout;
     const { ops } = this.ctx;
     const w = this.weights();
-    this.nUnique = ops.embeddingBagBackward(dOut, this.dim, L.rows, L.offsets, L.nSeg, w, false, this.slot, this.uniqueRows, this.gradRows);
+    this.nUnique = ops.embeddingBagBackward(dOut, this.dim, L.rows, L.offsets, L.nSeg, w, false, L.slot, this.uniqueRows, this.gradRows);
     if (L.numBlocks > 0) {
       // y = Σ_i base_i · α_{blk(i)} · e_i  ⇒  ∂L/∂α_k = Σ_{i: blk(i)=k} base_i · ⟨dOut_seg(i), e_i⟩
       ops.embeddingBagWeightGrad(dOut, this.table, this.dim, L.rows, L.offsets, L.nSeg, false, this.dWeights);
