@@ -69,6 +69,20 @@ export interface TrainerOptions {
   ops?: Ops;
   /** Progress callback (not part of any saved config). */
   onEvent?: (e: TrainEvent) => void;
+  /** Called after every optimizer step (cheap; for progress bars). */
+  onStep?: (s: StepProgress) => void;
+}
+
+export interface StepProgress {
+  epoch: number;
+  /** 1-based global step. */
+  step: number;
+  /** Rows of this epoch done so far. */
+  done: number;
+  /** Rows per epoch. */
+  total: number;
+  /** Summed (not mean) loss of this step's batch. */
+  loss: number;
 }
 
 export interface TrainEvent {
@@ -205,6 +219,7 @@ export class Trainer {
         epochLoss += loss;
         evalLoss += loss / Math.max(1, count);
         evalCount++;
+        this.opts.onStep?.({ epoch, step: this.step, done: start + count, total: n, loss });
         if (evalEvery > 0 && this.step % evalEvery === 0 && (await evaluateNow())) {
           stopped = true;
           break;

@@ -72,6 +72,8 @@ for (const threads of [1, 2]) {
     const train = multiDataset(6000, 3);
     const valid = multiDataset(1500, 4);
     const events: string[] = [];
+    let lastDone = 0;
+    let stepCalls = 0;
     const tr = await Trainer.create(
       {
         arch: 'wdl',
@@ -83,13 +85,15 @@ for (const threads of [1, 2]) {
           { index: { method: 'bh', codeBits: 4, blockBits: 2, strategy: 'succession', dense: true }, fusion: 'concat', pooling: 'sum' },
         ],
       },
-      { threads, batchSize: 64, epochs: 2, evalEvery: 20, optim: { lr: 0.01 }, earlyStopping: false, onEvent: (e) => events.push(e.type) },
+      { threads, batchSize: 64, epochs: 2, evalEvery: 20, optim: { lr: 0.01 }, earlyStopping: false, onEvent: (e) => events.push(e.type), onStep: (p) => ((lastDone = p.done), stepCalls++) },
     );
     const fit = await tr.fit(train, valid);
     await tr.close();
     assert.equal(fit.steps, 2 * Math.ceil(6000 / 64));
     assert.equal(fit.history.length, Math.floor(fit.steps / 20));
     assert.equal(events.filter((e) => e === 'epoch').length, 2);
+    assert.equal(stepCalls, fit.steps);
+    assert.equal(lastDone, 6000);
     // Noise-free AUC would be 1; 10 % label noise caps it near 0.9.
     assert.ok(fit.best !== null && fit.best.auc > 0.85, `AUC ${fit.best?.auc}`);
   });
