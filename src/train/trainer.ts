@@ -59,7 +59,11 @@ export interface TrainerOptions {
   threads?: number;
   /** Evaluate the validation set every this many steps; 0 = at the end of each epoch. @default 0 */
   evalEvery?: number;
-  /** Early stopping on validation AUC (needs a validation set); false disables it. @default { patience: 2 } */
+  /**
+   * Early stopping on validation AUC (needs a validation set): stop after `patience` evaluations without a gain
+   * and restore the best weights. false: train all epochs and keep the final weights (validation is still
+   * reported). @default { patience: 2 }
+   */
   earlyStopping?: EarlyStoppingOptions | false;
   /** Compute backend. @default 'auto' (WASM when it loads) */
   engine?: OpsKind;
@@ -105,7 +109,7 @@ export interface EvalResult {
 export interface FitResult {
   steps: number;
   epochs: number;
-  /** Best validation result (the weights left in the model); null without a validation set. */
+  /** Best validation result (with early stopping, the weights left in the model); null without a validation set. */
   best: (EvalResult & { step: number; epoch: number }) | null;
   history: { step: number; epoch: number; auc: number; logloss: number; trainLoss: number }[];
   stoppedEarly: boolean;
@@ -204,7 +208,7 @@ export class Trainer {
       this.opts.onEvent?.({ type: 'eval', epoch, step: this.step, trainLoss, auc: r.auc, logloss: r.logloss, seconds: (performance.now() - t0) / 1000 });
       if (best === null || r.auc > best.auc + (es?.minDelta ?? 0) || (Number.isNaN(best.auc) && !Number.isNaN(r.auc))) {
         best = { ...r, step: this.step, epoch };
-        snapshot = this.snapshot(snapshot);
+        if (es !== null) snapshot = this.snapshot(snapshot);
         bad = 0;
       } else bad++;
       return es !== null && bad >= es.patience;
