@@ -171,7 +171,9 @@ async function resolveNumFields(path: string, options: ReaderOptions, maxLineByt
     }
     return options.numFields;
   }
-  if (path === STDIN) throw new ConfigError('numFields is required when reading libsvm/libffm from stdin (the file cannot be scanned first)', { key: 'numFields' });
+  if (path === STDIN || (await checkInput(path)).once) {
+    throw new ConfigError('numFields is required when reading libsvm/libffm from stdin or a pipe (the input cannot be scanned first)', { key: 'numFields' });
+  }
   const n = await scanMax(path, maxLineBytes, measure);
   return Math.max(1, n);
 }

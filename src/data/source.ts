@@ -16,9 +16,12 @@ export function displayName(path: string): string {
 
 let stdinTaken = false;
 
-/** Throws IoError unless path is '-' or a readable regular file (missing, directory, permissions). */
-export async function checkInput(path: string): Promise<void> {
-  if (path === STDIN) return;
+/**
+ * Throws IoError unless path is '-' or a readable regular file or named pipe (missing, directory, permissions).
+ * Returns whether the input can be read only once (stdin, a pipe such as `<(zcat f.gz)`).
+ */
+export async function checkInput(path: string): Promise<{ once: boolean }> {
+  if (path === STDIN) return { once: true };
   if (typeof path !== 'string' || path === '') throw new IoError('no input file given', { path });
   let st;
   try {
@@ -28,6 +31,7 @@ export async function checkInput(path: string): Promise<void> {
   }
   if (st.isDirectory()) throw new IoError(`${path}: is a directory, expected a data file`, { path });
   if (!st.isFile() && !st.isFIFO()) throw new IoError(`${path}: not a regular file`, { path });
+  return { once: st.isFIFO() };
 }
 
 export function ioFromErrno(path: string, e: unknown): IoError {

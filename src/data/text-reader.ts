@@ -1,7 +1,7 @@
 // The shared engine of every line-oriented reader (criteo, avazu, libsvm/libfm, libffm, csv/tsv): passes, header
 // handling, chunking, and the fail/skip policy. A format only supplies a LineParser that fills one row.
 
-import { ConfigError, DataError, dataError } from '../core/errors.js';
+import { ConfigError, DataError, IoError, dataError } from '../core/errors.js';
 import { ChunkBuilder } from './chunk.js';
 import type { DataChunk, FieldInfo } from './chunk.js';
 import { LINE_OK, lineFlagReason, sniffBinary, splitLines } from './lines.js';
@@ -128,6 +128,7 @@ export class TextReader implements DataReader {
   private readonly parser: LineParser;
   private readonly hasHeader: boolean;
   private pending: PendingPass | undefined;
+  private passes = 0;
 
   constructor(init: TextReaderInit) {
     this.format = init.format;
@@ -153,10 +154,16 @@ export class TextReader implements DataReader {
       ({ lines, batch: startBatch, index: startIndex } = this.pending);
       this.pending = undefined;
     } else {
-      if (this.path !== STDIN) await checkInput(this.path);
+      if (this.path !== STDIN) {
+        const { once } = await checkInput(this.path);
+        if (once && this.passes > 0) {
+          throw new IoError(`${this.path}: a pipe can be read only once, but a second pass over the data was asked for; give a regular file`, { path: this.path });
+        }
+      }
       lines = await openLines(this.path, this.opts.maxLineBytes);
       if (this.hasHeader) startIndex = 1; // first line of the first batch is the header
     }
+    this.passes++;
     const stats = (this.stats = emptyStats());
     const { onError, maxLineBytes, maxRows } = this.opts;
     const parser = this.parser;

@@ -47,3 +47,24 @@ test('stdin: libsvm without numFields cannot be scanned first', () => {
   assert.equal(out, '');
   assert.match(err, /numFields is required when reading libsvm\/libffm from stdin/);
 });
+
+test('a named pipe is read once; a second pass says so', { timeout: 10000 }, async () => {
+  const { tmpDir } = await import('./helpers.js');
+  const { writeFile } = await import('node:fs/promises');
+  const fifo = `${tmpDir()}/pipe-${process.pid}`;
+  assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
+  // The writer opens the pipe in the thread pool and blocks until the reader opens it, in this same process.
+  const writing = writeFile(fifo, `${line(0)}\n${line(1)}\n`);
+  const { openReader } = await import('../../../src/data/open.js');
+  const r = await openReader('criteo', fifo);
+  let n = 0;
+  for await (const c of r.chunks()) n += c.rows;
+  await writing;
+  assert.equal(n, 2);
+  await assert.rejects(
+    (async () => {
+      for await (const c of r.chunks()) void c;
+    })(),
+    { name: 'IoError', message: `${fifo}: a pipe can be read only once, but a second pass over the data was asked for; give a regular file` },
+  );
+});
