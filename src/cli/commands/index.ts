@@ -45,6 +45,18 @@ export function register(program: Command): void {
     .option('--hashes <k>', 'dhash: hashes per value k', '2')
     .option('--vocab-file <path>', 'full: a FullSpec JSON file, or a text file of values, one per line (line i → row i + 1; repeats ignored)')
     .option('--spec <json>', 'the whole index spec as JSON (overrides the method flags), e.g. {"method":"qr","remainder":10,"quotient":10}')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  bhembed index --block-bits 8 hello world                      bh, S = 64, succession
+  bhembed index --block-bits 4 --strategy skip --field 3 hello  skip blocks, field 3 (XXH64 seed 3)
+  bhembed index --dense --code-bits 20 --block-bits 5 1000 42   integer ids, no hashing
+  bhembed index --method qr --remainder 1000 --quotient 777 hello
+  bhembed index --block-bits 8 -- -1 --x                        values that start with '-' go after --
+
+Exact arithmetic for every method: docs/index-spec.md`,
+    )
     .action((values: string[], opts: IndexOptions) => {
       process.stdout.write(indexLines(values, opts));
     });
