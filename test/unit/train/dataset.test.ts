@@ -67,8 +67,8 @@ test('checkDataset names what disagrees', () => {
   assert.throws(() => checkDataset({ ...ds, labels: new Float32Array(3) }, 2, 1), /3 labels for 10 rows/);
 });
 
-for (const threads of [1, 2]) {
-  test(`trainer learns a multi-valued field (${threads} thread${threads > 1 ? 's' : ''}, eval every 20 steps)`, async () => {
+for (const [threads, engine] of [[1, 'auto'], [2, 'auto'], [2, 'reference']] as const) {
+  test(`trainer learns a multi-valued field (${threads} thread${threads > 1 ? 's' : ''}, ${engine} backend, eval every 20 steps)`, async () => {
     const train = multiDataset(6000, 3);
     const valid = multiDataset(1500, 4);
     const events: string[] = [];
@@ -85,7 +85,7 @@ for (const threads of [1, 2]) {
           { index: { method: 'bh', codeBits: 4, blockBits: 2, strategy: 'succession', dense: true }, fusion: 'concat', pooling: 'sum' },
         ],
       },
-      { threads, batchSize: 64, epochs: 2, evalEvery: 20, optim: { lr: 0.01 }, earlyStopping: false, onEvent: (e) => events.push(e.type), onStep: (p) => ((lastDone = p.done), stepCalls++) },
+      { threads, engine, batchSize: 64, epochs: 2, evalEvery: 20, optim: { lr: 0.01 }, earlyStopping: false, onEvent: (e) => events.push(e.type), onStep: (p) => ((lastDone = p.done), stepCalls++) },
     );
     const fit = await tr.fit(train, valid);
     await tr.close();
