@@ -1,7 +1,7 @@
 // One line per method: the only place that maps an IndexSpec to its implementation. A new method adds its
 // file, its spec type in config.ts, and one case here.
 
-import type { IndexMethod, IndexSpec } from './config.js';
+import type { BhSpec, DoubleHashSpec, FullSpec, HashSpec, IndexMethod, IndexSpec, QrSpec } from './config.js';
 import { INDEX_METHODS, normalizeIndexSpec } from './config.js';
 import { BinaryCodeIndexer } from './binary-code.js';
 import { DoubleHashIndexer } from './double-hash.js';
@@ -12,20 +12,22 @@ import type { Indexer } from './table.js';
 
 export { INDEX_METHODS };
 
-/** Build the indexer a (JSON) spec describes. Throws ConfigError on an invalid spec. */
+/** Build the indexer a (JSON) spec describes. Throws ConfigError on an invalid spec (each constructor validates it). */
 export function createIndexer(spec: IndexSpec): Indexer {
-  const s = normalizeIndexSpec(spec);
-  switch (s.method) {
+  switch ((spec as { method?: unknown } | null)?.method) {
     case 'bh':
-      return new BinaryCodeIndexer(s);
+      return new BinaryCodeIndexer(spec as BhSpec);
     case 'full':
-      return new FullIndexer(s);
+      return new FullIndexer(spec as FullSpec);
     case 'hash':
-      return new HashIndexer(s);
+      return new HashIndexer(spec as HashSpec);
     case 'qr':
-      return new QrIndexer(s);
+      return new QrIndexer(spec as QrSpec);
     case 'dhash':
-      return new DoubleHashIndexer(s);
+      return new DoubleHashIndexer(spec as DoubleHashSpec);
+    default:
+      normalizeIndexSpec(spec); // throws the ConfigError naming the allowed methods
+      throw new Error('unreachable');
   }
 }
 
