@@ -97,13 +97,18 @@ export class IntIdCache {
   }
 }
 
+const SMALL_BUCKETS = new Uint8Array(1 << 16);
+for (let v = 0; v < SMALL_BUCKETS.length; v++) SMALL_BUCKETS[v] = v > 2 ? lnSquaredFloor(v) : v;
+
+function lnSquaredFloor(v: number): number {
+  const l = Math.log(v);
+  return Math.floor(l * l);
+}
+
 /** Criteo's integer-to-category rule (Juan et al.'s FFM winning solution): v > 2 → floor(ln(v)²), else v. */
 export function logSquaredBucket(v: number): number {
-  if (v > 2) {
-    const l = Math.log(v);
-    return Math.floor(l * l);
-  }
-  return v;
+  if (v >= 0 && v < 65536 && v === Math.floor(v)) return SMALL_BUCKETS[v];
+  return v > 2 ? lnSquaredFloor(v) : v;
 }
 
 /**
