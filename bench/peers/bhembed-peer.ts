@@ -1,21 +1,37 @@
-// The bhembed leg of the peer benchmark: the library's own CtrModel (createModel) trained on the same samples,
-// hash ids and indexers the peer dump was made from, printing the same ONE JSON line as torch_ctr.py and
-// tfjs-peer.ts. bhembed indexes inside its step (hash id → rows), so its timing includes work the peers skip.
+// The bhembed leg of the peer benchmark: the library's Trainer (src/train/trainer.ts) trained on the same
+// samples, hash ids and indexers the peer dump was made from, printing the same ONE JSON line as torch_ctr.py
+// and tfjs-peer.ts. bhembed indexes inside its step (hash id → rows), so its timing includes work the peers
+// skip; with --threads 2 the timing also includes starting the worker threads.
 //
-//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--epochs N] [--batch1 N] [--engine auto|wasm|reference]
-//
-// TODO(train): when src/train/trainer.ts (with worker threads) lands, add --threads 2 through it; today the
-// leg calls CtrModel.trainStep on one thread.
+//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference]
 
 import { BatchBuffer } from '../../src/core/batch.js';
-import { Rng } from '../../src/core/rng.js';
-import { createOps, type OpsKind } from '../../src/kernels/index.js';
-import { createModel } from '../../src/models/registry.js';
+import { createIndexer } from '../../src/embedding/registry.js';
+import type { OpsKind } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/models/config.js';
+import type { Dataset } from '../../src/train/dataset.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { PEER_CONFIGS, quickConfig } from './configs.js';
 import { logLoss, readMeta, readSplit, rocAuc, type PeerSplit } from './dump.js';
 import { buildIndexers, loadCodedData, type CodedData } from './export.js';
 import { loadIndexerSource } from './indexers.js';
+
+/** One split as the Trainer's columnar Dataset: per field, each sample's 64-bit hash id (2 u32 words). */
+function toDataset(data: CodedData, split: PeerSplit): Dataset {
+  const labels = data.labels[split];
+  const n = labels.length;
+  const fields = data.fieldNames.map((_, f) => {
+    const codes = data.codes[split][f];
+    const idsF = data.ids[f];
+    const ids = new Uint32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      ids[2 * i] = idsF[2 * codes[i]];
+      ids[2 * i + 1] = idsF[2 * codes[i] + 1];
+    }
+    return { ids };
+  });
+  return { n, labels, fields };
+}
 
 /** Fill batch with samples perm[start, start + count) of a split: each field's hash id, and the label. */
 function fillBatch(batch: BatchBuffer, data: CodedData, split: PeerSplit, perm: ArrayLike<number>, start: number, count: number): void {
@@ -38,12 +54,13 @@ function fillBatch(batch: BatchBuffer, data: CodedData, split: PeerSplit, perm: 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const dir = args[0];
-  if (!dir) throw new Error('usage: bhembed-peer.js DUMP_DIR [--epochs N] [--batch1 N] [--engine auto|wasm|reference]');
+  if (!dir) throw new Error('usage: bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference]');
   const opt = (name: string): string | undefined => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
   const meta = readMeta(dir);
   const epochs = Number(opt('--epochs') ?? meta.epochs);
   const batch1 = Number(opt('--batch1') ?? 2000);
   const engine = (opt('--engine') ?? 'auto') as OpsKind;
+  const threads = Number(opt('--threads') ?? 1);
 
   const base = PEER_CONFIGS.find((c) => c.name === meta.export.config);
   if (!base) throw new Error(`${dir}: configuration '${meta.export.config}' is not in bench/peers/configs.ts`);
@@ -72,7 +89,8 @@ async function main(): Promise<void> {
         ids[2 * i] = data.ids[f][2 * c];
         ids[2 * i + 1] = data.ids[f][2 * c + 1];
       }
-      indexers[f].index(ids, m, got, 0);
+      // The model rebuilds its indexer from the spec (vocabulary included): check that one.
+      createIndexer(indexers[f].toSpec()).index(ids, m, got, 0);
       for (let i = 0; i < m; i++) {
         for (let q = 0; q < k; q++) {
           if (got[i * k + q] !== want[i * S + fd.offset + q]) throw new Error(`field ${fd.name}, test sample ${i}: bhembed row ${got[i * k + q]} ≠ dump row ${want[i * S + fd.offset + q]}`);
@@ -82,7 +100,6 @@ async function main(): Promise<void> {
   }
   const loadS = (performance.now() - tLoad) / 1000;
 
-  const ops = await createOps(engine);
   const B = meta.batch;
   const config: ModelConfig = {
     arch: meta.arch,
@@ -92,63 +109,45 @@ async function main(): Promise<void> {
     initStd: meta.init.embeddingStd,
     seed: meta.seed,
   };
-  const model = createModel(config, {
-    ops,
-    maxBatch: Math.max(B, 4096),
-    indexers,
-    optim: {
-      lr: meta.lr,
-      embeddingOptimizer: 'adam',
-      beta1: meta.optimizer.beta1,
-      beta2: meta.optimizer.beta2,
-      eps: meta.optimizer.eps,
-    },
+  const trainSet = toDataset(data, 'train');
+  const testSet = toDataset(data, 'test');
+  const trainer = await Trainer.create(config, {
+    batchSize: B,
+    epochs,
+    seed: meta.seed,
+    threads,
+    engine,
+    earlyStopping: false,
+    optim: { lr: meta.lr, embeddingOptimizer: 'adam', beta1: meta.optimizer.beta1, beta2: meta.optimizer.beta2, eps: meta.optimizer.eps },
   });
-
-  const F = meta.fields.length;
-  const batch = new BatchBuffer(Math.max(B, 4096), new Array<boolean>(F).fill(false), 0);
-  const n = data.labels.train.length;
-  const perm = new Uint32Array(n);
-  const rng = new Rng(meta.seed);
-  let lastLoss = NaN;
+  const n = trainSet.n;
   const t0 = performance.now();
-  for (let e = 0; e < epochs; e++) {
-    for (let i = 0; i < n; i++) perm[i] = i;
-    rng.shuffle(perm);
-    let sum = 0;
-    for (let s = 0; s < n; s += B) {
-      const b = Math.min(B, n - s);
-      fillBatch(batch, data, 'train', perm, s, b);
-      sum += (await model.trainStep(batch)) * b;
-    }
-    lastLoss = sum / n;
-  }
+  const fit = await trainer.fit(trainSet);
   const trainS = (performance.now() - t0) / 1000;
+  await trainer.close();
 
-  const m = data.labels.test.length;
-  const probs = new Float32Array(m);
-  const all = Uint32Array.from({ length: m }, (_, i) => i);
+  const m = testSet.n;
   const t1 = performance.now();
-  for (let s = 0; s < m; s += 4096) {
-    const b = Math.min(4096, m - s);
-    fillBatch(batch, data, 'test', all, s, b);
-    probs.set(await model.predict(batch), s);
-  }
+  const probs = await trainer.predict(testSet);
   const inferS = (performance.now() - t1) / 1000;
   const k1 = Math.min(batch1, m);
+  const F = meta.fields.length;
   const one = new BatchBuffer(1, new Array<boolean>(F).fill(false), 0);
+  const all = Uint32Array.from({ length: m }, (_, i) => i);
   const t2 = performance.now();
   for (let i = 0; i < k1; i++) {
     fillBatch(one, data, 'test', all, i, 1);
-    await model.predict(one);
+    await trainer.model.predict(one);
   }
   const infer1S = (performance.now() - t2) / 1000;
+  const lastLoss = fit.trainLoss;
+  const ops = trainer.ops;
 
   const out = {
     leg: 'bhembed',
     config: meta.name,
-    threads: 1,
-    framework: `bhembed (${ops.name} ops)`,
+    threads,
+    framework: `bhembed Trainer (${ops.name} ops)`,
     embeddingOptimizer: 'lazy Adam (rows touched)',
     epochs,
     trainSamples: n * epochs,

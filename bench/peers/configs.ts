@@ -28,9 +28,9 @@ const FULL = { method: 'full', minCount: 1 } as const;
 const COMMON = { mlp: [400, 400, 400], batch: 4096, lr: 1e-3, embeddingOptimizer: 'sparse_adam' as const };
 
 export const PEER_CONFIGS: PeerConfig[] = [
-  { name: 'frappe-dnn-full', data: 'frappe', index: FULL, arch: 'dnn', dim: 10, epochs: 3, ...COMMON },
-  { name: 'frappe-dnn-bh', data: 'frappe', index: BH_T4, arch: 'dnn', dim: 10, epochs: 3, ...COMMON },
-  { name: 'frappe-deepfm-bh', data: 'frappe', index: BH_T4, arch: 'deepfm', dim: 10, epochs: 3, ...COMMON },
+  { name: 'frappe-dnn-full', data: 'frappe', index: FULL, arch: 'dnn', dim: 10, epochs: 1, ...COMMON },
+  { name: 'frappe-dnn-bh', data: 'frappe', index: BH_T4, arch: 'dnn', dim: 10, epochs: 1, ...COMMON },
+  { name: 'frappe-deepfm-bh', data: 'frappe', index: BH_T4, arch: 'deepfm', dim: 10, epochs: 1, ...COMMON },
   {
     name: 'criteo-syn-dnn-full',
     data: 'synthetic-criteo',

@@ -1,11 +1,13 @@
-// Peer benchmark driver: exports each configuration's dump once, then runs the legs (bhembed, PyTorch on 1 and
-// 2 threads, TensorFlow.js WASM stock and tuned) as separate processes, interleaved A B C A B C, takes medians
+// Peer benchmark driver: exports each configuration's dump once, then runs the legs (bhembed and PyTorch on 1
+// and 2 threads, TensorFlow.js WASM stock and tuned) as separate processes, interleaved A B C A B C, takes medians
 // and prints bhembed / best-peer ratios. Writes bench/results/peers.json and bench/results/peers.md.
 //
 //   bash bench/peers/run.sh [--quick] [--repeats N] [--only a,b] [--legs bhembed,torch-1,...] [--out DIR]
+//
+// Legs: bhembed, bhembed-2 (Trainer on 1 / 2 threads), torch-1, torch-2, tfjs (stock), tfjs-tuned.
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,18 +39,23 @@ interface Leg {
 }
 
 const LEGS: Leg[] = [
-  { name: 'bhembed', peer: false, cmd: (d, b1) => [process.execPath, [join(HERE, 'bhembed-peer.js'), d, '--batch1', String(b1)]] },
+  { name: 'bhembed', peer: false, cmd: (d, b1) => [process.execPath, [join(HERE, 'bhembed-peer.js'), d, '--threads', '1', '--batch1', String(b1)]] },
+  { name: 'bhembed-2', peer: false, cmd: (d, b1) => [process.execPath, [join(HERE, 'bhembed-peer.js'), d, '--threads', '2', '--batch1', String(b1)]] },
   { name: 'torch-1', peer: true, cmd: (d, b1) => [PYTHON, [join(ROOT, 'bench/peers/torch_ctr.py'), d, '--threads', '1', '--batch1', String(b1)]] },
   { name: 'torch-2', peer: true, cmd: (d, b1) => [PYTHON, [join(ROOT, 'bench/peers/torch_ctr.py'), d, '--threads', '2', '--batch1', String(b1)]] },
   { name: 'tfjs', peer: true, cmd: (d, b1) => [process.execPath, [join(HERE, 'tfjs-peer.js'), d, '--batch1', String(b1)]] },
   { name: 'tfjs-tuned', peer: true, cmd: (d, b1) => [process.execPath, [join(HERE, 'tfjs-peer.js'), d, '--tuned', '--batch1', String(b1)]] },
 ];
 
-/** Stock tfjs trains ~5× slower than tuned tfjs (transposed MatMul); on 2M rows it would take an hour per run. */
+/**
+ * Both tfjs legs train 5–20× slower than the others: on the 2M-row synthetic set one run would take 30–60 min,
+ * so the full-size run leaves them out (their --quick numbers stand in). Stock tfjs runs in round 1 only.
+ */
 function defaultLegs(cfg: PeerConfig, quick: boolean): string[] {
   const all = LEGS.map((l) => l.name);
-  return cfg.data === 'synthetic-criteo' && !quick ? all.filter((l) => l !== 'tfjs') : all;
+  return cfg.data === 'synthetic-criteo' && !quick ? all.filter((l) => !l.startsWith('tfjs')) : all;
 }
+const ONCE = new Set(['tfjs']);
 
 const METRICS = [
   { key: 'trainSamplesPerSec', label: 'train samples/s', higher: true },
@@ -92,8 +99,8 @@ interface ConfigSummary {
   config: string;
   repeats: number;
   legs: Record<string, Record<MetricKey, number> & { framework: string; runs: number }>;
-  /** bhembed / best peer per metric, with the peer leg that was best. */
-  ratios: Record<MetricKey, { ratio: number; bestPeer: string }>;
+  /** Best bhembed leg / best peer leg per metric, naming both. */
+  ratios: Record<MetricKey, { ratio: number; bestPeer: string; bestBhembed: string }>;
   runs: LegResult[];
 }
 
@@ -106,16 +113,21 @@ function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSumma
     legs[name] = entry;
   }
   const ratios = {} as ConfigSummary['ratios'];
-  const peers = Object.keys(legs).filter((l) => LEGS.find((x) => x.name === l)?.peer);
-  for (const m of METRICS) {
-    let best = '';
-    for (const p of peers) {
+  const isPeer = (l: string): boolean => LEGS.find((x) => x.name === l)?.peer ?? true;
+  const best = (names: string[], m: (typeof METRICS)[number]): string => {
+    let b = '';
+    for (const p of names) {
       const v = legs[p][m.key];
       if (!Number.isFinite(v)) continue;
-      if (best === '' || (m.higher ? v > legs[best][m.key] : v < legs[best][m.key])) best = p;
+      if (b === '' || (m.higher ? v > legs[b][m.key] : v < legs[b][m.key])) b = p;
     }
-    const mine = legs.bhembed?.[m.key] ?? NaN;
-    ratios[m.key] = { ratio: best ? mine / legs[best][m.key] : NaN, bestPeer: best };
+    return b;
+  };
+  const names = Object.keys(legs);
+  for (const m of METRICS) {
+    const bp = best(names.filter(isPeer), m);
+    const bb = best(names.filter((l) => !isPeer(l)), m);
+    ratios[m.key] = { ratio: bp && bb ? legs[bb][m.key] / legs[bp][m.key] : NaN, bestPeer: bp, bestBhembed: bb };
   }
   return { config: cfg, repeats, legs, ratios, runs };
 }
@@ -132,7 +144,7 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
     }
     const rc = METRICS.map((m) => {
       const r = s.ratios[m.key];
-      return Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (vs ${r.bestPeer})` : 'n/a';
+      return Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (${r.bestBhembed} vs ${r.bestPeer})` : 'n/a';
     });
     out.push(`| **bhembed / best peer** | | ${rc.join(' | ')} |`, '');
   }
@@ -155,7 +167,19 @@ async function main(): Promise<void> {
   };
 
   const configs = PEER_CONFIGS.filter((c) => !only || only.includes(c.name));
+  // A full run updates peers.json configuration by configuration (so frappe and the synthetic set can be run
+  // as separate invocations); --quick writes peers-quick.json from scratch.
   const summaries: ConfigSummary[] = [];
+  const previous = new Map<string, ConfigSummary>();
+  const resultsFile = join(resultsDir, quick ? 'peers-quick.json' : 'peers.json');
+  if (!quick && existsSync(resultsFile)) {
+    try {
+      const old = JSON.parse(readFileSync(resultsFile, 'utf8')) as { configs: ConfigSummary[] };
+      for (const c of old.configs) previous.set(c.config, c);
+    } catch {
+      previous.clear();
+    }
+  }
   const started = new Date().toISOString();
   const loadStart = loadavg();
   for (const cfg of configs) {
@@ -167,13 +191,18 @@ async function main(): Promise<void> {
     for (let r = 0; r < repeats; r++) {
       log(` round ${r + 1}/${repeats}`);
       for (const leg of legs) {
+        if (r > 0 && ONCE.has(leg.name) && !args.includes('--all-rounds')) continue;
         const res = runLeg(leg, dir, batch1, log);
         if (res) runs.push(res);
       }
     }
-    summaries.push(summarize(cfg.name, repeats, runs));
+    // Keep earlier runs of legs this invocation did not run (e.g. a later `--legs bhembed-2` pass).
+    const ran = new Set(legs.map((l) => l.name));
+    const kept = (previous.get(cfg.name)?.runs ?? []).filter((r) => !ran.has(r.leg));
+    summaries.push(summarize(cfg.name, Math.max(repeats, previous.get(cfg.name)?.repeats ?? 0), [...kept, ...runs]));
+    previous.delete(cfg.name);
     // Write after every configuration so a long run leaves partial results.
-    write(summaries);
+    write([...summaries, ...previous.values()]);
   }
 
   function write(s: ConfigSummary[]): void {
@@ -187,9 +216,10 @@ async function main(): Promise<void> {
       loadavgNow: loadavg(),
     };
     const json = { benchmark: 'peers', started, finished: new Date().toISOString(), quick, repeats, machine, configs: s };
-    writeFileSync(join(resultsDir, quick ? 'peers-quick.json' : 'peers.json'), JSON.stringify(json, null, 1) + '\n');
+    writeFileSync(resultsFile, JSON.stringify(json, null, 1) + '\n');
     const head = `## Peer benchmark${quick ? ' (--quick)' : ''}: ${started}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${loadStart.map((x) => x.toFixed(1)).join(' ')}`;
-    const md = markdown(s, head);
+    const order = PEER_CONFIGS.map((c) => c.name);
+    const md = markdown([...s].sort((a, b) => order.indexOf(a.config) - order.indexOf(b.config)), head);
     writeFileSync(join(resultsDir, quick ? 'peers-quick.md' : 'peers.md'), md + '\n');
   }
   const md = markdown(summaries, '');

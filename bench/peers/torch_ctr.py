@@ -27,6 +27,9 @@ def _threads_from_argv():
 # OpenBLAS, whose own thread pool must match torch.set_num_threads. Set before numpy/torch load it.
 os.environ["OPENBLAS_NUM_THREADS"] = _threads_from_argv()
 os.environ["OMP_NUM_THREADS"] = _threads_from_argv()
+# On a shared 2-core box, spinning OpenMP workers starve OpenBLAS's own threads (measured 3.6k vs 6.2k
+# samples/s at 2 threads); passive waiting is the better of the two stock settings.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import numpy as np
 import torch
