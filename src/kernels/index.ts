@@ -22,16 +22,34 @@ export interface CreateOpsOptions {
   initialBytes?: number;
   /** Hard ceiling for WASM memory growth, at most 4 GiB (wasm32). @default 4 GiB */
   maximumBytes?: number;
+  /**
+   * Bytes the caller expects to allocate (tables, optimizer state, activations). 'auto' picks the reference
+   * backend when this cannot fit in wasm32 memory (4 GiB minus WASM_RESERVED_BYTES); 'wasm' then throws.
+   */
+  expectedBytes?: number;
 }
 
-/** A compute backend. 'auto' = WASM when kernels.wasm loads, else reference. */
+/** Headroom kept below 4 GiB for the allocator header, per-thread GEMM scratch and rounding. */
+export const WASM_RESERVED_BYTES = 64 * 1024 * 1024;
+const WASM_MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** Whether `bytes` of arrays fit in one WASM backend's memory. */
+export function fitsInWasm(bytes: number): boolean {
+  return bytes <= WASM_MAX_BYTES - WASM_RESERVED_BYTES;
+}
+
+/** A compute backend. 'auto' = WASM when kernels.wasm loads (and opts.expectedBytes fits), else reference. */
 export async function createOps(kind: OpsKind = 'auto', opts: CreateOpsOptions = {}): Promise<Ops> {
   switch (kind) {
     case 'reference':
       return new ReferenceOps();
     case 'wasm':
+      if (opts.expectedBytes !== undefined && !fitsInWasm(opts.expectedBytes)) {
+        throw new ConfigError(`engine 'wasm': ${opts.expectedBytes} bytes of model state exceed wasm32 memory (4 GiB); use engine 'reference' or a smaller model`, { key: 'engine', value: kind });
+      }
       return WasmOps.create(opts);
     case 'auto':
+      if (opts.expectedBytes !== undefined && !fitsInWasm(opts.expectedBytes)) return new ReferenceOps();
       try {
         return await WasmOps.create(opts);
       } catch {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Worker } from 'node:worker_threads';
 import { isBhembedError } from '../../src/core/errors.js';
+import { createOps } from '../../src/kernels/index.js';
 import { WasmOps, loadKernelBytes } from '../../src/kernels/wasm.js';
 
 test('views allocated before memory growth stay valid and keep their contents', async () => {
@@ -87,4 +88,10 @@ test('a worker attached to the shared memory trains the same table (sparseSgd) a
   const next = ops.allocF32(16);
   assert.ok((msg.mine as number) > rows.byteOffset);
   assert.ok(next.byteOffset > (msg.mine as number));
+});
+
+test('createOps: auto falls back to reference when expectedBytes exceeds wasm32 memory; wasm refuses', async () => {
+  assert.equal((await createOps('auto', { expectedBytes: 5 * 2 ** 30 })).name, 'reference');
+  assert.equal((await createOps('auto', { expectedBytes: 1 << 20, initialBytes: 1 << 20 })).name, 'wasm');
+  await assert.rejects(createOps('wasm', { expectedBytes: 5 * 2 ** 30 }), (e: unknown) => isBhembedError(e) && e.code === 'config.invalid');
 });
