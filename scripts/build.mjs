@@ -1,7 +1,7 @@
 // Build: AssemblyScript kernels -> dist/src/kernels/kernels.wasm, then tsc for src, test and bench.
 // Runs offline: both compilers come from node_modules.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,3 +20,6 @@ if (existsSync(asEntry)) {
   run(bin('asc'), [asEntry, '--config', join(root, 'src/kernels/wasm/asconfig.json'), '--target', 'release']);
 }
 run(bin('tsc'), ['-p', join(root, 'tsconfig.json')]);
+// tsc writes files without the executable bit; npx and the npm bin link need it on the CLI entry.
+const cliEntry = join(root, 'dist/src/cli/bin.js');
+if (existsSync(cliEntry)) chmodSync(cliEntry, 0o755);
