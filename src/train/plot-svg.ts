@@ -11,6 +11,8 @@ export interface PlotPoint {
 export interface PlotSeries {
   name: string;
   points: PlotPoint[];
+  /** Also draw a dashed horizontal line at the first point's y across the plot (a baseline such as full). */
+  reference?: boolean;
 }
 
 export interface LinePlotOptions {
@@ -149,6 +151,10 @@ export function linePlotSvg(opts: LinePlotOptions): string {
     const kind = MARKERS[i % MARKERS.length];
     const ps = s.points.filter((p) => Number.isFinite(p.x) && Number.isFinite(p.y) && (!logX || p.x > 0)).sort((a, b) => a.x - b.x);
     out.push(`<g class="series" data-name="${esc(s.name)}">`);
+    if (s.reference && ps.length > 0) {
+      const y = fmt(sy(ps[0].y));
+      out.push(`<line class="reference" x1="${m.left}" y1="${y}" x2="${m.left + pw}" y2="${y}" stroke="${color}" stroke-width="1.5" stroke-dasharray="6 4"/>`);
+    }
     if (ps.length > 1) {
       out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${ps.map((p) => `${fmt(sx(p.x))},${fmt(sy(p.y))}`).join(' ')}"/>`);
     }

@@ -246,7 +246,7 @@ export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test'): s
   return `${lines.join('\n')}\n`;
 }
 
-/** AUC vs actual compression, log x axis, one line per method (full is drawn as a point at its ratio, 1×). */
+/** AUC vs actual compression, log x axis, one line per method; full is its point at 1× plus a dashed level line. */
 export function sweepSvg(summary: SweepSummaryRow[], title = 'AUC vs embedding compression', scoreName = 'test'): string {
   const methods = [...new Set(summary.map((r) => r.method))];
   return linePlotSvg({
@@ -256,6 +256,7 @@ export function sweepSvg(summary: SweepSummaryRow[], title = 'AUC vs embedding c
     series: methods.map((m) => ({
       name: m,
       points: summary.filter((r) => r.method === m).map((r) => ({ x: r.actualCompression, y: r.aucMean, err: r.aucStd })),
+      reference: m === 'full',
     })),
   });
 }

@@ -17,7 +17,7 @@ test('one polyline per series, equal log steps are equal pixel steps', () => {
     series: [
       { name: 'bh', points: [{ x: 10, y: 0.78 }, { x: 100, y: 0.77 }, { x: 1000, y: 0.76 }] },
       { name: 'hash', points: [{ x: 10, y: 0.775 }, { x: 1000, y: 0.7 }] },
-      { name: 'full', points: [{ x: 1, y: 0.79 }] },
+      { name: 'full', points: [{ x: 1, y: 0.79 }], reference: true },
     ],
   });
   assert.ok(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"'));
@@ -29,4 +29,9 @@ test('one polyline per series, equal log steps are equal pixel steps', () => {
   assert.ok(Math.abs(b[0] - a[0] - (c[0] - b[0])) < 0.02);
   assert.ok(a[1] < b[1] && b[1] < c[1]); // higher AUC is drawn higher (smaller y)
   for (const name of ['bh', 'hash', 'full']) assert.ok(svg.includes(`data-name="${name}"`));
+  // The reference line spans the plot at full's height, above every other point (0.79 is the top AUC).
+  const ref = /<line class="reference" x1="([\d.]+)" y1="([\d.]+)" x2="([\d.]+)" y2="([\d.]+)"/.exec(svg);
+  assert.ok(ref);
+  assert.equal(ref[2], ref[4]);
+  for (const line of lines) for (const [, y] of line) assert.ok(Number(ref[2]) < y);
 });
