@@ -72,6 +72,7 @@ export interface RawDataFlags {
   schema?: string;
   onError: string;
   numeric?: string;
+  splitHour?: boolean;
   maxRows?: string;
 }
 
@@ -84,6 +85,7 @@ export function addDataOptions(cmd: Command, opts: { train: boolean } = { train:
     .option('--schema <file>', 'csv/tsv/parquet: JSON schema {label, categorical, numeric, multi}')
     .addOption(new Option('--on-error <mode>', 'bad rows: fail at the first (exit 2) or skip and count them').choices(['fail', 'skip']).default('fail'))
     .addOption(new Option('--numeric <mode>', 'criteo: integer columns as categories or as dense log(1+v) inputs').choices(['category', 'dense']))
+    .option('--split-hour', 'avazu: replace hour (YYMMDDHH) by hour_of_day and weekday fields')
     .option('--max-rows <n>', 'read at most n rows of each file');
 }
 
@@ -96,6 +98,7 @@ export function parseDataFlags(f: RawDataFlags): DataOptions {
     schema: f.schema,
     onError: f.onError === 'skip' ? 'skip' : 'fail',
     numeric: f.numeric as DataOptions['numeric'],
+    splitHour: f.splitHour === true ? true : undefined,
     maxRows: f.maxRows === undefined ? undefined : parseIntOpt('--max-rows', f.maxRows, 1),
   };
 }

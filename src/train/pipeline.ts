@@ -41,6 +41,8 @@ export interface DataOptions {
   onError?: 'fail' | 'skip';
   /** criteo: integer columns as categories or dense values. @default 'category' */
   numeric?: 'category' | 'dense';
+  /** avazu: hour → hour_of_day + weekday. @default false */
+  splitHour?: boolean;
   /** Stop each file after this many rows (quick experiments). */
   maxRows?: number;
 }
@@ -126,6 +128,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   const reader: ReaderOptions = { onError: options.onError ?? 'fail' };
   if (options.schema !== undefined) reader.schema = readSchema(options.schema) as unknown as ReaderOptions['schema'];
   if (options.numeric !== undefined) reader.numeric = options.numeric;
+  if (options.splitHour !== undefined) reader.splitHour = options.splitHour;
   if (options.maxRows !== undefined) reader.maxRows = options.maxRows;
   if ((options.format === 'csv' || options.format === 'tsv' || options.format === 'parquet') && reader.schema === undefined) {
     throw new UsageError(`--format ${options.format} needs --schema FILE (label, categorical and numeric columns)`);
