@@ -85,7 +85,11 @@ export function preferWasmGemm(m: number, n: number, k: number): boolean {
   return k <= 32 || m <= 8 || n <= 8 || m * n * k <= 1 << 19;
 }
 
-/** ORT for large GEMMs, the WASM kernel for skinny/small ones (arrays must belong to wasmOps). */
+/**
+ * ORT for large GEMMs, the WASM kernel for skinny/small ones (arrays must belong to wasmOps). Because the choice
+ * depends on m, a row's last bits can differ between batch sizes; the pure 'wasm' provider does not have this
+ * (its no-transpose GEMM gives each row of C bit-identically for every m).
+ */
 export function hybridGemmProvider(ort: GemmProvider, wasmOps: Ops): GemmProvider {
   return {
     name: 'ort',

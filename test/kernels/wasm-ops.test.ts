@@ -46,6 +46,22 @@ describe('wasm gemm', () => {
       });
     }
   }
+  test('layer forward (no transposes): each row of C is bit-identical whatever the batch size m', () => {
+    const tw = new Twins(ops, 13);
+    for (const [n, k] of [[1, 7], [1, 300], [3, 5], [37, 600], [400, 416]]) {
+      const M = 11;
+      const x = tw.f32(M * k);
+      const w = tw.f32(k * n);
+      const full = ops.allocF32(M * n);
+      ops.gemm(false, false, M, n, k, 1, x.t, w.t, 0, full);
+      for (const [start, m] of [[0, 1], [4, 1], [10, 1], [2, 2], [5, 3], [3, 8]]) {
+        const part = ops.allocF32(m * n);
+        ops.gemm(false, false, m, n, k, 1, x.t.subarray(start * k, (start + m) * k), w.t, 0, part);
+        assertEqualArrays(part, full.subarray(start * n, (start + m) * n), `rows ${start}..${start + m} of ${M}, n=${n} k=${k}`);
+      }
+    }
+  });
+
   test('k = 0 gives beta·C (and zeros for beta = 0, NaN included)', () => {
     const tw = new Twins(ops, 12);
     const c = tw.f32(6);

@@ -9,10 +9,12 @@ const NR: i32 = 8;
 const KC: i32 = 256;
 const MC: i32 = 128;
 const NC: i32 = 1024;
+// Column chunk of the matrix-vector accumulate path (its accumulator lives in the spill area of scratch).
+const GEMV_CHUNK: i32 = 4096;
 
 /** Bytes of scratch gemm needs: packed B panel + packed A block + one spill tile. */
 export function gemmScratchBytes(): i32 {
-  return (KC * NC + MC * KC + MR * NR) * 4 + 64;
+  return (KC * NC + MC * KC + max(MR * NR, GEMV_CHUNK)) * 4 + 64;
 }
 
 // Packs rows [i0, i0+mc) × cols [p0, p0+kc) of op(A) into MR-row strips: ap[strip][p][ii], zero padded.
@@ -216,24 +218,44 @@ function gemvDot(x: usize, count: i32, len: i32, v: usize, out: usize, alpha: f3
 }
 
 // out[0..len) = alpha · Σ_r coef[r] · x[r, 0..len) + beta · out (x row-major with count rows of len).
-function gemvAxpy(x: usize, count: i32, len: i32, coef: usize, out: usize, alpha: f32, beta: f32): void {
-  if (beta == 0) memory.fill(out, 0, <usize>len * 4);
-  else if (beta != 1) {
-    for (let j = 0; j < len; j++) store<f32>(out + (<usize>j << 2), beta * load<f32>(out + (<usize>j << 2)));
-  }
+// Summed exactly as the packed kernel sums one element (r ascending within KC blocks, acc·alpha + out·beta per
+// block), so a row of C is bit-identical whether it is computed alone (m = 1) or inside a batch.
+function gemvAxpy(x: usize, count: i32, len: i32, coef: usize, out: usize, alpha: f32, beta: f32, tmp: usize): void {
   const rs = <usize>len * 4;
-  for (let r = 0; r < count; r++) {
-    const w: f32 = alpha * load<f32>(coef + (<usize>r << 2));
-    const vw = f32x4.splat(w);
-    const row = x + <usize>r * rs;
-    let j = 0;
-    for (; j + 4 <= len; j += 4) {
-      const q = out + (<usize>j << 2);
-      v128.store(q, f32x4.add(v128.load(q), f32x4.mul(vw, v128.load(row + (<usize>j << 2)))));
-    }
-    for (; j < len; j++) {
-      const q = out + (<usize>j << 2);
-      store<f32>(q, load<f32>(q) + w * load<f32>(row + (<usize>j << 2)));
+  const va = f32x4.splat(alpha);
+  for (let j0 = 0; j0 < len; j0 += GEMV_CHUNK) {
+    const w = min(GEMV_CHUNK, len - j0);
+    const o = out + (<usize>j0 << 2);
+    for (let pc = 0; pc < count; pc += KC) {
+      const kc = min(KC, count - pc);
+      memory.fill(tmp, 0, <usize>w * 4);
+      for (let r = pc; r < pc + kc; r++) {
+        const a = v128.load32_splat(coef + (<usize>r << 2));
+        const row = x + <usize>r * rs + (<usize>j0 << 2);
+        let j = 0;
+        for (; j + 4 <= w; j += 4) {
+          const q = tmp + (<usize>j << 2);
+          v128.store(q, f32x4.add(v128.load(q), f32x4.mul(a, v128.load(row + (<usize>j << 2)))));
+        }
+        const as = f32x4.extract_lane(a, 0);
+        for (; j < w; j++) {
+          const q = tmp + (<usize>j << 2);
+          store<f32>(q, load<f32>(q) + as * load<f32>(row + (<usize>j << 2)));
+        }
+      }
+      const be: f32 = pc == 0 ? beta : 1;
+      const vb = f32x4.splat(be);
+      let j = 0;
+      for (; j + 4 <= w; j += 4) {
+        const q = o + (<usize>j << 2);
+        const acc = f32x4.mul(v128.load(tmp + (<usize>j << 2)), va);
+        v128.store(q, be == 0 ? acc : f32x4.add(acc, f32x4.mul(v128.load(q), vb)));
+      }
+      for (; j < w; j++) {
+        const q = o + (<usize>j << 2);
+        const acc = load<f32>(tmp + (<usize>j << 2)) * alpha;
+        store<f32>(q, be == 0 ? acc : acc + load<f32>(q) * be);
+      }
     }
   }
 }
@@ -250,21 +272,22 @@ export function gemm(transA: bool, transB: bool, m: i32, n: i32, k: i32, alpha: 
     }
     return;
   }
-  // Matrix-vector shapes (the 1-unit output layer and its gradients): no packing, memory-bound loops.
-  // With m = 1, op(A) is the contiguous vector a; with n = 1, op(B) is the contiguous vector b.
-  if (m == 1) {
-    if (transB) gemvDot(b, n, k, a, c, alpha, beta);
-    else gemvAxpy(b, k, n, a, c, alpha, beta);
-    return;
-  }
-  if (n == 1) {
-    if (!transA) gemvDot(a, m, k, b, c, alpha, beta);
-    else gemvAxpy(a, k, m, b, c, alpha, beta);
-    return;
-  }
   const bp = (scratch + 63) & ~(<usize>63);
   const ap = bp + <usize>(KC * NC) * 4;
   const tmp = ap + <usize>(MC * KC) * 4;
+  // Matrix-vector shapes (the 1-unit output layer, single-row serving, their gradients): no packing.
+  // With n = 1, op(B) is the contiguous vector b; with m = 1, op(A) is the contiguous vector a. n = 1 is tested
+  // first so that a 1-unit layer takes the same path for every batch size m.
+  if (n == 1) {
+    if (!transA) gemvDot(a, m, k, b, c, alpha, beta);
+    else gemvAxpy(a, k, m, b, c, alpha, beta, tmp);
+    return;
+  }
+  if (m == 1) {
+    if (transB) gemvDot(b, n, k, a, c, alpha, beta);
+    else gemvAxpy(b, k, n, a, c, alpha, beta, tmp);
+    return;
+  }
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
