@@ -74,11 +74,12 @@ export class Predictor {
     let config: NormalizedModelConfig;
     let model: CtrModel;
     const opsKind = opts.ops ?? (meta.engine?.ops as OpsKind | undefined) ?? 'auto';
-    const ops = await createOps(opsKind);
+    // The recorded backend first (bit-identical scores); if this machine cannot load it, the best available one.
+    const ops = await createOps(opsKind).catch(() => createOps('auto'));
     try {
       config = normalizeModelConfig(file.model as ModelConfig);
       const gemmKind = opts.gemm ?? (meta.engine?.gemm as GemmKind | undefined) ?? 'auto';
-      const gemm = await createGemmProvider(gemmKind, ops);
+      const gemm = await createGemmProvider(gemmKind, ops).catch(() => createGemmProvider('auto', ops));
       const evalBatch = Number.isInteger(meta.evalBatch) && meta.evalBatch > 0 ? meta.evalBatch : 1024;
       model = createModel(config, { ops, gemm, maxBatch: evalBatch, indexers: config.fields.map((f) => createIndexer(f.index)) });
       model.loadParameters(file.tensors);
