@@ -323,7 +323,7 @@ function openSink(target: string | Writable): Sink {
   failed.catch(() => undefined);
   const closed = once(file, 'close').then(() => undefined);
   if (target.endsWith('.gz')) {
-    const gz = createGzip({ level: 6 });
+    const gz = createGzip({ level: 1 }); // speed over size: the generator is CPU-bound
     gz.pipe(file);
     return { stream: gz, done: Promise.race([closed, failed]), owned: true };
   }
