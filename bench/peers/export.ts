@@ -10,6 +10,8 @@ import { gunzipSync } from 'node:zlib';
 import { allocIds, type HashIds } from '../../src/core/ids.js';
 import { Rng } from '../../src/core/rng.js';
 import { BatchHasher } from '../../src/hash/xxh64.js';
+import { CRITEO_KAGGLE_CARDINALITIES, CriteoTeacher } from '../../src/data/generate.js';
+import { logSquaredBucket } from '../../src/data/tokens.js';
 import { FRAPPE_DIR, PEER_CONFIGS, PEER_SEED, QUICK_LIMIT, quickConfig, type PeerConfig } from './configs.js';
 import { SplitWriter, writeMeta, type PeerField, type PeerMeta, type PeerSplit } from './dump.js';
 import { loadIndexerSource, type IndexerSource } from './indexers.js';
@@ -18,7 +20,7 @@ import type { Indexer } from '../../src/embedding/table.js';
 const SPLITS: PeerSplit[] = ['train', 'valid', 'test'];
 export const EMBEDDING_STD = 0.01;
 /** Bump when the exporter's output changes, so cached dumps are rebuilt. */
-const EXPORTER_REVISION = 2;
+const EXPORTER_REVISION = 3;
 
 /** Categorical data before indexing: per split, per field, n values as small dense codes plus each code's hash id. */
 export interface CodedData {
@@ -46,7 +48,7 @@ export async function exportConfig(cfg0: PeerConfig, opts: ExportOptions, cache 
   const cfg = opts.quick ? quickConfig(cfg0) : cfg0;
   const dir = dumpDir(opts.outRoot, cfg, opts.quick);
   const source = await loadIndexerSource(opts.fallbackIndex);
-  const wanted = JSON.stringify({ cfg, indexer: source.kind, exporterRevision: EXPORTER_REVISION });
+  const wanted = JSON.stringify({ cfg, indexer: source.kind, exporterRevision: EXPORTER_REVISION, layout: process.env.PEER_DUMP_LAYOUT ?? 'auto' });
   const stamp = join(dir, 'config.json');
   if (existsSync(stamp) && readFileSync(stamp, 'utf8') === wanted && existsSync(join(dir, 'meta.json'))) return dir;
 
@@ -81,7 +83,8 @@ function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: Indexe
   const rowsPerSample = offset;
   const n = { train: data.labels.train.length, valid: data.labels.valid.length, test: data.labels.test.length };
   // Factor the rows when n × ΣK int32 would exceed ~1 GB (dump.ts, layout 'values').
-  const layout: PeerMeta['layout'] = n.train * rowsPerSample * 4 > 1e9 ? 'values' : 'rows';
+  const forced = process.env.PEER_DUMP_LAYOUT; // 'rows' | 'values': for testing both layouts on small sets
+  const layout: PeerMeta['layout'] = forced === 'rows' || forced === 'values' ? forced : n.train * rowsPerSample * 4 > 1e9 ? 'values' : 'rows';
   if (layout === 'values') {
     fields.forEach((fd, f) => {
       fd.numCodes = codeRows[f].length / fd.rowsPerValue;
@@ -226,70 +229,63 @@ function readFrappe(quick: boolean): CodedData {
   return { fieldNames: FRAPPE_FIELDS, codes, ids: coders.map((c) => c.finish()), labels, source: `${FRAPPE_DIR}${quick ? ' (quick slice)' : ''}` };
 }
 
-// Criteo-shaped cardinalities: 13 bucketed integer fields, then the 26 categorical fields of Criteo Kaggle
-// capped at 200k so a 2M-row set still repeats values.
-const CRITEO_CARDS = [
-  50, 100, 200, 50, 300, 150, 100, 60, 200, 10, 40, 30, 80, 1460, 583, 200000, 200000, 305, 24, 12517, 633, 3, 93145, 5683, 200000,
-  3194, 27, 14992, 200000, 10, 5652, 2173, 4, 200000, 18, 15, 200000, 105, 142572,
-];
-
 /**
- * Seeded teacher for a Criteo-shaped set (stand-in until src/data/generate.ts exists): power-law values per
- * field, label ~ Bernoulli(σ(b + Σ w_f[v] + FM interaction of 4-dim latents)).
+ * Criteo-shaped synthetic set from the library's planted teacher (src/data/generate.ts, CriteoTeacher with its
+ * documented defaults: Kaggle cardinalities, Zipf 1.1, 4 pair terms, CTR 0.25), drawn row by row exactly as
+ * generateCriteo does, but kept in memory as coded values instead of a TSV: I1..I13 enter as their Criteo
+ * category floor(ln(v)²) ('' when missing), C1..C26 as the teacher's 8-hex-digit tokens ('' when missing).
  */
 function syntheticCriteo(n: { train: number; valid: number; test: number }): CodedData {
-  const F = CRITEO_CARDS.length;
+  const teacher = new CriteoTeacher({
+    seed: PEER_SEED,
+    cardinalities: CRITEO_KAGGLE_CARDINALITIES,
+    zipfExponent: 1.1,
+    missingRate: 0.05,
+    intMissingRate: 0.2,
+    pairs: 4,
+    ctr: 0.25,
+    signal: 1,
+  });
+  teacher.calibrate(0.25);
   const rng = new Rng(PEER_SEED);
-  const LAT = 4;
-  const w = CRITEO_CARDS.map((c) => {
-    const a = new Float32Array(c);
-    for (let i = 0; i < c; i++) a[i] = 0.5 * rng.normal();
-    return a;
-  });
-  const lat = CRITEO_CARDS.map((c) => {
-    const a = new Float32Array(c * LAT);
-    for (let i = 0; i < a.length; i++) a[i] = 0.35 * rng.normal();
-    return a;
-  });
+  const fieldNames = [...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)];
+  const F = fieldNames.length;
+  const coders = fieldNames.map((_, f) => new FieldCoder(f));
+  // Rank → code memo per categorical field (ranks repeat heavily under Zipf), so the token string is built once.
+  const rankCode = Array.from({ length: 26 }, () => new Map<number, number>());
   const codes = {} as Record<PeerSplit, Int32Array[]>;
   const labels = {} as Record<PeerSplit, Float32Array>;
-  const sum = new Float64Array(LAT);
   for (const split of SPLITS) {
     const m = n[split];
     const cs = Array.from({ length: F }, () => new Int32Array(m));
     const ls = new Float32Array(m);
     for (let i = 0; i < m; i++) {
-      let logit = -1.6;
-      sum.fill(0);
-      let sq = 0;
-      for (let f = 0; f < F; f++) {
-        const u = rng.next();
-        const v = Math.min(CRITEO_CARDS[f] - 1, Math.floor(CRITEO_CARDS[f] * u * u * u));
-        cs[f][i] = v;
-        logit += w[f][v] / Math.sqrt(F / 4);
-        for (let d = 0; d < LAT; d++) {
-          const x = lat[f][v * LAT + d];
-          sum[d] += x;
-          sq += x * x;
-        }
+      const p = 1 / (1 + Math.exp(-(teacher.bias + teacher.drawRow(rng))));
+      ls[i] = rng.next() < p ? 1 : 0;
+      for (let j = 0; j < 13; j++) {
+        const v = teacher.ints[j];
+        cs[j][i] = coders[j].code(Number.isNaN(v) ? '' : String(logSquaredBucket(v)));
       }
-      let ss = 0;
-      for (let d = 0; d < LAT; d++) ss += sum[d] * sum[d];
-      logit += (0.5 * (ss - sq)) / F;
-      ls[i] = rng.next() < 1 / (1 + Math.exp(-logit)) ? 1 : 0;
+      for (let f = 0; f < 26; f++) {
+        const k = teacher.ranks[f];
+        let c = rankCode[f].get(k);
+        if (c === undefined) {
+          c = coders[13 + f].code(teacher.token(f, k));
+          rankCode[f].set(k, c);
+        }
+        cs[13 + f][i] = c;
+      }
     }
     codes[split] = cs;
     labels[split] = ls;
   }
-  // Code v of field f is the value string String(v); hash each once with seed f.
-  const hasher = new BatchHasher();
-  const ids = CRITEO_CARDS.map((c, f) => {
-    const out = allocIds(c);
-    for (let v = 0; v < c; v++) hasher.hashString(String(v), f, out, v);
-    return out;
-  });
-  const fieldNames = [...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)];
-  return { fieldNames, codes, ids, labels, source: `bench-local seeded teacher (seed ${PEER_SEED}), ${n.train}/${n.valid}/${n.test} rows, 39 fields` };
+  return {
+    fieldNames,
+    codes,
+    ids: coders.map((c) => c.finish()),
+    labels,
+    source: `src/data/generate.ts CriteoTeacher (seed ${PEER_SEED}, defaults), ${n.train}/${n.valid}/${n.test} rows, 13 integer + 26 categorical fields`,
+  };
 }
 
 async function main(): Promise<void> {
