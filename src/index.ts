@@ -1,0 +1,56 @@
+// The public entry of the bhembed library: every export is named here, grouped by stage. Internal code never
+// imports this file. Left out on purpose: kernels (WASM/onnxruntime seams), workers and layer internals.
+
+// --- errors ---
+export { BhembedError, ConfigError, DataError, IoError, CheckpointError, UsageError, isBhembedError } from './core/errors.js';
+export type { ErrorCode } from './core/errors.js';
+
+// --- hashing and ids ---
+export { xxh64Bytes, xxh64String, BatchHasher } from './hash/xxh64.js';
+export { idToBigInt, idToHex, allocIds } from './core/ids.js';
+export type { HashIds } from './core/ids.js';
+export { Rng } from './core/rng.js';
+
+// --- embedding index methods (config, one class per method, registry, planner) ---
+export { INDEX_METHODS, MAX_TABLE_ROWS, bhBlockWidths, bhNumRows, denseCodeBits, normalizeIndexSpec } from './embedding/config.js';
+export type { IndexSpec, IndexMethod, BhSpec, BhStrategy, FullSpec, HashSpec, QrSpec, DoubleHashSpec } from './embedding/config.js';
+export type { Indexer } from './embedding/table.js';
+export { createIndexer, isIndexMethod } from './embedding/registry.js';
+export { BinaryCodeIndexer } from './embedding/binary-code.js';
+export { FullIndexer, FullVocabBuilder } from './embedding/full.js';
+export { HashIndexer } from './embedding/hashing.js';
+export { QrIndexer } from './embedding/qr.js';
+export { DoubleHashIndexer } from './embedding/double-hash.js';
+export { planEmbeddings, hashedCodeBits, DEFAULT_MAX_COLLISION_RATE } from './embedding/planner.js';
+export type { PlanField, PlanTarget, FieldPlan, EmbeddingPlan } from './embedding/planner.js';
+
+// --- models ---
+export { ARCHS, defineModelConfig, normalizeModelConfig } from './models/config.js';
+export type { Arch, FieldConfig, ModelConfig, NormalizedModelConfig } from './models/config.js';
+export { createModel } from './models/registry.js';
+export { readModelFile, writeModelFile, MODEL_FILE_VERSION } from './models/model-file.js';
+export type { OptimConfig } from './nn/optim/config.js';
+export type { Batch, BatchField } from './core/batch.js';
+export { BatchBuffer } from './core/batch.js';
+
+// --- data ---
+export { openReader } from './data/open.js';
+export { DATA_FORMATS, formatSkips } from './data/reader.js';
+export type { DataFormat, DataReader, ReaderOptions, OnError, PassStats } from './data/reader.js';
+export type { DataChunk, FieldColumn, FieldInfo } from './data/chunk.js';
+export { loadDataset } from './data/dataset.js';
+export type { Dataset as LoadedDataset } from './data/dataset.js';
+export { countDistinct, DistinctCounter } from './data/distinct.js';
+export { generateCriteo, expectedAuc, CRITEO_KAGGLE_CARDINALITIES } from './data/generate.js';
+export type { GenerateOptions, GenerateStats } from './data/generate.js';
+
+// --- training ---
+export { Trainer } from './train/trainer.js';
+export type { TrainerOptions, FitResult, EvalResult } from './train/trainer.js';
+export type { Dataset } from './train/dataset.js';
+export { BinaryMetrics, auc, logloss } from './train/metrics.js';
+export { trainModel, loadRunData } from './train/pipeline.js';
+export { runSweep, summarizeSweep } from './train/sweep.js';
+
+// --- serving ---
+export { Predictor } from './serve/predictor.js';
