@@ -137,7 +137,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .addOption(new Option('--bh-strategy <name>', 'bh: how code bits are grouped into blocks').choices(['succession', 'skip']).default('succession'))
     .option('--dim <D>', 'embedding dimension', '16')
     .option('--mlp <sizes>', 'hidden layer sizes of the deep tower', '128,64')
-    .addOption(new Option('--fusion <name>', 'how the K rows of a BH/QR/dhash value are fused (mean keeps the scale of one row)').choices(FUSIONS as string[]).default('mean'))
+    .addOption(new Option('--fusion <name>', 'how the K rows of a value are fused; weighted learns one weight per block (and per field for K = 1)').choices(FUSIONS as string[]).default('weighted'))
     .option('--epochs <N>', 'passes over the training data', '1')
     .option('--batch-size <B>', 'mini-batch size (also the prediction batch)', '256')
     .option('--lr <x>', 'learning rate', '0.001')

@@ -176,6 +176,33 @@ export function checkModelOptions(m: ModelOptions): void {
   if (m.method !== 'full' && targets === 0) throw new UsageError(`--embedding ${m.method} needs --compression R or --memory-budget SIZE${m.method === 'bh' ? ' (or --block-bits T)' : ''}`);
 }
 
+function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan): IndexSpec[] {
+  return plan.fields.map((p, f): IndexSpec => {
+    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);
+    switch (m.method) {
+      case 'bh':
+        return p.bh;
+      case 'hash':
+        return p.alternatives.hash.spec;
+      case 'qr':
+        return p.alternatives.qr.spec;
+      case 'dhash':
+        return p.alternatives.dhash.spec;
+      default:
+        throw new ConfigError(`--embedding: unknown method '${String(m.method)}'`);
+    }
+  });
+}
+
+/** Bytes of the learned block weights of weighted fusion: Σ_f K_f per embedding table. */
+function blockWeightBytes(m: ModelOptions, specs: IndexSpec[]): number {
+  if ((m.fusion ?? 'sum') !== 'weighted') return 0;
+  const p = ARCH_PARTS[m.arch];
+  const tables = (p.fm || p.deep || p.cross ? 1 : 0) + (p.linear ? 1 : 0);
+  const blocks = specs.reduce((a, s) => a + (s.method === 'full' || s.method === 'hash' ? 1 : createIndexer(s).rowsPerValue), 0);
+  return 4 * tables * blocks;
+}
+
 /** Each field's index spec for the asked method and memory target. */
 export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null } {
   const names = data.train.fieldNames;
@@ -191,25 +218,16 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
       plan: null,
     };
   }
-  const plan = planEmbeddings(
-    names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) })),
-    { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE },
-  );
-  const specs = plan.fields.map((p, f): IndexSpec => {
-    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);
-    switch (m.method) {
-      case 'bh':
-        return p.bh;
-      case 'hash':
-        return p.alternatives.hash.spec;
-      case 'qr':
-        return p.alternatives.qr.spec;
-      case 'dhash':
-        return p.alternatives.dhash.spec;
-      default:
-        throw new ConfigError(`--embedding: unknown method '${String(m.method)}'`);
-    }
-  });
+  const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) }));
+  const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE };
+  let plan = planEmbeddings(fields, target);
+  let specs = specsFromPlan(data, m, plan);
+  // Weighted fusion adds K learned weights per field and table; a byte budget must hold them too.
+  const extra = blockWeightBytes(m, specs);
+  if (m.memoryBudget !== undefined && extra > 0 && plan.totalBytes + extra > m.memoryBudget) {
+    plan = planEmbeddings(fields, { ...target, budgetBytes: m.memoryBudget - extra });
+    specs = specsFromPlan(data, m, plan);
+  }
   return { specs, plan };
 }
 

@@ -97,7 +97,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   if (ratios.at(-1) !== 1000) log(`(${fullRows} rows is too few for 1000×: comparing at ${ratios.join('× and ')}× instead)`);
   const grid = await runGrid(
     data,
-    { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'mean', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', threads, bhStrategy: 'succession', patience: 0 },
+    { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'weighted', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', threads, bhStrategy: 'succession', patience: 0 },
     { methods: METHODS, compressions: ratios, seeds: [1], outDir: flags.outDir, title: 'bhembed demo: DeepFM test AUC vs embedding compression', quiet: flags.quiet },
   );
   process.stdout.write(`\n${grid.markdown}\n`);

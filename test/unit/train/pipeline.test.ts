@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { hashedCodeBits } from '../../../src/embedding/planner.js';
+import { createIndexer } from '../../../src/embedding/registry.js';
 import { checkModelOptions, loadRunData, planIndexSpecs } from '../../../src/train/pipeline.js';
 import type { ModelOptions } from '../../../src/train/pipeline.js';
 
@@ -48,6 +49,20 @@ test('specs per method and target', async () => {
     // The 3-value field fits its share: it stays full (4 rows) with its vocabulary.
     assert.equal(r.specs[0].method, 'full');
     assert.equal(r.specs[2].method, method);
+  }
+});
+
+test('--memory-budget holds every embedding byte: both tables and the block weights of weighted fusion', async () => {
+  const data = await loadRunData({ format: 'libfm', train: writeData() });
+  for (const method of ['bh', 'qr', 'dhash', 'hash'] as const) {
+    for (const budget of [600, 1500, 4000]) {
+      const { specs } = planIndexSpecs(data, { ...base, method, memoryBudget: budget, fusion: 'weighted' });
+      const ix = specs.map((s) => createIndexer(s));
+      // fm: a dim-wide table and a 1-wide linear table, plus one weight per block per table.
+      const bytes = ix.reduce((a, i) => a + 4 * (i.numRows * (base.dim + 1) + 2 * i.rowsPerValue), 0);
+      assert.ok(bytes <= budget, `${method} @ ${budget} B: ${bytes} B`);
+      assert.ok(bytes > budget / 4, `${method} @ ${budget} B uses the budget: ${bytes} B`);
+    }
   }
 });
 
