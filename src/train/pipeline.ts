@@ -283,6 +283,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     ops,
     optim: { lr: m.lr, embeddingOptimizer: m.optimizer },
     earlyStopping: m.patience && m.patience > 0 ? { patience: m.patience } : false,
+    onStep: emit ? (st) => emit({ type: 'step', epoch: st.epoch, epochs: m.epochs, done: st.done, total: st.total }) : undefined,
     onEvent: (e) => {
       // With a validation set, one line per epoch after its evaluation; without, at the end of the epoch.
       if (e.type === 'epoch' && data.valid) return;
@@ -292,26 +293,15 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   try {
     const model = trainer.model;
     const n = data.train.rows;
-    // Per-step progress: applyDense runs once per optimizer step on this thread in serial and parallel mode alike.
-    if (emit) {
-      let steps = 0;
-      const perEpoch = Math.ceil(n / m.batchSize);
-      const applyDense = model.applyDense.bind(model);
-      model.applyDense = (t: number, grad?: Float32Array): void => {
-        applyDense(t, grad);
-        const epoch = Math.floor(steps / perEpoch);
-        const inEpoch = (steps % perEpoch) + 1;
-        steps++;
-        emit({ type: 'step', epoch, epochs: m.epochs, done: Math.min(n, inEpoch * m.batchSize), total: n });
-      };
-    }
     emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
     const trainDs = toTrainDataset(data.train);
     const validDs = data.valid ? toTrainDataset(data.valid) : undefined;
     const fit = await trainer.fit(trainDs, validDs);
     emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
     const score = async (ds: Dataset | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
-    const valid = validDs ? (fit.best ?? (await score(validDs))) : undefined;
+    // Scored with the weights the model ends with (the best ones under early stopping, else the last), which are
+    // the weights saved: `eval` on the valid file then reproduces these numbers.
+    const valid = await score(validDs);
     const test = await score(data.test ? toTrainDataset(data.test) : undefined);
 
     const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
@@ -362,6 +352,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     }
     return outcome;
   } finally {
-    await trainer.close();
+    // Frees the model's backend memory too, so a sweep of many cells does not grow WASM memory without bound.
+    await trainer.dispose();
   }
 }
