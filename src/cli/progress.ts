@@ -144,9 +144,15 @@ export class Progress {
   }
 
   private draw(s: string): void {
-    const cols = this.stream.columns ?? 100;
+    const cols = this.columns();
     this.stream.write(`\r\x1b[2K${s.length > cols - 1 ? s.slice(0, cols - 1) : s}`);
     this.drawn = true;
+  }
+
+  /** Terminal width; some pseudo-terminals report 0, which means unknown. */
+  private columns(): number {
+    const c = this.stream.columns;
+    return c !== undefined && c > 0 ? c : 100;
   }
 
   private line(done: number, t: number, extra: string, bar: boolean): string {
@@ -156,14 +162,23 @@ export class Progress {
     const total = this.total;
     if (total !== undefined && total > 0) {
       const frac = Math.min(1, done / total);
+      const rest = [
+        `${(frac * 100).toFixed(0).padStart(bar ? 3 : 0)}%`,
+        `${formatCount(done)}/${formatCount(total)} ${this.unit}`,
+        `${formatCount(rate)} ${this.unit}/s`,
+        `ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`,
+      ];
       if (bar) {
-        const width = 24;
-        const full = Math.round(frac * width);
-        parts.push(`[${'#'.repeat(full)}${'-'.repeat(width - full)}]`);
+        // The bar takes what the terminal has left after the text (up to 24 cells; none when under 8), so the
+        // numbers are never cut off.
+        const text = [this.label, ...rest, extra].filter((x) => x !== '').join(' ').length;
+        const width = Math.min(24, this.columns() - 1 - text - 3);
+        if (width >= 8) {
+          const full = Math.round(frac * width);
+          parts.push(`[${'#'.repeat(full)}${'-'.repeat(width - full)}]`);
+        }
       }
-      parts.push(`${(frac * 100).toFixed(0).padStart(bar ? 3 : 0)}%`, `${formatCount(done)}/${formatCount(total)} ${this.unit}`);
-      parts.push(`${formatCount(rate)} ${this.unit}/s`);
-      parts.push(`ETA ${rate > 0 ? formatDuration((total - done) / rate) : '?'}`);
+      parts.push(...rest);
     } else {
       parts.push(`${formatCount(done)} ${this.unit}`, `${formatCount(rate)} ${this.unit}/s`, `${formatDuration(secs)}`);
     }
