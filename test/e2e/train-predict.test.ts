@@ -89,3 +89,13 @@ test('jsonl output; float16 files halve the weights and predict within half prec
   assert.ok(maxDiff < 0.01, `float16 predictions differ by ${maxDiff}`);
   assert.match(bhembed(['inspect', half.model]).stdout, /float16 weights/);
 });
+
+test('without a terminal, progress is plain log lines on stderr and the summary is on stdout', () => {
+  const r = bhembed(['train', '--train', data.train, '--valid', data.valid, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '2', '--epochs', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(!r.stderr.includes('\x1b') && !r.stderr.includes('\r'), 'no terminal control codes');
+  assert.match(r.stderr, /^epoch 1\/2, train loss [\d.]+, valid AUC [\d.]+ logloss [\d.]+, \d+s elapsed$/m);
+  assert.match(r.stderr, /^epoch 2\/2, /m);
+  assert.match(r.stdout, /^model lr, embedding hash: \d+ rows/m);
+  assert.doesNotMatch(r.stdout, /^epoch/m);
+});
