@@ -7,7 +7,7 @@ import type { GemmProvider, Ops } from './ops.js';
 import { ReferenceOps } from './reference.js';
 import { WasmOps } from './wasm.js';
 
-export type { BackendName, GemmProvider, Ops } from './ops.js';
+export type { BackendName, DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
 export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
@@ -74,6 +74,8 @@ export interface GemmProviderOptions {
   intraOpNumThreads?: number;
   /** 'ort' with the wasm backend: send every shape to ORT, even the skinny ones WASM does faster. @default false */
   pureOrt?: boolean;
+  /** ORT intra-op threads for a fused tower's inference forward. @default intraOpNumThreads */
+  inferThreads?: number;
 }
 
 /**
@@ -95,6 +97,7 @@ export function hybridGemmProvider(ort: GemmProvider, wasmOps: Ops): GemmProvide
     name: 'ort',
     gemm: (transA, transB, m, n, k, alpha, a, b, beta, c) =>
       preferWasmGemm(m, n, k) ? wasmOps.gemm(transA, transB, m, n, k, alpha, a, b, beta, c) : ort.gemm(transA, transB, m, n, k, alpha, a, b, beta, c),
+    tower: ort.tower ? (layers, opts) => ort.tower?.(layers, opts) : undefined,
     dispose: () => ort.dispose?.(),
   };
 }
@@ -116,7 +119,7 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
   switch (kind) {
     case 'ort': {
       const { OrtGemmProvider } = await import('./ort.js');
-      const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads });
+      const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads, inferThreads: opts.inferThreads });
       return ops.name === 'wasm' && opts.pureOrt !== true ? hybridGemmProvider(ort, ops) : ort;
     }
     case 'wasm':

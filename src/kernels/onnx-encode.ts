@@ -55,6 +55,7 @@ class Writer {
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 const ATTR_FLOAT = 1; // AttributeProto.AttributeType
 const ATTR_INT = 2;
+const ATTR_INTS = 7;
 
 /** A graph input/output: a float tensor whose dims are symbolic names (dim_param) or fixed sizes. */
 export interface OnnxValue {
@@ -64,9 +65,11 @@ export interface OnnxValue {
 
 export interface OnnxNode {
   opType: string;
+  /** Unique within the graph (ORT rejects duplicates). @default `${opType}_${index}` */
+  name?: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, { int: number } | { float: number }>;
+  attributes?: Record<string, { int: number } | { float: number } | { ints: number[] }>;
 }
 
 function valueInfo(w: Writer, v: OnnxValue): void {
@@ -87,21 +90,24 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
   w.int(1, 8); // ir_version
   w.string(2, 'bhembed'); // producer_name
   w.message(7, (g) => {
-    for (const n of graph.nodes) {
+    graph.nodes.forEach((n, idx) => {
       g.message(1, (node) => {
         for (const i of n.inputs) node.string(1, i);
         for (const o of n.outputs) node.string(2, o);
-        node.string(3, `${n.opType}_0`);
+        node.string(3, n.name ?? `${n.opType}_${idx}`);
         node.string(4, n.opType);
         for (const [name, value] of Object.entries(n.attributes ?? {})) {
           node.message(5, (a) => {
             a.string(1, name);
             if ('int' in value) a.int(3, value.int).int(20, ATTR_INT);
-            else a.float(2, value.float).int(20, ATTR_FLOAT);
+            else if ('ints' in value) {
+              for (const v of value.ints) a.int(8, v);
+              a.int(20, ATTR_INTS);
+            } else a.float(2, value.float).int(20, ATTR_FLOAT);
           });
         }
       });
-    }
+    });
     g.string(2, graph.name);
     for (const v of graph.inputs) g.message(11, (x) => valueInfo(x, v));
     for (const v of graph.outputs) g.message(12, (x) => valueInfo(x, v));
@@ -121,4 +127,85 @@ export function gemmModel(transA: boolean, transB: boolean): Uint8Array {
     ],
     outputs: [{ name: 'Y', dims: ['M', 'N'] }],
   });
+}
+
+/** One layer of a dense tower: y = x·W + b with W stored [inDim × outDim], then ReLU when relu. */
+export interface TowerLayerSpec {
+  inDim: number;
+  outDim: number;
+  relu: boolean;
+}
+
+/** Names of a tower graph's values: X input, W{i}/B{i} weights, H{i} layer outputs, G{i}/DW{i}/DB{i} gradients. */
+export const towerNames = {
+  w: (i: number): string => `W${i}`,
+  b: (i: number): string => `B${i}`,
+  h: (i: number): string => `H${i}`,
+  dw: (i: number): string => `DW${i}`,
+  db: (i: number): string => `DB${i}`,
+};
+
+/**
+ * The forward of a whole dense tower as one graph: H_i = act(H_{i−1}·W_i + B_i), H_{−1} = X (rows symbolic M).
+ * allOutputs: every H_i is a graph output (training keeps them for the backward); else only the last one.
+ */
+export function towerForwardModel(layers: TowerLayerSpec[], allOutputs: boolean): Uint8Array {
+  const n = towerNames;
+  const nodes: OnnxNode[] = [];
+  const inputs: OnnxValue[] = [{ name: 'X', dims: ['M', layers[0].inDim] }];
+  const outputs: OnnxValue[] = [];
+  let cur = 'X';
+  layers.forEach((l, i) => {
+    inputs.push({ name: n.w(i), dims: [l.inDim, l.outDim] }, { name: n.b(i), dims: [l.outDim] });
+    const z = l.relu ? `Z${i}` : n.h(i);
+    nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
+    if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
+    cur = n.h(i);
+    if (allOutputs || i === layers.length - 1) outputs.push({ name: n.h(i), dims: ['M', l.outDim] });
+  });
+  return encodeOnnxModel({ name: allOutputs ? 'tower_train' : 'tower_infer', nodes, inputs, outputs });
+}
+
+/**
+ * The backward of towerForwardModel as one graph. Inputs X, H_i (the layer outputs the backward reads), W_i
+ * (layers > 0, and layer 0 when inputGrad) and DY (∂L/∂H_last); outputs DW_i, DB_i and DX when inputGrad.
+ *   G = DY;  for i = last … 0:  G = relu_i ? (H_i > 0 ? G : 0) : G;  DW_i = A_iᵀ·G;  DB_i = Σ_rows G;  G = G·W_iᵀ
+ */
+export function towerBackwardModel(layers: TowerLayerSpec[], inputGrad: boolean): Uint8Array {
+  const n = towerNames;
+  const L = layers.length;
+  const nodes: OnnxNode[] = [
+    { opType: 'Constant', name: 'zero', inputs: [], outputs: ['ZERO'], attributes: { value_float: { float: 0 } } },
+    { opType: 'Constant', name: 'axis0', inputs: [], outputs: ['AXIS0'], attributes: { value_ints: { ints: [0] } } },
+  ];
+  const inputs: OnnxValue[] = [{ name: 'X', dims: ['M', layers[0].inDim] }];
+  const outputs: OnnxValue[] = [];
+  const needH = new Set<number>();
+  for (let i = 0; i < L; i++) {
+    if (i < L - 1) needH.add(i); // input of layer i + 1
+    if (layers[i].relu) needH.add(i);
+  }
+  for (const i of [...needH].sort((a, b) => a - b)) inputs.push({ name: n.h(i), dims: ['M', layers[i].outDim] });
+  for (let i = 0; i < L; i++) if (i > 0 || inputGrad) inputs.push({ name: n.w(i), dims: [layers[i].inDim, layers[i].outDim] });
+  inputs.push({ name: 'DY', dims: ['M', layers[L - 1].outDim] });
+  let g = 'DY';
+  for (let i = L - 1; i >= 0; i--) {
+    const l = layers[i];
+    if (l.relu) {
+      nodes.push({ opType: 'Greater', name: `mask${i}`, inputs: [n.h(i), 'ZERO'], outputs: [`P${i}`] });
+      nodes.push({ opType: 'Where', name: `relugrad${i}`, inputs: [`P${i}`, g, 'ZERO'], outputs: [`GZ${i}`] });
+      g = `GZ${i}`;
+    }
+    const a = i === 0 ? 'X' : n.h(i - 1);
+    nodes.push({ opType: 'Gemm', name: `dw${i}`, inputs: [a, g], outputs: [n.dw(i)], attributes: { transA: { int: 1 } } });
+    nodes.push({ opType: 'ReduceSum', name: `db${i}`, inputs: [g, 'AXIS0'], outputs: [n.db(i)], attributes: { keepdims: { int: 0 } } });
+    outputs.push({ name: n.dw(i), dims: [l.inDim, l.outDim] }, { name: n.db(i), dims: [l.outDim] });
+    if (i > 0 || inputGrad) {
+      const out = i === 0 ? 'DX' : `GA${i}`;
+      nodes.push({ opType: 'Gemm', name: `dx${i}`, inputs: [g, n.w(i)], outputs: [out], attributes: { transB: { int: 1 } } });
+      g = out;
+    }
+  }
+  if (inputGrad) outputs.push({ name: 'DX', dims: ['M', layers[0].inDim] });
+  return encodeOnnxModel({ name: 'tower_backward', nodes, inputs, outputs });
 }

@@ -9,8 +9,8 @@
 
 import * as ort from 'onnxruntime-node';
 import { BhembedError, ConfigError } from '../core/errors.js';
-import { gemmModel } from './onnx-encode.js';
-import type { GemmProvider } from './ops.js';
+import { gemmModel, towerBackwardModel, towerForwardModel, towerNames } from './onnx-encode.js';
+import type { DenseTower, GemmProvider, TowerLayer } from './ops.js';
 
 /** Options for OrtGemmProvider.create. */
 export interface OrtGemmOptions {
@@ -20,6 +20,8 @@ export interface OrtGemmOptions {
   spinning?: boolean;
   /** Use the public async InferenceSession API even when the synchronous binding is available. @default false */
   forceAsync?: boolean;
+  /** ORT intra-op threads for a tower's inference forward (DenseTower.forward). @default intraOpNumThreads */
+  inferThreads?: number;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -76,11 +78,18 @@ export class OrtGemmProvider implements GemmProvider {
   private readonly stageB = new Staging();
   private readonly stageY = new Staging();
   private readonly runOptions = {};
+  private readonly binding: SyncBinding | null;
+  private readonly sessionOptions: Record<string, unknown>;
+  private readonly inferThreads: number;
+  private readonly towers: OrtDenseTower[] = [];
 
-  private constructor(threads: number, syncSessions: SyncSession[] | null, asyncSessions: ort.InferenceSession[] | null) {
+  private constructor(threads: number, syncSessions: SyncSession[] | null, asyncSessions: ort.InferenceSession[] | null, binding: SyncBinding | null, sessionOptions: Record<string, unknown>, inferThreads: number) {
     this.threads = threads;
     this.syncSessions = syncSessions;
     this.asyncSessions = asyncSessions;
+    this.binding = binding;
+    this.sessionOptions = sessionOptions;
+    this.inferThreads = inferThreads;
   }
 
   /** Loads onnxruntime-node and builds the four Gemm sessions (nn, nt, tn, tt). Throws kernel.failed when ORT cannot run. */
@@ -88,6 +97,10 @@ export class OrtGemmProvider implements GemmProvider {
     const threads = opts.intraOpNumThreads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) {
       throw new ConfigError(`ort.intraOpNumThreads must be a positive integer, got ${threads}`, { key: 'intraOpNumThreads', value: threads });
+    }
+    const inferThreads = opts.inferThreads ?? threads;
+    if (!Number.isInteger(inferThreads) || inferThreads < 1) {
+      throw new ConfigError(`ort.inferThreads must be a positive integer, got ${inferThreads}`, { key: 'inferThreads', value: inferThreads });
     }
     const spin = opts.spinning === true ? '1' : '0';
     const sessionOptions = {
@@ -110,10 +123,10 @@ export class OrtGemmProvider implements GemmProvider {
           s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions);
           return s;
         });
-        return new OrtGemmProvider(threads, sessions, null);
+        return new OrtGemmProvider(threads, sessions, null, b, sessionOptions, inferThreads);
       }
       const sessions = await Promise.all(combos.map(([ta, tb]) => ort.InferenceSession.create(gemmModel(ta, tb), sessionOptions)));
-      return new OrtGemmProvider(threads, null, sessions);
+      return new OrtGemmProvider(threads, null, sessions, null, sessionOptions, inferThreads);
     } catch (e) {
       throw new BhembedError('kernel.failed', `onnxruntime-node could not create a Gemm session: ${(e as Error).message}`);
     }
@@ -157,7 +170,26 @@ export class OrtGemmProvider implements GemmProvider {
     return s;
   }
 
+  /**
+   * A fused tower over the synchronous binding (undefined with the async API). Sessions are built on first use:
+   * the training pair with intraOpNumThreads, the inference forward with inferThreads.
+   */
+  tower(layers: TowerLayer[], opts: { inputGrad: boolean }): DenseTower | undefined {
+    const b = this.binding;
+    if (b === null || layers.length === 0) return undefined;
+    const make = (bytes: Uint8Array, threads: number): SyncSession => {
+      const s = new b.binding.InferenceSession();
+      s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { ...this.sessionOptions, intraOpNumThreads: threads });
+      return s;
+    };
+    const t = new OrtDenseTower(layers, opts.inputGrad, make, this.threads, this.inferThreads);
+    this.towers.push(t);
+    return t;
+  }
+
   async dispose(): Promise<void> {
+    for (const t of this.towers) t.dispose();
+    this.towers.length = 0;
     if (this.syncSessions !== null) for (const s of this.syncSessions) s.dispose();
     if (this.asyncSessions !== null) for (const s of this.asyncSessions) await s.release();
   }
@@ -170,5 +202,133 @@ function combine(y: Float32Array, alpha: number, beta: number, c: Float32Array, 
     else for (let i = 0; i < n; i++) c[i] = alpha * y[i];
   } else {
     for (let i = 0; i < n; i++) c[i] = alpha * y[i] + beta * c[i];
+  }
+}
+
+/**
+ * DenseTower on three lazily built ORT sessions (inference forward, training forward, backward). Inputs in shared
+ * memory are copied into per-name staging; outputs in shared memory are written to staging and copied back.
+ * Ordinary arrays go straight through, which is why callers keep intermediate activations in ordinary arrays.
+ */
+class OrtDenseTower implements DenseTower {
+  private readonly layers: TowerLayer[];
+  private readonly inputGrad: boolean;
+  private readonly make: (bytes: Uint8Array, threads: number) => SyncSession;
+  private readonly trainThreads: number;
+  private readonly inferThreads: number;
+  private inferS: SyncSession | null = null;
+  private trainS: SyncSession | null = null;
+  private backS: SyncSession | null = null;
+  private readonly stages = new Map<string, Staging>();
+  private readonly copies: Array<[Float32Array, Float32Array]> = [];
+  private readonly runOptions = {};
+
+  constructor(layers: TowerLayer[], inputGrad: boolean, make: (bytes: Uint8Array, threads: number) => SyncSession, trainThreads: number, inferThreads: number) {
+    this.layers = layers.map((l) => ({ ...l }));
+    this.inputGrad = inputGrad;
+    this.make = make;
+    this.trainThreads = trainThreads;
+    this.inferThreads = inferThreads;
+  }
+
+  forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
+    if (m <= 0) return;
+    if (this.inferS === null) this.inferS = this.make(towerForwardModel(this.layers, false), this.inferThreads);
+    const L = this.layers.length;
+    const feeds = this.paramFeeds(m, x, weights, biases);
+    const fetches: Fetches = { [towerNames.h(L - 1)]: this.output(towerNames.h(L - 1), out, m, this.layers[L - 1].outDim) };
+    this.run(this.inferS, feeds, fetches);
+  }
+
+  forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], acts: Float32Array[]): void {
+    if (m <= 0) return;
+    if (this.trainS === null) this.trainS = this.make(towerForwardModel(this.layers, true), this.trainThreads);
+    const feeds = this.paramFeeds(m, x, weights, biases);
+    const fetches: Fetches = {};
+    this.layers.forEach((l, i) => {
+      fetches[towerNames.h(i)] = this.output(towerNames.h(i), acts[i], m, l.outDim);
+    });
+    this.run(this.trainS, feeds, fetches);
+  }
+
+  backward(m: number, x: Float32Array, acts: Float32Array[], weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void {
+    const layers = this.layers;
+    const L = layers.length;
+    if (m <= 0) {
+      for (let i = 0; i < L; i++) {
+        dWeights[i].fill(0, 0, layers[i].inDim * layers[i].outDim);
+        dBiases[i].fill(0, 0, layers[i].outDim);
+      }
+      return;
+    }
+    if (this.backS === null) this.backS = this.make(towerBackwardModel(layers, this.inputGrad), this.trainThreads);
+    const n = towerNames;
+    const feeds: Feeds = { X: this.input('X', x, m, layers[0].inDim), DY: this.input('DY', dOut, m, layers[L - 1].outDim) };
+    for (let i = 0; i < L; i++) {
+      if (i < L - 1 || layers[i].relu) feeds[n.h(i)] = this.input(n.h(i), acts[i], m, layers[i].outDim);
+      if (i > 0 || this.inputGrad) feeds[n.w(i)] = this.input(n.w(i), weights[i], layers[i].inDim, layers[i].outDim);
+    }
+    const fetches: Fetches = {};
+    for (let i = 0; i < L; i++) {
+      fetches[n.dw(i)] = this.output(n.dw(i), dWeights[i], layers[i].inDim, layers[i].outDim);
+      fetches[n.db(i)] = this.output(n.db(i), dBiases[i], layers[i].outDim, 0);
+    }
+    if (this.inputGrad) {
+      if (dX === null) throw new BhembedError('kernel.failed', 'tower backward: built with inputGrad but dX is null');
+      fetches.DX = this.output('DX', dX, m, layers[0].inDim);
+    }
+    this.run(this.backS, feeds, fetches);
+  }
+
+  dispose(): void {
+    for (const s of [this.inferS, this.trainS, this.backS]) s?.dispose();
+    this.inferS = this.trainS = this.backS = null;
+  }
+
+  private paramFeeds(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[]): Feeds {
+    const n = towerNames;
+    const feeds: Feeds = { X: this.input('X', x, m, this.layers[0].inDim) };
+    this.layers.forEach((l, i) => {
+      feeds[n.w(i)] = this.input(n.w(i), weights[i], l.inDim, l.outDim);
+      feeds[n.b(i)] = this.input(n.b(i), biases[i], l.outDim, 0);
+    });
+    return feeds;
+  }
+
+  private stage(name: string): Staging {
+    let s = this.stages.get(name);
+    if (s === undefined) this.stages.set(name, (s = new Staging()));
+    return s;
+  }
+
+  // rows × cols (cols = 0: a vector of `rows`).
+  private input(name: string, a: Float32Array, rows: number, cols: number): ort.Tensor {
+    const len = cols === 0 ? rows : rows * cols;
+    let data: Float32Array;
+    if (isShared(a)) {
+      data = this.stage(name).get(len);
+      data.set(a.length === len ? a : a.subarray(0, len));
+    } else data = a.length === len ? a : a.subarray(0, len);
+    return new ort.Tensor('float32', data, cols === 0 ? [rows] : [rows, cols]);
+  }
+
+  private output(name: string, c: Float32Array, rows: number, cols: number): ort.Tensor {
+    const len = cols === 0 ? rows : rows * cols;
+    const view = c.length === len ? c : c.subarray(0, len);
+    let data = view;
+    if (isShared(c)) {
+      data = this.stage(name).get(len);
+      this.copies.push([view, data]);
+    }
+    return new ort.Tensor('float32', data, cols === 0 ? [rows] : [rows, cols]);
+  }
+
+  private run(s: SyncSession, feeds: Feeds, fetches: Fetches): void {
+    try {
+      s.run(feeds, fetches, this.runOptions);
+      for (const [dst, src] of this.copies) dst.set(src);
+    } finally {
+      this.copies.length = 0;
+    }
   }
 }

@@ -9,6 +9,8 @@ export interface LinearOptions {
   bias?: boolean;
   /** Compute dL/dx in backward (false for the first layer on embeddings that need no gradient). @default true */
   inputGrad?: boolean;
+  /** Allocate the activation buffers (false when a fused DenseTower runs this layer: only w/b are used). @default true */
+  buffers?: boolean;
 }
 
 /**
@@ -43,8 +45,9 @@ export class Linear {
         this.db = g;
       });
     }
-    this.out = ctx.ops.allocF32(ctx.maxBatch * outDim);
-    this.dx = ctx.ops.allocF32((opts.inputGrad ?? true) ? ctx.maxBatch * inDim : 0);
+    const buffers = opts.buffers ?? true;
+    this.out = ctx.ops.allocF32(buffers ? ctx.maxBatch * outDim : 0);
+    this.dx = ctx.ops.allocF32(buffers && (opts.inputGrad ?? true) ? ctx.maxBatch * inDim : 0);
   }
 
   async forward(x: Float32Array, batch: number): Promise<Float32Array> {

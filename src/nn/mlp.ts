@@ -1,8 +1,11 @@
 // The deep tower: [Linear → (BatchNorm) → ReLU → (Dropout)] × hidden sizes, then an optional Linear to `outDim`.
-// One class so models describe their MLP with the config's numbers only.
+// One class so models describe their MLP with the config's numbers only. Without batch norm and dropout, and
+// when the GEMM provider offers a fused DenseTower (onnxruntime), the whole chain runs as one graph per forward
+// and one per backward, with the hidden activations in ordinary (non-shared) arrays so nothing is copied.
 
 import { Dropout, Relu } from './activations.js';
 import { BatchNorm } from './batch-norm.js';
+import type { DenseTower } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import { Linear } from './linear.js';
 import type { DenseParams } from './params.js';
@@ -35,23 +38,67 @@ export class Mlp {
   private readonly head: Linear | null;
   private headX: Float32Array = new Float32Array(0);
   private readonly ctx: LayerContext;
+  /** Fused path (null: layer by layer). */
+  private readonly tower: DenseTower | null = null;
+  /** Tower outputs per layer: hidden ones ordinary arrays, the last in backend memory (callers run Ops on it). */
+  private readonly acts: Float32Array[] = [];
+  private readonly towerDx: Float32Array | null = null;
+  private towerX: Float32Array = new Float32Array(0);
+  private towerParams: { w: Float32Array[]; b: Float32Array[]; dw: Float32Array[]; db: Float32Array[] } | null = null;
 
   constructor(ctx: LayerContext, params: DenseParams, buffers: DenseParams, name: string, inDim: number, opts: MlpOptions) {
     this.ctx = ctx;
     this.inDim = inDim;
+    const inputGrad = opts.inputGrad ?? true;
+    const dims = [inDim, ...opts.hidden, ...(opts.outDim > 0 ? [opts.outDim] : [])];
+    const layers = dims.slice(1).map((d, i) => ({ inDim: dims[i], outDim: d, relu: i < opts.hidden.length }));
+    const tower = !opts.batchNorm && opts.dropout === 0 && layers.length > 0 ? (ctx.gemm.tower?.(layers, { inputGrad }) ?? null) : null;
+    const layerBuffers = tower === null;
     let width = inDim;
     opts.hidden.forEach((h, i) => {
-      const fc = new Linear(ctx, params, `${name}.${i}.fc`, width, h, { inputGrad: i > 0 || (opts.inputGrad ?? true) });
+      const fc = new Linear(ctx, params, `${name}.${i}.fc`, width, h, { inputGrad: i > 0 || inputGrad, buffers: layerBuffers });
       const bn = opts.batchNorm ? new BatchNorm(ctx, params, buffers, `${name}.${i}.bn`, h) : null;
       this.blocks.push({ fc, bn, relu: new Relu(ctx, h), drop: new Dropout(ctx, h, opts.dropout), x: fc.out, act: fc.out });
       width = h;
     });
-    this.head = opts.outDim > 0 ? new Linear(ctx, params, `${name}.out`, width, opts.outDim, { inputGrad: opts.hidden.length > 0 || (opts.inputGrad ?? true) }) : null;
+    this.head = opts.outDim > 0 ? new Linear(ctx, params, `${name}.out`, width, opts.outDim, { inputGrad: opts.hidden.length > 0 || inputGrad, buffers: layerBuffers }) : null;
     this.outWidth = opts.outDim > 0 ? opts.outDim : width;
+    if (tower !== null) {
+      this.tower = tower;
+      const B = ctx.maxBatch;
+      layers.forEach((l, i) => this.acts.push(i === layers.length - 1 ? ctx.ops.allocF32(B * l.outDim) : new Float32Array(B * l.outDim)));
+      this.towerDx = inputGrad ? ctx.ops.allocF32(B * inDim) : null;
+    }
+  }
+
+  // Weight views are bound when the parameters are allocated (after construction): collect them on first use.
+  private towerTensors(): { w: Float32Array[]; b: Float32Array[]; dw: Float32Array[]; db: Float32Array[] } {
+    if (this.towerParams === null) {
+      const fcs = this.blocks.map((b) => b.fc);
+      if (this.head !== null) fcs.push(this.head);
+      const t = { w: [] as Float32Array[], b: [] as Float32Array[], dw: [] as Float32Array[], db: [] as Float32Array[] };
+      for (const fc of fcs) {
+        t.w.push(fc.w);
+        t.dw.push(fc.dw);
+        t.b.push(fc.b as Float32Array);
+        t.db.push(fc.db as Float32Array);
+      }
+      this.towerParams = t;
+    }
+    return this.towerParams;
   }
 
   /** seed keys the dropout masks (layer i uses seed + i). */
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
+    if (this.tower !== null) {
+      const p = this.towerTensors();
+      const out = this.acts[this.acts.length - 1];
+      if (train) {
+        this.towerX = x;
+        this.tower.forwardTrain(batch, x, p.w, p.b, this.acts);
+      } else this.tower.forward(batch, x, p.w, p.b, out);
+      return out;
+    }
     let h = x;
     for (let i = 0; i < this.blocks.length; i++) {
       const b = this.blocks[i];
@@ -70,6 +117,11 @@ export class Mlp {
 
   /** dOut: batch × outWidth (may be overwritten). Returns dL/dx (batch × inDim). */
   async backward(dOut: Float32Array, batch: number): Promise<Float32Array> {
+    if (this.tower !== null) {
+      const p = this.towerTensors();
+      this.tower.backward(batch, this.towerX, this.acts, p.w, dOut, p.dw, p.db, this.towerDx);
+      return this.towerDx ?? new Float32Array(0);
+    }
     let d = dOut;
     if (this.head !== null) d = await this.head.backward(this.headX, d, batch);
     for (let i = this.blocks.length - 1; i >= 0; i--) {
