@@ -75,7 +75,7 @@ export function summarizeEmbedding(method: string, dim: number, fields: FieldEmb
 export function formatRunMetrics(m: RunMetrics): string[] {
   const e = m.embedding;
   const lines = [
-    `model ${m.model}, embedding ${e.method}: ${e.rows} rows × ${e.dim} (${(e.bytes / 1024).toFixed(1)} KB), full would be ${e.fullRows} rows → ${e.compression.toFixed(1)}× compression`,
+    `model ${m.model}, embedding ${e.method}: ${e.rows} rows (${(e.bytes / 1024).toFixed(1)} KB), full would be ${e.fullRows} rows → ${e.compression.toFixed(1)}× compression`,
     `trained ${m.train.rows} rows × ${m.train.epochs} epoch(s) in ${m.train.seconds.toFixed(1)} s (${Math.round(m.train.samplesPerSec)} samples/s, ${m.train.threads} thread(s))`,
   ];
   if (m.valid) lines.push(`valid: AUC ${m.valid.auc.toFixed(4)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);

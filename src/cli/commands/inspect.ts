@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import type { IndexSpec } from '../../embedding/config.js';
 import type { ModelFileHeader, ModelFileMeta } from '../../models/model-file.js';
 import { readModelFileHeader } from '../../models/model-file.js';
+import type { Arch } from '../../models/config.js';
+import { ARCH_PARTS } from '../../models/registry.js';
 import { formatBytes } from '../progress.js';
 
 interface InspectFlags {
@@ -100,11 +102,16 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   const metrics = s.metrics as { valid?: { auc: number; logloss: number }; test?: { auc: number; logloss: number } } | undefined;
   const lines: string[] = [];
   lines.push(`file      ${formatBytes(file.bytes)}, format v${file.formatVersion}, ${file.dtype} weights, written ${file.createdAt}${file.bhembed ? ` by bhembed ${file.bhembed}` : ''}`);
-  lines.push(`model     ${model.arch}, dim ${model.dim}${model.mlp ? `, mlp [${model.mlp.join(', ')}]` : ''}${model.numDense ? `, ${model.numDense} dense inputs` : ''}`);
+  const parts = model.arch && model.arch in ARCH_PARTS ? ARCH_PARTS[model.arch as Arch] : null;
+  const deep = parts === null || parts.deep || parts.cross;
+  const dimText = parts === null || parts.fm || deep ? `, dim ${model.dim}` : '';
+  lines.push(`model     ${model.arch}${dimText}${deep && model.mlp ? `, mlp [${model.mlp.join(', ')}]` : ''}${model.numDense ? `, ${model.numDense} dense inputs` : ''}`);
   const methodList = Object.entries(emb.methods).map(([m, n]) => `${m} ×${n}`).join(', ');
   lines.push(`embedding ${emb.method ?? '?'} (fields: ${methodList}); ${emb.rows} rows, full ${emb.fullRows} rows → ${emb.compression?.toFixed(1) ?? '?'}× compression; tables ${formatBytes(emb.bytes)}`);
-  if (metrics?.valid) lines.push(`valid     AUC ${metrics.valid.auc.toFixed(4)}  logloss ${metrics.valid.logloss.toFixed(4)}`);
-  if (metrics?.test) lines.push(`test      AUC ${metrics.test.auc.toFixed(4)}  logloss ${metrics.test.logloss.toFixed(4)}`);
+  // JSON turns NaN (e.g. AUC of a one-class file) into null.
+  const f4 = (x: unknown): string => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
+  if (metrics?.valid) lines.push(`valid     AUC ${f4(metrics.valid.auc)}  logloss ${f4(metrics.valid.logloss)}`);
+  if (metrics?.test) lines.push(`test      AUC ${f4(metrics.test.auc)}  logloss ${f4(metrics.test.logloss)}`);
   lines.push('');
   const w = Math.max(5, ...fields.map((f) => f.name.length));
   lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}  index`);
