@@ -5,7 +5,7 @@ import { ENV_FLAGS } from '../core/env.js';
 import { ConfigError } from '../core/errors.js';
 import type { GemmProvider, Ops } from './ops.js';
 import { ReferenceOps } from './reference.js';
-import { WasmOps } from './wasm.js';
+import { privateKernelModule, WasmOps } from './wasm.js';
 
 export type { BackendName, DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
 export { ReferenceOps } from './reference.js';
@@ -119,7 +119,14 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
   switch (kind) {
     case 'ort': {
       const { OrtGemmProvider } = await import('./ort.js');
-      const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads, inferThreads: opts.inferThreads });
+      // Towers keep their activations in a private (non-shared) WASM memory when the kernels load: ORT reads it
+      // in place and the WASM ReLU backward runs on it. Else ordinary arrays and a plain loop.
+      let privateOps: ((bytes: number) => Ops) | undefined;
+      if (ops.name === 'wasm') {
+        const mod = await privateKernelModule().catch(() => null);
+        if (mod !== null) privateOps = (bytes) => WasmOps.createPrivate(mod, bytes);
+      }
+      const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads, inferThreads: opts.inferThreads, privateOps });
       return ops.name === 'wasm' && opts.pureOrt !== true ? hybridGemmProvider(ort, ops) : ort;
     }
     case 'wasm':

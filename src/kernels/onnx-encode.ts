@@ -55,6 +55,7 @@ class Writer {
 const FLOAT = 1; // TensorProto.DataType.FLOAT
 const ATTR_FLOAT = 1; // AttributeProto.AttributeType
 const ATTR_INT = 2;
+const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
 /** A graph input/output: a float tensor whose dims are symbolic names (dim_param) or fixed sizes. */
@@ -69,7 +70,9 @@ export interface OnnxNode {
   name?: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, { int: number } | { float: number } | { ints: number[] }>;
+  attributes?: Record<string, { int: number } | { float: number } | { ints: number[] } | { string: string }>;
+  /** Operator domain ('' = ONNX; 'com.microsoft' = onnxruntime's contrib ops). @default '' */
+  domain?: string;
 }
 
 function valueInfo(w: Writer, v: OnnxValue): void {
@@ -96,10 +99,12 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
         for (const o of n.outputs) node.string(2, o);
         node.string(3, n.name ?? `${n.opType}_${idx}`);
         node.string(4, n.opType);
+        if (n.domain !== undefined && n.domain !== '') node.string(7, n.domain);
         for (const [name, value] of Object.entries(n.attributes ?? {})) {
           node.message(5, (a) => {
             a.string(1, name);
             if ('int' in value) a.int(3, value.int).int(20, ATTR_INT);
+            else if ('string' in value) a.string(4, value.string).int(20, ATTR_STRING);
             else if ('ints' in value) {
               for (const v of value.ints) a.int(8, v);
               a.int(20, ATTR_INTS);
@@ -113,6 +118,7 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
     for (const v of graph.outputs) g.message(12, (x) => valueInfo(x, v));
   });
   w.message(8, (o) => o.string(1, '').int(2, opset)); // opset_import
+  if (graph.nodes.some((n) => n.domain === 'com.microsoft')) w.message(8, (o) => o.string(1, 'com.microsoft').int(2, 1));
   return w.finish();
 }
 
@@ -136,13 +142,11 @@ export interface TowerLayerSpec {
   relu: boolean;
 }
 
-/** Names of a tower graph's values: X input, W{i}/B{i} weights, H{i} layer outputs, G{i}/DW{i}/DB{i} gradients. */
+/** Names of a tower forward graph's values: X input, W{i}/B{i} weights, H{i} layer outputs. */
 export const towerNames = {
   w: (i: number): string => `W${i}`,
   b: (i: number): string => `B${i}`,
   h: (i: number): string => `H${i}`,
-  dw: (i: number): string => `DW${i}`,
-  db: (i: number): string => `DB${i}`,
 };
 
 /**
@@ -157,9 +161,15 @@ export function towerForwardModel(layers: TowerLayerSpec[], allOutputs: boolean)
   let cur = 'X';
   layers.forEach((l, i) => {
     inputs.push({ name: n.w(i), dims: [l.inDim, l.outDim] }, { name: n.b(i), dims: [l.outDim] });
-    const z = l.relu ? `Z${i}` : n.h(i);
-    nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
-    if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
+    // ORT fuses Gemm+Relu (ReLU in the GEMM epilogue) only when the ReLU output is not a graph output; the
+    // training graph outputs every H_i, so it names the fused contrib op itself.
+    if (l.relu && allOutputs) {
+      nodes.push({ opType: 'FusedGemm', domain: 'com.microsoft', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [n.h(i)], attributes: { activation: { string: 'Relu' } } });
+    } else {
+      const z = l.relu ? `Z${i}` : n.h(i);
+      nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
+      if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
+    }
     cur = n.h(i);
     if (allOutputs || i === layers.length - 1) outputs.push({ name: n.h(i), dims: ['M', l.outDim] });
   });
@@ -167,45 +177,27 @@ export function towerForwardModel(layers: TowerLayerSpec[], allOutputs: boolean)
 }
 
 /**
- * The backward of towerForwardModel as one graph. Inputs X, H_i (the layer outputs the backward reads), W_i
- * (layers > 0, and layer 0 when inputGrad) and DY (∂L/∂H_last); outputs DW_i, DB_i and DX when inputGrad.
- *   G = DY;  for i = last … 0:  G = relu_i ? (H_i > 0 ? G : 0) : G;  DW_i = A_iᵀ·G;  DB_i = Σ_rows G;  G = G·W_iᵀ
+ * The backward of one tower layer after its ReLU mask (applied by the caller): inputs A (layer input, M × in),
+ * G (∂L/∂pre-activation, M × out) and, with inputGrad, W; outputs DW = Aᵀ·G, DB = Σ_rows G and GA = G·Wᵀ.
  */
-export function towerBackwardModel(layers: TowerLayerSpec[], inputGrad: boolean): Uint8Array {
-  const n = towerNames;
-  const L = layers.length;
+export function towerLayerBackwardModel(inDim: number, outDim: number, inputGrad: boolean): Uint8Array {
   const nodes: OnnxNode[] = [
-    { opType: 'Constant', name: 'zero', inputs: [], outputs: ['ZERO'], attributes: { value_float: { float: 0 } } },
     { opType: 'Constant', name: 'axis0', inputs: [], outputs: ['AXIS0'], attributes: { value_ints: { ints: [0] } } },
+    { opType: 'Gemm', name: 'dw', inputs: ['A', 'G'], outputs: ['DW'], attributes: { transA: { int: 1 } } },
+    { opType: 'ReduceSum', name: 'db', inputs: ['G', 'AXIS0'], outputs: ['DB'], attributes: { keepdims: { int: 0 } } },
   ];
-  const inputs: OnnxValue[] = [{ name: 'X', dims: ['M', layers[0].inDim] }];
-  const outputs: OnnxValue[] = [];
-  const needH = new Set<number>();
-  for (let i = 0; i < L; i++) {
-    if (i < L - 1) needH.add(i); // input of layer i + 1
-    if (layers[i].relu) needH.add(i);
+  const inputs: OnnxValue[] = [
+    { name: 'A', dims: ['M', inDim] },
+    { name: 'G', dims: ['M', outDim] },
+  ];
+  const outputs: OnnxValue[] = [
+    { name: 'DW', dims: [inDim, outDim] },
+    { name: 'DB', dims: [outDim] },
+  ];
+  if (inputGrad) {
+    inputs.push({ name: 'W', dims: [inDim, outDim] });
+    nodes.push({ opType: 'Gemm', name: 'dx', inputs: ['G', 'W'], outputs: ['GA'], attributes: { transB: { int: 1 } } });
+    outputs.push({ name: 'GA', dims: ['M', inDim] });
   }
-  for (const i of [...needH].sort((a, b) => a - b)) inputs.push({ name: n.h(i), dims: ['M', layers[i].outDim] });
-  for (let i = 0; i < L; i++) if (i > 0 || inputGrad) inputs.push({ name: n.w(i), dims: [layers[i].inDim, layers[i].outDim] });
-  inputs.push({ name: 'DY', dims: ['M', layers[L - 1].outDim] });
-  let g = 'DY';
-  for (let i = L - 1; i >= 0; i--) {
-    const l = layers[i];
-    if (l.relu) {
-      nodes.push({ opType: 'Greater', name: `mask${i}`, inputs: [n.h(i), 'ZERO'], outputs: [`P${i}`] });
-      nodes.push({ opType: 'Where', name: `relugrad${i}`, inputs: [`P${i}`, g, 'ZERO'], outputs: [`GZ${i}`] });
-      g = `GZ${i}`;
-    }
-    const a = i === 0 ? 'X' : n.h(i - 1);
-    nodes.push({ opType: 'Gemm', name: `dw${i}`, inputs: [a, g], outputs: [n.dw(i)], attributes: { transA: { int: 1 } } });
-    nodes.push({ opType: 'ReduceSum', name: `db${i}`, inputs: [g, 'AXIS0'], outputs: [n.db(i)], attributes: { keepdims: { int: 0 } } });
-    outputs.push({ name: n.dw(i), dims: [l.inDim, l.outDim] }, { name: n.db(i), dims: [l.outDim] });
-    if (i > 0 || inputGrad) {
-      const out = i === 0 ? 'DX' : `GA${i}`;
-      nodes.push({ opType: 'Gemm', name: `dx${i}`, inputs: [g, n.w(i)], outputs: [out], attributes: { transB: { int: 1 } } });
-      g = out;
-    }
-  }
-  if (inputGrad) outputs.push({ name: 'DX', dims: ['M', layers[0].inDim] });
-  return encodeOnnxModel({ name: 'tower_backward', nodes, inputs, outputs });
+  return encodeOnnxModel({ name: 'tower_layer_backward', nodes, inputs, outputs });
 }

@@ -100,10 +100,10 @@ export interface GemmProvider {
   readonly name: 'ort' | 'wasm' | 'reference';
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number, a: Float32Array, b: Float32Array, beta: number, c: Float32Array): void | Promise<void>;
   /**
-   * A whole Linear(→ReLU) chain run as one fused graph (forward, and backward for training), when the provider
+   * A whole Linear(→ReLU) chain run as fused graphs (forward, and backward for training), when the provider
    * can; undefined otherwise (callers then run layer by layer with gemm and Ops). See DenseTower.
    */
-  tower?(layers: TowerLayer[], opts: { inputGrad: boolean }): DenseTower | undefined;
+  tower?(layers: TowerLayer[], opts: { inputGrad: boolean; maxBatch: number }): DenseTower | undefined;
   dispose?(): Promise<void> | void;
 }
 
@@ -115,15 +115,17 @@ export interface TowerLayer {
 }
 
 /**
- * A dense tower H_i = act(H_{i−1}·W_i + b_i), H_{−1} = x, as fused graphs. Arrays may be backend arrays or ordinary
- * Float32Arrays; ordinary ones are read/written in place (no staging copies), so callers keep the large
- * intermediate activations in ordinary arrays. m = rows (batch). Synchronous.
+ * A dense tower H_i = act(H_{i−1}·W_i + b_i), H_{−1} = x, for up to maxBatch rows (m). The tower owns the hidden
+ * activations (kept where its engine reads them without copies). x, out, dOut, dX, weights and gradients may be
+ * backend arrays or ordinary Float32Arrays. Synchronous.
  */
 export interface DenseTower {
   /** Inference: out (m × last outDim) = the tower applied to x. */
   forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void;
-  /** Training forward: acts[i] (m × outDim_i) = H_i for every layer (the last is the tower output). */
-  forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], acts: Float32Array[]): void;
-  /** Backward from dOut = ∂L/∂H_last: writes dWeights, dBiases (overwritten) and dX (when built with inputGrad). */
-  backward(m: number, x: Float32Array, acts: Float32Array[], weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void;
+  /** Training forward: like forward, and keeps every H_i for the next backward. */
+  forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void;
+  /** Backward of the last forwardTrain (same m, x, weights) from dOut = ∂L/∂out: writes dWeights, dBiases, and dX when built with inputGrad. */
+  backward(m: number, x: Float32Array, weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void;
+  /** Frees the sessions and activation memory. */
+  dispose(): void;
 }

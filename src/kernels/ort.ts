@@ -9,8 +9,8 @@
 
 import * as ort from 'onnxruntime-node';
 import { BhembedError, ConfigError } from '../core/errors.js';
-import { gemmModel, towerBackwardModel, towerForwardModel, towerNames } from './onnx-encode.js';
-import type { DenseTower, GemmProvider, TowerLayer } from './ops.js';
+import { gemmModel, towerForwardModel, towerLayerBackwardModel, towerNames } from './onnx-encode.js';
+import type { DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
 
 /** Options for OrtGemmProvider.create. */
 export interface OrtGemmOptions {
@@ -22,6 +22,11 @@ export interface OrtGemmOptions {
   forceAsync?: boolean;
   /** ORT intra-op threads for a tower's inference forward (DenseTower.forward). @default intraOpNumThreads */
   inferThreads?: number;
+  /**
+   * Where towers keep their activations: a backend on ordinary (non-shared) memory of at least `bytes`, whose
+   * arrays ORT reads in place and whose reluBackward the tower calls. @default plain arrays (ReferenceOps-like)
+   */
+  privateOps?: (bytes: number) => Ops;
 }
 
 type Feeds = Record<string, ort.Tensor>;
@@ -82,8 +87,10 @@ export class OrtGemmProvider implements GemmProvider {
   private readonly sessionOptions: Record<string, unknown>;
   private readonly inferThreads: number;
   private readonly towers: OrtDenseTower[] = [];
+  private readonly privateOps: ((bytes: number) => Ops) | null;
 
-  private constructor(threads: number, syncSessions: SyncSession[] | null, asyncSessions: ort.InferenceSession[] | null, binding: SyncBinding | null, sessionOptions: Record<string, unknown>, inferThreads: number) {
+  private constructor(threads: number, syncSessions: SyncSession[] | null, asyncSessions: ort.InferenceSession[] | null, binding: SyncBinding | null, sessionOptions: Record<string, unknown>, inferThreads: number, privateOps: ((bytes: number) => Ops) | null) {
+    this.privateOps = privateOps;
     this.threads = threads;
     this.syncSessions = syncSessions;
     this.asyncSessions = asyncSessions;
@@ -123,10 +130,10 @@ export class OrtGemmProvider implements GemmProvider {
           s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, sessionOptions);
           return s;
         });
-        return new OrtGemmProvider(threads, sessions, null, b, sessionOptions, inferThreads);
+        return new OrtGemmProvider(threads, sessions, null, b, sessionOptions, inferThreads, opts.privateOps ?? null);
       }
       const sessions = await Promise.all(combos.map(([ta, tb]) => ort.InferenceSession.create(gemmModel(ta, tb), sessionOptions)));
-      return new OrtGemmProvider(threads, null, sessions, null, sessionOptions, inferThreads);
+      return new OrtGemmProvider(threads, null, sessions, null, sessionOptions, inferThreads, opts.privateOps ?? null);
     } catch (e) {
       throw new BhembedError('kernel.failed', `onnxruntime-node could not create a Gemm session: ${(e as Error).message}`);
     }
@@ -174,7 +181,7 @@ export class OrtGemmProvider implements GemmProvider {
    * A fused tower over the synchronous binding (undefined with the async API). Sessions are built on first use:
    * the training pair with intraOpNumThreads, the inference forward with inferThreads.
    */
-  tower(layers: TowerLayer[], opts: { inputGrad: boolean }): DenseTower | undefined {
+  tower(layers: TowerLayer[], opts: { inputGrad: boolean; maxBatch: number }): DenseTower | undefined {
     const b = this.binding;
     if (b === null || layers.length === 0) return undefined;
     const make = (bytes: Uint8Array, threads: number): SyncSession => {
@@ -182,13 +189,16 @@ export class OrtGemmProvider implements GemmProvider {
       s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { ...this.sessionOptions, intraOpNumThreads: threads });
       return s;
     };
-    const t = new OrtDenseTower(layers, opts.inputGrad, make, this.threads, this.inferThreads);
+    const t = new OrtDenseTower(layers, opts.inputGrad, opts.maxBatch, make, this.threads, this.inferThreads, this.privateOps ?? plainOps, (d) => {
+      const i = this.towers.indexOf(d);
+      if (i >= 0) this.towers.splice(i, 1);
+    });
     this.towers.push(t);
     return t;
   }
 
   async dispose(): Promise<void> {
-    for (const t of this.towers) t.dispose();
+    for (const t of [...this.towers]) t.dispose();
     this.towers.length = 0;
     if (this.syncSessions !== null) for (const s of this.syncSessions) s.dispose();
     if (this.asyncSessions !== null) for (const s of this.asyncSessions) await s.release();
@@ -205,34 +215,67 @@ function combine(y: Float32Array, alpha: number, beta: number, c: Float32Array, 
   }
 }
 
+// Without a private WASM backend: ordinary arrays and a plain-loop ReLU backward (the only kernel towers call).
+function plainOps(): Ops {
+  return {
+    allocF32: (n: number) => new Float32Array(n),
+    reluBackward: (y: Float32Array, dy: Float32Array, dx: Float32Array, n: number) => {
+      for (let i = 0; i < n; i++) dx[i] = y[i] > 0 ? dy[i] : 0;
+    },
+  } as unknown as Ops;
+}
+
 /**
- * DenseTower on three lazily built ORT sessions (inference forward, training forward, backward). Inputs in shared
- * memory are copied into per-name staging; outputs in shared memory are written to staging and copied back.
- * Ordinary arrays go straight through, which is why callers keep intermediate activations in ordinary arrays.
+ * DenseTower on ORT sessions built on first use: the whole forward as one graph (inference with inferThreads, the
+ * training forward with every H_i as an output), and per layer one backward graph (DW, DB, GA). Hidden
+ * activations and backward intermediates live in `priv` (ordinary memory: ORT reads and writes them in place),
+ * whose WASM SIMD reluBackward masks the gradient between layers (ORT's Greater+Where costs ~15× more).
+ * Caller arrays in shared memory are staged: inputs copied in per name, outputs written to staging and copied back.
+ *
+ *   forwardTrain:  X ─▶ [Gemm+ReLU ×(L−1), Gemm] ─▶ H_0 … H_{L−1}  (H_{L−1} also copied to out)
+ *   backward:      G = dOut;  for i = L−1 … 0:  G ⊙= [H_i > 0] (relu_i);  DW_i, DB_i, GA = layer_i(A_i, G, W_i);  G = GA
  */
 class OrtDenseTower implements DenseTower {
   private readonly layers: TowerLayer[];
   private readonly inputGrad: boolean;
+  private readonly maxBatch: number;
   private readonly make: (bytes: Uint8Array, threads: number) => SyncSession;
   private readonly trainThreads: number;
   private readonly inferThreads: number;
+  private readonly priv: Ops;
+  private readonly onDispose: (t: OrtDenseTower) => void;
   private inferS: SyncSession | null = null;
   private trainS: SyncSession | null = null;
-  private backS: SyncSession | null = null;
+  private readonly backS = new Map<string, SyncSession>();
+  /** H_i of the last forwardTrain (private memory, maxBatch rows). */
+  private acts: Float32Array[];
+  /** Ping-pong gradient buffers for the hidden layers (private memory). */
+  private grads: Float32Array[];
   private readonly stages = new Map<string, Staging>();
   private readonly copies: Array<[Float32Array, Float32Array]> = [];
   private readonly runOptions = {};
 
-  constructor(layers: TowerLayer[], inputGrad: boolean, make: (bytes: Uint8Array, threads: number) => SyncSession, trainThreads: number, inferThreads: number) {
+  constructor(layers: TowerLayer[], inputGrad: boolean, maxBatch: number, make: (bytes: Uint8Array, threads: number) => SyncSession, trainThreads: number, inferThreads: number, privateOps: (bytes: number) => Ops, onDispose: (t: OrtDenseTower) => void) {
+    this.onDispose = onDispose;
     this.layers = layers.map((l) => ({ ...l }));
     this.inputGrad = inputGrad;
+    this.maxBatch = maxBatch;
     this.make = make;
     this.trainThreads = trainThreads;
     this.inferThreads = inferThreads;
+    const L = layers.length;
+    let gWidth = layers[L - 1].relu ? layers[L - 1].outDim : 0;
+    for (let i = 1; i < L; i++) gWidth = Math.max(gWidth, layers[i].inDim);
+    const actFloats = layers.reduce((s, l) => s + l.outDim, 0) * maxBatch;
+    const gradFloats = gWidth > 0 ? 2 * gWidth * maxBatch : 0;
+    this.priv = privateOps(4 * (actFloats + gradFloats) + 64 * (L + 2));
+    this.acts = layers.map((l) => this.priv.allocF32(maxBatch * l.outDim));
+    this.grads = gWidth > 0 ? [this.priv.allocF32(gWidth * maxBatch), this.priv.allocF32(gWidth * maxBatch)] : [];
   }
 
   forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
     if (m <= 0) return;
+    this.checkRows(m);
     if (this.inferS === null) this.inferS = this.make(towerForwardModel(this.layers, false), this.inferThreads);
     const L = this.layers.length;
     const feeds = this.paramFeeds(m, x, weights, biases);
@@ -240,18 +283,22 @@ class OrtDenseTower implements DenseTower {
     this.run(this.inferS, feeds, fetches);
   }
 
-  forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], acts: Float32Array[]): void {
+  forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
     if (m <= 0) return;
+    this.checkRows(m);
     if (this.trainS === null) this.trainS = this.make(towerForwardModel(this.layers, true), this.trainThreads);
     const feeds = this.paramFeeds(m, x, weights, biases);
     const fetches: Fetches = {};
     this.layers.forEach((l, i) => {
-      fetches[towerNames.h(i)] = this.output(towerNames.h(i), acts[i], m, l.outDim);
+      fetches[towerNames.h(i)] = this.output(towerNames.h(i), this.acts[i], m, l.outDim);
     });
     this.run(this.trainS, feeds, fetches);
+    const L = this.layers.length;
+    const len = m * this.layers[L - 1].outDim;
+    out.set(this.acts[L - 1].subarray(0, len));
   }
 
-  backward(m: number, x: Float32Array, acts: Float32Array[], weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void {
+  backward(m: number, x: Float32Array, weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void {
     const layers = this.layers;
     const L = layers.length;
     if (m <= 0) {
@@ -261,28 +308,51 @@ class OrtDenseTower implements DenseTower {
       }
       return;
     }
-    if (this.backS === null) this.backS = this.make(towerBackwardModel(layers, this.inputGrad), this.trainThreads);
-    const n = towerNames;
-    const feeds: Feeds = { X: this.input('X', x, m, layers[0].inDim), DY: this.input('DY', dOut, m, layers[L - 1].outDim) };
-    for (let i = 0; i < L; i++) {
-      if (i < L - 1 || layers[i].relu) feeds[n.h(i)] = this.input(n.h(i), acts[i], m, layers[i].outDim);
-      if (i > 0 || this.inputGrad) feeds[n.w(i)] = this.input(n.w(i), weights[i], layers[i].inDim, layers[i].outDim);
+    this.checkRows(m);
+    if (this.inputGrad && dX === null) throw new BhembedError('kernel.failed', 'tower backward: built with inputGrad but dX is null');
+    let g = dOut;
+    let pp = 0;
+    if (layers[L - 1].relu) {
+      const n = m * layers[L - 1].outDim;
+      g = this.grads[pp];
+      pp ^= 1;
+      g.set(dOut.subarray(0, n));
+      this.priv.reluBackward(this.acts[L - 1], g, g, n);
     }
-    const fetches: Fetches = {};
-    for (let i = 0; i < L; i++) {
-      fetches[n.dw(i)] = this.output(n.dw(i), dWeights[i], layers[i].inDim, layers[i].outDim);
-      fetches[n.db(i)] = this.output(n.db(i), dBiases[i], layers[i].outDim, 0);
+    for (let i = L - 1; i >= 0; i--) {
+      const l = layers[i];
+      if (i < L - 1 && l.relu) this.priv.reluBackward(this.acts[i], g, g, m * l.outDim);
+      const withGA = i > 0 || this.inputGrad;
+      const key = `${l.inDim}x${l.outDim}${withGA ? '+ga' : ''}`;
+      let s = this.backS.get(key);
+      if (s === undefined) this.backS.set(key, (s = this.make(towerLayerBackwardModel(l.inDim, l.outDim, withGA), this.trainThreads)));
+      const feeds: Feeds = { A: this.input('A', i === 0 ? x : this.acts[i - 1], m, l.inDim), G: this.input('G', g, m, l.outDim) };
+      const fetches: Fetches = { DW: this.output('DW', dWeights[i], l.inDim, l.outDim), DB: this.output('DB', dBiases[i], l.outDim, 0) };
+      let next = g;
+      if (withGA) {
+        feeds.W = this.input('W', weights[i], l.inDim, l.outDim);
+        next = i > 0 ? this.grads[pp] : (dX as Float32Array);
+        pp ^= 1;
+        fetches.GA = this.output('GA', next, m, l.inDim);
+      }
+      this.run(s, feeds, fetches);
+      g = next;
     }
-    if (this.inputGrad) {
-      if (dX === null) throw new BhembedError('kernel.failed', 'tower backward: built with inputGrad but dX is null');
-      fetches.DX = this.output('DX', dX, m, layers[0].inDim);
-    }
-    this.run(this.backS, feeds, fetches);
   }
 
   dispose(): void {
-    for (const s of [this.inferS, this.trainS, this.backS]) s?.dispose();
-    this.inferS = this.trainS = this.backS = null;
+    for (const s of [this.inferS, this.trainS, ...this.backS.values()]) s?.dispose();
+    this.inferS = this.trainS = null;
+    this.backS.clear();
+    // Drop the private memory (it is freed with its last view).
+    this.acts = [];
+    this.grads = [];
+    this.stages.clear();
+    this.onDispose(this);
+  }
+
+  private checkRows(m: number): void {
+    if (m > this.maxBatch) throw new BhembedError('kernel.failed', `tower: ${m} rows exceed maxBatch ${this.maxBatch}`);
   }
 
   private paramFeeds(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[]): Feeds {
@@ -317,7 +387,7 @@ class OrtDenseTower implements DenseTower {
     const view = c.length === len ? c : c.subarray(0, len);
     let data = view;
     if (isShared(c)) {
-      data = this.stage(name).get(len);
+      data = this.stage(`out:${name}`).get(len);
       this.copies.push([view, data]);
     }
     return new ort.Tensor('float32', data, cols === 0 ? [rows] : [rows, cols]);

@@ -93,6 +93,18 @@ export interface WasmShared {
 type View = Float32Array | Int32Array;
 
 let modulePromise: Promise<WasmModule> | null = null;
+let privateModulePromise: Promise<WasmModule> | null = null;
+
+/** kernels.wasm with an unshared memory import, compiled once per thread (for WasmOps.createPrivate). */
+export function privateKernelModule(): Promise<WasmModule> {
+  if (privateModulePromise === null) {
+    privateModulePromise = loadKernelBytes().then((bytes) => WA.compile(unsharedKernelBytes(bytes)));
+    privateModulePromise.catch(() => {
+      privateModulePromise = null;
+    });
+  }
+  return privateModulePromise;
+}
 
 /** The raw bytes of kernels.wasm (next to this file in dist/src/kernels/). */
 export async function loadKernelBytes(): Promise<Uint8Array> {
@@ -104,6 +116,59 @@ export async function loadKernelBytes(): Promise<Uint8Array> {
   const res = await fetch(url);
   if (!res.ok) throw new BhembedError('kernel.failed', `cannot load ${url.href}: HTTP ${res.status}`);
   return new Uint8Array(await res.arrayBuffer());
+}
+
+// kernels.wasm imports a *shared* memory. A private (non-shared) instance needs the same code importing an
+// ordinary memory: rewrite the import's limits flag (0x03 shared+max → 0x01 max) in the import section.
+// Atomic loads on an unshared memory are valid WASM, so nothing else changes.
+function readLeb(b: Uint8Array, pos: number): [number, number] {
+  let v = 0;
+  let mul = 1;
+  for (;;) {
+    const x = b[pos++];
+    v += (x & 0x7f) * mul;
+    if ((x & 0x80) === 0) return [v, pos];
+    mul *= 128;
+  }
+}
+
+/** kernels.wasm bytes whose memory import is not shared (for WasmOps.createPrivate). */
+export function unsharedKernelBytes(bytes: Uint8Array): Uint8Array {
+  const out = bytes.slice();
+  let pos = 8;
+  while (pos < out.length) {
+    const id = out[pos++];
+    const [size, start] = readLeb(out, pos);
+    if (id === 2) {
+      let p = start;
+      let count: number;
+      [count, p] = readLeb(out, p);
+      for (let i = 0; i < count; i++) {
+        let len: number;
+        [len, p] = readLeb(out, p);
+        p += len;
+        [len, p] = readLeb(out, p);
+        p += len;
+        const kind = out[p++];
+        if (kind === 0x02) {
+          if (out[p] === 0x03) out[p] = 0x01;
+          return out;
+        }
+        // other import kinds: func (typeidx), table (reftype + limits), global (valtype + mut)
+        if (kind === 0x00) [, p] = readLeb(out, p);
+        else if (kind === 0x01) {
+          p++;
+          const flags = out[p++];
+          [, p] = readLeb(out, p);
+          if (flags & 1) [, p] = readLeb(out, p);
+        } else if (kind === 0x03) p += 2;
+        else break;
+      }
+      break;
+    }
+    pos = start + size;
+  }
+  throw new BhembedError('kernel.failed', 'kernels.wasm: no memory import found to make private');
 }
 
 /** kernels.wasm compiled once per thread and cached. */
@@ -142,8 +207,10 @@ export class WasmOps implements Ops {
   private readonly canary: number;
   private scratchPtr = 0;
   private scratchBytes = 0;
+  /** A private backend: ordinary (non-shared) memory of a fixed size, see createPrivate. */
+  readonly isPrivate: boolean;
 
-  private constructor(module: WasmModule, memory: WasmMemory, maxPages: number | null) {
+  private constructor(module: WasmModule, memory: WasmMemory, maxPages: number | null, priv = false) {
     this.module = module;
     this.memory = memory;
     const instance = new WA.Instance(module, { env: { memory, abort: () => { throw new BhembedError('kernel.failed', 'wasm kernel aborted'); } } });
@@ -153,6 +220,7 @@ export class WasmOps implements Ops {
     this.lastBuf = buf;
     this.known.add(buf);
     this.header = new Int32Array(buf, 0, HEAP >> 2);
+    this.isPrivate = priv;
     if (maxPages !== null) {
       Atomics.store(this.header, HDR_BUMP, HEAP / ALIGN);
       Atomics.store(this.header, HDR_MAX_PAGES, maxPages);
@@ -180,6 +248,18 @@ export class WasmOps implements Ops {
     const initial = Math.max(Math.ceil(initialBytes / PAGE), HEAP / PAGE + 4);
     const memory = new WA.Memory({ initial: Math.min(initial, maximum), maximum, shared: true });
     return new WasmOps(module, memory, maximum);
+  }
+
+  /**
+   * A backend on a private, ordinary (non-shared) memory of fixed size `bytes` that never grows (growing would
+   * detach the ArrayBuffer and every view). onnxruntime-node reads and writes its arrays in place, which it
+   * refuses to do for SharedArrayBuffer views; for one thread's activations. `module` is from privateKernelModule.
+   */
+  static createPrivate(module: WasmModule, bytes: number): WasmOps {
+    const pages = Math.max(Math.ceil((bytes + 2 * HEAP) / PAGE), HEAP / PAGE + 4);
+    if (pages > MAX_PAGES) throw new ConfigError(`wasm private memory: ${bytes} bytes exceed 4 GiB`, { value: bytes });
+    const memory = new WA.Memory({ initial: pages, maximum: pages });
+    return new WasmOps(module, memory, pages, true);
   }
 
   /** A backend over an existing memory (in a worker, from `shared` posted by the creator). Synchronous. */

@@ -358,6 +358,7 @@ export class CtrModel {
    * memory attached from another thread is not touched). The model must not be used afterwards.
    */
   dispose(): void {
+    this.mlp?.dispose();
     this.ops.releaseAll();
     this.adam = null;
   }

@@ -40,8 +40,8 @@ export class Mlp {
   private readonly ctx: LayerContext;
   /** Fused path (null: layer by layer). */
   private readonly tower: DenseTower | null = null;
-  /** Tower outputs per layer: hidden ones ordinary arrays, the last in backend memory (callers run Ops on it). */
-  private readonly acts: Float32Array[] = [];
+  /** Tower output (backend memory: callers run Ops on it) and input gradient. */
+  private readonly towerOut: Float32Array = new Float32Array(0);
   private readonly towerDx: Float32Array | null = null;
   private towerX: Float32Array = new Float32Array(0);
   private towerParams: { w: Float32Array[]; b: Float32Array[]; dw: Float32Array[]; db: Float32Array[] } | null = null;
@@ -52,7 +52,7 @@ export class Mlp {
     const inputGrad = opts.inputGrad ?? true;
     const dims = [inDim, ...opts.hidden, ...(opts.outDim > 0 ? [opts.outDim] : [])];
     const layers = dims.slice(1).map((d, i) => ({ inDim: dims[i], outDim: d, relu: i < opts.hidden.length }));
-    const tower = !opts.batchNorm && opts.dropout === 0 && layers.length > 0 ? (ctx.gemm.tower?.(layers, { inputGrad }) ?? null) : null;
+    const tower = !opts.batchNorm && opts.dropout === 0 && layers.length > 0 ? (ctx.gemm.tower?.(layers, { inputGrad, maxBatch: ctx.maxBatch }) ?? null) : null;
     const layerBuffers = tower === null;
     let width = inDim;
     opts.hidden.forEach((h, i) => {
@@ -66,7 +66,7 @@ export class Mlp {
     if (tower !== null) {
       this.tower = tower;
       const B = ctx.maxBatch;
-      layers.forEach((l, i) => this.acts.push(i === layers.length - 1 ? ctx.ops.allocF32(B * l.outDim) : new Float32Array(B * l.outDim)));
+      this.towerOut = ctx.ops.allocF32(B * this.outWidth);
       this.towerDx = inputGrad ? ctx.ops.allocF32(B * inDim) : null;
     }
   }
@@ -92,10 +92,10 @@ export class Mlp {
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
     if (this.tower !== null) {
       const p = this.towerTensors();
-      const out = this.acts[this.acts.length - 1];
+      const out = this.towerOut;
       if (train) {
         this.towerX = x;
-        this.tower.forwardTrain(batch, x, p.w, p.b, this.acts);
+        this.tower.forwardTrain(batch, x, p.w, p.b, out);
       } else this.tower.forward(batch, x, p.w, p.b, out);
       return out;
     }
@@ -115,11 +115,16 @@ export class Mlp {
     return h;
   }
 
+  /** Frees the fused tower's sessions and activation memory (backend arrays are freed by the model's TrackedOps). */
+  dispose(): void {
+    this.tower?.dispose();
+  }
+
   /** dOut: batch × outWidth (may be overwritten). Returns dL/dx (batch × inDim). */
   async backward(dOut: Float32Array, batch: number): Promise<Float32Array> {
     if (this.tower !== null) {
       const p = this.towerTensors();
-      this.tower.backward(batch, this.towerX, this.acts, p.w, dOut, p.dw, p.db, this.towerDx);
+      this.tower.backward(batch, this.towerX, p.w, dOut, p.dw, p.db, this.towerDx);
       return this.towerDx ?? new Float32Array(0);
     }
     let d = dOut;

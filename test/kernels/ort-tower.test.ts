@@ -1,27 +1,32 @@
 // The fused onnxruntime tower (DenseTower) against the same chain composed from ReferenceOps (gemm, bias,
 // ReLU, ReLU backward, row sums): inference and training forward, and the backward (weights, biases, input
-// gradient), with arrays in WASM shared memory (staged) and in ordinary arrays (in place), several batch sizes.
+// gradient), with caller arrays in WASM shared memory (staged) and in ordinary arrays (in place), activations in
+// a private WASM memory or in plain arrays, several batch sizes. Also the private-memory module rewrite.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { TowerLayer } from '../../src/kernels/ops.js';
 import { OrtGemmProvider } from '../../src/kernels/ort.js';
 import { ReferenceOps } from '../../src/kernels/reference.js';
-import { WasmOps } from '../../src/kernels/wasm.js';
+import { loadKernelBytes, privateKernelModule, unsharedKernelBytes, WasmOps } from '../../src/kernels/wasm.js';
 import { Rng } from '../../src/core/rng.js';
 import { assertNormwiseClose } from './harness.js';
 
 let ops: WasmOps;
-let ort: OrtGemmProvider;
+let ortPlain: OrtGemmProvider;
+let ortPriv: OrtGemmProvider;
 const ref = new ReferenceOps();
 
 before(async () => {
   ops = await WasmOps.create({ initialBytes: 16 << 20 });
-  ort = await OrtGemmProvider.create({ intraOpNumThreads: 1, inferThreads: 2 });
+  ortPlain = await OrtGemmProvider.create({ intraOpNumThreads: 1, inferThreads: 2 });
+  const mod = await privateKernelModule();
+  ortPriv = await OrtGemmProvider.create({ intraOpNumThreads: 1, privateOps: (bytes) => WasmOps.createPrivate(mod, bytes) });
 });
 
 after(async () => {
-  await ort.dispose();
+  await ortPlain.dispose();
+  await ortPriv.dispose();
 });
 
 interface Expect {
@@ -77,56 +82,84 @@ describe('ort tower agrees with the layer-by-layer reference', () => {
   for (const { name, layers } of towers) {
     for (const shared of [false, true]) {
       for (const inputGrad of [true, false]) {
-        test(`${name}, ${shared ? 'shared' : 'ordinary'} arrays, inputGrad=${inputGrad}`, () => {
-          const tower = ort.tower(layers, { inputGrad });
-          assert.ok(tower, 'the synchronous binding offers a tower');
-          const rng = new Rng(7);
-          const L = layers.length;
-          const maxM = 40;
-          const w = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => 0.5 * rng.normal()));
-          const b = layers.map((l) => filled(l.outDim, shared, rng));
-          const acts = layers.map((l) => filled(maxM * l.outDim, shared, rng, () => NaN));
-          const dw = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => NaN));
-          const db = layers.map((l) => filled(l.outDim, shared, rng, () => NaN));
-          const dx = filled(maxM * layers[0].inDim, shared, rng, () => NaN);
-          const out = filled(maxM * layers[L - 1].outDim, shared, rng, () => NaN);
-          for (const m of [1, 13, maxM]) {
-            const x = filled(m * layers[0].inDim, shared, rng);
-            const dOut = filled(m * layers[L - 1].outDim, shared, rng);
-            const e = referenceChain(layers, m, x, w, b, dOut);
-            tower.forward(m, x, w, b, out);
-            assertNormwiseClose(out.subarray(0, e.acts[L - 1].length), e.acts[L - 1], 1e-5, `m=${m} infer out`);
-            tower.forwardTrain(m, x, w, b, acts);
-            for (let i = 0; i < L; i++) assertNormwiseClose(acts[i].subarray(0, e.acts[i].length), e.acts[i], 1e-5, `m=${m} act ${i}`);
-            tower.backward(m, x, acts, w, dOut, dw, db, inputGrad ? dx : null);
-            for (let i = 0; i < L; i++) {
-              assertNormwiseClose(dw[i], e.dw[i], 1e-5, `m=${m} dW${i}`);
-              assertNormwiseClose(db[i], e.db[i], 1e-5, `m=${m} db${i}`);
+        for (const priv of [true, false]) {
+          test(`${name}, ${shared ? 'shared' : 'ordinary'} arrays, inputGrad=${inputGrad}, ${priv ? 'private wasm' : 'plain'} activations`, () => {
+            const maxM = 40;
+            const tower = (priv ? ortPriv : ortPlain).tower(layers, { inputGrad, maxBatch: maxM });
+            assert.ok(tower, 'the synchronous binding offers a tower');
+            const rng = new Rng(7);
+            const L = layers.length;
+            const w = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => 0.5 * rng.normal()));
+            const b = layers.map((l) => filled(l.outDim, shared, rng));
+            const dw = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => NaN));
+            const db = layers.map((l) => filled(l.outDim, shared, rng, () => NaN));
+            const dx = filled(maxM * layers[0].inDim, shared, rng, () => NaN);
+            const out = filled(maxM * layers[L - 1].outDim, shared, rng, () => NaN);
+            for (const m of [1, 13, maxM]) {
+              const x = filled(m * layers[0].inDim, shared, rng);
+              const dOut = filled(m * layers[L - 1].outDim, shared, rng);
+              const e = referenceChain(layers, m, x, w, b, dOut);
+              const last = e.acts[L - 1];
+              out.fill(NaN);
+              tower.forward(m, x, w, b, out);
+              assertNormwiseClose(out.subarray(0, last.length), last, 1e-5, `m=${m} infer out`);
+              out.fill(NaN);
+              tower.forwardTrain(m, x, w, b, out);
+              assertNormwiseClose(out.subarray(0, last.length), last, 1e-5, `m=${m} train out`);
+              tower.backward(m, x, w, dOut, dw, db, inputGrad ? dx : null);
+              for (let i = 0; i < L; i++) {
+                assertNormwiseClose(dw[i], e.dw[i], 1e-5, `m=${m} dW${i}`);
+                assertNormwiseClose(db[i], e.db[i], 1e-5, `m=${m} db${i}`);
+              }
+              if (inputGrad) assertNormwiseClose(dx.subarray(0, e.dx.length), e.dx, 1e-5, `m=${m} dX`);
             }
-            if (inputGrad) assertNormwiseClose(dx.subarray(0, e.dx.length), e.dx, 1e-5, `m=${m} dX`);
-          }
-        });
+            assert.throws(() => tower.forward(maxM + 1, new Float32Array((maxM + 1) * layers[0].inDim), w, b, new Float32Array((maxM + 1) * 9)), /maxBatch/);
+            tower.dispose();
+          });
+        }
       }
     }
   }
 
   test('a relu unit that is exactly zero passes no gradient (y > 0 ? dy : 0)', () => {
-    const layers: TowerLayer[] = [{ inDim: 1, outDim: 2, relu: true }];
-    const tower = ort.tower(layers, { inputGrad: true });
-    assert.ok(tower);
-    // Unit 0: 1·1 − 1 = 0 exactly (ReLU output 0, no gradient); unit 1: 1·2 + 0 = 2.
-    const w = [Float32Array.of(1, 2)];
-    const b = [Float32Array.of(-1, 0)];
-    const x = Float32Array.of(1);
-    const acts = [new Float32Array(2)];
-    tower.forwardTrain(1, x, w, b, acts);
-    assert.deepEqual([...acts[0]], [0, 2]);
-    const dw = [new Float32Array(2)];
-    const db = [new Float32Array(2)];
-    const dx = new Float32Array(1);
-    tower.backward(1, x, acts, w, Float32Array.of(5, 7), dw, db, dx);
-    assert.deepEqual([...dw[0]], [0, 7]);
-    assert.deepEqual([...db[0]], [0, 7]);
-    assert.deepEqual([...dx], [14]);
+    for (const p of [ortPriv, ortPlain]) {
+      const layers: TowerLayer[] = [{ inDim: 1, outDim: 2, relu: true }];
+      const tower = p.tower(layers, { inputGrad: true, maxBatch: 1 });
+      assert.ok(tower);
+      // Unit 0: 1·1 − 1 = 0 exactly (ReLU output 0, no gradient); unit 1: 1·2 + 0 = 2.
+      const w = [Float32Array.of(1, 2)];
+      const b = [Float32Array.of(-1, 0)];
+      const x = Float32Array.of(1);
+      const out = new Float32Array(2);
+      tower.forwardTrain(1, x, w, b, out);
+      assert.deepEqual([...out], [0, 2]);
+      const dw = [new Float32Array(2)];
+      const db = [new Float32Array(2)];
+      const dx = new Float32Array(1);
+      tower.backward(1, x, w, Float32Array.of(5, 7), dw, db, dx);
+      assert.deepEqual([...dw[0]], [0, 7]);
+      assert.deepEqual([...db[0]], [0, 7]);
+      assert.deepEqual([...dx], [14]);
+      tower.dispose();
+    }
   });
+});
+
+test('private kernels: the memory import is rewritten to unshared, and the backend uses ordinary memory', async () => {
+  const bytes = await loadKernelBytes();
+  const priv = unsharedKernelBytes(bytes);
+  assert.equal(priv.length, bytes.length);
+  let diff = 0;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== priv[i]) diff++;
+  assert.equal(diff, 1, 'exactly the limits flag byte changes');
+  const p = WasmOps.createPrivate(await privateKernelModule(), 1 << 20);
+  const y = p.allocF32(8);
+  assert.ok(!(y.buffer instanceof SharedArrayBuffer));
+  y.set([1, -2, 0, 3, -1, 2, 0.5, -0.5]);
+  const dy = p.allocF32(8);
+  dy.fill(4);
+  p.reluBackward(y, dy, dy, 8);
+  assert.deepEqual([...dy], [4, 0, 0, 4, 0, 4, 4, 0]);
+  // Fixed size: past it, allocation throws instead of growing (growth would detach every view).
+  assert.throws(() => p.allocF32(1 << 20), /exhausted/);
 });
