@@ -61,6 +61,11 @@ export class EmbeddingLayout {
   private readonly ops: Ops;
   private readonly scratch: Int32Array[];
   private readonly staticWeights: boolean;
+  /** Rows per sample when every field is single-valued (Σ K_f), and field f's first row within a sample. */
+  private readonly rowsPerSample: number;
+  private readonly fieldRowOffset: number[];
+  /** No field uses concat fusion (one segment per field per sample: the fast single-valued layout applies). */
+  private readonly noConcat: boolean;
 
   constructor(ops: Ops, fields: BagField[], maxBatch: number) {
     if (fields.length === 0) throw new ConfigError('fields: a model needs at least one categorical field');
@@ -88,6 +93,14 @@ export class EmbeddingLayout {
     this.segPerSample = seg;
     this.numBlocks = blocks;
     this.staticWeights = fields.some((f) => f.fusion === 'mean' || f.fusion === 'weighted');
+    this.rowsPerSample = perSample;
+    this.fieldRowOffset = [];
+    let fo = 0;
+    for (const f of fields) {
+      this.fieldRowOffset.push(fo);
+      fo += f.indexer.rowsPerValue;
+    }
+    this.noConcat = fields.every((f) => f.fusion !== 'concat');
     const cap = Math.max(1, maxBatch * perSample);
     this.rows = ops.allocI32(cap);
     this.baseWeights = ops.allocF32(cap);
@@ -149,6 +162,10 @@ export class EmbeddingLayout {
       total += n * K;
     }
     this.ensureRows(total);
+    if (this.noConcat && batch.fields.every((bf) => bf.offsets === null)) {
+      this.buildSingleValued(B);
+      return;
+    }
     const rows = this.rows;
     const offs = this.offsets;
     const bw = this.baseWeights;
@@ -195,6 +212,51 @@ export class EmbeddingLayout {
     this.nSeg = s;
     this.batch = B;
     this.useWeights = weights;
+  }
+
+  // The same layout as build's general loop when every field is single-valued and none is concat: sample b's
+  // field f is segment b·F + f, covering rows [b·P + o_f, b·P + o_f + K_f) (P = Σ K, o_f = Σ_{g<f} K_g).
+  // Field-major loops with no per-row branches; weights and block ids are written only when a kernel reads them.
+  private buildSingleValued(B: number): void {
+    const F = this.fields.length;
+    const P = this.rowsPerSample;
+    const rows = this.rows;
+    const offs = this.offsets;
+    for (let f = 0; f < F; f++) {
+      const K = this.fields[f].indexer.rowsPerValue;
+      const base = this.rowBase[f];
+      const sc = this.scratch[f];
+      const fo = this.fieldRowOffset[f];
+      for (let b = 0; b < B; b++) {
+        const dst = b * P + fo;
+        const src = b * K;
+        for (let k = 0; k < K; k++) rows[dst + k] = base + sc[src + k];
+      }
+    }
+    for (let b = 0, s = 0; b < B; b++) for (let f = 0; f < F; f++) offs[s++] = b * P + this.fieldRowOffset[f];
+    offs[B * F] = B * P;
+    if (this.staticWeights || this.numBlocks > 0) {
+      const bw = this.baseWeights;
+      const blk = this.blockOf;
+      for (let f = 0; f < F; f++) {
+        const fld = this.fields[f];
+        const K = fld.indexer.rowsPerValue;
+        const w = fld.fusion === 'mean' ? 1 / K : 1;
+        const bb = this.blockBase[f];
+        const fo = this.fieldRowOffset[f];
+        for (let b = 0; b < B; b++) {
+          const dst = b * P + fo;
+          for (let k = 0; k < K; k++) {
+            bw[dst + k] = w;
+            blk[dst + k] = bb < 0 ? -1 : bb + k;
+          }
+        }
+      }
+    }
+    this.nRows = B * P;
+    this.nSeg = B * F;
+    this.batch = B;
+    this.useWeights = this.staticWeights;
   }
 }
 

@@ -119,3 +119,29 @@ test('layout: sum fusion of single-valued fields passes no weights; capacity gro
   assert.ok(layout.capacity >= n && layout.capacity > cap);
   assert.deepEqual([...layout.offsets.subarray(0, 3)], [0, 20, 50]);
 });
+
+test('single-valued fast layout equals the general layout (the same batch given with length-1 offsets)', () => {
+  const rng = new Rng(11);
+  for (const fusion of ['sum', 'mean', 'weighted'] as Fusion[]) {
+    const fields: BagField[] = [
+      { indexer: new BinaryCodeIndexer({ method: 'bh', codeBits: 6, blockBits: 2, strategy: 'succession', dense: true }), fusion, pooling: 'sum' },
+      { indexer: new HashIndexer({ method: 'hash', rows: 5 }), fusion, pooling: 'sum' },
+      { indexer: new BinaryCodeIndexer({ method: 'bh', codeBits: 4, blockBits: 2, strategy: 'skip', dense: true }), fusion, pooling: 'sum' },
+    ];
+    const B = 9;
+    const single: Batch = { size: B, labels: new Float32Array(B), dense: null, fields: fields.map(() => ({ ids: new Uint32Array(2 * B), offsets: null })) };
+    for (const f of single.fields) for (let i = 0; i < B; i++) f.ids[2 * i] = rng.int(16);
+    const multi: Batch = { ...single, fields: single.fields.map((f) => ({ ids: f.ids, offsets: Int32Array.from({ length: B + 1 }, (_, i) => i) })) };
+    const fast = new EmbeddingLayout(ops, fields, B);
+    const general = new EmbeddingLayout(ops, fields, B);
+    fast.build(single);
+    general.build(multi);
+    assert.equal(fast.nRows, general.nRows);
+    assert.equal(fast.nSeg, general.nSeg);
+    assert.equal(fast.useWeights, general.useWeights, fusion);
+    assert.deepEqual([...fast.rows.subarray(0, fast.nRows)], [...general.rows.subarray(0, general.nRows)]);
+    assert.deepEqual([...fast.offsets.subarray(0, fast.nSeg + 1)], [...general.offsets.subarray(0, general.nSeg + 1)]);
+    if (fast.useWeights) assert.deepEqual([...fast.baseWeights.subarray(0, fast.nRows)], [...general.baseWeights.subarray(0, general.nRows)]);
+    if (fast.numBlocks > 0) assert.deepEqual([...fast.blockOf.subarray(0, fast.nRows)], [...general.blockOf.subarray(0, general.nRows)]);
+  }
+});
