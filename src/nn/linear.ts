@@ -9,8 +9,8 @@ export interface LinearOptions {
   bias?: boolean;
   /** Compute dL/dx in backward (false for the first layer on embeddings that need no gradient). @default true */
   inputGrad?: boolean;
-  /** Allocate the activation buffers (false when a fused DenseTower runs this layer: only w/b are used). @default true */
-  buffers?: boolean;
+  /** Rows of the activation buffers (fewer when a fused DenseTower runs big batches and this layer only small ones). @default maxBatch */
+  bufferRows?: number;
 }
 
 /**
@@ -45,9 +45,9 @@ export class Linear {
         this.db = g;
       });
     }
-    const buffers = opts.buffers ?? true;
-    this.out = ctx.ops.allocF32(buffers ? ctx.maxBatch * outDim : 0);
-    this.dx = ctx.ops.allocF32(buffers && (opts.inputGrad ?? true) ? ctx.maxBatch * inDim : 0);
+    const rows = opts.bufferRows ?? ctx.maxBatch;
+    this.out = ctx.ops.allocF32(rows * outDim);
+    this.dx = ctx.ops.allocF32((opts.inputGrad ?? true) ? rows * inDim : 0);
   }
 
   async forward(x: Float32Array, batch: number): Promise<Float32Array> {

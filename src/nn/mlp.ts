@@ -2,6 +2,7 @@
 // One class so models describe their MLP with the config's numbers only. Without batch norm and dropout, and
 // when the GEMM provider offers a fused DenseTower (onnxruntime), the whole chain runs as one graph per forward
 // and one per backward, with the hidden activations in ordinary (non-shared) arrays so nothing is copied.
+// Inference on tiny batches (≤ SMALL_BATCH rows) still runs layer by layer, where the WASM GEMM wins on latency.
 
 import { Dropout, Relu } from './activations.js';
 import { BatchNorm } from './batch-norm.js';
@@ -9,6 +10,9 @@ import type { DenseTower } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import { Linear } from './linear.js';
 import type { DenseParams } from './params.js';
+
+/** Largest inference batch that skips the fused tower (per-graph overhead dominates; WASM GEMM is faster there). */
+export const SMALL_BATCH = 8;
 
 export interface MlpOptions {
   hidden: number[];
@@ -53,15 +57,16 @@ export class Mlp {
     const dims = [inDim, ...opts.hidden, ...(opts.outDim > 0 ? [opts.outDim] : [])];
     const layers = dims.slice(1).map((d, i) => ({ inDim: dims[i], outDim: d, relu: i < opts.hidden.length }));
     const tower = !opts.batchNorm && opts.dropout === 0 && layers.length > 0 ? (ctx.gemm.tower?.(layers, { inputGrad, maxBatch: ctx.maxBatch }) ?? null) : null;
-    const layerBuffers = tower === null;
+    // With a tower the layers only run small inference batches: small buffers, no input gradients.
+    const fcOpts = (grad: boolean): { inputGrad: boolean; bufferRows?: number } => (tower === null ? { inputGrad: grad } : { inputGrad: false, bufferRows: Math.min(ctx.maxBatch, SMALL_BATCH) });
     let width = inDim;
     opts.hidden.forEach((h, i) => {
-      const fc = new Linear(ctx, params, `${name}.${i}.fc`, width, h, { inputGrad: i > 0 || inputGrad, buffers: layerBuffers });
+      const fc = new Linear(ctx, params, `${name}.${i}.fc`, width, h, fcOpts(i > 0 || inputGrad));
       const bn = opts.batchNorm ? new BatchNorm(ctx, params, buffers, `${name}.${i}.bn`, h) : null;
       this.blocks.push({ fc, bn, relu: new Relu(ctx, h), drop: new Dropout(ctx, h, opts.dropout), x: fc.out, act: fc.out });
       width = h;
     });
-    this.head = opts.outDim > 0 ? new Linear(ctx, params, `${name}.out`, width, opts.outDim, { inputGrad: opts.hidden.length > 0 || inputGrad, buffers: layerBuffers }) : null;
+    this.head = opts.outDim > 0 ? new Linear(ctx, params, `${name}.out`, width, opts.outDim, fcOpts(opts.hidden.length > 0 || inputGrad)) : null;
     this.outWidth = opts.outDim > 0 ? opts.outDim : width;
     if (tower !== null) {
       this.tower = tower;
@@ -90,7 +95,7 @@ export class Mlp {
 
   /** seed keys the dropout masks (layer i uses seed + i). */
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
-    if (this.tower !== null) {
+    if (this.tower !== null && (train || batch > SMALL_BATCH)) {
       const p = this.towerTensors();
       const out = this.towerOut;
       if (train) {

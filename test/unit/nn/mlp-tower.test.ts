@@ -8,7 +8,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { createGemmProvider, opsGemmProvider } from '../../../src/kernels/index.js';
 import { WasmOps } from '../../../src/kernels/wasm.js';
 import type { LayerContext } from '../../../src/nn/layer.js';
-import { Mlp } from '../../../src/nn/mlp.js';
+import { Mlp, SMALL_BATCH } from '../../../src/nn/mlp.js';
 import { DenseParams } from '../../../src/nn/params.js';
 import { assertNormwiseClose } from '../../kernels/harness.js';
 import { checkEntries, dot64, randn } from './grad-check.js';
@@ -26,12 +26,12 @@ test('MLP on the ORT tower: gradients match finite differences and the layer-by-
     buf.allocate((n) => ctx.ops.allocF32(n), new Rng(3));
     return { mlp, p };
   };
-  const fused = make({ ops, gemm: ort, maxBatch: 8 });
-  const plain = make({ ops, gemm: opsGemmProvider(ops), maxBatch: 8 });
+  const fused = make({ ops, gemm: ort, maxBatch: 16 });
+  const plain = make({ ops, gemm: opsGemmProvider(ops), maxBatch: 16 });
   const rng = new Rng(4);
-  const x = ops.allocF32(8 * 4);
-  x.set(randn(rng, B * 4));
-  const c = ops.allocF32(8);
+  const x = ops.allocF32(16 * 4);
+  x.set(randn(rng, 16 * 4));
+  const c = ops.allocF32(16);
   c.set(randn(rng, B));
 
   // Fused vs layer by layer: outputs, parameter gradients, input gradient.
@@ -42,8 +42,15 @@ test('MLP on the ORT tower: gradients match finite differences and the layer-by-
   const dxP = (await plain.mlp.backward(c, B)).slice(0, B * 4);
   assertNormwiseClose(dxF, dxP, 1e-5, 'dx');
   assertNormwiseClose(fused.p.grad, plain.p.grad, 1e-5, 'param grads');
+  // Inference: a small batch runs layer by layer (SMALL_BATCH), a larger one through the tower.
+  assert.ok(B <= SMALL_BATCH);
   const yEval = (await fused.mlp.forward(x, B, false, 0)).slice(0, B);
-  assertNormwiseClose(yEval, yP, 1e-5, 'inference forward');
+  assertNormwiseClose(yEval, yP, 1e-5, 'small-batch inference forward');
+  const B2 = 16;
+  assert.ok(B2 > SMALL_BATCH);
+  const yBigF = (await fused.mlp.forward(x, B2, false, 0)).slice(0, B2);
+  const yBigP = (await plain.mlp.forward(x, B2, false, 0)).slice(0, B2);
+  assertNormwiseClose(yBigF, yBigP, 1e-5, 'tower inference forward');
 
   // Finite differences on the fused path itself.
   const loss = async (): Promise<number> => dot64(c, await fused.mlp.forward(x, B, true, 0), B);
