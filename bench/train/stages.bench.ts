@@ -2,7 +2,8 @@
 // shape (frappe-like DNN-BH: 10 fields, BH 64-bit codes in 4-bit blocks = 16 rows per value, dim 10, MLP
 // 400-400-400, batch 4096, Adam) on the WASM backend with the 'auto' GEMM provider (ORT fused tower).
 // Stages are timed by wrapping the model's own methods, so the numbers are the library's code paths.
-// Run: node dist/bench/train/stages.bench.js [--quick] [--fields 10] [--dim 10]. Writes bench/results/stages.json.
+// Run: node dist/bench/train/stages.bench.js [--quick] [--fields 10] [--dim 10] [--infer-threads N].
+// Writes bench/results/stages.json.
 
 import { Rng } from '../../src/core/rng.js';
 import { createGemmProvider, createOps } from '../../src/kernels/index.js';
@@ -18,6 +19,7 @@ const FIELDS = opt('--fields', 10);
 const DIM = opt('--dim', 10);
 const B = 4096;
 const STEPS = quick ? 6 : 20;
+const INFER_THREADS = opt('--infer-threads', 0);
 
 function synthetic(n: number, seed: number): Dataset {
   const rng = new Rng(seed);
@@ -43,7 +45,7 @@ const config: ModelConfig = {
 };
 
 const ops = await createOps('wasm');
-const gemm = await createGemmProvider('auto', ops);
+const gemm = await createGemmProvider('auto', ops, INFER_THREADS > 0 ? { inferThreads: INFER_THREADS } : {});
 const model = createModel(config, { ops, gemm, maxBatch: B, optim: { lr: 1e-3, embeddingOptimizer: 'adam' } });
 const data = synthetic(B * 4, 1);
 const batch = batchBufferFor(data, B);
@@ -115,5 +117,5 @@ for (const [what, run] of [
   json[what] = { msPerBatch: total / STEPS, samplesPerSec: (B * STEPS * 1000) / total, stagesMs: stages };
 }
 printTable(['stage', 'ms / batch', '%'], rows);
-writeJson('bench/results/stages.json', { machine: machine(), config, batch: B, gemm: gemm.name, tower: model.mlp !== null && gemm.tower !== undefined, results: json });
+writeJson('bench/results/stages.json', { machine: machine(), config, batch: B, inferThreads: INFER_THREADS || 'default', gemm: gemm.name, tower: model.mlp !== null && gemm.tower !== undefined, results: json });
 await gemm.dispose?.();

@@ -234,6 +234,7 @@ function plainOps(): Ops {
  *
  *   forwardTrain:  X ─▶ [Gemm+ReLU ×(L−1), Gemm] ─▶ H_0 … H_{L−1}  (H_{L−1} also copied to out)
  *   backward:      G = dOut;  for i = L−1 … 0:  G ⊙= [H_i > 0] (relu_i);  DW_i, DB_i, GA = layer_i(A_i, G, W_i);  G = GA
+ *                  (GA written over H_i, dead by then; the plain head's GA into one spare buffer)
  */
 class OrtDenseTower implements DenseTower {
   private readonly layers: TowerLayer[];
@@ -249,8 +250,8 @@ class OrtDenseTower implements DenseTower {
   private readonly backS = new Map<string, SyncSession>();
   /** H_i of the last forwardTrain (private memory, maxBatch rows). */
   private acts: Float32Array[];
-  /** Ping-pong gradient buffers for the hidden layers (private memory). */
-  private grads: Float32Array[];
+  /** Gradient buffer for the top layer (private memory), see the constructor. */
+  private spare: Float32Array | null;
   private readonly stages = new Map<string, Staging>();
   private readonly copies: Array<[Float32Array, Float32Array]> = [];
   private readonly runOptions = {};
@@ -263,14 +264,16 @@ class OrtDenseTower implements DenseTower {
     this.make = make;
     this.trainThreads = trainThreads;
     this.inferThreads = inferThreads;
+    // Gradients reuse the activation buffers: once layer i's ReLU mask is applied, H_i is dead, so its buffer
+    // (sized for in_i as well) receives GA = ∂L/∂H_{i−1}. Only the top needs a spare: the plain head's GA, or a
+    // copy of dOut to mask when the last layer has a ReLU.
     const L = layers.length;
-    let gWidth = layers[L - 1].relu ? layers[L - 1].outDim : 0;
-    for (let i = 1; i < L; i++) gWidth = Math.max(gWidth, layers[i].inDim);
-    const actFloats = layers.reduce((s, l) => s + l.outDim, 0) * maxBatch;
-    const gradFloats = gWidth > 0 ? 2 * gWidth * maxBatch : 0;
-    this.priv = privateOps(4 * (actFloats + gradFloats) + 64 * (L + 2));
-    this.acts = layers.map((l) => this.priv.allocF32(maxBatch * l.outDim));
-    this.grads = gWidth > 0 ? [this.priv.allocF32(gWidth * maxBatch), this.priv.allocF32(gWidth * maxBatch)] : [];
+    const last = layers[L - 1];
+    const cap = layers.map((l, i) => maxBatch * Math.max(l.outDim, i > 0 && (i < L - 1 || l.relu) ? l.inDim : 0));
+    const spareFloats = maxBatch * (last.relu ? last.outDim : L > 1 ? last.inDim : 0);
+    this.priv = privateOps(4 * (cap.reduce((a, b) => a + b, 0) + spareFloats) + 64 * (L + 2));
+    this.acts = cap.map((c) => this.priv.allocF32(c));
+    this.spare = spareFloats > 0 ? this.priv.allocF32(spareFloats) : null;
   }
 
   forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
@@ -311,11 +314,9 @@ class OrtDenseTower implements DenseTower {
     this.checkRows(m);
     if (this.inputGrad && dX === null) throw new BhembedError('kernel.failed', 'tower backward: built with inputGrad but dX is null');
     let g = dOut;
-    let pp = 0;
     if (layers[L - 1].relu) {
       const n = m * layers[L - 1].outDim;
-      g = this.grads[pp];
-      pp ^= 1;
+      g = this.spare as Float32Array;
       g.set(dOut.subarray(0, n));
       this.priv.reluBackward(this.acts[L - 1], g, g, n);
     }
@@ -331,8 +332,8 @@ class OrtDenseTower implements DenseTower {
       let next = g;
       if (withGA) {
         feeds.W = this.input('W', weights[i], l.inDim, l.outDim);
-        next = i > 0 ? this.grads[pp] : (dX as Float32Array);
-        pp ^= 1;
+        // GA never aliases G (from the layer above: its H buffer or the spare) nor A (H_{i−1}).
+        next = i === 0 ? (dX as Float32Array) : i === L - 1 && !l.relu ? (this.spare as Float32Array) : this.acts[i];
         fetches.GA = this.output('GA', next, m, l.inDim);
       }
       this.run(s, feeds, fetches);
@@ -346,7 +347,7 @@ class OrtDenseTower implements DenseTower {
     this.backS.clear();
     // Drop the private memory (it is freed with its last view).
     this.acts = [];
-    this.grads = [];
+    this.spare = null;
     this.stages.clear();
     this.onDispose(this);
   }

@@ -104,7 +104,7 @@ export class EmbeddingLayout {
     const cap = Math.max(1, maxBatch * perSample);
     this.rows = ops.allocI32(cap);
     this.baseWeights = ops.allocF32(cap);
-    this.blockOf = new Int32Array(cap);
+    this.blockOf = new Int32Array(blocks > 0 ? cap : 0);
     this.offsets = ops.allocI32(maxBatch * seg + 1);
     this.scratch = fields.map((f) => new Int32Array(Math.max(1, maxBatch * f.indexer.rowsPerValue)));
   }
@@ -136,7 +136,7 @@ export class EmbeddingLayout {
     this.ops.free(this.baseWeights);
     this.rows = this.ops.allocI32(cap);
     this.baseWeights = this.ops.allocF32(cap);
-    this.blockOf = new Int32Array(cap);
+    this.blockOf = new Int32Array(this.numBlocks > 0 ? cap : 0);
     this.capacityVersion++;
   }
 
@@ -169,7 +169,7 @@ export class EmbeddingLayout {
     const rows = this.rows;
     const offs = this.offsets;
     const bw = this.baseWeights;
-    const blk = this.blockOf;
+    const blk = this.numBlocks > 0 ? this.blockOf : null;
     let r = 0;
     let s = 0;
     for (let b = 0; b < B; b++) {
@@ -188,7 +188,7 @@ export class EmbeddingLayout {
             for (let v = lo; v < hi; v++) {
               rows[r] = base + sc[v * K + k];
               bw[r] = pool;
-              blk[r] = -1;
+              if (blk !== null) blk[r] = -1;
               r++;
             }
           }
@@ -200,7 +200,7 @@ export class EmbeddingLayout {
             for (let k = 0; k < K; k++) {
               rows[r] = base + sc[v * K + k];
               bw[r] = w;
-              blk[r] = bb < 0 ? -1 : bb + k;
+              if (blk !== null) blk[r] = bb < 0 ? -1 : bb + k;
               r++;
             }
           }
@@ -237,7 +237,7 @@ export class EmbeddingLayout {
     offs[B * F] = B * P;
     if (this.staticWeights || this.numBlocks > 0) {
       const bw = this.baseWeights;
-      const blk = this.blockOf;
+      const blk = this.numBlocks > 0 ? this.blockOf : null;
       for (let f = 0; f < F; f++) {
         const fld = this.fields[f];
         const K = fld.indexer.rowsPerValue;
@@ -246,10 +246,8 @@ export class EmbeddingLayout {
         const fo = this.fieldRowOffset[f];
         for (let b = 0; b < B; b++) {
           const dst = b * P + fo;
-          for (let k = 0; k < K; k++) {
-            bw[dst + k] = w;
-            blk[dst + k] = bb < 0 ? -1 : bb + k;
-          }
+          for (let k = 0; k < K; k++) bw[dst + k] = w;
+          if (blk !== null) for (let k = 0; k < K; k++) blk[dst + k] = bb < 0 ? -1 : bb + k;
         }
       }
     }
@@ -323,7 +321,8 @@ export class EmbeddingBag {
     const uniq = Math.min(cap, this.layout.totalRows);
     // free() ignores arrays the backend did not allocate (the empty placeholders).
     for (const a of [this.effWeights, this.dWeights, this.uniqueRows, this.gradRows]) if (a.length > 0) ops.free(a);
-    this.effWeights = ops.allocF32(cap);
+    // Effective weights (base × learned α) exist only with weighted fusion; weights() returns early otherwise.
+    this.effWeights = ops.allocF32(this.layout.numBlocks > 0 ? cap : 0);
     this.dWeights = ops.allocF32(this.layout.numBlocks > 0 ? cap : 0);
     this.uniqueRows = ops.allocI32(uniq);
     this.gradRows = ops.allocF32(uniq * this.dim);
