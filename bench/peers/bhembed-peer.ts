@@ -1,5 +1,5 @@
 // The bhembed leg of the peer benchmark: the library's Trainer (src/train/trainer.ts) trained on the same
-// samples, hash ids and indexers the peer dump was made from, printing the same ONE JSON line as torch_ctr.py
+// samples, hash ids and index specs the peer dump was made from (<split>.ids.u32, index-specs.json), printing the same ONE JSON line as torch_ctr.py
 // and tfjs-peer.ts. bhembed indexes inside its step (hash id → rows), so its timing includes work the peers
 // skip; with --threads 2 the timing also includes starting the worker threads.
 //
@@ -11,44 +11,32 @@ import type { OpsKind } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/models/config.js';
 import type { Dataset } from '../../src/train/dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
-import { PEER_CONFIGS, quickConfig } from './configs.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IndexSpec } from '../../src/embedding/config.js';
 import { logLoss, readMeta, readSplit, rocAuc, type PeerSplit } from './dump.js';
-import { buildIndexers, loadCodedData, type CodedData } from './export.js';
-import { loadIndexerSource } from './indexers.js';
 
-/** One split as the Trainer's columnar Dataset: per field, each sample's 64-bit hash id (2 u32 words). */
-function toDataset(data: CodedData, split: PeerSplit): Dataset {
-  const labels = data.labels[split];
+/** One split's hash ids (export.ts: field-major, 2n u32 words per field) as the Trainer's columnar Dataset. */
+function readDataset(dir: string, split: PeerSplit, F: number, labels: Float32Array): Dataset {
   const n = labels.length;
-  const fields = data.fieldNames.map((_, f) => {
-    const codes = data.codes[split][f];
-    const idsF = data.ids[f];
-    const ids = new Uint32Array(2 * n);
-    for (let i = 0; i < n; i++) {
-      ids[2 * i] = idsF[2 * codes[i]];
-      ids[2 * i + 1] = idsF[2 * codes[i] + 1];
-    }
-    return { ids };
-  });
+  const b = readFileSync(join(dir, `${split}.ids.u32`));
+  if (b.byteLength !== F * 8 * n) throw new Error(`${dir}/${split}.ids.u32: expected ${F} × ${n} ids, found ${b.byteLength} bytes`);
+  const all = new Uint32Array(b.byteLength / 4);
+  new Uint8Array(all.buffer).set(b);
+  const fields = Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * n, (f + 1) * 2 * n) }));
   return { n, labels, fields };
 }
 
-/** Fill batch with samples perm[start, start + count) of a split: each field's hash id, and the label. */
-function fillBatch(batch: BatchBuffer, data: CodedData, split: PeerSplit, perm: ArrayLike<number>, start: number, count: number): void {
-  const F = data.fieldNames.length;
-  const labels = data.labels[split];
-  for (let f = 0; f < F; f++) {
-    const codes = data.codes[split][f];
-    const ids = data.ids[f];
+/** Copy sample i of a Dataset into a 1-row batch. */
+function fillOne(batch: BatchBuffer, ds: Dataset, i: number): void {
+  for (let f = 0; f < ds.fields.length; f++) {
+    const src = ds.fields[f].ids;
     const out = batch.fields[f].ids;
-    for (let j = 0; j < count; j++) {
-      const c = codes[perm[start + j]];
-      out[2 * j] = ids[2 * c];
-      out[2 * j + 1] = ids[2 * c + 1];
-    }
+    out[0] = src[2 * i];
+    out[1] = src[2 * i + 1];
   }
-  for (let j = 0; j < count; j++) batch.labels[j] = labels[perm[start + j]];
-  batch.size = count;
+  batch.labels[0] = ds.labels[i];
+  batch.size = 1;
 }
 
 async function main(): Promise<void> {
@@ -62,35 +50,30 @@ async function main(): Promise<void> {
   const engine = (opt('--engine') ?? 'auto') as OpsKind;
   const threads = Number(opt('--threads') ?? 1);
 
-  const base = PEER_CONFIGS.find((c) => c.name === meta.export.config);
-  if (!base) throw new Error(`${dir}: configuration '${meta.export.config}' is not in bench/peers/configs.ts`);
-  const cfg = meta.export.quick ? quickConfig(base) : base;
-
   const tLoad = performance.now();
-  const data = loadCodedData(cfg, meta.export.quick);
-  const source = await loadIndexerSource(meta.indexer === 'fallback');
-  const indexers = buildIndexers(cfg, data, source);
-  // The rows bhembed will compute must be the rows the peers read: check every test sample against the dump.
+  const F = meta.fields.length;
+  const specs = JSON.parse(readFileSync(join(dir, 'index-specs.json'), 'utf8')) as IndexSpec[];
+  // Labels straight from the file: readSplit would also load the peers' train rows, which bhembed never uses.
+  const lb = readFileSync(join(dir, 'train.labels.f32'));
+  const trainLabels = new Float32Array(lb.byteLength / 4);
+  new Uint8Array(trainLabels.buffer).set(lb);
+  const trainSet = readDataset(dir, 'train', F, trainLabels);
   const test = readSplit(dir, meta, 'test');
+  const testSet = readDataset(dir, 'test', F, test.labels);
+  // The rows bhembed computes from these ids (with the indexers the model builds from the specs) must be the
+  // rows the peers read: check every test sample against the dump.
   const S = meta.rowsPerSample;
   {
     const m = test.n;
     const want = new Int32Array(m * S);
-    const all = Uint32Array.from({ length: m }, (_, i) => i);
-    test.gather(all, 0, m, want);
+    test.gather(Uint32Array.from({ length: m }, (_, i) => i), 0, m, want);
     const got = new Int32Array(m * 64);
-    for (let f = 0; f < meta.fields.length; f++) {
+    for (let f = 0; f < F; f++) {
       const fd = meta.fields[f];
+      const ix = createIndexer(specs[f]);
       const k = fd.rowsPerValue;
-      if (indexers[f].numRows !== fd.numRows || indexers[f].rowsPerValue !== k) throw new Error(`field ${fd.name}: indexer shape differs from the dump`);
-      const ids = new Uint32Array(2 * m);
-      for (let i = 0; i < m; i++) {
-        const c = data.codes.test[f][i];
-        ids[2 * i] = data.ids[f][2 * c];
-        ids[2 * i + 1] = data.ids[f][2 * c + 1];
-      }
-      // The model rebuilds its indexer from the spec (vocabulary included): check that one.
-      createIndexer(indexers[f].toSpec()).index(ids, m, got, 0);
+      if (ix.numRows !== fd.numRows || ix.rowsPerValue !== k) throw new Error(`field ${fd.name}: indexer shape differs from the dump`);
+      ix.index(testSet.fields[f].ids, m, got, 0);
       for (let i = 0; i < m; i++) {
         for (let q = 0; q < k; q++) {
           if (got[i * k + q] !== want[i * S + fd.offset + q]) throw new Error(`field ${fd.name}, test sample ${i}: bhembed row ${got[i * k + q]} ≠ dump row ${want[i * S + fd.offset + q]}`);
@@ -105,12 +88,10 @@ async function main(): Promise<void> {
     arch: meta.arch,
     dim: meta.dim,
     mlp: meta.mlp,
-    fields: meta.fields.map((fd, f) => ({ name: fd.name, index: indexers[f].toSpec(), fusion: fd.fusion })),
+    fields: meta.fields.map((fd, f) => ({ name: fd.name, index: specs[f], fusion: fd.fusion })),
     initStd: meta.init.embeddingStd,
     seed: meta.seed,
   };
-  const trainSet = toDataset(data, 'train');
-  const testSet = toDataset(data, 'test');
   const trainer = await Trainer.create(config, {
     batchSize: B,
     epochs,
@@ -131,12 +112,10 @@ async function main(): Promise<void> {
   const probs = await trainer.predict(testSet);
   const inferS = (performance.now() - t1) / 1000;
   const k1 = Math.min(batch1, m);
-  const F = meta.fields.length;
   const one = new BatchBuffer(1, new Array<boolean>(F).fill(false), 0);
-  const all = Uint32Array.from({ length: m }, (_, i) => i);
   const t2 = performance.now();
   for (let i = 0; i < k1; i++) {
-    fillBatch(one, data, 'test', all, i, 1);
+    fillOne(one, testSet, i);
     await trainer.model.predict(one);
   }
   const infer1S = (performance.now() - t2) / 1000;

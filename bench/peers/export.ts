@@ -3,8 +3,10 @@
 // (default /tmp/bhembed-peers); real data is only read, never copied.
 //
 //   node dist/bench/peers/export.js [--quick] [--only NAME] [--out DIR] [--fallback-index]
+//
+// Besides the peer dump it writes, for the bhembed leg only, index-specs.json and <split>.ids.u32 (the hash ids).
 
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { allocIds, type HashIds } from '../../src/core/ids.js';
@@ -20,7 +22,7 @@ import type { Indexer } from '../../src/embedding/table.js';
 const SPLITS: PeerSplit[] = ['train', 'valid', 'test'];
 export const EMBEDDING_STD = 0.01;
 /** Bump when the exporter's output changes, so cached dumps are rebuilt. */
-const EXPORTER_REVISION = 3;
+const EXPORTER_REVISION = 4;
 
 /** Categorical data before indexing: per split, per field, n values as small dense codes plus each code's hash id. */
 export interface CodedData {
@@ -139,6 +141,26 @@ function writeDump(dir: string, cfg: PeerConfig, data: CodedData, source: Indexe
     n,
   };
   writeMeta(dir, meta);
+  // For the bhembed leg: each field's exact index spec (full: with its vocabulary) and each split's hash ids,
+  // field-major (field f = 2n u32 words, lo/hi pairs), so bhembed starts from what it would hash itself.
+  writeFileSync(join(dir, 'index-specs.json'), JSON.stringify(indexers.map((ix) => ix.toSpec())));
+  for (const split of SPLITS) {
+    const fd = openSync(join(dir, `${split}.ids.u32`), 'w');
+    const m = n[split];
+    const buf = new Uint32Array(2 * m);
+    for (let f = 0; f < F; f++) {
+      const codes = data.codes[split][f];
+      const idsF = data.ids[f];
+      for (let i = 0; i < m; i++) {
+        buf[2 * i] = idsF[2 * codes[i]];
+        buf[2 * i + 1] = idsF[2 * codes[i] + 1];
+      }
+      const bytes = new Uint8Array(buf.buffer, 0, 8 * m);
+      let off = 0;
+      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    }
+    closeSync(fd);
+  }
 }
 
 /** The categorical data of a (quick-adjusted) configuration: coded values and one hash id per code. */
