@@ -201,3 +201,55 @@ export function towerLayerBackwardModel(inDim: number, outDim: number, inputGrad
   }
   return encodeOnnxModel({ name: 'tower_layer_backward', nodes, inputs, outputs });
 }
+
+/**
+ * One whole training step of a tower whose last layer is a plain Linear to 1 (a logit), as one graph:
+ *   Z = tower(X) + E   (E: the model's other logit terms);   G = S · (σ(Z) − Y)   (∂ of S·Σ bce(Z, Y))
+ *   then the backward of every layer (ReLU mask as Where(H > 0, G, 0)): DW_i, DB_i and DX when inputGrad.
+ * Inputs X, W_i, B_i, E, Y (M × 1), S (scalar); outputs Z, DW_i, DB_i (and DX). Intermediates stay inside ORT.
+ */
+export function towerStepModel(layers: TowerLayerSpec[], inputGrad: boolean): Uint8Array {
+  const n = towerNames;
+  const L = layers.length;
+  const nodes: OnnxNode[] = [
+    { opType: 'Constant', name: 'zero', inputs: [], outputs: ['ZERO'], attributes: { value_float: { float: 0 } } },
+    { opType: 'Constant', name: 'axis0', inputs: [], outputs: ['AXIS0'], attributes: { value_ints: { ints: [0] } } },
+  ];
+  const inputs: OnnxValue[] = [{ name: 'X', dims: ['M', layers[0].inDim] }];
+  let cur = 'X';
+  layers.forEach((l, i) => {
+    inputs.push({ name: n.w(i), dims: [l.inDim, l.outDim] }, { name: n.b(i), dims: [l.outDim] });
+    const z = l.relu ? `Z${i}` : n.h(i);
+    nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
+    if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
+    cur = n.h(i);
+  });
+  inputs.push({ name: 'E', dims: ['M', 1] }, { name: 'Y', dims: ['M', 1] }, { name: 'S', dims: [] });
+  nodes.push(
+    { opType: 'Add', name: 'logit', inputs: [cur, 'E'], outputs: ['Z'] },
+    { opType: 'Sigmoid', name: 'sigmoid', inputs: ['Z'], outputs: ['P'] },
+    { opType: 'Sub', name: 'residual', inputs: ['P', 'Y'], outputs: ['R'] },
+    { opType: 'Mul', name: 'scale', inputs: ['R', 'S'], outputs: ['GTOP'] },
+  );
+  const outputs: OnnxValue[] = [{ name: 'Z', dims: ['M', 1] }];
+  let g = 'GTOP';
+  for (let i = L - 1; i >= 0; i--) {
+    const l = layers[i];
+    if (l.relu) {
+      nodes.push({ opType: 'Greater', name: `mask${i}`, inputs: [n.h(i), 'ZERO'], outputs: [`P${i}`] });
+      nodes.push({ opType: 'Where', name: `relugrad${i}`, inputs: [`P${i}`, g, 'ZERO'], outputs: [`GZ${i}`] });
+      g = `GZ${i}`;
+    }
+    const a = i === 0 ? 'X' : n.h(i - 1);
+    nodes.push({ opType: 'Gemm', name: `dw${i}`, inputs: [a, g], outputs: [`DW${i}`], attributes: { transA: { int: 1 } } });
+    nodes.push({ opType: 'ReduceSum', name: `db${i}`, inputs: [g, 'AXIS0'], outputs: [`DB${i}`], attributes: { keepdims: { int: 0 } } });
+    outputs.push({ name: `DW${i}`, dims: [l.inDim, l.outDim] }, { name: `DB${i}`, dims: [l.outDim] });
+    if (i > 0 || inputGrad) {
+      const o = i === 0 ? 'DX' : `GA${i}`;
+      nodes.push({ opType: 'Gemm', name: `dx${i}`, inputs: [g, n.w(i)], outputs: [o], attributes: { transB: { int: 1 } } });
+      g = o;
+    }
+  }
+  if (inputGrad) outputs.push({ name: 'DX', dims: ['M', layers[0].inDim] });
+  return encodeOnnxModel({ name: 'tower_step', nodes, inputs, outputs });
+}

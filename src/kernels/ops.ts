@@ -126,6 +126,12 @@ export interface DenseTower {
   forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void;
   /** Backward of the last forwardTrain (same m, x, weights) from dOut = ∂L/∂out: writes dWeights, dBiases, and dX when built with inputGrad. */
   backward(m: number, x: Float32Array, weights: Float32Array[], dOut: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null): void;
+  /**
+   * A whole training step when the last layer is a plain Linear to 1 (null otherwise): z = tower(x) + extra,
+   * ∂(scale · Σ bce(z, labels)) back through the tower; writes logits (= z; may alias extra), dWeights, dBiases and
+   * dX (inputGrad). The intermediates never leave the engine (no activation copies).
+   */
+  readonly trainStep: ((m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], extra: Float32Array, labels: Float32Array, scale: number, logits: Float32Array, dWeights: Float32Array[], dBiases: Float32Array[], dX: Float32Array | null) => void) | null;
   /** Frees the sessions and activation memory. */
   dispose(): void;
 }

@@ -191,6 +191,14 @@ export class CtrModel {
 
   /** Logits for the batch (a view of an internal buffer, valid until the next call). */
   async forward(batch: Batch, train: boolean, dropoutSeed = 0): Promise<Float32Array> {
+    return this.forwardParts(batch, train, dropoutSeed, true);
+  }
+
+  /** The deep tower's input of the last forwardParts (embeddings, or embeddings + dense). */
+  private deepX: Float32Array = new Float32Array(0);
+
+  // deep = false leaves the MLP out of the logits (the fused training step adds it), after preparing deepX.
+  private async forwardParts(batch: Batch, train: boolean, dropoutSeed: number, deep: boolean): Promise<Float32Array> {
     const B = batch.size;
     if (B > this.maxBatch) throw new ConfigError(`batch: size ${B} exceeds maxBatch ${this.maxBatch}`, { key: 'maxBatch' });
     const nd = this.config.numDense;
@@ -227,8 +235,11 @@ export class CtrModel {
           x = din;
         }
         if (this.cross) x = await this.cross.forward(x, B);
-        const y = await this.mlp.forward(x, B, train, dropoutSeed);
-        this.ctx.ops.axpy(1, y, logits, B);
+        this.deepX = x;
+        if (deep) {
+          const y = await this.mlp.forward(x, B, train, dropoutSeed);
+          this.ctx.ops.axpy(1, y, logits, B);
+        }
       }
     }
     return logits;
@@ -241,10 +252,15 @@ export class CtrModel {
   async forwardBackward(batch: Batch, opts: ForwardBackwardOptions = {}): Promise<number> {
     const B = batch.size;
     const seed = opts.dropoutSeed ?? mix(this.config.seed, this.step);
-    const logits = await this.forward(batch, true, seed);
+    const scale = opts.scale ?? (B > 0 ? 1 / B : 1);
+    // Without a cross network, a fused tower runs the MLP's forward, loss gradient and backward as one call.
+    const fused = this.mlp !== null && this.emb !== null && this.cross === null && this.mlp.canTrainStep;
+    const logits = await this.forwardParts(batch, true, seed, !fused);
     const dl = this.dlogits;
     for (let i = 0; i < B; i++) this.labelBuf[i] = batch.labels[i];
-    const loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, opts.scale ?? (B > 0 ? 1 / B : 1));
+    let dxDeep: Float32Array | null = null;
+    if (fused) dxDeep = (this.mlp as Mlp).trainStep(this.deepX, B, logits, this.labelBuf, scale, logits);
+    const loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, scale);
     const nd = this.config.numDense;
     if (this.lin) {
       const S = this.lin.width;
@@ -269,7 +285,7 @@ export class CtrModel {
       const W = this.emb.width;
       const dE = this.dEmb;
       if (this.mlp) {
-        let dx = await this.mlp.backward(dl, B);
+        let dx = dxDeep ?? (await this.mlp.backward(dl, B));
         if (this.cross) dx = await this.cross.backward(dx, B);
         const D = this.deepWidth;
         for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];

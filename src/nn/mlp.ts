@@ -6,6 +6,7 @@
 
 import { Dropout, Relu } from './activations.js';
 import { BatchNorm } from './batch-norm.js';
+import { ConfigError } from '../core/errors.js';
 import type { DenseTower } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import { Linear } from './linear.js';
@@ -118,6 +119,23 @@ export class Mlp {
       h = await this.head.forward(h, batch);
     }
     return h;
+  }
+
+  /** Whether trainStep is available (a fused tower ending in a Linear to 1). */
+  get canTrainStep(): boolean {
+    return this.tower?.trainStep != null;
+  }
+
+  /**
+   * Forward + BCE gradient + backward in one fused call (see DenseTower.trainStep): logits = MLP(x) + extra (may
+   * alias extra), parameter gradients written, returns dL/dx (batch × inDim). Only when canTrainStep.
+   */
+  trainStep(x: Float32Array, batch: number, extra: Float32Array, labels: Float32Array, scale: number, logits: Float32Array): Float32Array {
+    const step = this.tower?.trainStep;
+    if (step == null) throw new ConfigError('mlp: trainStep needs a fused tower ending in a Linear to 1');
+    const p = this.towerTensors();
+    step(batch, x, p.w, p.b, extra, labels, scale, logits, p.dw, p.db, this.towerDx);
+    return this.towerDx ?? new Float32Array(0);
   }
 
   /** Frees the fused tower's sessions and activation memory (backend arrays are freed by the model's TrackedOps). */

@@ -145,6 +145,45 @@ describe('ort tower agrees with the layer-by-layer reference', () => {
   });
 });
 
+test('trainStep = forward + BCE-with-logits gradient + backward, logits aliasing the extra term', () => {
+  const layers: TowerLayer[] = [{ inDim: 6, outDim: 7, relu: true }, { inDim: 7, outDim: 5, relu: true }, { inDim: 5, outDim: 1, relu: false }];
+  for (const shared of [false, true]) {
+    for (const p of [ortPriv, ortPlain]) {
+      const rng = new Rng(9);
+      const maxM = 20;
+      const tower = p.tower(layers, { inputGrad: true, maxBatch: maxM });
+      assert.ok(tower?.trainStep, 'a tower ending in a Linear to 1 offers trainStep');
+      const w = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => 0.5 * rng.normal()));
+      const b = layers.map((l) => filled(l.outDim, shared, rng));
+      const dw = layers.map((l) => filled(l.inDim * l.outDim, shared, rng, () => NaN));
+      const db = layers.map((l) => filled(l.outDim, shared, rng, () => NaN));
+      const dx = filled(maxM * 6, shared, rng, () => NaN);
+      for (const m of [1, 17]) {
+        const x = filled(m * 6, shared, rng);
+        const extra = filled(maxM, shared, rng);
+        const labels = filled(maxM, shared, rng, () => (rng.next() < 0.4 ? 1 : 0));
+        const scale = 1 / (m + 3);
+        // Reference: z = chain(x) + extra; dz = scale·(σ(z) − y); backward from dz.
+        const e0 = referenceChain(layers, m, x, w, b, new Float32Array(m));
+        const z = Float32Array.from({ length: m }, (_, i) => e0.acts[layers.length - 1][i] + extra[i]);
+        const dz = Float32Array.from({ length: m }, (_, i) => scale * (1 / (1 + Math.exp(-z[i])) - labels[i]));
+        const e = referenceChain(layers, m, x, w, b, dz);
+        tower.trainStep(m, x, w, b, extra, labels, scale, extra, dw, db, dx);
+        assertNormwiseClose(extra.subarray(0, m), z, 1e-5, `m=${m} logits`);
+        for (let i = 0; i < layers.length; i++) {
+          assertNormwiseClose(dw[i], e.dw[i], 1e-4, `m=${m} dW${i}`);
+          assertNormwiseClose(db[i], e.db[i], 1e-4, `m=${m} db${i}`);
+        }
+        assertNormwiseClose(dx.subarray(0, m * 6), e.dx, 1e-4, `m=${m} dX`);
+      }
+      tower.dispose();
+    }
+  }
+  const relu = ortPlain.tower([{ inDim: 3, outDim: 1, relu: true }], { inputGrad: true, maxBatch: 4 });
+  assert.equal(relu?.trainStep, null, 'no trainStep when the last layer has a ReLU');
+  relu?.dispose();
+});
+
 test('private kernels: the memory import is rewritten to unshared, and the backend uses ordinary memory', async () => {
   const bytes = await loadKernelBytes();
   const priv = unsharedKernelBytes(bytes);

@@ -64,3 +64,33 @@ test('MLP on the ORT tower: gradients match finite differences and the layer-by-
   assert.deepEqual(bad, []);
   await ort.dispose?.();
 });
+
+test('CtrModel: the fused training step (ORT tower) gives the layer-by-layer loss, dense gradients and embedding rows', async () => {
+  const { createModel } = await import('../../../src/models/registry.js');
+  const { randomBatch } = await import('./grad-check.js');
+  const ops = await WasmOps.create({ initialBytes: 32 << 20 });
+  const ort = await createGemmProvider('ort', ops);
+  for (const arch of ['dnn', 'deepfm', 'wdl'] as const) {
+    const config = {
+      arch,
+      dim: 3,
+      mlp: [8, 6],
+      numDense: 2,
+      fields: [{ index: { method: 'bh' as const, codeBits: 8, blockBits: 2, strategy: 'succession' as const } }, { index: { method: 'hash' as const, rows: 7 } }],
+    };
+    const fused = createModel(config, { ops, gemm: ort, maxBatch: 16 });
+    const plain = createModel(config, { ops, gemm: opsGemmProvider(ops), maxBatch: 16 });
+    assert.ok(fused.mlp?.canTrainStep, `${arch}: fused step available`);
+    const batch = randomBatch(new Rng(5), 13, [{ card: 30 }, { card: 20 }], 2);
+    const lf = await fused.forwardBackward(batch, { dropoutSeed: 1 });
+    const lp = await plain.forwardBackward(batch, { dropoutSeed: 1 });
+    assert.ok(Math.abs(lf - lp) <= 1e-5 * Math.abs(lp), `${arch}: loss ${lf} vs ${lp}`);
+    assertNormwiseClose(fused.params.grad, plain.params.grad, 1e-4, `${arch}: dense grads`);
+    const emb = (m: typeof fused): Float32Array => (m.emb as NonNullable<typeof m.emb>).gradRows.slice(0, (m.emb as NonNullable<typeof m.emb>).nUnique * 3);
+    assert.equal(fused.emb?.nUnique, plain.emb?.nUnique);
+    assertNormwiseClose(emb(fused), emb(plain), 1e-4, `${arch}: embedding rows`);
+    fused.dispose();
+    plain.dispose();
+  }
+  await ort.dispose?.();
+});
