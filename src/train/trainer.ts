@@ -69,6 +69,13 @@ export interface TrainerOptions {
   engine?: OpsKind;
   /** Dense GEMM provider. @default 'auto' */
   gemm?: GemmKind;
+  /**
+   * onnxruntime intra-op threads of the main thread's dense tower/GEMMs (training; workers always use 1). With
+   * threads: 1 this parallelizes only the dense part inside each step. @default 1
+   */
+  gemmThreads?: number;
+  /** onnxruntime intra-op threads for inference (predict/evaluate) through the fused tower. @default gemmThreads */
+  inferThreads?: number;
   /** Use this backend instead of creating one (threads > 1 needs shared memory: WasmOps or SharedReferenceOps). */
   ops?: Ops;
   /** Progress callback (not part of any saved config). */
@@ -169,7 +176,7 @@ export class Trainer {
       if (!(ops instanceof SharedReferenceOps)) ops = new SharedReferenceOps();
     }
     const gemmKind = opts.gemm ?? 'auto';
-    const gemm: GemmProvider = await createGemmProvider(gemmKind, ops);
+    const gemm: GemmProvider = await createGemmProvider(gemmKind, ops, { intraOpNumThreads: opts.gemmThreads, inferThreads: opts.inferThreads });
     const model = createModel(config, { ops, gemm, maxBatch: batchSize, optim: normalizeOptim(opts.optim) });
     return new Trainer(model, ops, opts, gemmKind);
   }
