@@ -74,7 +74,7 @@ export interface GemmProviderOptions {
   intraOpNumThreads?: number;
   /** 'ort' with the wasm backend: send every shape to ORT, even the skinny ones WASM does faster. @default false */
   pureOrt?: boolean;
-  /** ORT intra-op threads for a fused tower's inference forward. @default intraOpNumThreads */
+  /** ORT intra-op threads for a fused tower's inference forward. @default 2 when the machine has 2+ cores */
   inferThreads?: number;
 }
 

@@ -7,6 +7,7 @@
 // straight into C when C is an ordinary array, alpha = 1 and beta = 0; otherwise into staging, then combined
 // into C as alpha·Y + beta·C.
 
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { BhembedError, ConfigError } from '../core/errors.js';
 import { gemmModel, towerForwardModel, towerLayerBackwardModel, towerNames, towerStepModel } from './onnx-encode.js';
@@ -20,7 +21,10 @@ export interface OrtGemmOptions {
   spinning?: boolean;
   /** Use the public async InferenceSession API even when the synchronous binding is available. @default false */
   forceAsync?: boolean;
-  /** ORT intra-op threads for a tower's inference forward (DenseTower.forward). @default intraOpNumThreads */
+  /**
+   * ORT intra-op threads for a tower's inference forward (DenseTower.forward). Results are bit-identical for any
+   * count (MLAS splits the output, not the sums). @default 2 when the machine has 2+ cores, else 1
+   */
   inferThreads?: number;
   /**
    * Where towers keep their activations: a backend on ordinary (non-shared) memory of at least `bytes`, whose
@@ -105,7 +109,7 @@ export class OrtGemmProvider implements GemmProvider {
     if (!Number.isInteger(threads) || threads < 1) {
       throw new ConfigError(`ort.intraOpNumThreads must be a positive integer, got ${threads}`, { key: 'intraOpNumThreads', value: threads });
     }
-    const inferThreads = opts.inferThreads ?? threads;
+    const inferThreads = opts.inferThreads ?? Math.min(2, Math.max(1, availableParallelism()));
     if (!Number.isInteger(inferThreads) || inferThreads < 1) {
       throw new ConfigError(`ort.inferThreads must be a positive integer, got ${inferThreads}`, { key: 'inferThreads', value: inferThreads });
     }

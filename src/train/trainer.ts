@@ -74,7 +74,7 @@ export interface TrainerOptions {
    * threads: 1 this parallelizes only the dense part inside each step. @default 1
    */
   gemmThreads?: number;
-  /** onnxruntime intra-op threads for inference (predict/evaluate) through the fused tower. @default gemmThreads */
+  /** onnxruntime intra-op threads for inference (predict/evaluate) through the fused tower. @default 2 when the machine has 2+ cores */
   inferThreads?: number;
   /** Use this backend instead of creating one (threads > 1 needs shared memory: WasmOps or SharedReferenceOps). */
   ops?: Ops;
