@@ -184,6 +184,29 @@ test('trainStep = forward + BCE-with-logits gradient + backward, logits aliasing
   relu?.dispose();
 });
 
+test('inference is bit-identical for 1 and 2 intra-op threads and for any batch size', async () => {
+  const layers: TowerLayer[] = [{ inDim: 48, outDim: 96, relu: true }, { inDim: 96, outDim: 96, relu: true }, { inDim: 96, outDim: 1, relu: false }];
+  const rng = new Rng(12);
+  const M = 1500;
+  const x = filled(M * 48, false, rng);
+  const w = layers.map((l) => filled(l.inDim * l.outDim, false, rng, () => 0.2 * rng.normal()));
+  const b = layers.map((l) => filled(l.outDim, false, rng));
+  const outs: Float32Array[] = [];
+  for (const inferThreads of [1, 2]) {
+    const p = await OrtGemmProvider.create({ inferThreads });
+    const t = p.tower(layers, { inputGrad: false, maxBatch: M });
+    assert.ok(t);
+    const all = new Float32Array(M);
+    t.forward(M, x, w, b, all);
+    const part = new Float32Array(M);
+    t.forward(37, x, w, b, part);
+    assert.deepEqual([...part.subarray(0, 37)], [...all.subarray(0, 37)], `${inferThreads} threads: 37 rows vs ${M}`);
+    outs.push(all);
+    await p.dispose();
+  }
+  assert.deepEqual([...outs[1]], [...outs[0]]);
+});
+
 test('private kernels: the memory import is rewritten to unshared, and the backend uses ordinary memory', async () => {
   const bytes = await loadKernelBytes();
   const priv = unsharedKernelBytes(bytes);
