@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { isBhembedError } from '../core/errors.js';
+import { isBhembedError, UsageError } from '../core/errors.js';
 import type { DataFormat } from '../data/reader.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
@@ -122,6 +122,12 @@ export interface RawModelFlags {
   engine: string;
   gemm: string;
   patience: string;
+  dropout: string;
+  batchNorm?: boolean;
+  l2: string;
+  weightDecay: string;
+  initStd: string;
+  embeddingLr?: string;
 }
 
 export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { embedding: true }): Command {
@@ -144,7 +150,13 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default('adam'))
     .option('--threads <N>', 'training threads (data parallel, worker_threads)', '1')
     .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
-    .option('--patience <n>', 'early stopping on validation AUC after n epochs without gain (0 = off)', '0')
+    .option('--patience <n>', 'early stopping on validation AUC after n epochs without gain, then the best epoch\'s weights are kept (0 = off)', '0')
+    .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', '0')
+    .option('--batch-norm', 'batch normalization after each hidden Linear of the deep tower')
+    .option('--l2 <x>', 'L2 on the embedding rows each batch touches (gradient += x·row, every step)', '0')
+    .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', '0')
+    .option('--init-std <x>', 'std of the normal init of embedding rows', '0.01')
+    .option('--embedding-lr <x>', 'learning rate of the embedding tables (default: --lr)')
     .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default('auto'))
     .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default('auto'));
 }
@@ -168,6 +180,16 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod): ModelOp
     gemm: f.gemm as ModelOptions['gemm'],
     patience: parseIntOpt('--patience', f.patience, 0),
   };
+  const dropout = parseFloatOpt('--dropout', f.dropout, 0, 1);
+  if (dropout >= 1) throw new UsageError(`--dropout: ${dropout} is out of range (must be ≥ 0 and < 1)`);
+  if (dropout > 0) m.dropout = dropout;
+  if (f.batchNorm === true) m.batchNorm = true;
+  const l2 = parseFloatOpt('--l2', f.l2, 0);
+  if (l2 > 0) m.embeddingL2 = l2;
+  const wd = parseFloatOpt('--weight-decay', f.weightDecay, 0);
+  if (wd > 0) m.weightDecay = wd;
+  m.initStd = parseFloatOpt('--init-std', f.initStd, 0);
+  if (f.embeddingLr !== undefined) m.embeddingLr = parseFloatOpt('--embedding-lr', f.embeddingLr, 0, Infinity, true);
   if (f.blockBits !== undefined) m.blockBits = parseIntOpt('--block-bits', f.blockBits, 1, 64);
   if (f.compression !== undefined) m.compression = parseFloatOpt('--compression', f.compression, 1);
   if (f.memoryBudget !== undefined) m.memoryBudget = parseSize('--memory-budget', f.memoryBudget);

@@ -22,7 +22,7 @@ import type { Arch, ModelConfig } from '../models/config.js';
 import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
 import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
-import type { SparseOptimizerKind } from '../nn/optim/config.js';
+import type { OptimConfig, SparseOptimizerKind } from '../nn/optim/config.js';
 import { saveModel } from './checkpoint.js';
 import type { Dataset } from './dataset.js';
 import type { EvalResult } from './trainer.js';
@@ -88,6 +88,27 @@ export interface ModelOptions {
   gemm?: GemmKind;
   /** Early stopping patience on validation AUC; 0 disables. @default 0 */
   patience?: number;
+  /** Dropout after each hidden ReLU. @default 0 */
+  dropout?: number;
+  /** Batch norm after each hidden Linear. @default false */
+  batchNorm?: boolean;
+  /** L2 on the embedding rows a batch touches. @default 0 */
+  embeddingL2?: number;
+  /** L2 weight decay on dense weight matrices. @default 0 */
+  weightDecay?: number;
+  /** Std of the normal init of embedding rows. @default 0.01 */
+  initStd?: number;
+  /** Embedding learning rate. @default lr */
+  embeddingLr?: number;
+}
+
+/** The optimizer settings of a run, as the trainer takes them. */
+function optimOf(m: ModelOptions): OptimConfig {
+  const o: OptimConfig = { lr: m.lr, embeddingOptimizer: m.optimizer };
+  if (m.embeddingLr !== undefined) o.embeddingLr = m.embeddingLr;
+  if (m.embeddingL2 !== undefined && m.embeddingL2 > 0) o.embeddingL2 = m.embeddingL2;
+  if (m.weightDecay !== undefined && m.weightDecay > 0) o.weightDecay = m.weightDecay;
+  return o;
 }
 
 export type ProgressEvent =
@@ -103,6 +124,18 @@ export interface RunOutcome {
   modelFileBytes?: number;
 }
 
+
+/** The regularization and init settings of a run, for the metrics JSON and the model file (only those set). */
+function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> {
+  const r: Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> = {};
+  if (m.dropout) r.dropout = m.dropout;
+  if (m.batchNorm) r.batchNorm = true;
+  if (m.embeddingL2) r.embeddingL2 = m.embeddingL2;
+  if (m.weightDecay) r.weightDecay = m.weightDecay;
+  if (m.initStd !== undefined) r.initStd = m.initStd;
+  if (m.embeddingLr !== undefined) r.embeddingLr = m.embeddingLr;
+  return r;
+}
 
 function toTrainDataset(ds: DataSet): Dataset {
   return {
@@ -267,6 +300,9 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     numDense: data.train.numDense,
     seed: m.seed,
   };
+  if (m.dropout !== undefined && m.dropout > 0) config.dropout = m.dropout;
+  if (m.batchNorm === true) config.batchNorm = true;
+  if (m.initStd !== undefined) config.initStd = m.initStd;
   // Resolve 'auto' once, so the model file records the exact backend and GEMM the scores came from.
   const engine = m.engine ?? 'auto';
   const ops0 = await createOps(engine);
@@ -281,7 +317,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     engine,
     gemm: gemmKind,
     ops,
-    optim: { lr: m.lr, embeddingOptimizer: m.optimizer },
+    optim: optimOf(m),
     earlyStopping: m.patience && m.patience > 0 ? { patience: m.patience } : false,
     onStep: emit ? (st) => emit({ type: 'step', epoch: st.epoch, epochs: m.epochs, done: st.done, total: st.total }) : undefined,
     onEvent: (e) => {
@@ -323,6 +359,8 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         lr: m.lr,
         optimizer: m.optimizer,
         seed: m.seed,
+        patience: m.patience ?? 0,
+        ...regOf(m),
         skipped: Object.keys(skipped).length ? skipped : undefined,
         loss: fit.history.length ? fit.history.map((h) => h.trainLoss) : [fit.trainLoss],
       },
@@ -343,7 +381,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         engine: { ops: trainer.ops.name, gemm: gemmKind },
         evalBatch: m.batchSize,
         embedding: { method: m.method, dim: m.dim, fields: fieldReports },
-        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize: m.batchSize, seed: m.seed, threads: m.threads },
+        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize: m.batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? 0, ...regOf(m) },
         metrics: metrics as unknown as Record<string, unknown>,
       };
       delete (meta.data.reader as ReaderOptions).maxRows;

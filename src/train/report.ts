@@ -42,6 +42,15 @@ export interface TrainReport {
   lr: number;
   optimizer: string;
   seed: number;
+  /** Early stopping patience (0 = off). */
+  patience?: number;
+  dropout?: number;
+  batchNorm?: boolean;
+  /** L2 on touched embedding rows. */
+  embeddingL2?: number;
+  weightDecay?: number;
+  initStd?: number;
+  embeddingLr?: number;
   /** Rows dropped under --on-error skip, per reason. */
   skipped?: Record<string, number>;
   /** Training loss per epoch. */
