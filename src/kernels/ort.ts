@@ -22,8 +22,8 @@ export interface OrtGemmOptions {
   /** Use the public async InferenceSession API even when the synchronous binding is available. @default false */
   forceAsync?: boolean;
   /**
-   * ORT intra-op threads for a tower's inference forward (DenseTower.forward). Results are bit-identical for any
-   * count (MLAS splits the output, not the sums). @default 2 when the machine has 2+ cores, else 1
+   * ORT intra-op threads for a tower's inference forward (DenseTower.forward). Deterministic for a given count;
+   * 1 and 2 threads can differ in the last bits for some shapes. @default 2 when the machine has 2+ cores, else 1
    */
   inferThreads?: number;
   /**

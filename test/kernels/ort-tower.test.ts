@@ -184,7 +184,7 @@ test('trainStep = forward + BCE-with-logits gradient + backward, logits aliasing
   relu?.dispose();
 });
 
-test('inference is bit-identical for 1 and 2 intra-op threads and for any batch size', async () => {
+test('inference: bit-identical across batch sizes and repeated runs; 1 vs 2 intra-op threads agree to rounding', async () => {
   const layers: TowerLayer[] = [{ inDim: 48, outDim: 96, relu: true }, { inDim: 96, outDim: 96, relu: true }, { inDim: 96, outDim: 1, relu: false }];
   const rng = new Rng(12);
   const M = 1500;
@@ -201,10 +201,14 @@ test('inference is bit-identical for 1 and 2 intra-op threads and for any batch 
     const part = new Float32Array(M);
     t.forward(37, x, w, b, part);
     assert.deepEqual([...part.subarray(0, 37)], [...all.subarray(0, 37)], `${inferThreads} threads: 37 rows vs ${M}`);
+    const again = new Float32Array(M);
+    t.forward(M, x, w, b, again);
+    assert.deepEqual([...again], [...all], `${inferThreads} threads: repeated run`);
     outs.push(all);
     await p.dispose();
   }
-  assert.deepEqual([...outs[1]], [...outs[0]]);
+  // MLAS may split a GEMM differently on 2 threads: the last bits can differ.
+  assertNormwiseClose(outs[1], outs[0], 1e-6, '2 vs 1 threads');
 });
 
 test('private kernels: the memory import is rewritten to unshared, and the backend uses ordinary memory', async () => {
