@@ -5,7 +5,10 @@
 // Copies (measured, see bench/engine): ORT's Node binding rejects typed arrays on a SharedArrayBuffer, so inputs
 // that live in WASM memory are copied into private staging arrays on every call. The result is written by ORT
 // straight into C when C is an ordinary array, alpha = 1 and beta = 0; otherwise into staging, then combined
-// into C as alpha·Y + beta·C.
+// into C as alpha·Y + beta·C. The binding also returns every output as a fresh ArrayBuffer copy, even when it was
+// pre-allocated (measured: a 4096×400 output allocates 6.5 MB per run), so large outputs cost a copy regardless.
+// That is why dense towers (OrtDenseTower below) run as whole graphs: the inference forward and the training step
+// keep their activations inside ORT and output only the logits, weight gradients and the input gradient.
 
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
