@@ -3,7 +3,7 @@
 // kernels, worker threads) in a child process, then trains a model in another child and reports its peak RSS next to the model's
 // own bytes (dense weights + grads + Adam moments, embedding tables + row-wise Adam state, and one batch: the
 // batch buffers, embedding output and the MLP activations/gradients of maxBatch rows).
-// Run: node dist/bench/train/rss.bench.js [--fields 10] [--dim 10] [--rows-per-field 256] [--threads 1].
+// Run: node dist/bench/train/rss.bench.js [--fields 10] [--dim 10] [--hash-rows N] [--threads 1].
 // Writes bench/results/rss.json.
 
 import { spawnSync } from 'node:child_process';
@@ -19,6 +19,8 @@ const opt = (name: string, def: number): number => (args.includes(name) ? Number
 const FIELDS = opt('--fields', 10);
 const DIM = opt('--dim', 10);
 const THREADS = opt('--threads', 1);
+/** > 0: each field a hashed table of this many rows (large, full-vocabulary-like tables) instead of BH. */
+const HASH_ROWS = opt('--hash-rows', 0);
 const B = 4096;
 const MLP = [400, 400, 400];
 const MB = 1024 * 1024;
@@ -28,7 +30,9 @@ function config(): ModelConfig {
     arch: 'dnn',
     dim: DIM,
     mlp: MLP,
-    fields: Array.from({ length: FIELDS }, () => ({ index: { method: 'bh' as const, codeBits: 64, blockBits: 4, strategy: 'succession' as const } })),
+    fields: Array.from({ length: FIELDS }, () => ({
+      index: HASH_ROWS > 0 ? { method: 'hash' as const, rows: HASH_ROWS } : { method: 'bh' as const, codeBits: 64, blockBits: 4, strategy: 'succession' as const },
+    })),
   };
 }
 
