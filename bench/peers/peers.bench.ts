@@ -106,7 +106,11 @@ interface ConfigSummary {
 
 function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSummary {
   const legs: ConfigSummary['legs'] = {};
-  for (const name of [...new Set(runs.map((r) => r.leg))]) {
+  const rank = (l: string): number => {
+    const i = LEGS.findIndex((x) => x.name === l);
+    return i < 0 ? LEGS.length : i;
+  };
+  for (const name of [...new Set(runs.map((r) => r.leg))].sort((a, b) => rank(a) - rank(b))) {
     const rs = runs.filter((r) => r.leg === name);
     const entry = { framework: rs[0].framework, runs: rs.length } as ConfigSummary['legs'][string];
     for (const m of METRICS) entry[m.key] = median(rs.map((r) => r[m.key]));
@@ -166,16 +170,20 @@ async function main(): Promise<void> {
     process.stdout.write(s + '\n');
   };
 
-  const configs = PEER_CONFIGS.filter((c) => !only || only.includes(c.name));
+  // --render: rebuild peers.md (and the summaries in peers.json) from the runs already recorded, run nothing.
+  const renderOnly = args.includes('--render');
+  const configs = renderOnly ? [] : PEER_CONFIGS.filter((c) => !only || only.includes(c.name));
   // A full run updates peers.json configuration by configuration (so frappe and the synthetic set can be run
   // as separate invocations); --quick writes peers-quick.json from scratch.
   const summaries: ConfigSummary[] = [];
   const previous = new Map<string, ConfigSummary>();
+  let firstStarted = new Date().toISOString();
   const resultsFile = join(resultsDir, quick ? 'peers-quick.json' : 'peers.json');
   if (!quick && existsSync(resultsFile)) {
     try {
-      const old = JSON.parse(readFileSync(resultsFile, 'utf8')) as { configs: ConfigSummary[] };
+      const old = JSON.parse(readFileSync(resultsFile, 'utf8')) as { configs: ConfigSummary[]; started?: string; firstStarted?: string };
       for (const c of old.configs) previous.set(c.config, c);
+      firstStarted = old.firstStarted ?? old.started ?? firstStarted;
     } catch {
       previous.clear();
     }
@@ -215,12 +223,19 @@ async function main(): Promise<void> {
       loadavgAtStart: loadStart,
       loadavgNow: loadavg(),
     };
-    const json = { benchmark: 'peers', started, finished: new Date().toISOString(), quick, repeats, machine, configs: s };
+    const json = { benchmark: 'peers', firstStarted, started, finished: new Date().toISOString(), quick, repeats, machine, configs: s };
     writeFileSync(resultsFile, JSON.stringify(json, null, 1) + '\n');
-    const head = `## Peer benchmark${quick ? ' (--quick)' : ''}: ${started}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, load ${loadStart.map((x) => x.toFixed(1)).join(' ')}`;
+    const when = firstStarted === started ? started : `runs from ${firstStarted} to ${new Date().toISOString()}`;
+    const head = `## Peer benchmark${quick ? ' (--quick)' : ''}: ${when}, ${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}`;
     const order = PEER_CONFIGS.map((c) => c.name);
     const md = markdown([...s].sort((a, b) => order.indexOf(a.config) - order.indexOf(b.config)), head);
     writeFileSync(join(resultsDir, quick ? 'peers-quick.md' : 'peers.md'), md + '\n');
+  }
+  if (renderOnly) {
+    const again = [...previous.values()].map((c) => summarize(c.config, c.repeats, c.runs));
+    previous.clear();
+    write(again);
+    summaries.push(...again);
   }
   const md = markdown(summaries, '');
   log(md);
