@@ -150,7 +150,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default('adam'))
     .option('--threads <N>', 'training threads (data parallel, worker_threads)', '1')
     .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
-    .option('--patience <n>', 'early stopping on validation AUC after n epochs without gain, then the best epoch\'s weights are kept (0 = off)', '0')
+    .option('--patience <n>', 'with --valid: stop after n epochs without a validation AUC gain and keep the best epoch\'s weights (0 = off: train every epoch, keep the last weights)', '2')
     .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', '0')
     .option('--batch-norm', 'batch normalization after each hidden Linear of the deep tower')
     .option('--l2 <x>', 'L2 on the embedding rows each batch touches (gradient += x·row, every step)', '0')
