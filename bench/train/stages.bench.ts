@@ -70,6 +70,7 @@ if (model.emb) {
 if (model.mlp) {
   wrap(model.mlp, 'forward', 'mlp forward');
   wrap(model.mlp, 'backward', 'mlp backward');
+  wrap(model.mlp, 'trainStep', 'mlp fused step (forward + loss grad + backward)');
 }
 wrap(model, 'applySparse', 'sparse Adam (rows)');
 wrap(model, 'applyDense', 'dense Adam');
