@@ -36,6 +36,11 @@ export interface SweepCellResult {
   test?: EvalScores;
   seconds: number;
   finishedAt: string;
+  /**
+   * Set when the cell cannot be built (e.g. the ratio leaves a field fewer rows than its method needs): the
+   * reason, kept so a resumed sweep does not retry it; such a cell has no scores and is left out of the summary.
+   */
+  infeasible?: string;
 }
 
 export interface SweepResultsFile {
@@ -57,6 +62,12 @@ export interface SweepSummaryRow {
   aucStd: number;
   loglossMean: number;
   loglossStd: number;
+  /**
+   * AUC relative to full embeddings: per seed, this cell's AUC / the full cell's AUC of the same seed, then mean
+   * and sample std over the seeds that have both (NaN when the grid has no full cell for any of them).
+   */
+  relMean: number;
+  relStd: number;
   seconds: number;
 }
 
@@ -180,14 +191,25 @@ export function summarizeSweep(results: SweepResultsFile, cells?: SweepCell[]): 
   const order = cells ? cells.map((c) => c.key) : Object.keys(results.cells);
   for (const key of order) {
     const r = results.cells[key];
-    if (!r) continue;
+    if (!r || r.infeasible !== undefined) continue;
     const g = `${r.method}@${r.compression}`;
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(r);
   }
+  const fullAuc = new Map<number, number>();
+  for (const r of groups.get('full@1') ?? []) {
+    const s = r.test ?? r.valid;
+    if (s) fullAuc.set(r.seed, s.auc);
+  }
   const rows: SweepSummaryRow[] = [];
   for (const rs of groups.values()) {
     const scores = rs.map((r) => r.test ?? r.valid).filter((s): s is EvalScores => s !== undefined);
+    const rel: number[] = [];
+    for (const r of rs) {
+      const s = r.test ?? r.valid;
+      const f = fullAuc.get(r.seed);
+      if (s && f !== undefined) rel.push(s.auc / f);
+    }
     rows.push({
       method: rs[0].method,
       compression: rs[0].compression,
@@ -199,6 +221,8 @@ export function summarizeSweep(results: SweepResultsFile, cells?: SweepCell[]): 
       aucStd: std(scores.map((s) => s.auc)),
       loglossMean: mean(scores.map((s) => s.logloss)),
       loglossStd: std(scores.map((s) => s.logloss)),
+      relMean: mean(rel),
+      relStd: std(rel),
       seconds: mean(rs.map((r) => r.seconds)),
     });
   }
@@ -212,11 +236,11 @@ function csvField(v: unknown): string {
 
 /** One line per finished cell. */
 export function sweepCsv(results: SweepResultsFile, cells?: SweepCell[]): string {
-  const head = ['key', 'method', 'compression', 'seed', 'actual_compression', 'rows', 'params', 'bytes', 'valid_auc', 'valid_logloss', 'test_auc', 'test_logloss', 'seconds'];
+  const head = ['key', 'method', 'compression', 'seed', 'actual_compression', 'rows', 'params', 'bytes', 'valid_auc', 'valid_logloss', 'test_auc', 'test_logloss', 'seconds', 'infeasible'];
   const keys = cells ? cells.map((c) => c.key).filter((k) => results.cells[k]) : Object.keys(results.cells);
   const lines = keys.map((k) => {
     const r = results.cells[k];
-    return [r.key, r.method, r.compression, r.seed, r.actualCompression, r.rows, r.params, r.bytes, r.valid?.auc, r.valid?.logloss, r.test?.auc, r.test?.logloss, r.seconds]
+    return [r.key, r.method, r.compression, r.seed, r.actualCompression, r.rows, r.params, r.bytes, r.valid?.auc, r.valid?.logloss, r.test?.auc, r.test?.logloss, r.seconds, r.infeasible]
       .map(csvField)
       .join(',');
   });
@@ -235,15 +259,22 @@ function kb(bytes: number): string {
 /** A Markdown table of the summary (one row per method and ratio). `scoreName` labels the score columns. */
 export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test'): string {
   const lines = [
-    `| method | target × | actual × | rows | embedding bytes | ${scoreName} AUC | ${scoreName} logloss | seeds | s/run |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| method | target × | actual × | rows | embedding bytes | ${scoreName} AUC | AUC / full | ${scoreName} logloss | seeds | s/run |`,
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of summary) {
     lines.push(
-      `| ${r.method} | ${r.compression} | ${r.actualCompression.toFixed(1)} | ${r.rows} | ${kb(r.bytes)} | ${pm(r.aucMean, r.aucStd, 4)} | ${pm(r.loglossMean, r.loglossStd, 4)} | ${r.seeds} | ${r.seconds.toFixed(1)} |`,
+      `| ${r.method} | ${r.compression} | ${r.actualCompression.toFixed(1)} | ${r.rows} | ${kb(r.bytes)} | ${pm(r.aucMean, r.aucStd, 4)} | ${pm(r.relMean, r.relStd, 4)} | ${pm(r.loglossMean, r.loglossStd, 4)} | ${r.seeds} | ${r.seconds.toFixed(1)} |`,
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** One Markdown bullet per cell that could not be built, with its reason ('' when there is none). */
+export function sweepInfeasibleNotes(results: SweepResultsFile, cells?: SweepCell[]): string {
+  const keys = cells ? cells.map((c) => c.key) : Object.keys(results.cells);
+  const lines = keys.filter((k) => results.cells[k]?.infeasible !== undefined).map((k) => `- ${k} not run: ${results.cells[k].infeasible}`);
+  return lines.length ? `\nCells that cannot be built at their ratio:\n${lines.join('\n')}\n` : '';
 }
 
 /** AUC vs actual compression, log x axis, one line per method; full is its point at 1× plus a dashed level line. */

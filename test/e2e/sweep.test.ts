@@ -44,3 +44,19 @@ test('sweep writes JSON, CSV, Markdown and SVG; a second run redoes nothing', ()
   assert.equal(other.status, 2);
   assert.match(other.stderr, /different options \(model\.dim: 2 → 3\)/);
 });
+
+test('sweep: bh-skip and bh-succession in one grid; a ratio the data cannot support is recorded, not fatal', () => {
+  const out2 = join(dir, 'sweep-strategies');
+  const r = bhembed(['sweep', '--train', data.train, '--test', data.test, '--format', 'criteo', '--model', 'fm', '--dim', '2', '--lr', '0.01',
+    '--methods', 'full,bh-succession,bh-skip', '--compressions', '2,100000', '--seeds', '1', '--out-dir', out2]);
+  assert.equal(r.status, 0, r.stderr);
+  const results = JSON.parse(readFileSync(join(out2, 'results.json'), 'utf8'));
+  for (const k of ['bh-succession@2#1', 'bh-skip@2#1']) {
+    assert.ok(results.cells[k].test.auc > 0.5, k);
+    assert.equal(results.cells[k].infeasible, undefined);
+  }
+  for (const k of ['bh-succession@100000#1', 'bh-skip@100000#1']) assert.match(results.cells[k].infeasible, /fewer than the 2 a BH table needs/);
+  assert.match(r.stdout, /\| bh-skip \| 2 \|/);
+  assert.match(r.stdout, /- bh-skip@100000#1 not run: plan: field/);
+  assert.match(r.stdout, /AUC \/ full/);
+});

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../models/model-file.js';
 import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js';
 import { loadRunData, trainModel } from '../../train/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
-import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
+import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
 import { CLI_METHODS, addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
@@ -25,8 +25,22 @@ interface SweepFlags extends RawDataFlags, Omit<RawModelFlags, 'embedding'> {
   quiet?: boolean;
 }
 
+/**
+ * Sweep method names: the embedding methods, plus `bh-succession` and `bh-skip`, which pin the BH code-block
+ * strategy (plain `bh` follows --bh-strategy), so one sweep can compare both.
+ */
+export const SWEEP_METHODS = [...CLI_METHODS, 'bh-succession', 'bh-skip'] as const;
+export type SweepMethod = (typeof SWEEP_METHODS)[number];
+
+/** The method and BH strategy a sweep method name stands for. */
+export function sweepMethodOptions(name: string): { method: IndexMethod; bhStrategy?: 'succession' | 'skip' } {
+  if (name === 'bh-succession') return { method: 'bh', bhStrategy: 'succession' };
+  if (name === 'bh-skip') return { method: 'bh', bhStrategy: 'skip' };
+  return { method: name as IndexMethod };
+}
+
 export interface GridOptions {
-  methods: IndexMethod[];
+  methods: SweepMethod[];
   compressions: number[];
   seeds: number[];
   outDir: string;
@@ -65,7 +79,7 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
     onCell: (cell, i, skip) => log(`[${i + 1}/${cells.length}] ${cell.key}${skip ? ': done earlier, skipped' : ''}`),
     runCell: async (cell: SweepCell) => {
       const rep = pipelineReporter({ quiet: grid.quiet, label: `  ${cell.method}` });
-      const opts: ModelOptions = { ...model, method: cell.method as IndexMethod, seed: cell.seed };
+      const opts: ModelOptions = { ...model, ...sweepMethodOptions(cell.method), seed: cell.seed };
       if (cell.method !== 'full') opts.compression = cell.compression;
       try {
         const { metrics: m } = await trainModel(data, opts, { onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
@@ -83,17 +97,22 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
         };
       } catch (e) {
         rep.done();
+        // A ratio the planner cannot build (a field would get fewer rows than its method needs) is recorded with
+        // its reason and the sweep goes on; any other error stops it (finished cells stay saved).
+        if (isBhembedError(e) && e.code === 'config.invalid' && String(e.details?.key ?? '').startsWith('plan.')) {
+          log(`  ${cell.key}: not run: ${e.message}`);
+          return { rows: 0, actualCompression: 0, params: 0, bytes: 0, seconds: 0, infeasible: e.message };
+        }
         throw e;
       }
     },
   }).catch((e: unknown) => {
-    // A cell the planner cannot build (e.g. fewer than 2 rows for a field) is reported; earlier cells stay saved.
     if (isBhembedError(e) && e.code === 'config.invalid') throw new UsageError(`sweep: ${e.message} (finished cells are kept in ${files.json}; rerun resumes)`);
     throw e;
   });
   const summary = summarizeSweep(results, cells);
   const scoreName = data.test ? 'test' : 'valid';
-  const markdown = sweepMarkdown(summary, scoreName);
+  const markdown = sweepMarkdown(summary, scoreName) + sweepInfeasibleNotes(results, cells);
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   writeFileAtomic(files.csv, enc(sweepCsv(results, cells)));
   writeFileAtomic(files.md, enc(`# ${grid.title ?? 'bhembed sweep'}\n\n${markdown}`));
@@ -117,7 +136,7 @@ Example:
     );
   addDataOptions(cmd);
   cmd
-    .option('--methods <list>', `embedding methods (${CLI_METHODS.join(', ')})`, 'full,hash,qr,dhash,bh')
+    .option('--methods <list>', `embedding methods (${SWEEP_METHODS.join(', ')}; bh uses --bh-strategy, bh-succession and bh-skip pin it)`, 'full,hash,qr,dhash,bh')
     .option('--compressions <list>', 'compression ratios fullRows/rows for the compressed methods', '10,100,1000')
     .option('--seeds <list>', 'seeds (each cell is trained once per seed)', '1')
     .option('--out-dir <dir>', 'where results go', 'bhembed-sweep')
@@ -129,7 +148,7 @@ Example:
 async function runSweepCommand(flags: SweepFlags): Promise<void> {
   const dataOpts: DataOptions = parseDataFlags(flags);
   const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh');
-  const methods = parseList(flags.methods).map((m) => parseChoice('--methods', m, CLI_METHODS));
+  const methods = parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS));
   const compressions = parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1));
   const seeds = parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295));
   if (methods.length === 0 || seeds.length === 0) throw new UsageError('sweep: --methods and --seeds need at least one value');

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepMarkdown, sweepSvg } from '../../../src/train/sweep.js';
+import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../../src/train/sweep.js';
 import type { SweepCell } from '../../../src/train/sweep.js';
 
 test('grid: full once per seed, others at every ratio', () => {
@@ -50,4 +50,37 @@ test('resume runs only unfinished cells and refuses other options', async () => 
   assert.equal(md.trim().split('\n').length, 6);
   assert.match(md, /\| bh \| 10 \| 10\.0 \| 100 \|/);
   assert.equal([...sweepSvg(summary).matchAll(/<polyline/g)].length, 2);
+});
+
+test('relative AUC pairs each cell with the full cell of the same seed; infeasible cells are listed, not summarized', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sweep-rel-'));
+  const path = join(dir, 'results.json');
+  const cells = sweepCells(['full', 'bh'], [10, 1000], [1, 2]);
+  const auc: Record<string, number> = { 'full@1#1': 0.8, 'full@1#2': 0.9, 'bh@10#1': 0.76, 'bh@10#2': 0.72 };
+  await runSweep({
+    cells,
+    results: loadSweepResults(path, {}),
+    path,
+    runCell: async (c) =>
+      c.compression === 1000
+        ? { rows: 0, actualCompression: 0, params: 0, bytes: 0, seconds: 0, infeasible: 'plan: field f3 gets 1 rows' }
+        : { rows: 10, actualCompression: c.compression, params: 10, bytes: 40, test: { auc: auc[c.key], logloss: 0.5 }, seconds: 1 },
+  });
+  const results = loadSweepResults(path, {});
+  const summary = summarizeSweep(results, cells);
+  assert.deepEqual(summary.map((r) => `${r.method}@${r.compression}`), ['full@1', 'bh@10']);
+  const bh = summary.find((r) => r.method === 'bh')!;
+  // per seed: 0.76/0.8 = 0.95 and 0.72/0.9 = 0.8 → mean 0.875, sample std |0.95−0.8|/√2
+  assert.ok(Math.abs(bh.relMean - 0.875) < 1e-12);
+  assert.ok(Math.abs(bh.relStd - 0.15 / Math.SQRT2) < 1e-12);
+  const full = summary.find((r) => r.method === 'full')!;
+  assert.equal(full.relMean, 1);
+  assert.equal(full.relStd, 0);
+  assert.match(sweepMarkdown(summary), /\| bh \| 10 \| 10\.0 \| 10 \| 0\.0 KB \| 0\.7400 ± 0\.0283 \| 0\.8750 ± 0\.1061 \|/);
+  const notes = sweepInfeasibleNotes(results, cells);
+  assert.match(notes, /- bh@1000#1 not run: plan: field f3 gets 1 rows\n- bh@1000#2 not run/);
+  assert.match(sweepCsv(results, cells), /bh@1000#1,bh,1000,1,0,0,0,0,,,,,0,plan: field f3 gets 1 rows/);
+  // A rerun does not retry infeasible cells.
+  const again = await runSweep({ cells, results, path, runCell: async () => assert.fail('nothing to redo') });
+  assert.deepEqual(again, { ran: 0, skipped: 6 });
 });
