@@ -36,11 +36,15 @@ export function divmod64(lo: number, hi: number, m: number, out: Uint32Array): n
   return r;
 }
 
-// Result register of mul64: a typed array, because a u32 ≥ 2^31 stored in a module-level `let` is boxed.
+// Result register of mul64 here: a typed array, because a u32 ≥ 2^31 stored in a module-level `let` is boxed.
 const M = new Int32Array(2);
 
-/** (aHi:aLo)·(bHi:bLo) mod 2^64 → M (16-bit limbs for the high word of aLo·bLo, every Math.imul exact). */
-function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
+/**
+ * (aHi:aLo)·(bHi:bLo) mod 2^64 → out[0] (low word), out[1] (high word), both as int32. The high word of aLo·bLo
+ * comes from 16-bit limbs, so every Math.imul is exact. Results leave through a typed array (never boxed); XXH64
+ * (xxh64.ts) shares this multiply.
+ */
+export function mul64(aLo: number, aHi: number, bLo: number, bHi: number, out: Int32Array): void {
   const a0 = aLo & 0xffff;
   const a1 = aLo >>> 16;
   const b0 = bLo & 0xffff;
@@ -49,8 +53,8 @@ function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
   const p01 = Math.imul(a0, b1);
   const p10 = Math.imul(a1, b0);
   const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  M[0] = (mid << 16) | (p00 & 0xffff);
-  M[1] = (Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
+  out[0] = (mid << 16) | (p00 & 0xffff);
+  out[1] = (Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
 }
 
 /** The splitmix64 increment γ = 0x9e3779b97f4a7c15. */
@@ -59,7 +63,7 @@ const GAMMA_HI = 0x9e3779b9 | 0;
 
 /** s·γ mod 2^64 as [lo, hi]: the additive salt of mix64 for seed s (precompute once per seed). */
 export function mix64Salt(seed: number): [number, number] {
-  mul64(seed | 0, 0, GAMMA_LO, GAMMA_HI);
+  mul64(seed | 0, 0, GAMMA_LO, GAMMA_HI, M);
   return [M[0] >>> 0, M[1] >>> 0];
 }
 
@@ -74,11 +78,11 @@ export function mix64(lo: number, hi: number, saltLo: number, saltHi: number, ou
   // z ^= z >> 30
   zLo ^= (zLo >>> 30) | (zHi << 2);
   zHi ^= zHi >>> 30;
-  mul64(zLo, zHi, 0x1ce4e5b9, 0xbf58476d | 0);
+  mul64(zLo, zHi, 0x1ce4e5b9, 0xbf58476d | 0, M);
   // z ^= z >> 27
   zLo = M[0] ^ ((M[0] >>> 27) | (M[1] << 5));
   zHi = M[1] ^ (M[1] >>> 27);
-  mul64(zLo, zHi, 0x133111eb, 0x94d049bb | 0);
+  mul64(zLo, zHi, 0x133111eb, 0x94d049bb | 0, M);
   // z ^= z >> 31
   out[2 * outIndex] = M[0] ^ ((M[0] >>> 31) | (M[1] << 1));
   out[2 * outIndex + 1] = M[1] ^ (M[1] >>> 31);

@@ -3,6 +3,7 @@
 // the hot path.
 
 import type { HashIds } from '../core/ids.js';
+import { mul64 } from './int64.js';
 
 // The five 64-bit primes of XXH64, split into 32-bit halves.
 const P1_LO = 0x85ebca87 | 0;
@@ -23,33 +24,19 @@ const R = new Int32Array(2);
 /** The four XXH64 accumulators of stripes(), as lo/hi pairs. */
 const ACC = new Int32Array(8);
 
-/** (aHi:aLo)·(bHi:bLo) mod 2^64 → R. The high word of aLo·bLo comes from 16-bit limbs (every Math.imul exact). */
-function mul64(aLo: number, aHi: number, bLo: number, bHi: number): void {
-  const a0 = aLo & 0xffff;
-  const a1 = aLo >>> 16;
-  const b0 = bLo & 0xffff;
-  const b1 = bLo >>> 16;
-  const p00 = Math.imul(a0, b0);
-  const p01 = Math.imul(a0, b1);
-  const p10 = Math.imul(a1, b0);
-  const mid = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  R[0] = (mid << 16) | (p00 & 0xffff);
-  R[1] = (Math.imul(a1, b1) + (p01 >>> 16) + (p10 >>> 16) + (mid >>> 16) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) | 0;
-}
-
 /** XXH64_round: acc = rotl(acc + input·P2, 31)·P1 → R. */
 function round64(accLo: number, accHi: number, inLo: number, inHi: number): void {
-  mul64(inLo, inHi, P2_LO, P2_HI);
+  mul64(inLo, inHi, P2_LO, P2_HI, R);
   const lo = (accLo + R[0]) | 0;
   const hi = (accHi + R[1] + ((lo >>> 0) < (accLo >>> 0) ? 1 : 0)) | 0;
   // rotl 31
-  mul64((lo << 31) | (hi >>> 1), (hi << 31) | (lo >>> 1), P1_LO, P1_HI);
+  mul64((lo << 31) | (hi >>> 1), (hi << 31) | (lo >>> 1), P1_LO, P1_HI, R);
 }
 
 /** XXH64_mergeRound: h = (h ^ round(0, v))·P1 + P4 → R. */
 function mergeRound(hLo: number, hHi: number, vLo: number, vHi: number): void {
   round64(0, 0, vLo, vHi);
-  mul64(hLo ^ R[0], hHi ^ R[1], P1_LO, P1_HI);
+  mul64(hLo ^ R[0], hHi ^ R[1], P1_LO, P1_HI, R);
   const lo = (R[0] + P4_LO) | 0;
   R[1] = (R[1] + P4_HI + ((lo >>> 0) < (P4_LO >>> 0) ? 1 : 0)) | 0;
   R[0] = lo;
@@ -137,27 +124,27 @@ function finish(buf: Uint8Array, start: number, end: number, hLo: number, hHi: n
     round64(0, 0, read32(buf, p), read32(buf, p + 4));
     const xLo = hLo ^ R[0];
     const xHi = hHi ^ R[1];
-    mul64((xLo << 27) | (xHi >>> 5), (xHi << 27) | (xLo >>> 5), P1_LO, P1_HI);
+    mul64((xLo << 27) | (xHi >>> 5), (xHi << 27) | (xLo >>> 5), P1_LO, P1_HI, R);
     hLo = (R[0] + P4_LO) | 0;
     hHi = (R[1] + P4_HI + ((hLo >>> 0) < (P4_LO >>> 0) ? 1 : 0)) | 0;
     p += 8;
   }
   // one 4-byte lane: h ^= u32·P1; h = rotl(h, 23)·P2 + P3
   if (p + 4 <= end) {
-    mul64(read32(buf, p), 0, P1_LO, P1_HI);
+    mul64(read32(buf, p), 0, P1_LO, P1_HI, R);
     const xLo = hLo ^ R[0];
     const xHi = hHi ^ R[1];
-    mul64((xLo << 23) | (xHi >>> 9), (xHi << 23) | (xLo >>> 9), P2_LO, P2_HI);
+    mul64((xLo << 23) | (xHi >>> 9), (xHi << 23) | (xLo >>> 9), P2_LO, P2_HI, R);
     hLo = (R[0] + P3_LO) | 0;
     hHi = (R[1] + P3_HI + ((hLo >>> 0) < (P3_LO >>> 0) ? 1 : 0)) | 0;
     p += 4;
   }
   // trailing bytes: h ^= byte·P5; h = rotl(h, 11)·P1
   while (p < end) {
-    mul64(buf[p], 0, P5_LO, P5_HI);
+    mul64(buf[p], 0, P5_LO, P5_HI, R);
     const xLo = hLo ^ R[0];
     const xHi = hHi ^ R[1];
-    mul64((xLo << 11) | (xHi >>> 21), (xHi << 11) | (xLo >>> 21), P1_LO, P1_HI);
+    mul64((xLo << 11) | (xHi >>> 21), (xHi << 11) | (xLo >>> 21), P1_LO, P1_HI, R);
     hLo = R[0];
     hHi = R[1];
     p++;
@@ -167,10 +154,10 @@ function finish(buf: Uint8Array, start: number, end: number, hLo: number, hHi: n
 
 /** h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32, written to out. */
 function avalanche(hLo: number, hHi: number, out: HashIds, outIndex: number): void {
-  mul64(hLo ^ (hHi >>> 1), hHi, P2_LO, P2_HI);
+  mul64(hLo ^ (hHi >>> 1), hHi, P2_LO, P2_HI, R);
   const aLo = R[0] ^ ((R[0] >>> 29) | (R[1] << 3));
   const aHi = R[1] ^ (R[1] >>> 29);
-  mul64(aLo, aHi, P3_LO, P3_HI);
+  mul64(aLo, aHi, P3_LO, P3_HI, R);
   out[2 * outIndex] = R[0] ^ R[1];
   out[2 * outIndex + 1] = R[1];
 }
