@@ -1,11 +1,11 @@
 // Shared by the CLI end-to-end tests: spawn the built `bhembed` and write tiny planted Criteo-format files
 // (generated here, never copied from real data), so each test runs in seconds.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/core/rng.js';
+import { tempDir as makeTempDir } from '../temp-dir.js';
 
 /** dist/src/cli/bin.js, resolved from this compiled file (dist/test/e2e/). */
 export const BIN = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/bin.js');
@@ -28,7 +28,7 @@ export function bhembed(args: string[], opts: { cwd?: string; input?: string; ti
 }
 
 export function tempDir(prefix = 'bhembed-e2e-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return makeTempDir(prefix);
 }
 
 /**

@@ -3,13 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/core/rng.js';
 import { loadReference } from '../unit/embedding/reference-index.js';
 import type { RefSpec } from '../unit/embedding/reference-index.js';
+import { tempDir } from '../temp-dir.js';
 
 function repoRoot(): string {
   let d = dirname(fileURLToPath(import.meta.url));
@@ -85,7 +85,7 @@ test('dense ids and the baselines from the CLI equal the reference', async () =>
 
 test('full: a text vocabulary maps line i to row i + 1 and unknown values to row 0', async () => {
   const ref = await loadReference();
-  const dir = mkdtempSync(join(tmpdir(), 'bhembed-index-'));
+  const dir = tempDir('bhembed-index-');
   const file = join(dir, 'vocab.txt');
   writeFileSync(file, 'apple\nbanana\napple\ncherry\n');
   const r = cli(['index', '--method', 'full', '--vocab-file', file, '--field', '4', 'cherry', 'apple', 'durian', 'banana']);

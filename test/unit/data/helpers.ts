@@ -1,16 +1,16 @@
 // Shared helpers for the data tests: temp files (plain and gzip), an independent XXH64 (xxhash-wasm) to check
 // ids against the expected tokens, and chunk collection.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import xxhash from 'xxhash-wasm';
 import { idToBigInt } from '../../../src/core/ids.js';
 import type { DataChunk } from '../../../src/data/chunk.js';
 import type { DataReader } from '../../../src/data/reader.js';
+import { tempDir } from '../../temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'bhembed-data-'));
+const dir = tempDir('bhembed-data-');
 let counter = 0;
 
 /** Write text (or bytes) to a fresh temp file; gzip it when asked. Returns the path. */

@@ -1,8 +1,7 @@
 // The .bhm container: round trips, float16 rounding, and every way a file can be damaged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   crc32,
@@ -14,6 +13,7 @@ import {
   writeModelFile,
 } from '../../../src/models/model-file.js';
 import { Rng } from '../../../src/core/rng.js';
+import { tempDir } from '../../temp-dir.js';
 
 function sample(): { model: unknown; meta: Record<string, unknown>; tensors: { name: string; shape: number[]; data: Float32Array }[] } {
   const rng = new Rng(7);
@@ -107,7 +107,7 @@ test('damaged files fail with CheckpointError naming the problem', () => {
 });
 
 test('writeModelFile is atomic: no temp files left, old file replaced whole', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bhm-'));
+  const dir = tempDir('bhm-');
   const path = join(dir, 'm.bhm');
   writeFileSync(path, 'old contents');
   const s = sample();

@@ -2,21 +2,21 @@
 // budget holds, fields that fit stay full, and target flags are checked before any data is read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { hashedCodeBits } from '../../../src/embedding/planner.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { checkModelOptions, loadRunData, planIndexSpecs } from '../../../src/train/pipeline.js';
 import type { ModelOptions } from '../../../src/train/pipeline.js';
+import { tempDir } from '../../temp-dir.js';
 
 /** libfm rows with 3 fields of very different cardinality (3, 40, 400 values). */
 function writeData(): string {
   const rng = new Rng(1);
   const lines: string[] = [];
   for (let i = 0; i < 2000; i++) lines.push(`${rng.int(2)} ${rng.int(3)}:1 ${10 + rng.int(40)}:1 ${100 + rng.int(400)}:1`);
-  const path = join(mkdtempSync(join(tmpdir(), 'pipeline-')), 'd.libfm');
+  const path = join(tempDir('pipeline-'), 'd.libfm');
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
 }

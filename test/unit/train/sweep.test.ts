@@ -1,11 +1,11 @@
 // Sweep bookkeeping: the grid, resume without redoing cells, fingerprint checks, and the summary tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../../src/train/sweep.js';
 import type { SweepCell } from '../../../src/train/sweep.js';
+import { tempDir } from '../../temp-dir.js';
 
 test('grid: full once per seed, others at every ratio', () => {
   const cells = sweepCells(['full', 'hash', 'bh'], [10, 100], [1, 2]);
@@ -16,7 +16,7 @@ test('grid: full once per seed, others at every ratio', () => {
 });
 
 test('resume runs only unfinished cells and refuses other options', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-'));
+  const dir = tempDir('sweep-');
   const path = join(dir, 'results.json');
   const fp = { train: 'a.txt', dim: 8 };
   const cells = sweepCells(['hash', 'bh'], [10, 100], [1, 2]);
@@ -53,7 +53,7 @@ test('resume runs only unfinished cells and refuses other options', async () => 
 });
 
 test('relative AUC pairs each cell with the full cell of the same seed; infeasible cells are listed, not summarized', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'sweep-rel-'));
+  const dir = tempDir('sweep-rel-');
   const path = join(dir, 'results.json');
   const cells = sweepCells(['full', 'bh'], [10, 1000], [1, 2]);
   const auc: Record<string, number> = { 'full@1#1': 0.8, 'full@1#2': 0.9, 'bh@10#1': 0.76, 'bh@10#2': 0.72 };
