@@ -1,9 +1,11 @@
 // A minimal protobuf writer for the few ONNX messages ort.ts needs (one-node graphs with symbolic dims), so the
 // onnxruntime seam needs no protobuf dependency and no model files on disk. Field numbers are from onnx.proto3.
 
-/** Protobuf wire writer: varints, length-delimited fields and fixed32 floats. */
+/** Protobuf wire writer: varints, length-delimited fields and fixed32 floats. Large payloads are kept as chunks. */
 class Writer {
   private bytes: number[] = [];
+  private readonly parts: Uint8Array[] = [];
+  private size = 0;
 
   varint(v: number): this {
     // Non-negative values below 2^53 only (all ONNX fields used here are small).
@@ -33,7 +35,13 @@ class Writer {
 
   bytesField(field: number, data: Uint8Array): this {
     this.tag(field, 2).varint(data.length);
-    for (const x of data) this.bytes.push(x);
+    if (data.length < 256) {
+      for (const x of data) this.bytes.push(x);
+      return this;
+    }
+    this.flush();
+    this.parts.push(data);
+    this.size += data.length;
     return this;
   }
 
@@ -47,21 +55,58 @@ class Writer {
     return this.bytesField(field, inner.finish());
   }
 
+  private flush(): void {
+    if (this.bytes.length === 0) return;
+    this.parts.push(Uint8Array.from(this.bytes));
+    this.size += this.bytes.length;
+    this.bytes = [];
+  }
+
   finish(): Uint8Array {
-    return Uint8Array.from(this.bytes);
+    this.flush();
+    if (this.parts.length === 1) return this.parts[0];
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
   }
 }
 
-const FLOAT = 1; // TensorProto.DataType.FLOAT
+/** TensorProto.DataType codes of the element types the graphs here use. */
+const DTYPE = { float: 1, uint8: 2, int8: 3, int32: 6, float16: 10 } as const;
+export type OnnxElemType = keyof typeof DTYPE;
 const ATTR_FLOAT = 1; // AttributeProto.AttributeType
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
 const ATTR_INTS = 7;
 
-/** A graph input/output: a float tensor whose dims are symbolic names (dim_param) or fixed sizes. */
+/** A graph input/output: a tensor whose dims are symbolic names (dim_param) or fixed sizes. */
 export interface OnnxValue {
   name: string;
   dims: Array<string | number>;
+  /** @default 'float' */
+  type?: OnnxElemType;
+}
+
+/** A constant tensor stored in the model (ORT pre-packs constant GEMM operands, which graph inputs never get). */
+export interface OnnxInitializer {
+  name: string;
+  dims: number[];
+  data: Float32Array | Int8Array | Uint8Array | Int32Array | Uint16Array;
+  /** Element type; Uint16Array data means float16 bits. @default from the array type */
+  type?: OnnxElemType;
+}
+
+function initializerType(t: OnnxInitializer): OnnxElemType {
+  if (t.type !== undefined) return t.type;
+  if (t.data instanceof Float32Array) return 'float';
+  if (t.data instanceof Int8Array) return 'int8';
+  if (t.data instanceof Uint8Array) return 'uint8';
+  if (t.data instanceof Int32Array) return 'int32';
+  return 'float16';
 }
 
 export interface OnnxNode {
@@ -79,7 +124,7 @@ function valueInfo(w: Writer, v: OnnxValue): void {
   w.string(1, v.name);
   w.message(2, (type) =>
     type.message(1, (tensor) => {
-      tensor.int(1, FLOAT);
+      tensor.int(1, DTYPE[v.type ?? 'float']);
       tensor.message(2, (shape) => {
         for (const d of v.dims) shape.message(1, (dim) => (typeof d === 'number' ? dim.int(1, d) : dim.string(2, d)));
       });
@@ -88,7 +133,7 @@ function valueInfo(w: Writer, v: OnnxValue): void {
 }
 
 /** Serializes a ModelProto (IR version 8, default-domain opset) holding one graph of the given nodes. */
-export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[] }, opset = 13): Uint8Array {
+export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; initializers?: OnnxInitializer[] }, opset = 13): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version
   w.string(2, 'bhembed'); // producer_name
@@ -114,6 +159,15 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
       });
     });
     g.string(2, graph.name);
+    for (const t of graph.initializers ?? []) {
+      g.message(5, (x) => {
+        for (const d of t.dims) x.int(1, d);
+        x.int(2, DTYPE[initializerType(t)]);
+        x.string(8, t.name);
+        // raw_data is little-endian, as typed arrays are on every platform Node runs on here.
+        x.bytesField(9, new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      });
+    }
     for (const v of graph.inputs) g.message(11, (x) => valueInfo(x, v));
     for (const v of graph.outputs) g.message(12, (x) => valueInfo(x, v));
   });
@@ -252,4 +306,41 @@ export function towerStepModel(layers: TowerLayerSpec[], inputGrad: boolean): Ui
   }
   if (inputGrad) outputs.push({ name: 'DX', dims: ['M', layers[0].inDim] });
   return encodeOnnxModel({ name: 'tower_step', nodes, inputs, outputs });
+}
+
+/** One layer's constants for towerInt8ForwardModel: int8 weights with per-column scales, or fp32 weights. */
+export type Int8TowerLayer = TowerLayerSpec & { bias: Float32Array } & ({ q: Int8Array; scale: Float32Array } | { w: Float32Array });
+
+/**
+ * The inference forward of a tower for int8 serving, weights baked in as constants (so ORT pre-packs them once):
+ * a quantized layer is com.microsoft.DynamicQuantizeMatMul (X quantized per tensor to uint8 inside, int8 weights,
+ * per-column scales, fp32 bias) then Relu; a layer given fp32 weights stays a Gemm. Input X (M × in), output
+ * H{L−1}. Rebuild the model whenever the weights change.
+ */
+export function towerInt8ForwardModel(layers: Int8TowerLayer[]): Uint8Array {
+  const n = towerNames;
+  const nodes: OnnxNode[] = [];
+  const initializers: OnnxInitializer[] = [];
+  let cur = 'X';
+  layers.forEach((l, i) => {
+    const z = l.relu ? `Z${i}` : n.h(i);
+    initializers.push({ name: n.b(i), dims: [l.outDim], data: l.bias });
+    if ('q' in l) {
+      initializers.push({ name: `Q${i}`, dims: [l.inDim, l.outDim], data: l.q }, { name: `S${i}`, dims: [l.outDim], data: l.scale });
+      nodes.push({ opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: `qmm${i}`, inputs: [cur, `Q${i}`, `S${i}`, '', n.b(i)], outputs: [z] });
+    } else {
+      initializers.push({ name: n.w(i), dims: [l.inDim, l.outDim], data: l.w });
+      nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
+    }
+    if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
+    cur = n.h(i);
+  });
+  const last = layers[layers.length - 1];
+  return encodeOnnxModel({
+    name: 'tower_infer_int8',
+    nodes,
+    inputs: [{ name: 'X', dims: ['M', layers[0].inDim] }],
+    outputs: [{ name: n.h(layers.length - 1), dims: ['M', last.outDim] }],
+    initializers,
+  });
 }

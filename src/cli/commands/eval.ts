@@ -6,7 +6,9 @@ import { Option } from 'commander';
 import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
+import type { InferPrecision } from '../../kernels/index.js';
 import { withDataExit, writeJson } from '../common.js';
+import { precisionOption } from './predict.js';
 import { Progress } from '../progress.js';
 
 interface EvalFlags {
@@ -14,6 +16,7 @@ interface EvalFlags {
   json?: boolean;
   onError?: string;
   quiet?: boolean;
+  precision: string;
 }
 
 export function register(program: Command): void {
@@ -25,13 +28,14 @@ export function register(program: Command): void {
     .option('--metrics <file>', 'write the results as JSON')
     .option('--json', 'print JSON instead of a table')
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
+    .addOption(precisionOption())
     .option('-q, --quiet', 'no progress on stderr')
-    .addHelpText('after', '\nExample:\n  bhembed eval model.bhm valid.txt test.txt')
+    .addHelpText('after', '\nExample:\n  bhembed eval model.bhm valid.txt test.txt\n  bhembed eval model.bhm test.txt --precision int8')
     .action(withDataExit(async (model: string, data: string[], flags: EvalFlags) => runEval(model, data, flags)));
 }
 
 async function runEval(modelPath: string, files: string[], flags: EvalFlags): Promise<void> {
-  const predictor = await Predictor.load(modelPath);
+  const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision });
   const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
   for (const file of files) {
     const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
@@ -46,7 +50,7 @@ async function runEval(modelPath: string, files: string[], flags: EvalFlags): Pr
     results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
     if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
   }
-  const doc = { model: modelPath, results };
+  const doc = { model: modelPath, precision: predictor.precision, results };
   if (flags.metrics) writeJson(flags.metrics, doc);
   if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   else for (const r of results) process.stdout.write(`${r.data}: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);

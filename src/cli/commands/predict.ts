@@ -11,6 +11,8 @@ import { IoError } from '../../core/errors.js';
 import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
+import type { InferPrecision } from '../../kernels/index.js';
+import { INFER_PRECISIONS } from '../../kernels/index.js';
 import { withDataExit, writeJson } from '../common.js';
 import { Progress } from '../progress.js';
 
@@ -20,6 +22,17 @@ interface PredictFlags {
   metrics?: string;
   onError?: string;
   quiet?: boolean;
+  precision: string;
+}
+
+/** `--precision fp32|int8`, shared by predict and eval. */
+export function precisionOption(): Option {
+  return new Option(
+    '--precision <p>',
+    "deep tower arithmetic: fp32 reproduces the training run's scores exactly; int8 (needs onnxruntime) runs the hidden layers as int8 GEMMs, ~3x faster tower at large batches for slightly different scores (AUC typically within 0.001)",
+  )
+    .choices([...INFER_PRECISIONS])
+    .default('fp32');
 }
 
 export function register(program: Command): void {
@@ -32,13 +45,14 @@ export function register(program: Command): void {
     .addOption(new Option('--output-format <fmt>', 'csv: row,label,probability; jsonl: {"row","label","probability"}').choices(['csv', 'jsonl']).default('csv'))
     .option('--metrics <file>', 'also write {"auc","logloss","rows"} of the predictions against the labels')
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
+    .addOption(precisionOption())
     .option('-q, --quiet', 'no progress or metrics on stderr')
     .addHelpText('after', '\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json')
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }
 
 async function runPredict(modelPath: string, dataPath: string, flags: PredictFlags): Promise<void> {
-  const predictor = await Predictor.load(modelPath);
+  const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision });
   const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
   const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
   const failed = flags.output ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
@@ -64,7 +78,7 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     await Promise.race([once(out, 'finish'), failed]);
   }
   const r = metrics.result();
-  if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath });
+  if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
   if (!flags.quiet) {
     process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
     for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);

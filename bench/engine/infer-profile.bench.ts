@@ -1,0 +1,94 @@
+// Where bhembed's batch-4096 inference time goes, fp32 vs int8 serving: the whole predict (indexing + gather/sum
+// of the embedding rows + tower + sigmoid) on a peer dump's test split (bench/peers/export.ts), against the tower
+// alone on the same shapes, and the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
+//
+//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3]
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { IndexSpec } from '../../src/embedding/config.js';
+import { createGemmProvider, createOps } from '../../src/kernels/index.js';
+import type { InferPrecision } from '../../src/kernels/index.js';
+import type { ModelConfig } from '../../src/models/config.js';
+import { createModel } from '../../src/models/registry.js';
+import { batchBufferFor, gatherBatch, type Dataset } from '../../src/train/dataset.js';
+import { Rng } from '../../src/core/rng.js';
+import { readMeta, readSplit } from '../peers/dump.js';
+
+function readDataset(dir: string, F: number, labels: Float32Array): Dataset {
+  const n = labels.length;
+  const b = readFileSync(join(dir, 'test.ids.u32'));
+  const all = new Uint32Array(b.byteLength / 4);
+  new Uint8Array(all.buffer).set(b);
+  return { n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * n, (f + 1) * 2 * n) })) };
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const dir = args[0];
+  const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
+  const precisions = (opt('--precision') ?? 'fp32,int8').split(',') as InferPrecision[];
+  const rounds = Number(opt('--rounds') ?? 3);
+  const meta = readMeta(dir);
+  const F = meta.fields.length;
+  const specs = JSON.parse(readFileSync(join(dir, 'index-specs.json'), 'utf8')) as IndexSpec[];
+  const test = readSplit(dir, meta, 'test');
+  const ds = readDataset(dir, F, test.labels);
+  const B = 4096;
+  const config: ModelConfig = {
+    arch: meta.arch,
+    dim: meta.dim,
+    mlp: meta.mlp,
+    fields: meta.fields.map((fd, f) => ({ name: fd.name, index: specs[f], fusion: fd.fusion })),
+    initStd: meta.init.embeddingStd,
+    seed: meta.seed,
+  };
+  const ops = await createOps('auto');
+  const batches = Math.ceil(ds.n / B);
+  const buf = batchBufferFor(ds, B);
+  const order = Int32Array.from({ length: ds.n }, (_, i) => i);
+  // Gather alone (what Trainer.predict does before each model.predict).
+  let tg = performance.now();
+  for (let s = 0; s < ds.n; s += B) gatherBatch(ds, order, s, Math.min(B, ds.n - s), buf);
+  tg = performance.now() - tg;
+  console.log(`${meta.name}: ${ds.n} test rows, ${batches} batches of ${B}; ops ${ops.name}; gatherBatch ${(tg / batches).toFixed(2)} ms/batch`);
+  for (const precision of precisions) {
+    const gemm = await createGemmProvider('auto', ops, { inferPrecision: precision });
+    const model = createModel(config, { ops, gemm, maxBatch: B });
+    const layers = [...meta.mlp, 1].map((h, i, a) => ({ inDim: i === 0 ? F * meta.dim : a[i - 1], outDim: h, relu: i < meta.mlp.length }));
+    const tower = gemm.tower?.(layers, { inputGrad: false, maxBatch: B });
+    const rng = new Rng(3);
+    const w = layers.map((l) => new Float32Array(l.inDim * l.outDim).map(() => (rng.next() - 0.5) * 0.1));
+    const bb = layers.map((l) => new Float32Array(l.outDim));
+    const x = new Float32Array(B * layers[0].inDim).map(() => rng.normal() * 0.05);
+    const y = new Float32Array(B);
+    for (let r = 0; r < rounds; r++) {
+      let tp = 0;
+      for (let s = 0; s < ds.n; s += B) {
+        const c = Math.min(B, ds.n - s);
+        gatherBatch(ds, order, s, c, buf);
+        const t0 = performance.now();
+        await model.predict(buf);
+        tp += performance.now() - t0;
+      }
+      let tt = 0;
+      if (tower) {
+        tower.forward(B, x, w, bb, y);
+        const t0 = performance.now();
+        for (let k = 0; k < batches; k++) tower.forward(B, x, w, bb, y);
+        tt = performance.now() - t0;
+      }
+      const per = tp / batches;
+      const perT = tt / batches;
+      console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.n / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.n / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);
+    }
+    tower?.dispose();
+    model.dispose?.();
+    await gemm.dispose?.();
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});

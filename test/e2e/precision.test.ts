@@ -1,0 +1,61 @@
+// `--precision fp32|int8` on predict and eval through the real CLI: int8 runs (scores recorded as int8, close to
+// fp32 and not identical), fp32 stays the default and exact, and a bad value is a one-line usage error (exit 2).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+
+const dir = tempDir();
+const data = writeCriteoSplits(dir, { train: 1200, valid: 300, test: 600 });
+const model = join(dir, 'm.bhm');
+
+test('predict/eval --precision int8 round trip', () => {
+  const metricsPath = join(dir, 'train.json');
+  const t = bhembed(['train', '--train', data.train, '--test', data.test, '--format', 'criteo', '--embedding', 'bh', '--block-bits', '3', '--dim', '4', '--mlp', '32,32', '--epochs', '2', '--batch-size', '128', '--lr', '0.01', '-q', '--out', model, '--metrics', metricsPath]);
+  assert.equal(t.status, 0, t.stderr);
+  const trained = JSON.parse(readFileSync(metricsPath, 'utf8'));
+
+  const rows = (csv: string): number[] => readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
+  const out32 = join(dir, 'p32.csv');
+  const out8 = join(dir, 'p8.csv');
+  const m32 = join(dir, 'p32.json');
+  const m8 = join(dir, 'p8.json');
+  let r = bhembed(['predict', model, data.test, '--output', out32, '--metrics', m32, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  r = bhembed(['predict', model, data.test, '--precision', 'int8', '--output', out8, '--metrics', m8, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  const j32 = JSON.parse(readFileSync(m32, 'utf8'));
+  const j8 = JSON.parse(readFileSync(m8, 'utf8'));
+  assert.equal(j32.precision, 'fp32');
+  assert.equal(j8.precision, 'int8');
+  assert.equal(j32.auc, trained.test.auc, 'fp32 default reproduces training exactly');
+  assert.equal(j8.rows, 600);
+  const p32 = rows(out32);
+  const p8 = rows(out8);
+  assert.equal(p8.length, 600);
+  let maxDiff = 0;
+  for (let i = 0; i < p32.length; i++) maxDiff = Math.max(maxDiff, Math.abs(p8[i] - p32[i]));
+  assert.ok(maxDiff > 0 && maxDiff < 0.05, `int8 scores close to fp32, not identical: max |Δp| ${maxDiff}`);
+  assert.ok(Math.abs(j8.auc - j32.auc) < 0.01, `AUC int8 ${j8.auc} vs fp32 ${j32.auc}`);
+
+  const e = bhembed(['eval', model, data.test, '--precision', 'int8', '--json', '-q']);
+  assert.equal(e.status, 0, e.stderr);
+  const ev = JSON.parse(e.stdout);
+  assert.equal(ev.precision, 'int8');
+  assert.equal(ev.results[0].auc, j8.auc, 'eval and predict score the same int8 batches');
+
+  const h = bhembed(['predict', '--help']);
+  assert.match(h.stdout, /--precision <p>/);
+  assert.match(h.stdout, /int8/);
+  assert.match(h.stdout, /choices: "fp32", "int8"/);
+});
+
+test('a bad --precision is a usage error naming the choices, without a stack trace', () => {
+  for (const cmd of ['predict', 'eval']) {
+    const r = bhembed([cmd, join(dir, 'missing.bhm'), data.test, '--precision', 'fp16']);
+    assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /argument 'fp16' is invalid\. Allowed choices are fp32, int8/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  }
+});
