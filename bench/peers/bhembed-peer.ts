@@ -3,7 +3,10 @@
 // and tfjs-peer.ts. bhembed indexes inside its step (hash id → rows), so its timing includes work the peers
 // skip; with --threads 2 the timing also includes starting the worker threads.
 //
-//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference]
+// After the fp32 measurements, the trained weights are loaded into a Predictor with precision 'int8' (the library's
+// int8 serving path) and timed the same way (*Int8 fields); --no-int8 skips that.
+//
+//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference] [--no-int8]
 
 import { BatchBuffer } from '../../src/core/batch.js';
 import { createIndexer } from '../../src/embedding/registry.js';
@@ -12,6 +15,10 @@ import type { ModelConfig } from '../../src/models/config.js';
 import type { Dataset } from '../../src/train/dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { readFileSync } from 'node:fs';
+import { Predictor } from '../../src/serve/predictor.js';
+import { modelTensors } from '../../src/train/checkpoint.js';
+import { batchBufferFor, gatherBatch } from '../../src/train/dataset.js';
+import type { Trainer as TrainerT } from '../../src/train/trainer.js';
 import { join } from 'node:path';
 import type { IndexSpec } from '../../src/embedding/config.js';
 import { logLoss, readMeta, readSplit, rocAuc, type PeerSplit } from './dump.js';
@@ -37,6 +44,37 @@ function fillOne(batch: BatchBuffer, ds: Dataset, i: number): void {
   }
   batch.labels[0] = ds.labels[i];
   batch.size = 1;
+}
+
+/**
+ * The trained weights served through Predictor (precision 'int8'), timed like Trainer.predict: contiguous batches
+ * of B rows gathered from the Dataset, then model.predict. One warm-up batch first (it quantizes the weights and
+ * builds the ORT session, which a served model does once at load), as torch_ctr.py warms up its int8 model.
+ */
+async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
+  const meta = { bhembed: 'peer', data: { format: 'peer', fieldNames: [], denseNames: [], reader: {} }, engine: { ops: engineOps, gemm: 'auto' }, evalBatch: B, embedding: { method: 'bh', dim: 0, fields: [] } };
+  const p = await Predictor.fromContents({ version: 1, createdAt: '', model: trainer.model.config, meta, tensors: modelTensors(trainer.model) }, '<peer>', { precision: 'int8' });
+  const m = ds.n;
+  const batch = batchBufferFor(ds, B);
+  const order = Int32Array.from({ length: m }, (_, i) => i);
+  gatherBatch(ds, order, 0, Math.min(B, m), batch);
+  await p.model.predict(batch);
+  const probs = new Float32Array(m);
+  const t0 = performance.now();
+  for (let s = 0; s < m; s += B) {
+    const c = Math.min(B, m - s);
+    gatherBatch(ds, order, s, c, batch);
+    probs.set((await p.model.predict(batch)).subarray(0, c), s);
+  }
+  const per4096 = m / ((performance.now() - t0) / 1000);
+  const one = new BatchBuffer(1, new Array<boolean>(ds.fields.length).fill(false), 0);
+  const t1 = performance.now();
+  for (let i = 0; i < k1; i++) {
+    fillOne(one, ds, i);
+    await p.model.predict(one);
+  }
+  const per1 = k1 / ((performance.now() - t1) / 1000);
+  return { probs, per4096, per1 };
 }
 
 async function main(): Promise<void> {
@@ -121,6 +159,19 @@ async function main(): Promise<void> {
   const infer1S = (performance.now() - t2) / 1000;
   const lastLoss = fit.trainLoss;
   const ops = trainer.ops;
+  const peakRss = process.resourceUsage().maxRSS / 1024; // before the int8 model exists
+  let int8: Record<string, number | string> = {};
+  if (!args.includes('--no-int8')) {
+    const r = await measureInt8(trainer, testSet, B, k1, ops.name);
+    int8 = {
+      int8Engine: 'onnxruntime DynamicQuantizeMatMul',
+      inferSamplesPerSec4096Int8: r.per4096,
+      inferSamplesPerSec1Int8: r.per1,
+      aucInt8: rocAuc(test.labels, r.probs),
+      loglossInt8: logLoss(test.labels, r.probs),
+      peakRssMBInt8: process.resourceUsage().maxRSS / 1024,
+    };
+  }
 
   const out = {
     leg: 'bhembed',
@@ -134,11 +185,12 @@ async function main(): Promise<void> {
     trainSamplesPerSec: (n * epochs) / trainS,
     inferSamplesPerSec4096: m / inferS,
     inferSamplesPerSec1: k1 / infer1S,
-    peakRssMB: process.resourceUsage().maxRSS / 1024,
+    peakRssMB: peakRss,
     auc: rocAuc(test.labels, probs),
     logloss: logLoss(test.labels, probs),
     finalTrainLoss: lastLoss,
     loadSeconds: loadS,
+    ...int8,
   };
   process.stdout.write(JSON.stringify(out) + '\n');
 }

@@ -64,6 +64,10 @@ const METRICS = [
   { key: 'peakRssMB', label: 'peak RSS MB', higher: false },
   { key: 'auc', label: 'test AUC', higher: true },
   { key: 'logloss', label: 'test logloss', higher: false },
+  // Int8 serving: bhembed's Predictor precision 'int8' and torch's quantize_dynamic (onednn) on the same trained model.
+  { key: 'inferSamplesPerSec4096Int8', label: 'infer @4096 int8', higher: true },
+  { key: 'inferSamplesPerSec1Int8', label: 'infer @1 int8', higher: true },
+  { key: 'aucInt8', label: 'test AUC int8', higher: true },
 ] as const;
 type MetricKey = (typeof METRICS)[number]['key'];
 
@@ -86,7 +90,7 @@ function runLeg(leg: Leg, dir: string, batch1: number, log: (s: string) => void)
   }
   const res = JSON.parse(line) as LegResult;
   res.leg = leg.name;
-  log(`  ${leg.name.padEnd(10)} ${secs.padStart(6)} s  train ${fmt(res.trainSamplesPerSec)}/s  infer ${fmt(res.inferSamplesPerSec4096)}/s @4096, ${fmt(res.inferSamplesPerSec1)}/s @1  RSS ${res.peakRssMB.toFixed(0)} MB  AUC ${res.auc.toFixed(4)}  logloss ${res.logloss.toFixed(4)}`);
+  log(`  ${leg.name.padEnd(10)} ${secs.padStart(6)} s  train ${fmt(res.trainSamplesPerSec)}/s  infer ${fmt(res.inferSamplesPerSec4096)}/s @4096, ${fmt(res.inferSamplesPerSec1)}/s @1  RSS ${res.peakRssMB.toFixed(0)} MB  AUC ${res.auc.toFixed(4)}  logloss ${res.logloss.toFixed(4)}${typeof res.inferSamplesPerSec4096Int8 === 'number' ? `  int8: ${fmt(res.inferSamplesPerSec4096Int8)}/s @4096, ${fmt(res.inferSamplesPerSec1Int8 as number)}/s @1, AUC ${(res.aucInt8 as number).toFixed(4)}` : ''}`);
   return res;
 }
 
@@ -101,6 +105,8 @@ interface ConfigSummary {
   legs: Record<string, Record<MetricKey, number> & { framework: string; runs: number }>;
   /** Best bhembed leg / best peer leg per metric, naming both. */
   ratios: Record<MetricKey, { ratio: number; bestPeer: string; bestBhembed: string }>;
+  /** Best bhembed int8 @4096 / best peer fp32 @4096 (int8 serving against the peers' default float path). */
+  int8VsPeerFp32?: { ratio: number; bestPeer: string; bestBhembed: string };
   runs: LegResult[];
 }
 
@@ -113,7 +119,7 @@ function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSumma
   for (const name of [...new Set(runs.map((r) => r.leg))].sort((a, b) => rank(a) - rank(b))) {
     const rs = runs.filter((r) => r.leg === name);
     const entry = { framework: rs[0].framework, runs: rs.length } as ConfigSummary['legs'][string];
-    for (const m of METRICS) entry[m.key] = median(rs.map((r) => r[m.key]));
+    for (const m of METRICS) entry[m.key] = median(rs.map((r) => (typeof r[m.key] === 'number' ? (r[m.key] as number) : NaN)));
     legs[name] = entry;
   }
   const ratios = {} as ConfigSummary['ratios'];
@@ -133,7 +139,12 @@ function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSumma
     const bb = best(names.filter((l) => !isPeer(l)), m);
     ratios[m.key] = { ratio: bp && bb ? legs[bb][m.key] / legs[bp][m.key] : NaN, bestPeer: bp, bestBhembed: bb };
   }
-  return { config: cfg, repeats, legs, ratios, runs };
+  const m4096 = METRICS.find((m) => m.key === 'inferSamplesPerSec4096') as (typeof METRICS)[number];
+  const m8 = METRICS.find((m) => m.key === 'inferSamplesPerSec4096Int8') as (typeof METRICS)[number];
+  const bp32 = best(names.filter(isPeer), m4096);
+  const bb8 = best(names.filter((l) => !isPeer(l)), m8);
+  const int8VsPeerFp32 = { ratio: bp32 && bb8 ? legs[bb8][m8.key] / legs[bp32][m4096.key] : NaN, bestPeer: bp32, bestBhembed: bb8 };
+  return { config: cfg, repeats, legs, ratios, int8VsPeerFp32, runs };
 }
 
 export function markdown(summaries: ConfigSummary[], header: string): string {
@@ -143,7 +154,7 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
     out.push(`| leg | framework | ${METRICS.map((m) => m.label).join(' | ')} |`);
     out.push(`|---|---|${METRICS.map(() => '---:').join('|')}|`);
     for (const [name, l] of Object.entries(s.legs)) {
-      const cells = METRICS.map((m) => (m.key === 'auc' || m.key === 'logloss' ? l[m.key].toFixed(4) : m.key === 'peakRssMB' ? l[m.key].toFixed(0) : fmt(l[m.key])));
+      const cells = METRICS.map((m) => (!Number.isFinite(l[m.key]) ? 'n/a' : m.key === 'auc' || m.key === 'logloss' || m.key === 'aucInt8' ? l[m.key].toFixed(4) : m.key === 'peakRssMB' ? l[m.key].toFixed(0) : fmt(l[m.key])));
       out.push(`| ${name} | ${l.framework} | ${cells.join(' | ')} |`);
     }
     const rc = METRICS.map((m) => {
@@ -151,6 +162,8 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
       return Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (${r.bestBhembed} vs ${r.bestPeer})` : 'n/a';
     });
     out.push(`| **bhembed / best peer** | | ${rc.join(' | ')} |`, '');
+    const x = s.int8VsPeerFp32;
+    if (x && Number.isFinite(x.ratio)) out.push(`bhembed int8 @4096 / best peer fp32 @4096: **${x.ratio.toFixed(2)}×** (${x.bestBhembed} int8 vs ${x.bestPeer} fp32)`, '');
   }
   return out.join('\n');
 }
