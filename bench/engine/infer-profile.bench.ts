@@ -2,7 +2,7 @@
 // of the embedding rows + tower + sigmoid) on a peer dump's test split (bench/peers/export.ts), against the tower
 // alone on the same shapes, and the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
 //
-//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3]
+//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3] [--workers 1,2]
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +14,8 @@ import { createModel } from '../../src/models/registry.js';
 import { batchBufferFor, gatherBatch, type Dataset } from '../../src/train/dataset.js';
 import { Rng } from '../../src/core/rng.js';
 import { readMeta, readSplit } from '../peers/dump.js';
+import { Predictor } from '../../src/serve/predictor.js';
+import type { DataChunk } from '../../src/data/chunk.js';
 
 function readDataset(dir: string, F: number, labels: Float32Array): Dataset {
   const n = labels.length;
@@ -29,6 +31,7 @@ async function main(): Promise<void> {
   const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const precisions = (opt('--precision') ?? 'fp32,int8').split(',') as InferPrecision[];
   const rounds = Number(opt('--rounds') ?? 3);
+  const workerCounts = (opt('--workers') ?? '').split(',').filter((x) => x !== '').map(Number);
   const meta = readMeta(dir);
   const F = meta.fields.length;
   const specs = JSON.parse(readFileSync(join(dir, 'index-specs.json'), 'utf8')) as IndexSpec[];
@@ -81,6 +84,26 @@ async function main(): Promise<void> {
       const per = tp / batches;
       const perT = tt / batches;
       console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.n / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.n / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);
+    }
+    // The same model served by Predictor with worker threads (each its own model copy and 1 ORT thread).
+    for (const workers of workerCounts) {
+      const contents = { version: 1, createdAt: '', model: model.config, meta: { engine: { ops: ops.name, gemm: 'auto' }, evalBatch: B, data: { format: 'peer', reader: {} } }, tensors: model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })) };
+      const p = await Predictor.fromContents(contents, '<profile>', { precision, workers });
+      const chunk = (rows: number): DataChunk => ({ rows, labels: ds.labels.subarray(0, rows), fields: ds.fields.map((f) => ({ ids: f.ids.subarray(0, 2 * rows) })), numDense: 0 });
+      const run = async (c: DataChunk): Promise<void> => {
+        async function* one(): AsyncGenerator<DataChunk> {
+          yield c;
+        }
+        for await (const b of p.predictChunks(one())) void b;
+      };
+      await run(chunk(Math.min(ds.n, 2 * B * workers)));
+      for (let r = 0; r < rounds; r++) {
+        const t0 = performance.now();
+        await run(chunk(ds.n));
+        const t = performance.now() - t0;
+        console.log(`  ${precision} Predictor workers=${workers} round ${r + 1}: ${(t / batches).toFixed(2)} ms/batch, ${Math.round((ds.n / t) * 1000).toLocaleString('en-US')} rows/s (predictChunks, batching included)`);
+      }
+      await p.close();
     }
     tower?.dispose();
     model.dispose?.();

@@ -16,6 +16,9 @@ import type { Dataset } from '../../src/train/dataset.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { readFileSync } from 'node:fs';
 import { Predictor } from '../../src/serve/predictor.js';
+import type { DataChunk } from '../../src/data/chunk.js';
+import type { InferPrecision } from '../../src/kernels/index.js';
+import type { ModelFileContents } from '../../src/models/model-file.js';
 import { modelTensors } from '../../src/train/checkpoint.js';
 import { batchBufferFor, gatherBatch } from '../../src/train/dataset.js';
 import type { Trainer as TrainerT } from '../../src/train/trainer.js';
@@ -51,9 +54,35 @@ function fillOne(batch: BatchBuffer, ds: Dataset, i: number): void {
  * of B rows gathered from the Dataset, then model.predict. One warm-up batch first (it quantizes the weights and
  * builds the ORT session, which a served model does once at load), as torch_ctr.py warms up its int8 model.
  */
-async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
+function servedContents(trainer: TrainerT, B: number, engineOps: string): ModelFileContents {
   const meta = { bhembed: 'peer', data: { format: 'peer', fieldNames: [], denseNames: [], reader: {} }, engine: { ops: engineOps, gemm: 'auto' }, evalBatch: B, embedding: { method: 'bh', dim: 0, fields: [] } };
-  const p = await Predictor.fromContents({ version: 1, createdAt: '', model: trainer.model.config, meta, tensors: modelTensors(trainer.model) }, '<peer>', { precision: 'int8' });
+  return { version: 1, createdAt: '', model: trainer.model.config, meta, tensors: modelTensors(trainer.model) };
+}
+
+/**
+ * Predictor.predictChunks with `workers` threads (each its own model copy, 1 ORT thread) over the test split as
+ * one chunk: the same contiguous batches of B rows, scored in parallel. Warm-up: one batch per worker.
+ */
+async function measureWorkers(contents: ModelFileContents, ds: Dataset, B: number, precision: InferPrecision, workers: number): Promise<{ probs: Float32Array; per4096: number }> {
+  const p = await Predictor.fromContents(contents, '<peer>', { precision, workers });
+  const chunk = (rows: number): DataChunk => ({ rows, labels: ds.labels.subarray(0, rows), fields: ds.fields.map((f) => ({ ids: f.ids.subarray(0, 2 * rows) })), numDense: 0 });
+  const run = async (c: DataChunk, into: Float32Array | null): Promise<void> => {
+    async function* one(): AsyncGenerator<DataChunk> {
+      yield c;
+    }
+    for await (const b of p.predictChunks(one())) into?.set(b.probs, b.firstRow);
+  };
+  await run(chunk(Math.min(ds.n, B * workers)), null);
+  const probs = new Float32Array(ds.n);
+  const t0 = performance.now();
+  await run(chunk(ds.n), probs);
+  const per4096 = ds.n / ((performance.now() - t0) / 1000);
+  await p.close();
+  return { probs, per4096 };
+}
+
+async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
+  const p = await Predictor.fromContents(servedContents(trainer, B, engineOps), '<peer>', { precision: 'int8' });
   const m = ds.n;
   const batch = batchBufferFor(ds, B);
   const order = Int32Array.from({ length: m }, (_, i) => i);
@@ -171,6 +200,20 @@ async function main(): Promise<void> {
       loglossInt8: logLoss(test.labels, r.probs),
       peakRssMBInt8: process.resourceUsage().maxRSS / 1024,
     };
+    // The same served model on 2 worker threads (Predictor workers: 2), fp32 and int8.
+    const workers = Number(opt('--serve-workers') ?? 2);
+    if (workers > 1) {
+      const contents = servedContents(trainer, B, ops.name);
+      const w32 = await measureWorkers(contents, testSet, B, 'fp32', workers);
+      const w8 = await measureWorkers(contents, testSet, B, 'int8', workers);
+      Object.assign(int8, {
+        serveWorkers: workers,
+        inferSamplesPerSec4096Workers: w32.per4096,
+        inferSamplesPerSec4096Int8Workers: w8.per4096,
+        aucInt8Workers: rocAuc(test.labels, w8.probs),
+        aucWorkers: rocAuc(test.labels, w32.probs),
+      });
+    }
   }
 
   const out = {

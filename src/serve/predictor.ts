@@ -9,6 +9,8 @@ import type { DataChunk } from '../data/chunk.js';
 import { openReader } from '../data/open.js';
 import type { DataFormat, DataReader, ReaderOptions } from '../data/reader.js';
 import { createIndexer } from '../embedding/registry.js';
+import { availableParallelism } from 'node:os';
+import { PredictPool } from './predict-pool.js';
 import { createGemmProvider, createOps, INFER_PRECISIONS } from '../kernels/index.js';
 import type { GemmKind, InferPrecision, OpsKind } from '../kernels/index.js';
 import type { GemmProvider, Ops } from '../kernels/ops.js';
@@ -32,6 +34,14 @@ export interface LoadOptions {
    * rows still run fp32. Throws ConfigError when onnxruntime-node is unavailable. @default 'fp32'
    */
   precision?: InferPrecision;
+  /**
+   * Worker threads that score batches in parallel, each with its own copy of the model (memory × workers).
+   * Batches are the same rows as with 1; with fp32 a worker's 1-thread tower can differ from the default
+   * 2-thread one in the last bits. @default 1 (score in the calling thread)
+   */
+  workers?: number;
+  /** ORT threads for the tower's inference forward. @default 2 on 2+ cores; with workers: cores / workers */
+  inferThreads?: number;
 }
 
 export interface PredictedBatch {
@@ -64,9 +74,11 @@ export class Predictor {
   readonly ops: Ops;
   /** The tower's inference precision this predictor runs at. */
   readonly precision: InferPrecision;
+  private readonly pool: PredictPool | null;
 
-  private constructor(path: string, config: NormalizedModelConfig, meta: ModelFileMeta, model: CtrModel, ops: Ops, precision: InferPrecision) {
+  private constructor(path: string, config: NormalizedModelConfig, meta: ModelFileMeta, model: CtrModel, ops: Ops, precision: InferPrecision, pool: PredictPool | null) {
     this.precision = precision;
+    this.pool = pool;
     this.path = path;
     this.config = config;
     this.meta = meta;
@@ -78,6 +90,7 @@ export class Predictor {
   /** Read, verify and build. Damaged files throw CheckpointError; a missing file IoError. */
   static async load(path: string, opts: LoadOptions = {}): Promise<Predictor> {
     checkPrecision(opts.precision ?? 'fp32');
+    checkWorkers(opts.workers ?? 1);
     return Predictor.fromContents(readModelFile(path), path, opts);
   }
 
@@ -87,16 +100,18 @@ export class Predictor {
     let model: CtrModel;
     const opsKind = opts.ops ?? (meta.engine?.ops as OpsKind | undefined) ?? 'auto';
     const precision = checkPrecision(opts.precision ?? 'fp32');
+    const workers = checkWorkers(opts.workers ?? 1);
+    const inferThreads = opts.inferThreads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
     // The recorded backend first (bit-identical scores); if this machine cannot load it, the best available one.
     const ops = await createOps(opsKind).catch(() => createOps('auto'));
     let gemm: GemmProvider;
     if (precision === 'int8') {
       // No fallback: int8 needs onnxruntime, and a silent fp32 fallback would misreport what is served. Built
       // outside the try below so its ConfigError is not reported as a damaged model file.
-      gemm = await createGemmProvider(opts.gemm ?? 'auto', ops, { inferPrecision: 'int8' });
+      gemm = await createGemmProvider(opts.gemm ?? 'auto', ops, { inferPrecision: 'int8', inferThreads });
     } else {
       const gemmKind = opts.gemm ?? (meta.engine?.gemm as GemmKind | undefined) ?? 'auto';
-      gemm = await createGemmProvider(gemmKind, ops).catch(() => createGemmProvider('auto', ops));
+      gemm = await createGemmProvider(gemmKind, ops, { inferThreads }).catch(() => createGemmProvider('auto', ops, { inferThreads }));
     }
     try {
       config = normalizeModelConfig(file.model as ModelConfig);
@@ -109,7 +124,59 @@ export class Predictor {
       }
       throw e;
     }
-    return new Predictor(path, config, meta, model, ops, precision);
+    const pool = workers > 1 ? await PredictPool.start(workers, file, path, { ops: opts.ops, gemm: opts.gemm, precision, inferThreads }) : null;
+    return new Predictor(path, config, meta, model, ops, precision, pool);
+  }
+
+  /** Number of threads scoring batches (LoadOptions.workers). */
+  get workers(): number {
+    return this.pool?.size ?? 1;
+  }
+
+  /** Stops the worker threads (if any) and frees the model's memory. The predictor is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.pool?.close();
+    this.model.dispose?.();
+  }
+
+  // The same contiguous batches as predictChunks, each sent whole to a worker; up to 2 per worker in flight,
+  // results yielded in input order.
+  private async *predictChunksPooled(chunks: AsyncIterable<DataChunk>, pool: PredictPool): AsyncGenerator<PredictedBatch> {
+    const B = this.evalBatch;
+    const numDense = this.config.numDense;
+    const inFlight: Array<{ probs: Promise<Float32Array>; labels: Float32Array; firstRow: number }> = [];
+    let pending: Segment[] = [];
+    let pendingRows = 0;
+    let firstRow = 0;
+    const send = (): void => {
+      const chunk = joinSegments(pending, pendingRows, numDense);
+      const labels = chunk.labels.slice();
+      const probs = pool.score(chunk);
+      probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
+      inFlight.push({ probs, labels, firstRow });
+      firstRow += pendingRows;
+      pending = [];
+      pendingRows = 0;
+    };
+    const take = async (): Promise<PredictedBatch> => {
+      const b = inFlight.shift() as (typeof inFlight)[number];
+      return { probs: await b.probs, labels: b.labels, firstRow: b.firstRow };
+    };
+    for await (const chunk of chunks) {
+      let r = 0;
+      while (r < chunk.rows) {
+        const n = Math.min(B - pendingRows, chunk.rows - r);
+        pending.push({ chunk, start: r, count: n });
+        pendingRows += n;
+        r += n;
+        if (pendingRows === B) {
+          send();
+          if (inFlight.length >= 2 * pool.size) yield await take();
+        }
+      }
+    }
+    if (pendingRows > 0) send();
+    while (inFlight.length > 0) yield await take();
   }
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
@@ -142,6 +209,10 @@ export class Predictor {
 
   /** Predict rows from any chunk stream; batches never depend on how rows were split into chunks. */
   async *predictChunks(chunks: AsyncIterable<DataChunk>): AsyncGenerator<PredictedBatch> {
+    if (this.pool !== null) {
+      yield* this.predictChunksPooled(chunks, this.pool);
+      return;
+    }
     const B = this.evalBatch;
     const multi = this.config.fields.map((_, f) => f);
     let buf: BatchBuffer | null = null;
@@ -179,6 +250,60 @@ function checkPrecision(p: InferPrecision): InferPrecision {
     throw new ConfigError(`precision: unknown value '${String(p)}'; allowed: ${INFER_PRECISIONS.map((x) => `'${x}'`).join(' | ')}`, { key: 'precision', value: p });
   }
   return p;
+}
+
+function checkWorkers(n: number): number {
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`workers must be a positive integer, got ${String(n)}`, { key: 'workers', value: n });
+  return n;
+}
+
+/** The rows of the segments as one new chunk (its arrays are fresh, so they can be transferred). */
+function joinSegments(segs: Segment[], n: number, numDense: number): DataChunk {
+  const F = segs[0].chunk.fields.length;
+  const labels = new Float32Array(n);
+  const dense = numDense > 0 ? new Float32Array(n * numDense) : undefined;
+  let at = 0;
+  for (const s of segs) {
+    labels.set(s.chunk.labels.subarray(s.start, s.start + s.count), at);
+    if (dense && s.chunk.dense) dense.set(s.chunk.dense.subarray(s.start * numDense, (s.start + s.count) * numDense), at * numDense);
+    at += s.count;
+  }
+  const fields: DataChunk['fields'] = [];
+  for (let f = 0; f < F; f++) {
+    const first = segs[0].chunk.fields[f];
+    if (first.offsets === undefined) {
+      const ids = new Uint32Array(2 * n);
+      let r = 0;
+      for (const s of segs) {
+        ids.set(s.chunk.fields[f].ids.subarray(2 * s.start, 2 * (s.start + s.count)), 2 * r);
+        r += s.count;
+      }
+      fields.push({ ids });
+      continue;
+    }
+    let total = 0;
+    for (const s of segs) {
+      const o = s.chunk.fields[f].offsets as Uint32Array;
+      total += o[s.start + s.count] - o[s.start];
+    }
+    const ids = new Uint32Array(2 * total);
+    const offsets = new Uint32Array(n + 1);
+    const weights = first.weights ? new Float32Array(total) : undefined;
+    let v = 0;
+    let row = 0;
+    for (const s of segs) {
+      const col = s.chunk.fields[f];
+      const o = col.offsets as Uint32Array;
+      ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
+      if (weights && col.weights) weights.set(col.weights.subarray(o[s.start], o[s.start + s.count]), v);
+      for (let r = 0; r < s.count; r++) {
+        v += o[s.start + r + 1] - o[s.start + r];
+        offsets[++row] = v;
+      }
+    }
+    fields.push(weights ? { ids, offsets, weights } : { ids, offsets });
+  }
+  return { rows: n, labels, fields, dense, numDense };
 }
 
 /** Copy the pending rows (possibly from several chunks) into the batch buffer. */

@@ -45,6 +45,13 @@ test('predict/eval --precision int8 round trip', () => {
   assert.equal(ev.precision, 'int8');
   assert.equal(ev.results[0].auc, j8.auc, 'eval and predict score the same int8 batches');
 
+  const e2 = bhembed(['eval', model, data.test, '--precision', 'int8', '--workers', '2', '--json', '-q']);
+  assert.equal(e2.status, 0, e2.stderr);
+  assert.ok(Math.abs(JSON.parse(e2.stdout).results[0].auc - j8.auc) < 1e-3, 'eval --workers 2 scores the same batches');
+  const bad = bhembed(['eval', model, data.test, '--workers', '0']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--workers: 0 is out of range/);
+
   const h = bhembed(['predict', '--help']);
   assert.match(h.stdout, /--precision <p>/);
   assert.match(h.stdout, /int8/);

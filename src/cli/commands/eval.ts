@@ -8,7 +8,7 @@ import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { withDataExit, writeJson } from '../common.js';
-import { precisionOption } from './predict.js';
+import { precisionOption, workersOption } from './predict.js';
 import { Progress } from '../progress.js';
 
 interface EvalFlags {
@@ -17,6 +17,7 @@ interface EvalFlags {
   onError?: string;
   quiet?: boolean;
   precision: string;
+  workers: number;
 }
 
 export function register(program: Command): void {
@@ -29,13 +30,14 @@ export function register(program: Command): void {
     .option('--json', 'print JSON instead of a table')
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
     .addOption(precisionOption())
+    .addOption(workersOption())
     .option('-q, --quiet', 'no progress on stderr')
     .addHelpText('after', '\nExample:\n  bhembed eval model.bhm valid.txt test.txt\n  bhembed eval model.bhm test.txt --precision int8')
     .action(withDataExit(async (model: string, data: string[], flags: EvalFlags) => runEval(model, data, flags)));
 }
 
 async function runEval(modelPath: string, files: string[], flags: EvalFlags): Promise<void> {
-  const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision });
+  const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
   for (const file of files) {
     const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
@@ -50,6 +52,7 @@ async function runEval(modelPath: string, files: string[], flags: EvalFlags): Pr
     results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
     if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
   }
+  await predictor.close();
   const doc = { model: modelPath, precision: predictor.precision, results };
   if (flags.metrics) writeJson(flags.metrics, doc);
   if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);

@@ -100,3 +100,65 @@ test('int8 Predictor: AUC within 0.002 of fp32 on labels planted from the fp32 m
 test('Predictor.load rejects an unknown precision with a ConfigError naming the allowed values', async () => {
   await assert.rejects(Predictor.load('/nonexistent.bhm', { precision: 'int4' as 'int8' }), (e: Error) => e.name === 'ConfigError' && /precision/.test(e.message) && /'fp32' \| 'int8'/.test(e.message));
 });
+
+test('Predictor workers: the same batches scored on 2 threads give the same probabilities, in input order', async () => {
+  const ops = await createOps('auto');
+  const config = {
+    arch: 'dnn' as const,
+    dim: 4,
+    mlp: [32, 32],
+    seed: 3,
+    fields: Array.from({ length: 3 }, (_, f) => ({ name: `f${f}`, index: { method: 'bh' as const, codeBits: 12, blockBits: 3, strategy: 'succession' as const } })),
+  };
+  const model = createModel(config, { ops, maxBatch: 64 });
+  const rng = new Rng(4);
+  for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
+  const path = join(mkdtempSync(join(tmpdir(), 'pool-')), 'm.bhm');
+  const meta: ModelFileMeta = {
+    bhembed: 'test',
+    data: { format: 'csv', fieldNames: ['f0', 'f1', 'f2'], denseNames: [], reader: {} },
+    engine: { ops: ops.name, gemm: 'auto' },
+    evalBatch: 64,
+    embedding: { method: 'bh', dim: 4, fields: [] },
+  };
+  saveModel(path, model, meta);
+  const n = 1000; // 15 full batches and a partial one
+  const mk = (a: number, b: number): DataChunk => {
+    const r = new Rng(77);
+    const ids = Array.from({ length: 3 }, () => new Uint32Array(2 * n).map(() => r.int(300)));
+    return { rows: b - a, labels: new Float32Array(b - a).map((_, i) => (a + i) % 2), fields: ids.map((x) => ({ ids: x.slice(2 * a, 2 * b) })), numDense: 0 };
+  };
+  for (const precision of ['fp32', 'int8'] as const) {
+    const one = await Predictor.load(path, { precision, inferThreads: 1 });
+    const two = await Predictor.load(path, { precision, inferThreads: 1, workers: 2 });
+    assert.equal(two.workers, 2);
+    const collect = async (p: Predictor): Promise<{ probs: Float32Array; labels: Float32Array }> => {
+      const probs = new Float32Array(n);
+      const labels = new Float32Array(n);
+      // Rows arrive in uneven chunks; batches must still be rows [64k, 64k + 64).
+      async function* chunks(): AsyncGenerator<DataChunk> {
+        let a = 0;
+        for (const b of [5, 200, 201, 650, n]) {
+          yield mk(a, b);
+          a = b;
+        }
+      }
+      let expectFirst = 0;
+      for await (const b of p.predictChunks(chunks())) {
+        assert.equal(b.firstRow, expectFirst);
+        expectFirst += b.probs.length;
+        probs.set(b.probs, b.firstRow);
+        labels.set(b.labels, b.firstRow);
+      }
+      assert.equal(expectFirst, n);
+      return { probs, labels };
+    };
+    const a = await collect(one);
+    const b = await collect(two);
+    assert.deepEqual(b.probs, a.probs, `${precision}: workers 2 = workers 1`);
+    assert.deepEqual(b.labels, a.labels);
+    await one.close();
+    await two.close();
+  }
+  await assert.rejects(Predictor.load(path, { workers: 0 }), (e: Error) => e.name === 'ConfigError' && /workers/.test(e.message));
+});
