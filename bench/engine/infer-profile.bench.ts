@@ -2,7 +2,7 @@
 // of the embedding rows + tower + sigmoid) on a peer dump's test split (bench/peers/export.ts), against the tower
 // alone on the same shapes, and the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
 //
-//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3] [--workers 1,2]
+//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3] [--workers 1,2] [--infer-threads N]
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +31,7 @@ async function main(): Promise<void> {
   const opt = (n: string): string | undefined => (args.includes(n) ? args[args.indexOf(n) + 1] : undefined);
   const precisions = (opt('--precision') ?? 'fp32,int8').split(',') as InferPrecision[];
   const rounds = Number(opt('--rounds') ?? 3);
+  const inferThreads = opt('--infer-threads') === undefined ? undefined : Number(opt('--infer-threads'));
   const workerCounts = (opt('--workers') ?? '').split(',').filter((x) => x !== '').map(Number);
   const meta = readMeta(dir);
   const F = meta.fields.length;
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     // The same model served by Predictor with worker threads (each its own model copy and 1 ORT thread).
     for (const workers of workerCounts) {
       const contents = { version: 1, createdAt: '', model: model.config, meta: { engine: { ops: ops.name, gemm: 'auto' }, evalBatch: B, data: { format: 'peer', reader: {} } }, tensors: model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })) };
-      const p = await Predictor.fromContents(contents, '<profile>', { precision, workers });
+      const p = await Predictor.fromContents(contents, '<profile>', { precision, workers, inferThreads });
       const chunk = (rows: number): DataChunk => ({ rows, labels: ds.labels.subarray(0, rows), fields: ds.fields.map((f) => ({ ids: f.ids.subarray(0, 2 * rows) })), numDense: 0 });
       const run = async (c: DataChunk): Promise<void> => {
         async function* one(): AsyncGenerator<DataChunk> {

@@ -61,7 +61,7 @@ function servedContents(trainer: TrainerT, B: number, engineOps: string): ModelF
 
 /**
  * Predictor.predictChunks with `workers` threads (each its own model copy, 1 ORT thread) over the test split as
- * one chunk: the same contiguous batches of B rows, scored in parallel. Warm-up: one batch per worker.
+ * one chunk: the same contiguous batches of B rows, scored in parallel. Warm-up: two batches per worker.
  */
 async function measureWorkers(contents: ModelFileContents, ds: Dataset, B: number, precision: InferPrecision, workers: number): Promise<{ probs: Float32Array; per4096: number }> {
   const p = await Predictor.fromContents(contents, '<peer>', { precision, workers });
@@ -72,7 +72,7 @@ async function measureWorkers(contents: ModelFileContents, ds: Dataset, B: numbe
     }
     for await (const b of p.predictChunks(one())) into?.set(b.probs, b.firstRow);
   };
-  await run(chunk(Math.min(ds.n, B * workers)), null);
+  await run(chunk(Math.min(ds.n, 2 * B * workers)), null);
   const probs = new Float32Array(ds.n);
   const t0 = performance.now();
   await run(chunk(ds.n), probs);

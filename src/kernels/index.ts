@@ -87,6 +87,8 @@ export interface GemmProviderOptions {
    * Batches of ≤ 8 rows still run fp32 (layer by layer). @default 'fp32'
    */
   inferPrecision?: InferPrecision;
+  /** int8 towers quantize their weights once and never re-check them (only for models that never change). @default false */
+  frozenWeights?: boolean;
 }
 
 /**
@@ -181,6 +183,6 @@ async function createOrt(ops: Ops, opts: GemmProviderOptions, precision: InferPr
     const mod = await privateKernelModule().catch(() => null);
     if (mod !== null) privateOps = (bytes) => WasmOps.createPrivate(mod, bytes);
   }
-  const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads, inferThreads: opts.inferThreads, privateOps, inferPrecision: precision });
+  const ort = await OrtGemmProvider.create({ intraOpNumThreads: opts.intraOpNumThreads, inferThreads: opts.inferThreads, privateOps, inferPrecision: precision, frozenWeights: opts.frozenWeights });
   return ops.name === 'wasm' && opts.pureOrt !== true ? hybridGemmProvider(ort, ops) : ort;
 }

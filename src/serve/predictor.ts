@@ -31,7 +31,8 @@ export interface LoadOptions {
    * 'int8' runs the hidden layers as int8 GEMMs on onnxruntime (weights quantized per output column at load,
    * activations per batch): about 3× the tower's speed at large batches, scores within ~1e-3 of fp32 (AUC
    * typically within 1e-3), and a row's score then depends slightly on the rest of its batch. Batches of ≤ 8
-   * rows still run fp32. Throws ConfigError when onnxruntime-node is unavailable. @default 'fp32'
+   * rows still run fp32. The weights are quantized at the first batch: changing `predictor.model`'s parameters
+   * afterwards does not reach the int8 tower. Throws ConfigError when onnxruntime-node is unavailable. @default 'fp32'
    */
   precision?: InferPrecision;
   /**
@@ -108,7 +109,8 @@ export class Predictor {
     if (precision === 'int8') {
       // No fallback: int8 needs onnxruntime, and a silent fp32 fallback would misreport what is served. Built
       // outside the try below so its ConfigError is not reported as a damaged model file.
-      gemm = await createGemmProvider(opts.gemm ?? 'auto', ops, { inferPrecision: 'int8', inferThreads });
+      // frozenWeights: a served model's weights are set once (loadParameters below, before any forward).
+      gemm = await createGemmProvider(opts.gemm ?? 'auto', ops, { inferPrecision: 'int8', inferThreads, frozenWeights: true });
     } else {
       const gemmKind = opts.gemm ?? (meta.engine?.gemm as GemmKind | undefined) ?? 'auto';
       gemm = await createGemmProvider(gemmKind, ops, { inferThreads }).catch(() => createGemmProvider('auto', ops, { inferThreads }));

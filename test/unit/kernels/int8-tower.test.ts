@@ -183,6 +183,20 @@ describe('int8 tower forward', () => {
     t8.dispose();
   });
 
+  test('frozenWeights: quantized once, later weight changes are not looked at (served models)', async () => {
+    const pf = await OrtGemmProvider.create({ inferPrecision: 'int8', inferThreads: 1, frozenWeights: true });
+    const t = pf.tower(layers, { inputGrad: false, maxBatch: 512 });
+    assert.ok(t);
+    const w2 = w.map((a) => Float32Array.from(a));
+    const y1 = new Float32Array(m);
+    t.forward(m, x, w2, b, y1);
+    w2[1].fill(0);
+    const y2 = new Float32Array(m);
+    t.forward(m, x, w2, b, y2);
+    assert.deepEqual(y2, y1);
+    await pf.dispose();
+  });
+
   test('fp32 provider default is unchanged (inferPrecision fp32)', () => {
     assert.equal(p32.inferPrecision, 'fp32');
     assert.equal(p8.inferPrecision, 'int8');
