@@ -172,7 +172,7 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
     }
     const rc = METRICS.map((m) => {
       const r = s.ratios[m.key];
-      return Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (${r.bestBhembed} vs ${r.bestPeer})` : 'n/a';
+      return r !== undefined && Number.isFinite(r.ratio) ? `${r.ratio.toFixed(2)}× (${r.bestBhembed} vs ${r.bestPeer})` : 'n/a';
     });
     out.push(`| **bhembed / best peer** | | ${rc.join(' | ')} |`, '');
     const x = s.int8VsPeerFp32;

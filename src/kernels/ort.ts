@@ -221,10 +221,13 @@ export class OrtGemmProvider implements GemmProvider {
     const b = this.binding;
     if (b === null || layers.length === 0) return undefined;
     // ORT's memory pattern pre-plans one block for all of a graph's intermediates; for the training-step graph that
-    // block is ~3× the live set (measured: peak RSS 268 → 213 MB at batch 4096, same speed), so it is off there.
-    const make = (bytes: Uint8Array, threads: number, memPattern = true): SyncSession => {
+    // block is ~3× the live set (measured: peak RSS 268 → 213 MB at batch 4096, same speed), and for the other tower
+    // graphs it costs too (bench/train/rss.bench.js, frappe-sized: 214 → 196 MB on 1 thread, 258 → 246 MB on 2;
+    // train.bench --shape frappe speed unchanged), so it is off for every tower session. The CPU arena stays on:
+    // without it glibc malloc holds more (measured 214 → 288 MB on 1 thread, 258 → 388 MB on 2).
+    const make = (bytes: Uint8Array, threads: number): SyncSession => {
       const s = new b.binding.InferenceSession();
-      s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { ...this.sessionOptions, intraOpNumThreads: threads, enableMemPattern: memPattern });
+      s.loadModel(bytes.buffer, bytes.byteOffset, bytes.byteLength, { ...this.sessionOptions, intraOpNumThreads: threads, enableMemPattern: false });
       return s;
     };
     const t = new OrtDenseTower(layers, opts.inputGrad, opts.maxBatch, make, this.threads, this.inferThreads, this.privateOps ?? plainOps, this.inferPrecision, this.frozenWeights, (d) => {
@@ -313,7 +316,7 @@ class OrtDenseTower implements DenseTower {
   private readonly layers: TowerLayer[];
   private readonly inputGrad: boolean;
   private readonly maxBatch: number;
-  private readonly make: (bytes: Uint8Array, threads: number, memPattern?: boolean) => SyncSession;
+  private readonly make: (bytes: Uint8Array, threads: number) => SyncSession;
   private readonly trainThreads: number;
   private readonly inferThreads: number;
   private priv: Ops | null = null;
@@ -339,7 +342,7 @@ class OrtDenseTower implements DenseTower {
   private q8: { session: SyncSession; snapshot: Float32Array[] } | null = null;
   private readonly frozen: boolean;
 
-  constructor(layers: TowerLayer[], inputGrad: boolean, maxBatch: number, make: (bytes: Uint8Array, threads: number, memPattern?: boolean) => SyncSession, trainThreads: number, inferThreads: number, privateOps: (bytes: number) => Ops, precision: InferPrecision, frozen: boolean, onDispose: (t: OrtDenseTower) => void) {
+  constructor(layers: TowerLayer[], inputGrad: boolean, maxBatch: number, make: (bytes: Uint8Array, threads: number) => SyncSession, trainThreads: number, inferThreads: number, privateOps: (bytes: number) => Ops, precision: InferPrecision, frozen: boolean, onDispose: (t: OrtDenseTower) => void) {
     this.onDispose = onDispose;
     this.frozen = frozen;
     this.precision = precision;
@@ -383,7 +386,7 @@ class OrtDenseTower implements DenseTower {
     }
     this.checkRows(m);
     if (this.inputGrad && dX === null) throw new BhembedError('kernel.failed', 'tower step: built with inputGrad but dX is null');
-    if (this.stepS === null) this.stepS = this.make(towerStepModel(layers, this.inputGrad), this.trainThreads, false);
+    if (this.stepS === null) this.stepS = this.make(towerStepModel(layers, this.inputGrad), this.trainThreads);
     const feeds = this.paramFeeds(m, x, weights, biases);
     feeds.E = this.input('E', extra, m, 1);
     feeds.Y = this.input('Y', labels, m, 1);
