@@ -71,6 +71,13 @@ export interface Ops {
   embeddingBagBackward(dOut: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, slot: Int32Array, uniqueRows: Int32Array, gradRows: Float32Array): number;
   /** embeddingBagWeightGrad: dWeights[i] = ⟨dOut[seg(i)], table[rows[i]]⟩ (÷ segment length when mean), for learned per-block weights. */
   embeddingBagWeightGrad(dOut: Float32Array, table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, mean: boolean, dWeights: Float32Array): void;
+  /**
+   * sparseGradMerge: add one shard's row gradients (u rows, u × dim) into an accumulator, keeping only rows r with
+   * r mod `mod` = rem (the rows this thread owns). slot maps row → accumulator index (numRows int32, −1 = absent);
+   * a new row takes index count (outRows[count] = r, its gradient copied), a known one is added to. Returns the
+   * new count. slot stays set: the caller resets slot[outRows[i]] = −1 once done with the accumulator.
+   */
+  sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number;
 
   // --- sparse (row-wise) optimizers, on the u unique rows from embeddingBagBackward; g ← g + l2·w first ---
   /** sparseSgd: w −= lr · g. */

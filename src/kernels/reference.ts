@@ -221,6 +221,21 @@ export class ReferenceOps implements Ops {
     }
   }
 
+  sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
+    for (let k = 0; k < u; k++) {
+      const r = rows[k];
+      if (mod > 1 && r % mod !== rem) continue;
+      let s = slot[r];
+      if (s < 0) {
+        s = count++;
+        slot[r] = s;
+        outRows[s] = r;
+        for (let j = 0; j < dim; j++) outGrad[s * dim + j] = grad[k * dim + j];
+      } else for (let j = 0; j < dim; j++) outGrad[s * dim + j] += grad[k * dim + j];
+    }
+    return count;
+  }
+
   sparseSgd(table: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number): void {
     for (let k = 0; k < u; k++) {
       const r = rows[k] * dim;

@@ -63,6 +63,7 @@ interface KernelExports {
   embeddingBagForward(table: number, dim: number, rows: number, offsets: number, nSeg: number, weights: number, hasWeights: number, mean: number, out: number): void;
   embeddingBagBackward(dOut: number, dim: number, rows: number, offsets: number, nSeg: number, weights: number, hasWeights: number, mean: number, slot: number, uniqueRows: number, gradRows: number): number;
   embeddingBagWeightGrad(dOut: number, table: number, dim: number, rows: number, offsets: number, nSeg: number, mean: number, dWeights: number): void;
+  sparseGradMerge(dim: number, rows: number, grad: number, u: number, mod: number, rem: number, slot: number, outRows: number, outGrad: number, count: number): number;
   sparseSgd(table: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number): void;
   sparseAdagrad(table: number, acc: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number, eps: number): void;
   sparseAdam(table: number, m: number, v: number, dim: number, rows: number, u: number, grad: number, stepSize: number, beta1: number, beta2: number, eps: number, l2: number, bc2inv: number): void;
@@ -454,6 +455,10 @@ export class WasmOps implements Ops {
 
   embeddingBagWeightGrad(dOut: Float32Array, table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, mean: boolean, dWeights: Float32Array): void {
     this.k.embeddingBagWeightGrad(this.ptr(dOut), this.ptr(table), dim, this.ptr(rows), this.ptr(offsets), nSeg, mean ? 1 : 0, this.ptr(dWeights));
+  }
+
+  sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
+    return this.k.sparseGradMerge(dim, this.ptr(rows), this.ptr(grad), u, mod, rem, this.ptr(slot), this.ptr(outRows), this.ptr(outGrad), count);
   }
 
   // --- sparse optimizers ---

@@ -58,6 +58,19 @@ export interface ModelDeps {
   attach?: SharedModelState;
 }
 
+/** One bag's touched rows and their merged gradients after forwardBackward (views of the bag's buffers). */
+export interface SparseGrad {
+  /** The table: 'emb' or 'linear' (parameter name without '.table'). */
+  name: string;
+  dim: number;
+  /** Rows in the table (numRows × dim floats). */
+  numRows: number;
+  /** rows[0..count) are distinct; grad holds count × dim. */
+  rows: Int32Array;
+  grad: Float32Array;
+  count: number;
+}
+
 export interface ForwardBackwardOptions {
   /** Gradient scale: 1/B for a batch mean (the default), 1/B_total when this is one shard of a larger batch. */
   scale?: number;
@@ -309,6 +322,23 @@ export class CtrModel {
     this.sparseOptimizers();
     if (this.emb && this.embOpt) this.embOpt.update(this.emb.table, this.emb.dim, this.emb.uniqueRows, this.emb.nUnique, this.emb.gradRows, this.optim, t);
     if (this.lin && this.linOpt) this.linOpt.update(this.lin.table, 1, this.lin.uniqueRows, this.lin.nUnique, this.lin.gradRows, this.optim, t);
+  }
+
+  /** The rows the last forwardBackward touched, per table, with their gradients (what applySparse consumes). */
+  sparseGrads(): SparseGrad[] {
+    return this.bags().map((b) => ({ name: b.name, dim: b.dim, numRows: this.layout.totalRows, rows: b.uniqueRows, grad: b.gradRows, count: b.nUnique }));
+  }
+
+  /**
+   * Row-wise optimizer step on table `name` for `count` distinct rows with the given gradients (count × dim): what
+   * applySparse does with this model's own rows, for gradients merged elsewhere (train/sparse-sync.ts).
+   */
+  applySparseRows(name: string, rows: Int32Array, count: number, grad: Float32Array, t: number): void {
+    this.sparseOptimizers();
+    const bag = name === 'emb' ? this.emb : name === 'linear' ? this.lin : null;
+    const opt = name === 'emb' ? this.embOpt : name === 'linear' ? this.linOpt : null;
+    if (bag === null || opt === null) throw new ConfigError(`applySparseRows: no table '${name}'`, { key: 'name' });
+    opt.update(bag.table, bag.dim, rows, count, grad, this.optim, t);
   }
 
   /** One Adam step on the dense parameters with `grad` (default: this model's own gradient). */

@@ -61,8 +61,9 @@ export class EmbeddingLayout {
   private readonly ops: Ops;
   private readonly scratch: Int32Array[];
   private readonly staticWeights: boolean;
-  /** Rows per sample when every field is single-valued (Σ K_f), and field f's first row within a sample. */
-  private readonly rowsPerSample: number;
+  /** Rows per sample when every field is single-valued (Σ K_f). */
+  readonly rowsPerSample: number;
+  /** Field f's first row within a sample (single-valued layout). */
   private readonly fieldRowOffset: number[];
   /** No field uses concat fusion (one segment per field per sample: the fast single-valued layout applies). */
   private readonly noConcat: boolean;

@@ -107,6 +107,10 @@ export class TrackedOps implements Ops {
     this.inner.embeddingBagWeightGrad(dOut, table, dim, rows, offsets, nSeg, mean, dWeights);
   }
 
+  sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
+    return this.inner.sparseGradMerge(dim, rows, grad, u, mod, rem, slot, outRows, outGrad, count);
+  }
+
   sparseSgd(table: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number): void {
     this.inner.sparseSgd(table, dim, rows, u, grad, lr, l2);
   }

@@ -3,15 +3,18 @@
 // worker_threads on shared memory:
 //   - each batch is split into N shards; thread w (the main thread is w = 0) runs forward/backward on shard w
 //     with the loss scaled by 1/B, so the shard gradients sum to the full-batch gradient;
-//   - embedding rows: each thread applies its own shard's row-wise update to the shared tables immediately
-//     (Hogwild, Niu et al. 2011: rows touched by two shards get two smaller updates, no locks);
+//   - embedding rows (sparseSync 'merged', the default): after a barrier, thread w sums the gradients of the rows
+//     it owns (row mod N = w) over all shards in shard order and takes one optimizer step per row
+//     (train/sparse-sync.ts): the same lazy Adam / Adagrad / SGD and L2 as one thread on the full batch, up to
+//     float summation order. 'hogwild': each thread steps its own shard's rows at once (Niu et al. 2011), so a
+//     row two shards touch takes two smaller steps: a different optimizer;
 //   - dense weights: the main thread sums the N dense gradients and takes ONE Adam step on the shared weights,
-//     after every shard finished (so dense weights never change during a forward): the same update as one thread
-//     on the full batch, up to float summation order, dropout masks and the Hogwild row updates;
+//     after every shard finished (so weights never change during a forward): the same update as one thread on
+//     the full batch, up to float summation order and dropout masks;
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
 import { Worker } from 'node:worker_threads';
-import { ConfigError, fromPlain, type PlainError } from '../core/errors.js';
+import { ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { createGemmProvider, createOps, WasmOps, type GemmKind, type OpsKind } from '../kernels/index.js';
 import type { GemmProvider, Ops } from '../kernels/ops.js';
@@ -27,16 +30,23 @@ import {
   CTRL_CMD,
   CTRL_COUNT,
   CTRL_DONE,
+  CTRL_ABORT,
+  CTRL_BAR_GEN,
   CTRL_ERR,
+  CTRL_ERR_FB,
   CTRL_GEN,
   CTRL_SIZE,
   CTRL_START,
   CTRL_STEP,
+  barrierAsync,
   SharedReferenceOps,
   shardRange,
   shardSeed,
+  StepAborted,
+  waitAsync,
   type WorkerInit,
 } from './worker.js';
+import { createExchange, freeExchange, mergedSparseStep, SPARSE_SYNCS, SparseMerger, type SparseExchange, type SparseSync } from './sparse-sync.js';
 
 export interface EarlyStoppingOptions {
   /** Evaluations without improvement before stopping. @default 2 */
@@ -57,6 +67,12 @@ export interface TrainerOptions {
   optim?: OptimConfig;
   /** Worker threads for data-parallel training (main thread included). @default 1 */
   threads?: number;
+  /**
+   * How threads > 1 update embedding rows. 'merged': each touched row gets one optimizer step with its gradient
+   * summed over all shards (the same optimizer as one thread); 'hogwild': each thread steps its own shard's rows,
+   * so a row in two shards takes two steps. No effect with one thread. @default 'merged'
+   */
+  sparseSync?: SparseSync;
   /** Evaluate the validation set every this many steps; 0 = at the end of each epoch. @default 0 */
   evalEvery?: number;
   /**
@@ -125,9 +141,6 @@ export interface FitResult {
   seconds: number;
 }
 
-// Atomics.waitAsync is in Node ≥ 16 but not in the ES2022 lib typings.
-const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
-
 interface WorkerHandle {
   worker: Worker;
   grad: Float32Array;
@@ -153,6 +166,8 @@ export class Trainer {
   private order: Int32Array | null = null;
   private sharedTrain: Dataset | null = null;
   private reduceBuf: Float32Array | null = null;
+  private exchange: SparseExchange | null = null;
+  private merger: SparseMerger | null = null;
   private step = 0;
 
   private constructor(model: CtrModel, ops: Ops, opts: TrainerOptions, gemmKind: GemmKind) {
@@ -174,6 +189,9 @@ export class Trainer {
     if (threads > 1 && !(ops instanceof WasmOps)) {
       if (opts.ops && !(ops instanceof SharedReferenceOps)) throw new ConfigError('threads > 1 needs a shared-memory backend (WasmOps or SharedReferenceOps)', { key: 'threads' });
       if (!(ops instanceof SharedReferenceOps)) ops = new SharedReferenceOps();
+    }
+    if (opts.sparseSync !== undefined && !SPARSE_SYNCS.includes(opts.sparseSync)) {
+      throw new ConfigError(`sparseSync: '${String(opts.sparseSync)}' is not one of ${SPARSE_SYNCS.join(' | ')}`, { key: 'sparseSync' });
     }
     const gemmKind = opts.gemm ?? 'auto';
     const gemm: GemmProvider = await createGemmProvider(gemmKind, ops, { intraOpNumThreads: opts.gemmThreads, inferThreads: opts.inferThreads });
@@ -275,12 +293,30 @@ export class Trainer {
     Atomics.add(ctrl, CTRL_GEN, 1);
     Atomics.notify(ctrl, CTRL_GEN);
     // Shard 0 on this thread.
-    const [lo, hi] = shardRange(count, N, 0);
-    gatherBatch(ds, order, start + lo, hi - lo, batch);
     const m = this.model;
-    let loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
-    m.applySparse(t);
-    await this.waitWorkers();
+    let loss = 0;
+    let ok = true;
+    let failure: unknown = null;
+    try {
+      const [lo, hi] = shardRange(count, N, 0);
+      gatherBatch(ds, order, start + lo, hi - lo, batch);
+      loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
+      if (this.merger === null) m.applySparse(t);
+    } catch (e) {
+      ok = false;
+      failure = e;
+      Atomics.store(ctrl, CTRL_ERR_FB, 1);
+      Atomics.store(ctrl, CTRL_ERR, 1);
+    }
+    if (this.merger !== null) {
+      try {
+        await mergedSparseStep(this.merger, m, ok, t, () => barrierAsync(ctrl, N), () => Atomics.load(ctrl, CTRL_ERR_FB) !== 0);
+      } catch (e) {
+        failure ??= e;
+        Atomics.store(ctrl, CTRL_ERR, 1);
+      }
+    }
+    await this.waitWorkers(failure);
     const g = this.reduceBuf as Float32Array;
     g.set(m.params.grad);
     for (const w of this.workers) this.ops.axpy(1, w.grad, g, g.length);
@@ -289,22 +325,39 @@ export class Trainer {
     return loss;
   }
 
-  private async waitWorkers(): Promise<void> {
+  // Waits for every worker to finish the step; then throws this thread's failure, else a worker's.
+  private async waitWorkers(failure: unknown = null): Promise<void> {
     const ctrl = this.ctrl as Int32Array;
     const need = this.threads - 1;
     for (;;) {
       const done = Atomics.load(ctrl, CTRL_DONE);
-      if (done >= need) break;
+      if (done >= need || Atomics.load(ctrl, CTRL_ABORT) !== 0) break;
       const w = waitAsync(ctrl, CTRL_DONE, done);
       if (w.async) await w.value;
     }
-    if (Atomics.load(ctrl, CTRL_ERR) !== 0) {
+    if (failure !== null && !(failure instanceof StepAborted)) {
+      await this.close();
+      throw failure;
+    }
+    if (Atomics.load(ctrl, CTRL_ERR) !== 0 || Atomics.load(ctrl, CTRL_ABORT) !== 0) {
       // Let the worker's error message arrive.
       for (let i = 0; i < 50 && this.workers.every((w) => w.errors.length === 0); i++) await new Promise((r) => setTimeout(r, 10));
       const e = this.workers.find((w) => w.errors.length > 0)?.errors[0];
       await this.close();
       throw e ? fromPlain(e) : new ConfigError('training worker failed');
     }
+  }
+
+  // A worker died outside its step loop's error handling: release every thread waiting in this step.
+  private abort(handle: WorkerHandle, error: PlainError): void {
+    handle.errors.push(error);
+    const ctrl = this.ctrl;
+    if (ctrl === null) return;
+    Atomics.store(ctrl, CTRL_ERR, 1);
+    Atomics.store(ctrl, CTRL_ABORT, 1);
+    Atomics.add(ctrl, CTRL_BAR_GEN, 1);
+    Atomics.notify(ctrl, CTRL_BAR_GEN);
+    Atomics.notify(ctrl, CTRL_DONE);
   }
 
   private async startWorkers(train: Dataset): Promise<Int32Array> {
@@ -317,6 +370,10 @@ export class Trainer {
     this.reduceBuf = this.ops.allocF32(Math.max(1, this.model.params.size)).subarray(0, this.model.params.size);
     const shardMax = Math.ceil(this.opts.batchSize / N);
     const model = this.model;
+    if ((this.opts.sparseSync ?? 'merged') === 'merged') {
+      this.exchange = createExchange(this.ops, model, N, shardMax);
+      this.merger = new SparseMerger(this.ops, this.exchange, 0);
+    }
     const url = new URL('./worker.js', import.meta.url);
     const starts: Promise<WorkerHandle>[] = [];
     for (let w = 1; w < N; w++) {
@@ -335,21 +392,32 @@ export class Trainer {
         losses: this.losses,
         shardMax,
         seed: this.opts.seed,
+        exchange: this.exchange,
       };
       const worker = new Worker(url, { workerData: init });
       starts.push(
         new Promise<WorkerHandle>((resolve, reject) => {
           const handle: WorkerHandle = { worker, grad: new Float32Array(0), errors: [] };
+          let ready = false;
+          let stopping = false;
           worker.on('message', (msg: { type: string; grad?: Float32Array; error?: PlainError }) => {
             if (msg.type === 'ready' && msg.grad) {
               handle.grad = msg.grad;
+              ready = true;
               resolve(handle);
-            } else if (msg.type === 'error' && msg.error) {
+            } else if (msg.type === 'stopped') stopping = true;
+            else if (msg.type === 'error' && msg.error) {
               handle.errors.push(msg.error);
               reject(fromPlain(msg.error));
             }
           });
-          worker.on('error', reject);
+          worker.on('error', (e: unknown) => {
+            if (ready) this.abort(handle, toPlain(e));
+            reject(e);
+          });
+          worker.on('exit', (code: number) => {
+            if (ready && !stopping && this.workers.includes(handle)) this.abort(handle, toPlain(new ConfigError(`training worker ${w} exited (code ${code})`)));
+          });
         }),
       );
     }
@@ -418,6 +486,10 @@ export class Trainer {
     const ctrl = this.ctrl;
     const ws = this.workers;
     this.workers = [];
+    const ex = this.exchange;
+    const merger = this.merger;
+    this.exchange = null;
+    this.merger = null;
     if (ctrl && ws.length > 0) {
       Atomics.store(ctrl, CTRL_CMD, CMD_STOP);
       Atomics.add(ctrl, CTRL_GEN, 1);
@@ -435,5 +507,7 @@ export class Trainer {
         ),
       );
     }
+    merger?.dispose();
+    if (ex !== null) freeExchange(this.ops, ex);
   }
 }

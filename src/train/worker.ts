@@ -1,15 +1,18 @@
 // Data-parallel training worker. It builds the same model class from the same normalized config over the
 // main thread's shared memory (weights, embedding tables, sparse optimizer state) and, per step, runs
-// forward/backward on its shard of the batch, applies the embedding-row updates itself (Hogwild) and leaves its
+// forward/backward on its shard of the batch, then takes part in the sparse update (merged: it steps the rows it
+// owns with every shard's gradients, see sparse-sync.ts; hogwild: it steps its own shard's rows) and leaves its
 // dense gradient in its own shared buffer for the main thread to sum. Synchronization is a shared Int32Array
 // with Atomics (no message per step). Importing this file on the main thread runs nothing.
 //
 //   ctrl[GEN]   bumped by main to start a step (or stop)   ctrl[DONE]  workers finished this step
 //   ctrl[START] first position in `order`  ctrl[COUNT] batch size  ctrl[STEP] 1-based step  ctrl[CMD] RUN | STOP
-//   ctrl[ERR]   set by a worker that failed (it still counts as done, then posts the error)
+//   ctrl[ERR]   set by a thread that failed (it still counts as done, then posts the error)
+//   ctrl[ERR_FB] set by a thread whose forward/backward failed (before the sparse exchange: nobody updates rows)
+//   ctrl[BAR], ctrl[BAR_GEN]  the step's barrier (arrivals, generation)   ctrl[ABORT]  set by main when a worker died
 
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { toPlain } from '../core/errors.js';
+import { BhembedError, toPlain } from '../core/errors.js';
 import { WasmOps, type WasmShared } from '../kernels/index.js';
 import { createGemmProvider, type GemmKind } from '../kernels/index.js';
 import type { Ops } from '../kernels/ops.js';
@@ -19,6 +22,7 @@ import type { SharedModelState } from '../models/ctr-model.js';
 import { createModel } from '../models/registry.js';
 import type { NormalizedOptimConfig } from '../nn/optim/config.js';
 import { batchBufferFor, gatherBatch, type Dataset } from './dataset.js';
+import { mergedSparseStep, SparseMerger, type SparseExchange } from './sparse-sync.js';
 
 export const CTRL_GEN = 0;
 export const CTRL_DONE = 1;
@@ -27,7 +31,11 @@ export const CTRL_COUNT = 3;
 export const CTRL_STEP = 4;
 export const CTRL_CMD = 5;
 export const CTRL_ERR = 6;
-export const CTRL_SIZE = 8;
+export const CTRL_ERR_FB = 7;
+export const CTRL_BAR = 8;
+export const CTRL_BAR_GEN = 9;
+export const CTRL_ABORT = 10;
+export const CTRL_SIZE = 16;
 export const CMD_RUN = 1;
 export const CMD_STOP = 2;
 
@@ -57,6 +65,49 @@ export interface WorkerInit {
   losses: Float64Array;
   shardMax: number;
   seed: number;
+  /** The merged sparse update's exchange; null: Hogwild (each thread steps its own shard's rows). */
+  exchange: SparseExchange | null;
+}
+
+/** Thrown out of a barrier when the main thread aborted the step (a worker died). */
+export class StepAborted extends BhembedError {
+  constructor() {
+    super('internal', 'training step aborted: a worker thread stopped');
+  }
+}
+
+/** Block until all n threads arrived (worker threads). */
+export function barrierSync(ctrl: Int32Array, n: number): void {
+  const g = Atomics.load(ctrl, CTRL_BAR_GEN);
+  if (Atomics.add(ctrl, CTRL_BAR, 1) === n - 1) {
+    Atomics.store(ctrl, CTRL_BAR, 0);
+    Atomics.add(ctrl, CTRL_BAR_GEN, 1);
+    Atomics.notify(ctrl, CTRL_BAR_GEN);
+    return;
+  }
+  while (Atomics.load(ctrl, CTRL_BAR_GEN) === g) {
+    if (Atomics.load(ctrl, CTRL_ABORT) !== 0) throw new StepAborted();
+    Atomics.wait(ctrl, CTRL_BAR_GEN, g);
+  }
+}
+
+// Atomics.waitAsync is in Node ≥ 16 but not in the ES2022 lib typings.
+export const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string } }).waitAsync;
+
+/** The same barrier without blocking the event loop (main thread). */
+export async function barrierAsync(ctrl: Int32Array, n: number): Promise<void> {
+  const g = Atomics.load(ctrl, CTRL_BAR_GEN);
+  if (Atomics.add(ctrl, CTRL_BAR, 1) === n - 1) {
+    Atomics.store(ctrl, CTRL_BAR, 0);
+    Atomics.add(ctrl, CTRL_BAR_GEN, 1);
+    Atomics.notify(ctrl, CTRL_BAR_GEN);
+    return;
+  }
+  while (Atomics.load(ctrl, CTRL_BAR_GEN) === g) {
+    if (Atomics.load(ctrl, CTRL_ABORT) !== 0) throw new StepAborted();
+    const w = waitAsync(ctrl, CTRL_BAR_GEN, g);
+    if (w.async) await w.value;
+  }
 }
 
 /** Shard w of a batch of `count` split N ways: [lo, hi) relative to the batch start. */
@@ -79,8 +130,16 @@ async function runWorker(init: WorkerInit): Promise<void> {
   const ops: Ops = init.wasm ? WasmOps.attach(init.wasm) : new SharedReferenceOps();
   const gemm = await createGemmProvider(init.gemm, ops);
   const model = createModel(init.config, { ops, gemm, maxBatch: init.shardMax, optim: init.optim, attach: { ...init.shared, buffers: undefined } });
+  const merger = init.exchange ? new SparseMerger(model.ops, init.exchange, init.workerId) : null;
   const batch = batchBufferFor(init.dataset, init.shardMax);
   const ctrl = init.ctrl;
+  const N = init.nWorkers;
+  const barrier = (): void => barrierSync(ctrl, N);
+  const failed = (): boolean => Atomics.load(ctrl, CTRL_ERR_FB) !== 0;
+  const report = (e: unknown): void => {
+    Atomics.store(ctrl, CTRL_ERR, 1);
+    if (!(e instanceof StepAborted)) parentPort?.postMessage({ type: 'error', error: toPlain(e) });
+  };
   // Read the generation before announcing readiness: the main thread may start step 1 right after 'ready'.
   let gen = Atomics.load(ctrl, CTRL_GEN);
   parentPort?.postMessage({ type: 'ready', grad: model.params.grad });
@@ -88,21 +147,31 @@ async function runWorker(init: WorkerInit): Promise<void> {
     Atomics.wait(ctrl, CTRL_GEN, gen);
     gen = Atomics.load(ctrl, CTRL_GEN);
     if (Atomics.load(ctrl, CTRL_CMD) === CMD_STOP) break;
+    const t = ctrl[CTRL_STEP];
+    let ok = true;
     try {
       const start = ctrl[CTRL_START];
       const count = ctrl[CTRL_COUNT];
-      const t = ctrl[CTRL_STEP];
-      const [lo, hi] = shardRange(count, init.nWorkers, init.workerId);
+      const [lo, hi] = shardRange(count, N, init.workerId);
       gatherBatch(init.dataset, init.order, start + lo, hi - lo, batch);
       init.losses[init.workerId] = await model.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(init.seed, t, init.workerId) });
-      model.applySparse(t);
+      if (merger === null) model.applySparse(t);
     } catch (e) {
-      Atomics.store(ctrl, CTRL_ERR, 1);
-      parentPort?.postMessage({ type: 'error', error: toPlain(e) });
+      ok = false;
+      Atomics.store(ctrl, CTRL_ERR_FB, 1);
+      report(e);
+    }
+    if (merger !== null) {
+      try {
+        await mergedSparseStep(merger, model, ok, t, barrier, failed);
+      } catch (e) {
+        if (ok) report(e);
+      }
     }
     Atomics.add(ctrl, CTRL_DONE, 1);
     Atomics.notify(ctrl, CTRL_DONE);
   }
+  merger?.dispose();
   model.dispose();
   parentPort?.postMessage({ type: 'stopped' });
 }

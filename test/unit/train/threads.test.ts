@@ -1,5 +1,5 @@
 // Reproducibility and data parallelism: one thread with the same seeds gives bit-identical weights; two and
-// three threads (synchronous dense Adam on summed shard gradients, Hogwild embedding rows) reach the 1-thread
+// three threads (synchronous dense Adam on summed shard gradients, merged embedding-row steps) reach the 1-thread
 // test AUC within noise (|ΔAUC| ≤ 0.01 on 10 000 test rows; the AUC's own sampling std there is ≈ 0.004).
 
 import { test } from 'node:test';
@@ -65,7 +65,7 @@ test('2 and 3 threads match the 1-thread AUC within noise', async () => {
     const many = await run({ threads });
     seen.push(`${threads} threads ${many.auc.toFixed(4)}`);
     assert.ok(Math.abs(many.auc - one.auc) <= 0.01, `${threads} threads: AUC ${many.auc} vs 1 thread ${one.auc}`);
-    // Workers really trained: the weights differ from the 1-thread run (different shards, dropout masks, Hogwild).
+    // Workers really trained: the weights differ from the 1-thread run (per-shard dropout masks and batch norm).
     assert.ok(many.params.some((p, i) => p.some((v, j) => v !== one.params[i][j])));
   }
 });

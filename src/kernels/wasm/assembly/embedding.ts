@@ -72,6 +72,28 @@ export function embeddingBagBackward(dOut: usize, dim: i32, rows: usize, offsets
   return u;
 }
 
+/**
+ * Merge one shard's row gradients into an owner's accumulator: rows r with r % mod == rem are added to
+ * outGrad[slot[r]] (a row seen for the first time takes index count, is listed in outRows and copied). Returns the
+ * new count. slot (numRows int32, −1 = not yet) is left set; the caller resets it for outRows[0..count).
+ */
+export function sparseGradMerge(dim: i32, rows: usize, grad: usize, u: i32, mod: i32, rem: i32, slot: usize, outRows: usize, outGrad: usize, count: i32): i32 {
+  const rowBytes = <usize>dim * 4;
+  for (let k = 0; k < u; k++) {
+    const r = load<i32>(at(rows, k));
+    if (mod > 1 && r % mod != rem) continue;
+    const g = grad + <usize>k * rowBytes;
+    let s = load<i32>(at(slot, r));
+    if (s < 0) {
+      s = count++;
+      store<i32>(at(slot, r), s);
+      store<i32>(at(outRows, s), r);
+      memory.copy(outGrad + <usize>s * rowBytes, g, rowBytes);
+    } else rowAxpy(outGrad + <usize>s * rowBytes, g, 1, dim);
+  }
+  return count;
+}
+
 export function embeddingBagWeightGrad(dOut: usize, table: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, mean: bool, dWeights: usize): void {
   const rowBytes = <usize>dim * 4;
   for (let s = 0; s < nSeg; s++) {
