@@ -146,7 +146,12 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
       return opsGemmProvider(ops.name === 'reference' ? ops : new ReferenceOps());
     case 'auto': {
       const forced = ENV_FLAGS.BHEMBED_ENGINE;
-      if (precision === 'int8') return createInt8Ort(ops, opts);
+      if (precision === 'int8') {
+        if (forced === 'wasm' || forced === 'reference') {
+          throw new ConfigError(`precision 'int8' runs on onnxruntime, but BHEMBED_ENGINE=${forced} forces the '${forced}' GEMM; unset BHEMBED_ENGINE or use precision 'fp32'`, { key: 'precision', value: precision });
+        }
+        return createInt8Ort(ops, opts);
+      }
       if (forced === 'ort' || forced === 'wasm' || forced === 'reference') return createGemmProvider(forced, ops, opts);
       if (isNode()) {
         try {

@@ -58,6 +58,21 @@ test('predict/eval --precision int8 round trip', () => {
   assert.match(h.stdout, /choices: "fp32", "int8"/);
 });
 
+test('int8 without onnxruntime (BHEMBED_ENGINE forces the WASM GEMM) is a one-line config error, not a silent fp32', () => {
+  const saved = process.env.BHEMBED_ENGINE;
+  process.env.BHEMBED_ENGINE = 'wasm';
+  try {
+    const r = bhembed(['eval', model, data.test, '--precision', 'int8', '-q']);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /precision 'int8' runs on onnxruntime/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  } finally {
+    if (saved === undefined) delete process.env.BHEMBED_ENGINE;
+    else process.env.BHEMBED_ENGINE = saved;
+  }
+});
+
 test('a bad --precision is a usage error naming the choices, without a stack trace', () => {
   for (const cmd of ['predict', 'eval']) {
     const r = bhembed([cmd, join(dir, 'missing.bhm'), data.test, '--precision', 'fp16']);
