@@ -9,6 +9,9 @@
 // pre-allocated (measured: a 4096×400 output allocates 6.5 MB per run), so large outputs cost a copy regardless.
 // That is why dense towers (OrtDenseTower below) run as whole graphs: the inference forward and the training step
 // keep their activations inside ORT and output only the logits, weight gradients and the input gradient.
+// With inferPrecision 'int8' the inference forward is a different graph (onnx-encode.ts towerInt8ForwardModel):
+// int8 weights baked in as constants, DynamicQuantizeMatMul per hidden layer (bench/engine/quant-gemm.bench.ts
+// measured it ~3.5x the fp32 tower at batch 4096 on this VNNI/AMX CPU); training never uses it.
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
