@@ -36,7 +36,8 @@ export interface LoadOptions {
    */
   precision?: InferPrecision;
   /**
-   * Worker threads that score batches in parallel, each with its own copy of the model (memory × workers).
+   * Worker threads that score batches in parallel, each with its own copy of the model (memory × (workers + 1):
+   * the calling thread keeps `model` too).
    * Batches are the same rows as with 1; with fp32 a worker's 1-thread tower can differ from the default
    * 2-thread one in the last bits. @default 1 (score in the calling thread)
    */
@@ -137,9 +138,13 @@ export class Predictor {
 
   /** Stops the worker threads (if any) and frees the model's memory. The predictor is unusable afterwards. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     await this.pool?.close();
     this.model.dispose?.();
   }
+
+  private closed = false;
 
   // The same contiguous batches as predictChunks, each sent whole to a worker; up to 2 per worker in flight,
   // results yielded in input order.
