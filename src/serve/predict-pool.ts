@@ -5,7 +5,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { fromPlain, type PlainError } from '../core/errors.js';
-import type { DataChunk } from '../data/chunk.js';
+import type { Batch } from '../core/batch.js';
 import type { ModelFileContents } from '../models/model-file.js';
 import type { WorkerLoadOptions } from './predict-worker.js';
 
@@ -21,7 +21,7 @@ interface Slot {
 
 type Reply = { type: 'ready' } | { type: 'probs'; id: number; probs: Float32Array } | { type: 'error'; id: number; error: PlainError };
 
-/** A fixed set of model workers; score() sends one batch (as a chunk of ≤ evalBatch rows) to the least busy. */
+/** A fixed set of model workers; score() sends one batch (≤ evalBatch rows) to the least busy. */
 export class PredictPool {
   private readonly slots: Slot[];
   private readonly pending = new Map<number, Pending & { slot: Slot }>();
@@ -74,17 +74,17 @@ export class PredictPool {
     return this.slots.length;
   }
 
-  /** Probabilities of the chunk's rows (one batch: rows ≤ the model's evalBatch). The chunk's arrays are transferred. */
-  score(chunk: DataChunk): Promise<Float32Array> {
+  /** Probabilities of the batch's rows (≤ the model's evalBatch). The batch's arrays are transferred (unusable after). */
+  score(batch: Batch): Promise<Float32Array> {
     if (this.closed) return Promise.reject(new Error('PredictPool: closed'));
     let slot = this.slots[0];
     for (const s of this.slots) if (s.inFlight < slot.inFlight) slot = s;
     const id = this.nextId++;
-    const transfer = [chunk.labels.buffer, ...chunk.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : []), ...(f.weights ? [f.weights.buffer] : [])]), ...(chunk.dense ? [chunk.dense.buffer] : [])];
+    const transfer = [batch.labels.buffer, ...batch.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : [])]), ...(batch.dense ? [batch.dense.buffer] : [])];
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, slot });
       if (slot.inFlight++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, chunk }, transfer as ArrayBuffer[]);
+      slot.worker.postMessage({ id, batch }, transfer as ArrayBuffer[]);
     });
   }
 

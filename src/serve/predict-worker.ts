@@ -1,9 +1,10 @@
 // Worker side of PredictPool: builds one Predictor from the model contents it was started with and scores the
-// batches it is sent, one at a time (a model's buffers serve one batch at a time), replying with probabilities.
+// batches it is sent with its model (no copy: the message's arrays are the Batch), one at a time (a model's
+// buffers serve one batch at a time), replying with probabilities.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { toPlain } from '../core/errors.js';
-import type { DataChunk } from '../data/chunk.js';
+import type { Batch } from '../core/batch.js';
 import type { GemmKind, InferPrecision, OpsKind } from '../kernels/index.js';
 import type { ModelFileContents } from '../models/model-file.js';
 import { Predictor } from './predictor.js';
@@ -28,14 +29,10 @@ async function main(): Promise<void> {
     return;
   }
   let queue: Promise<void> = Promise.resolve();
-  port.on('message', (m: { id: number; chunk: DataChunk }) => {
+  port.on('message', (m: { id: number; batch: Batch }) => {
     queue = queue.then(async () => {
       try {
-        const probs = new Float32Array(m.chunk.rows);
-        async function* one(): AsyncGenerator<DataChunk> {
-          yield m.chunk;
-        }
-        for await (const b of predictor.predictChunks(one())) probs.set(b.probs, b.firstRow);
+        const probs = (await predictor.model.predict(m.batch)).slice(0, m.batch.size);
         port.postMessage({ type: 'probs', id: m.id, probs }, [probs.buffer]);
       } catch (e) {
         port.postMessage({ type: 'error', id: m.id, error: toPlain(e) });

@@ -3,7 +3,7 @@
 // contiguous batches of `evalBatch` from the start of the input, the same batches the training run scored its
 // test set with, so a loaded model reproduces the training run's metrics bit for bit.
 
-import { BatchBuffer } from '../core/batch.js';
+import { BatchBuffer, type Batch } from '../core/batch.js';
 import { CheckpointError, ConfigError, isBhembedError } from '../core/errors.js';
 import type { DataChunk } from '../data/chunk.js';
 import { openReader } from '../data/open.js';
@@ -156,9 +156,9 @@ export class Predictor {
     let pendingRows = 0;
     let firstRow = 0;
     const send = (): void => {
-      const chunk = joinSegments(pending, pendingRows, numDense);
-      const labels = chunk.labels.slice();
-      const probs = pool.score(chunk);
+      const batch = batchOfSegments(pending, pendingRows, numDense);
+      const labels = batch.labels.slice();
+      const probs = pool.score(batch);
       probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
       inFlight.push({ probs, labels, firstRow });
       firstRow += pendingRows;
@@ -264,28 +264,27 @@ function checkWorkers(n: number): number {
   return n;
 }
 
-/** The rows of the segments as one new chunk (its arrays are fresh, so they can be transferred). */
-function joinSegments(segs: Segment[], n: number, numDense: number): DataChunk {
+/** The rows of the segments as one new Batch (fresh arrays of exactly its rows, so they can be transferred). */
+function batchOfSegments(segs: Segment[], n: number, numDense: number): Batch {
   const F = segs[0].chunk.fields.length;
   const labels = new Float32Array(n);
-  const dense = numDense > 0 ? new Float32Array(n * numDense) : undefined;
+  const dense = numDense > 0 ? new Float32Array(n * numDense) : null;
   let at = 0;
   for (const s of segs) {
     labels.set(s.chunk.labels.subarray(s.start, s.start + s.count), at);
     if (dense && s.chunk.dense) dense.set(s.chunk.dense.subarray(s.start * numDense, (s.start + s.count) * numDense), at * numDense);
     at += s.count;
   }
-  const fields: DataChunk['fields'] = [];
+  const fields: Batch['fields'] = [];
   for (let f = 0; f < F; f++) {
-    const first = segs[0].chunk.fields[f];
-    if (first.offsets === undefined) {
+    if (segs[0].chunk.fields[f].offsets === undefined) {
       const ids = new Uint32Array(2 * n);
       let r = 0;
       for (const s of segs) {
         ids.set(s.chunk.fields[f].ids.subarray(2 * s.start, 2 * (s.start + s.count)), 2 * r);
         r += s.count;
       }
-      fields.push({ ids });
+      fields.push({ ids, offsets: null });
       continue;
     }
     let total = 0;
@@ -294,23 +293,21 @@ function joinSegments(segs: Segment[], n: number, numDense: number): DataChunk {
       total += o[s.start + s.count] - o[s.start];
     }
     const ids = new Uint32Array(2 * total);
-    const offsets = new Uint32Array(n + 1);
-    const weights = first.weights ? new Float32Array(total) : undefined;
+    const offsets = new Int32Array(n + 1);
     let v = 0;
     let row = 0;
     for (const s of segs) {
       const col = s.chunk.fields[f];
       const o = col.offsets as Uint32Array;
       ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
-      if (weights && col.weights) weights.set(col.weights.subarray(o[s.start], o[s.start + s.count]), v);
       for (let r = 0; r < s.count; r++) {
         v += o[s.start + r + 1] - o[s.start + r];
         offsets[++row] = v;
       }
     }
-    fields.push(weights ? { ids, offsets, weights } : { ids, offsets });
+    fields.push({ ids, offsets });
   }
-  return { rows: n, labels, fields, dense, numDense };
+  return { size: n, labels, fields, dense };
 }
 
 /** Copy the pending rows (possibly from several chunks) into the batch buffer. */
