@@ -4,9 +4,11 @@
 // skip; with --threads 2 the timing also includes starting the worker threads.
 //
 // After the fp32 measurements, the trained weights are loaded into a Predictor with precision 'int8' (the library's
-// int8 serving path) and timed the same way (*Int8 fields); --no-int8 skips that.
+// int8 serving path) and timed the same way (*Int8 fields); then the same served model is timed through
+// Predictor.predictChunks with --serve-workers threads (default 2; *Workers fields, fp32 and int8). --no-int8
+// skips all of that.
 //
-//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference] [--no-int8]
+//   node dist/bench/peers/bhembed-peer.js DUMP_DIR [--threads 1|2] [--epochs N] [--batch1 N] [--engine auto|wasm|reference] [--no-int8] [--serve-workers N]
 
 import { BatchBuffer } from '../../src/core/batch.js';
 import { createIndexer } from '../../src/embedding/registry.js';
