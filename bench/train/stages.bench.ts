@@ -2,7 +2,7 @@
 // shape (frappe-like DNN-BH: 10 fields, BH 64-bit codes in 4-bit blocks = 16 rows per value, dim 10, MLP
 // 400-400-400, batch 4096, Adam) on the WASM backend with the 'auto' GEMM provider (ORT fused tower).
 // Stages are timed by wrapping the model's own methods, so the numbers are the library's code paths.
-// Run: node dist/bench/train/stages.bench.js [--quick] [--fields 10] [--dim 10] [--infer-threads N].
+// Run: node dist/bench/train/stages.bench.js [--quick] [--fields 10] [--dim 10] [--batch 4096] [--infer-threads N].
 // Writes bench/results/stages.json.
 
 import { Rng } from '../../src/core/rng.js';
@@ -17,7 +17,7 @@ const opt = (name: string, def: number): number => (args.includes(name) ? Number
 const quick = args.includes('--quick');
 const FIELDS = opt('--fields', 10);
 const DIM = opt('--dim', 10);
-const B = 4096;
+const B = opt('--batch', 4096);
 const STEPS = quick ? 6 : 20;
 const INFER_THREADS = opt('--infer-threads', 0);
 

@@ -13,7 +13,7 @@
 //     the full batch, up to float summation order and dropout masks;
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { createGemmProvider, createOps, WasmOps, type GemmKind, type OpsKind } from '../kernels/index.js';
@@ -25,6 +25,7 @@ import { normalizeOptim, type OptimConfig } from '../nn/optim/config.js';
 import { batchBufferFor, checkDataset, gatherBatch, shareDataset, type Dataset } from './dataset.js';
 import { BinaryMetrics } from './metrics.js';
 import {
+  CMD_DATA,
   CMD_RUN,
   CMD_STOP,
   CTRL_CMD,
@@ -143,6 +144,8 @@ export interface FitResult {
 
 interface WorkerHandle {
   worker: Worker;
+  /** Carries each fit's dataset (read synchronously by the worker on CMD_DATA). */
+  port: MessagePort;
   grad: Float32Array;
   errors: PlainError[];
 }
@@ -196,7 +199,18 @@ export class Trainer {
     const gemmKind = opts.gemm ?? 'auto';
     const gemm: GemmProvider = await createGemmProvider(gemmKind, ops, { intraOpNumThreads: opts.gemmThreads, inferThreads: opts.inferThreads });
     const model = createModel(config, { ops, gemm, maxBatch: batchSize, optim: normalizeOptim(opts.optim) });
-    return new Trainer(model, ops, opts, gemmKind);
+    const trainer = new Trainer(model, ops, opts, gemmKind);
+    // The worker threads start now (each builds its model over the shared weights and its GEMM sessions), so fit()
+    // only hands them the dataset; close() stops them and a later fit() starts them again.
+    if (threads > 1) {
+      try {
+        await trainer.startWorkers();
+      } catch (e) {
+        model.dispose();
+        throw e;
+      }
+    }
+    return trainer;
   }
 
   /** Train on `train`, evaluating on `valid` (if given) for early stopping; the best weights stay in the model. */
@@ -210,7 +224,11 @@ export class Trainer {
     const es = this.opts.earlyStopping === false || !valid ? null : { patience: this.opts.earlyStopping?.patience ?? 2, minDelta: this.opts.earlyStopping?.minDelta ?? 0 };
     const rng = new Rng(this.opts.seed);
     const n = train.n;
-    const order = this.threads > 1 ? await this.startWorkers(train) : new Int32Array(n);
+    let order: Int32Array;
+    if (this.threads > 1) {
+      if (this.workers.length === 0) await this.startWorkers();
+      order = await this.shareData(train);
+    } else order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     const batch = batchBufferFor(train, batchSize);
     const history: FitResult['history'] = [];
@@ -360,14 +378,26 @@ export class Trainer {
     Atomics.notify(ctrl, CTRL_DONE);
   }
 
-  private async startWorkers(train: Dataset): Promise<Int32Array> {
+  // Hands the training set (copied into shared memory) and a shared row order to every worker.
+  private async shareData(train: Dataset): Promise<Int32Array> {
+    const ctrl = this.ctrl as Int32Array;
+    this.sharedTrain = shareDataset(train);
+    this.order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, train.n)));
+    for (const w of this.workers) w.port.postMessage({ dataset: this.sharedTrain, order: this.order });
+    Atomics.store(ctrl, CTRL_DONE, 0);
+    Atomics.store(ctrl, CTRL_CMD, CMD_DATA);
+    Atomics.add(ctrl, CTRL_GEN, 1);
+    Atomics.notify(ctrl, CTRL_GEN);
+    await this.waitWorkers();
+    return this.order;
+  }
+
+  private async startWorkers(): Promise<void> {
     if (this.workers.length > 0) await this.close();
     const N = this.threads;
-    this.sharedTrain = shareDataset(train);
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_SIZE));
     this.losses = new Float64Array(new SharedArrayBuffer(8 * N));
-    this.order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, train.n)));
-    this.reduceBuf = this.ops.allocF32(Math.max(1, this.model.params.size)).subarray(0, this.model.params.size);
+    this.reduceBuf ??= this.ops.allocF32(Math.max(1, this.model.params.size)).subarray(0, this.model.params.size);
     const shardMax = Math.ceil(this.opts.batchSize / N);
     const model = this.model;
     if ((this.opts.sparseSync ?? 'merged') === 'merged') {
@@ -377,6 +407,7 @@ export class Trainer {
     const url = new URL('./worker.js', import.meta.url);
     const starts: Promise<WorkerHandle>[] = [];
     for (let w = 1; w < N; w++) {
+      const channel = new MessageChannel();
       const init: WorkerInit = {
         kind: 'bhembed-train-worker',
         workerId: w,
@@ -386,18 +417,17 @@ export class Trainer {
         wasm: this.ops instanceof WasmOps ? this.ops.shared : null,
         gemm: this.gemmKind,
         shared: { ...model.sharedState(), buffers: undefined },
-        dataset: this.sharedTrain,
-        order: this.order,
         ctrl: this.ctrl,
         losses: this.losses,
         shardMax,
         seed: this.opts.seed,
         exchange: this.exchange,
+        port: channel.port2,
       };
-      const worker = new Worker(url, { workerData: init });
+      const worker = new Worker(url, { workerData: init, transferList: [channel.port2] });
       starts.push(
         new Promise<WorkerHandle>((resolve, reject) => {
-          const handle: WorkerHandle = { worker, grad: new Float32Array(0), errors: [] };
+          const handle: WorkerHandle = { worker, port: channel.port1, grad: new Float32Array(0), errors: [] };
           let ready = false;
           let stopping = false;
           worker.on('message', (msg: { type: string; grad?: Float32Array; error?: PlainError }) => {
@@ -425,9 +455,9 @@ export class Trainer {
       this.workers = await Promise.all(starts);
     } catch (e) {
       await Promise.all(starts.map((p) => p.then((h) => h.worker.terminate(), () => undefined)));
+      await this.close();
       throw e;
     }
-    return this.order;
   }
 
   /** AUC and log loss of the model on a dataset (inference mode, batches of batchSize). */
@@ -501,6 +531,7 @@ export class Trainer {
               const timer = setTimeout(() => void w.worker.terminate().then(() => resolve()), 2000);
               w.worker.once('exit', () => {
                 clearTimeout(timer);
+                w.port.close();
                 resolve();
               });
             }),

@@ -6,12 +6,13 @@
 // with Atomics (no message per step). Importing this file on the main thread runs nothing.
 //
 //   ctrl[GEN]   bumped by main to start a step (or stop)   ctrl[DONE]  workers finished this step
-//   ctrl[START] first position in `order`  ctrl[COUNT] batch size  ctrl[STEP] 1-based step  ctrl[CMD] RUN | STOP
+//   ctrl[START] first position in `order`  ctrl[COUNT] batch size  ctrl[STEP] 1-based step
+//   ctrl[CMD]   RUN (a step) | DATA (read the next fit's dataset and order from `port`, then count as done) | STOP
 //   ctrl[ERR]   set by a thread that failed (it still counts as done, then posts the error)
 //   ctrl[ERR_FB] set by a thread whose forward/backward failed (before the sparse exchange: nobody updates rows)
 //   ctrl[BAR], ctrl[BAR_GEN]  the step's barrier (arrivals, generation)   ctrl[ABORT]  set by main when a worker died
 
-import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { BhembedError, toPlain } from '../core/errors.js';
 import { WasmOps, type WasmShared } from '../kernels/index.js';
 import { createGemmProvider, type GemmKind } from '../kernels/index.js';
@@ -38,6 +39,7 @@ export const CTRL_ABORT = 10;
 export const CTRL_SIZE = 16;
 export const CMD_RUN = 1;
 export const CMD_STOP = 2;
+export const CMD_DATA = 3;
 
 /** ReferenceOps whose arrays live in SharedArrayBuffers, so threads can share them (the WASM backend is shared by construction). */
 export class SharedReferenceOps extends ReferenceOps {
@@ -59,14 +61,31 @@ export interface WorkerInit {
   wasm: WasmShared | null;
   gemm: GemmKind;
   shared: SharedModelState;
-  dataset: Dataset;
-  order: Int32Array;
   ctrl: Int32Array;
   losses: Float64Array;
   shardMax: number;
   seed: number;
   /** The merged sparse update's exchange; null: Hogwild (each thread steps its own shard's rows). */
   exchange: SparseExchange | null;
+  /** Each fit's { dataset, order } (shared arrays), posted before CMD_DATA. */
+  port: MessagePort;
+}
+
+/** What the main thread posts on `port` before CMD_DATA. */
+export interface WorkerData {
+  dataset: Dataset;
+  /** Row order of the epoch (shared; the main thread reshuffles it in place). */
+  order: Int32Array;
+}
+
+// The message posted right before CMD_DATA (postMessage has queued it by then; wait briefly to be safe).
+function receiveData(port: MessagePort, ctrl: Int32Array): WorkerData {
+  for (let i = 0; i < 1000; i++) {
+    const m = receiveMessageOnPort(port);
+    if (m !== undefined) return m.message as WorkerData;
+    Atomics.wait(ctrl, CTRL_SIZE - 1, 0, 5);
+  }
+  throw new BhembedError('internal', 'training worker: no dataset arrived with CMD_DATA');
 }
 
 /** Thrown out of a barrier when the main thread aborted the step (a worker died). */
@@ -131,7 +150,8 @@ async function runWorker(init: WorkerInit): Promise<void> {
   const gemm = await createGemmProvider(init.gemm, ops);
   const model = createModel(init.config, { ops, gemm, maxBatch: init.shardMax, optim: init.optim, attach: { ...init.shared, buffers: undefined } });
   const merger = init.exchange ? new SparseMerger(model.ops, init.exchange, init.workerId) : null;
-  const batch = batchBufferFor(init.dataset, init.shardMax);
+  let data: WorkerData | null = null;
+  let batch = null as ReturnType<typeof batchBufferFor> | null;
   const ctrl = init.ctrl;
   const N = init.nWorkers;
   const barrier = (): void => barrierSync(ctrl, N);
@@ -146,14 +166,27 @@ async function runWorker(init: WorkerInit): Promise<void> {
   for (;;) {
     Atomics.wait(ctrl, CTRL_GEN, gen);
     gen = Atomics.load(ctrl, CTRL_GEN);
-    if (Atomics.load(ctrl, CTRL_CMD) === CMD_STOP) break;
+    const cmd = Atomics.load(ctrl, CTRL_CMD);
+    if (cmd === CMD_STOP) break;
+    if (cmd === CMD_DATA) {
+      try {
+        data = receiveData(init.port, ctrl);
+        batch = batchBufferFor(data.dataset, init.shardMax);
+      } catch (e) {
+        report(e);
+      }
+      Atomics.add(ctrl, CTRL_DONE, 1);
+      Atomics.notify(ctrl, CTRL_DONE);
+      continue;
+    }
     const t = ctrl[CTRL_STEP];
     let ok = true;
     try {
       const start = ctrl[CTRL_START];
       const count = ctrl[CTRL_COUNT];
       const [lo, hi] = shardRange(count, N, init.workerId);
-      gatherBatch(init.dataset, init.order, start + lo, hi - lo, batch);
+      if (data === null || batch === null) throw new BhembedError('internal', 'training worker: step before any dataset');
+      gatherBatch(data.dataset, data.order, start + lo, hi - lo, batch);
       init.losses[init.workerId] = await model.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(init.seed, t, init.workerId) });
       if (merger === null) model.applySparse(t);
     } catch (e) {
@@ -173,6 +206,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
   }
   merger?.dispose();
   model.dispose();
+  init.port.close();
   parentPort?.postMessage({ type: 'stopped' });
 }
 
