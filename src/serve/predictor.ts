@@ -19,7 +19,7 @@ import { normalizeModelConfig } from '../models/config.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import type { ModelFileContents, ModelFileMeta } from '../models/model-file.js';
 import { readModelFile } from '../models/model-file.js';
-import { createModel } from '../models/registry.js';
+import { ARCH_PARTS, createModel } from '../models/registry.js';
 
 export interface LoadOptions {
   /** Compute backend. @default the one the model was trained with ('auto' when unknown) */
@@ -126,6 +126,15 @@ export class Predictor {
         throw new CheckpointError('checkpoint.corrupt', `${path}: the model file's contents do not describe a valid model: ${e.message}`, { file: path });
       }
       throw e;
+    }
+    if (precision === 'int8') {
+      // int8 applies to the fused deep tower only; say so instead of silently serving fp32 under an int8 label.
+      const parts = ARCH_PARTS[config.arch];
+      const why = !(parts.deep || parts.cross) || config.mlp.length === 0 ? `arch '${config.arch}' with mlp [${config.mlp.join(', ')}] has no hidden layers to quantize` : config.batchNorm || config.dropout > 0 ? 'its tower uses batch norm or dropout, which run layer by layer in fp32' : null;
+      if (why !== null) {
+        model.dispose?.();
+        throw new ConfigError(`precision 'int8': ${path}: ${why}; use precision 'fp32'`, { key: 'precision', value: precision });
+      }
     }
     const pool = workers > 1 ? await PredictPool.start(workers, file, path, { ops: opts.ops, gemm: opts.gemm, precision, inferThreads }) : null;
     return new Predictor(path, config, meta, model, ops, precision, pool);

@@ -162,3 +162,22 @@ test('Predictor workers: the same batches scored on 2 threads give the same prob
   }
   await assert.rejects(Predictor.load(path, { workers: 0 }), (e: Error) => e.name === 'ConfigError' && /workers/.test(e.message));
 });
+
+test('int8 on a model without a quantizable tower (no hidden layers, or batch norm) is a ConfigError, not a silent fp32', async () => {
+  const ops = await createOps('auto');
+  const dir = mkdtempSync(join(tmpdir(), 'int8-none-'));
+  const fields = [{ name: 'a', index: { method: 'bh' as const, codeBits: 12, blockBits: 3, strategy: 'succession' as const } }];
+  const cases: Array<[string, { arch: 'fm' | 'dnn'; mlp?: number[]; batchNorm?: boolean }]> = [
+    ['fm', { arch: 'fm' }],
+    ['bn', { arch: 'dnn', mlp: [16], batchNorm: true }],
+  ];
+  for (const [name, extra] of cases) {
+    const model = createModel({ dim: 4, seed: 1, fields, ...extra }, { ops, maxBatch: 32 });
+    const path = join(dir, `${name}.bhm`);
+    saveModel(path, model, { bhembed: 'test', data: { format: 'csv', fieldNames: ['a'], denseNames: [], reader: {} }, engine: { ops: ops.name, gemm: 'auto' }, evalBatch: 32, embedding: { method: 'bh', dim: 4, fields: [] } });
+    await assert.rejects(Predictor.load(path, { precision: 'int8' }), (e: Error) => e.name === 'ConfigError' && /precision 'int8'/.test(e.message) && /use precision 'fp32'/.test(e.message), name);
+    const p = await Predictor.load(path);
+    assert.equal(p.precision, 'fp32');
+    await p.close();
+  }
+});
