@@ -43,6 +43,8 @@ export interface SharedModelState {
   buffers?: Float32Array;
   tables: Record<string, Float32Array>;
   sparseState: Record<string, { state1: Float32Array; state2: Float32Array }>;
+  /** Dense Adam moments, for threads that step a range of the dense parameters (applyDenseRange). */
+  denseAdam?: { m: Float32Array; v: Float32Array };
 }
 
 export interface ModelDeps {
@@ -122,6 +124,7 @@ export class CtrModel {
   private embOpt: SparseOptimizer | null = null;
   private linOpt: SparseOptimizer | null = null;
   private readonly attachedState: SharedModelState['sparseState'] | null;
+  private readonly attachedAdam: SharedModelState['denseAdam'] | null;
   private adam: DenseAdam | null = null;
 
   constructor(config: NormalizedModelConfig, parts: ArchParts, indexers: Indexer[], deps: ModelDeps) {
@@ -193,6 +196,7 @@ export class CtrModel {
       this.lin?.allocateTable(rng.fork(4));
     }
     this.attachedState = a?.sparseState ?? null;
+    this.attachedAdam = a?.denseAdam ?? null;
   }
 
   private bags(): EmbeddingBag[] {
@@ -343,8 +347,17 @@ export class CtrModel {
 
   /** One Adam step on the dense parameters with `grad` (default: this model's own gradient). */
   applyDense(t: number, grad?: Float32Array): void {
-    if (this.adam === null) this.adam = new DenseAdam(this.ops, this.params);
-    this.adam.step(this.optim, t, grad);
+    this.denseAdam().step(this.optim, t, grad);
+  }
+
+  /** applyDense on parameters [lo, hi) only (threads stepping disjoint ranges of shared weights). */
+  applyDenseRange(t: number, grad: Float32Array, lo: number, hi: number): void {
+    this.denseAdam().stepRange(this.optim, t, grad, lo, hi);
+  }
+
+  private denseAdam(): DenseAdam {
+    if (this.adam === null) this.adam = new DenseAdam(this.ops, this.params, this.attachedAdam ?? undefined);
+    return this.adam;
   }
 
   /** forwardBackward + both optimizer steps. Returns the batch's mean loss. */
@@ -396,7 +409,8 @@ export class CtrModel {
       tables.linear = this.lin.table;
       sparseState.linear = { state1: this.linOpt.state1, state2: this.linOpt.state2 };
     }
-    return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState };
+    const adam = this.denseAdam();
+    return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState, denseAdam: { m: adam.m, v: adam.v } };
   }
 
   /**

@@ -173,17 +173,11 @@ export class SparseMerger {
 }
 
 /**
- * One merged sparse step on this thread, between the shard's forwardBackward and the step's end. `barrier` waits
- * until every thread reached the same point; `failed` (read right after the first barrier) says whether any
- * shard's forwardBackward failed, in which case no row is updated. Every thread passes the same barriers.
+ * After every thread published (publish, then a barrier): merge the rows this thread owns over all shards, round by
+ * round, and step them. `barrier` waits for every thread; all threads call this with the same exchange contents,
+ * so they pass the same barriers. A failed merge still passes them, then throws.
  */
-export async function mergedSparseStep(merger: SparseMerger, model: CtrModel, ok: boolean, t: number, barrier: () => void | Promise<void>, failed: () => boolean): Promise<void> {
-  merger.publish(ok ? model.sparseGrads() : null);
-  await barrier();
-  if (failed()) {
-    merger.reset();
-    return;
-  }
+export async function mergeAndApply(merger: SparseMerger, model: CtrModel, t: number, barrier: () => void | Promise<void>): Promise<void> {
   const R = merger.rounds();
   let err: unknown = null;
   for (let k = 0; k < R; k++) {

@@ -8,9 +8,10 @@
 //     (train/sparse-sync.ts): the same lazy Adam / Adagrad / SGD and L2 as one thread on the full batch, up to
 //     float summation order. 'hogwild': each thread steps its own shard's rows at once (Niu et al. 2011), so a
 //     row two shards touch takes two smaller steps: a different optimizer;
-//   - dense weights: the main thread sums the N dense gradients and takes ONE Adam step on the shared weights,
-//     after every shard finished (so weights never change during a forward): the same update as one thread on
-//     the full batch, up to float summation order and dropout masks;
+//   - dense weights: after the same barrier, thread w sums the N dense gradients over its slice of the flat
+//     parameters (thread order) and takes the Adam step on that slice of the shared weights and moments; every
+//     thread finishes before the next step's forward: the same update as one thread on the full batch, up to
+//     float summation order and dropout masks;
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -40,14 +41,17 @@ import {
   CTRL_START,
   CTRL_STEP,
   barrierAsync,
+  finishStep,
   SharedReferenceOps,
   shardRange,
   shardSeed,
   StepAborted,
   waitAsync,
+  type StepSync,
+  type WorkerData,
   type WorkerInit,
 } from './worker.js';
-import { createExchange, freeExchange, mergedSparseStep, SPARSE_SYNCS, SparseMerger, type SparseExchange, type SparseSync } from './sparse-sync.js';
+import { createExchange, freeExchange, SPARSE_SYNCS, SparseMerger, type SparseExchange, type SparseSync } from './sparse-sync.js';
 
 export interface EarlyStoppingOptions {
   /** Evaluations without improvement before stopping. @default 2 */
@@ -168,7 +172,7 @@ export class Trainer {
   private losses: Float64Array | null = null;
   private order: Int32Array | null = null;
   private sharedTrain: Dataset | null = null;
-  private reduceBuf: Float32Array | null = null;
+  private sync: StepSync | null = null;
   private exchange: SparseExchange | null = null;
   private merger: SparseMerger | null = null;
   private step = 0;
@@ -326,20 +330,14 @@ export class Trainer {
       Atomics.store(ctrl, CTRL_ERR_FB, 1);
       Atomics.store(ctrl, CTRL_ERR, 1);
     }
-    if (this.merger !== null) {
-      try {
-        await mergedSparseStep(this.merger, m, ok, t, () => barrierAsync(ctrl, N), () => Atomics.load(ctrl, CTRL_ERR_FB) !== 0);
-      } catch (e) {
-        failure ??= e;
-        Atomics.store(ctrl, CTRL_ERR, 1);
-      }
+    try {
+      await finishStep(this.sync as StepSync, ok, t, () => barrierAsync(ctrl, N));
+    } catch (e) {
+      failure ??= e;
+      Atomics.store(ctrl, CTRL_ERR, 1);
     }
     await this.waitWorkers(failure);
-    const g = this.reduceBuf as Float32Array;
-    g.set(m.params.grad);
-    for (const w of this.workers) this.ops.axpy(1, w.grad, g, g.length);
     for (let w = 1; w < N; w++) loss += losses[w];
-    m.applyDense(t, g);
     return loss;
   }
 
@@ -383,7 +381,10 @@ export class Trainer {
     const ctrl = this.ctrl as Int32Array;
     this.sharedTrain = shareDataset(train);
     this.order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, train.n)));
-    for (const w of this.workers) w.port.postMessage({ dataset: this.sharedTrain, order: this.order });
+    const grads = [this.model.params.grad, ...this.workers.map((w) => w.grad)];
+    const data: WorkerData = { dataset: this.sharedTrain, order: this.order, grads };
+    for (const w of this.workers) w.port.postMessage(data);
+    this.sync = { ctrl, threads: this.threads, id: 0, model: this.model, merger: this.merger, grads };
     Atomics.store(ctrl, CTRL_DONE, 0);
     Atomics.store(ctrl, CTRL_CMD, CMD_DATA);
     Atomics.add(ctrl, CTRL_GEN, 1);
@@ -397,7 +398,6 @@ export class Trainer {
     const N = this.threads;
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * CTRL_SIZE));
     this.losses = new Float64Array(new SharedArrayBuffer(8 * N));
-    this.reduceBuf ??= this.ops.allocF32(Math.max(1, this.model.params.size)).subarray(0, this.model.params.size);
     const shardMax = Math.ceil(this.opts.batchSize / N);
     const model = this.model;
     if ((this.opts.sparseSync ?? 'merged') === 'merged') {

@@ -1,9 +1,9 @@
 // Data-parallel training worker. It builds the same model class from the same normalized config over the
 // main thread's shared memory (weights, embedding tables, sparse optimizer state) and, per step, runs
 // forward/backward on its shard of the batch, then takes part in the sparse update (merged: it steps the rows it
-// owns with every shard's gradients, see sparse-sync.ts; hogwild: it steps its own shard's rows) and leaves its
-// dense gradient in its own shared buffer for the main thread to sum. Synchronization is a shared Int32Array
-// with Atomics (no message per step). Importing this file on the main thread runs nothing.
+// owns with every shard's gradients, see sparse-sync.ts; hogwild: it steps its own shard's rows) and the dense
+// Adam step on its slice of the parameters with the gradients of all threads summed (finishStep). Synchronization
+// is a shared Int32Array with Atomics (no message per step). Importing this file on the main thread runs nothing.
 //
 //   ctrl[GEN]   bumped by main to start a step (or stop)   ctrl[DONE]  workers finished this step
 //   ctrl[START] first position in `order`  ctrl[COUNT] batch size  ctrl[STEP] 1-based step
@@ -23,7 +23,8 @@ import type { SharedModelState } from '../models/ctr-model.js';
 import { createModel } from '../models/registry.js';
 import type { NormalizedOptimConfig } from '../nn/optim/config.js';
 import { batchBufferFor, gatherBatch, type Dataset } from './dataset.js';
-import { mergedSparseStep, SparseMerger, type SparseExchange } from './sparse-sync.js';
+import { mergeAndApply, SparseMerger, type SparseExchange } from './sparse-sync.js';
+import type { CtrModel } from '../models/ctr-model.js';
 
 export const CTRL_GEN = 0;
 export const CTRL_DONE = 1;
@@ -76,6 +77,60 @@ export interface WorkerData {
   dataset: Dataset;
   /** Row order of the epoch (shared; the main thread reshuffles it in place). */
   order: Int32Array;
+  /** Every thread's dense gradient buffer, by thread id (the main thread's is 0). */
+  grads: Float32Array[];
+}
+
+/** Thread w's share [lo, hi) of n dense parameters: contiguous, split on 16-float (64-byte) boundaries. */
+export function denseRange(n: number, threads: number, w: number): [number, number] {
+  const chunk = Math.ceil(n / threads / 16) * 16;
+  return [Math.min(n, w * chunk), Math.min(n, (w + 1) * chunk)];
+}
+
+/** One thread's part of a step after its forward/backward (same on the main thread and in workers). */
+export interface StepSync {
+  ctrl: Int32Array;
+  threads: number;
+  id: number;
+  model: CtrModel;
+  /** null: Hogwild (rows were stepped right after the backward). */
+  merger: SparseMerger | null;
+  grads: Float32Array[];
+}
+
+/**
+ * Barrier, then (unless some thread's forward/backward failed) the merged row updates of the rows this thread owns
+ * and the dense step of its parameter range: Σ_t grads[t] over [lo, hi) summed in thread order into grads[0]
+ * (the same sum as one thread reducing them all), then Adam on that range. Every thread passes the same barriers.
+ */
+export async function finishStep(s: StepSync, ok: boolean, t: number, barrier: () => void | Promise<void>): Promise<void> {
+  s.merger?.publish(ok ? s.model.sparseGrads() : null);
+  await barrier();
+  if (Atomics.load(s.ctrl, CTRL_ERR_FB) !== 0) {
+    s.merger?.reset();
+    return;
+  }
+  let err: unknown = null;
+  if (s.merger !== null) {
+    try {
+      await mergeAndApply(s.merger, s.model, t, barrier);
+    } catch (e) {
+      if (e instanceof StepAborted) throw e;
+      err = e;
+    }
+  }
+  try {
+    const g = s.grads;
+    const [lo, hi] = denseRange(g[0].length, s.threads, s.id);
+    if (hi > lo) {
+      const g0 = g[0].subarray(lo, hi);
+      for (let w = 1; w < g.length; w++) s.model.ops.axpy(1, g[w].subarray(lo, hi), g0, hi - lo);
+      s.model.applyDenseRange(t, g[0], lo, hi);
+    }
+  } catch (e) {
+    err ??= e;
+  }
+  if (err !== null) throw err;
 }
 
 // The message posted right before CMD_DATA (postMessage has queued it by then; wait briefly to be safe).
@@ -151,11 +206,11 @@ async function runWorker(init: WorkerInit): Promise<void> {
   const model = createModel(init.config, { ops, gemm, maxBatch: init.shardMax, optim: init.optim, attach: { ...init.shared, buffers: undefined } });
   const merger = init.exchange ? new SparseMerger(model.ops, init.exchange, init.workerId) : null;
   let data: WorkerData | null = null;
+  let sync: StepSync | null = null;
   let batch = null as ReturnType<typeof batchBufferFor> | null;
   const ctrl = init.ctrl;
   const N = init.nWorkers;
   const barrier = (): void => barrierSync(ctrl, N);
-  const failed = (): boolean => Atomics.load(ctrl, CTRL_ERR_FB) !== 0;
   const report = (e: unknown): void => {
     Atomics.store(ctrl, CTRL_ERR, 1);
     if (!(e instanceof StepAborted)) parentPort?.postMessage({ type: 'error', error: toPlain(e) });
@@ -172,6 +227,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
       try {
         data = receiveData(init.port, ctrl);
         batch = batchBufferFor(data.dataset, init.shardMax);
+        sync = { ctrl, threads: N, id: init.workerId, model, merger, grads: data.grads };
       } catch (e) {
         report(e);
       }
@@ -194,12 +250,11 @@ async function runWorker(init: WorkerInit): Promise<void> {
       Atomics.store(ctrl, CTRL_ERR_FB, 1);
       report(e);
     }
-    if (merger !== null) {
-      try {
-        await mergedSparseStep(merger, model, ok, t, barrier, failed);
-      } catch (e) {
-        if (ok) report(e);
-      }
+    try {
+      if (sync === null) throw new BhembedError('internal', 'training worker: step before any dataset');
+      await finishStep(sync, ok, t, barrier);
+    } catch (e) {
+      if (ok) report(e);
     }
     Atomics.add(ctrl, CTRL_DONE, 1);
     Atomics.notify(ctrl, CTRL_DONE);

@@ -1,6 +1,8 @@
 // Adam over a model's flat dense parameters (nn/params.ts): one backend call for the decayed region and one for
-// the rest, so weight decay reaches weight matrices only.
+// the rest, so weight decay reaches weight matrices only. The moments may live in shared memory so that several
+// threads each step a disjoint range of the same parameters (stepRange).
 
+import { ConfigError } from '../../core/errors.js';
 import type { Ops } from '../../kernels/ops.js';
 import type { DenseParams } from '../params.js';
 import type { NormalizedOptimConfig } from './config.js';
@@ -11,11 +13,29 @@ export class DenseAdam {
   private readonly ops: Ops;
   private readonly params: DenseParams;
 
-  constructor(ops: Ops, params: DenseParams) {
+  /** attach: moments created by another thread's DenseAdam over the same (shared) parameters. */
+  constructor(ops: Ops, params: DenseParams, attach?: { m: Float32Array; v: Float32Array }) {
     this.ops = ops;
     this.params = params;
-    this.m = ops.allocF32(Math.max(1, params.size)).subarray(0, params.size);
-    this.v = ops.allocF32(Math.max(1, params.size)).subarray(0, params.size);
+    if (attach) {
+      if (attach.m.length !== params.size || attach.v.length !== params.size) throw new ConfigError(`dense adam: attached moments have ${attach.m.length} floats, the parameters ${params.size}`);
+      this.m = attach.m;
+      this.v = attach.v;
+    } else {
+      this.m = ops.allocF32(Math.max(1, params.size)).subarray(0, params.size);
+      this.v = ops.allocF32(Math.max(1, params.size)).subarray(0, params.size);
+    }
+  }
+
+  /** One step on entries [lo, hi) only (the decayed part of the range with weight decay), gradient in grad. */
+  stepRange(cfg: NormalizedOptimConfig, t: number, grad: Float32Array, lo: number, hi: number): void {
+    const d = this.params.decaySize;
+    const w = this.params.data;
+    const run = (a: number, b: number, wd: number): void => {
+      if (b > a) this.ops.adam(w.subarray(a, b), grad.subarray(a, b), this.m.subarray(a, b), this.v.subarray(a, b), b - a, cfg.lr, cfg.beta1, cfg.beta2, cfg.eps, wd, t);
+    };
+    run(lo, Math.min(hi, d), cfg.weightDecay);
+    run(Math.max(lo, d), hi, 0);
   }
 
   /** One step with the gradient in `grad` (default: params.grad); t is 1-based. */

@@ -58,8 +58,8 @@ function maxDiff(a: Float32Array[], b: Float32Array[]): { d: number; at: number 
 
 const log: string[] = [];
 for (const kind of ['adam', 'adagrad', 'sgd'] as SparseOptimizerKind[]) {
-  test(`2 threads (merged) = 1 thread within ${TOL}: ${kind}, l2 on; Hogwild is not`, async () => {
-    const optim = { lr: 0.01, embeddingOptimizer: kind, embeddingL2: 1e-3 };
+  test(`2 threads (merged) = 1 thread within ${TOL}: ${kind}, l2 and weight decay on; Hogwild is not`, async () => {
+    const optim = { lr: 0.01, embeddingOptimizer: kind, embeddingL2: 1e-3, weightDecay: 1e-2 };
     const one = await train({ threads: 1, optim });
     const two = await train({ threads: 2, optim });
     const hog = await train({ threads: 2, optim, sparseSync: 'hogwild' });
@@ -75,7 +75,7 @@ for (const kind of ['adam', 'adagrad', 'sgd'] as SparseOptimizerKind[]) {
 }
 
 test('3 threads (merged) = 1 thread, reference backend too', async () => {
-  const optim = { lr: 0.01, embeddingOptimizer: 'adam' as const, embeddingL2: 1e-3 };
+  const optim = { lr: 0.01, embeddingOptimizer: 'adam' as const, embeddingL2: 1e-3, weightDecay: 1e-2 };
   for (const engine of ['wasm', 'reference'] as const) {
     const gemm = engine;
     const one = await train({ threads: 1, optim, engine, gemm });

@@ -25,7 +25,81 @@ function rowAxpy(dst: usize, src: usize, w: f32, dim: i32): void {
   for (; j < dim; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + w * load<f32>(at(src, j)));
 }
 
+// The last dim % 4 floats of a row as one vector (lanes past them zero), without touching memory past the row.
+// @ts-ignore: decorator
+@inline
+function loadTail(p: usize, rem: i32): v128 {
+  if (rem == 1) return v128.load32_zero(p);
+  if (rem == 2) return v128.load64_zero(p);
+  return f32x4.replace_lane(v128.load64_zero(p), 2, load<f32>(p + 8));
+}
+
+// @ts-ignore: decorator
+@inline
+function storeTail(p: usize, v: v128, rem: i32): void {
+  if (rem == 1) {
+    store<f32>(p, f32x4.extract_lane(v, 0));
+    return;
+  }
+  v128.store64_lane(p, v, 0);
+  if (rem == 3) store<f32>(p + 8, f32x4.extract_lane(v, 2));
+}
+
+// Rows of up to 16 floats: each segment's sum stays in (up to five) registers while its rows stream in, instead of
+// a load-add-store of the output per row. Same additions in the same order as the general loop.
+function embeddingBagForwardSmall(table: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, out: usize): void {
+  const rowBytes = <usize>dim * 4;
+  const n4 = dim >> 2;
+  const rem = dim & 3;
+  const tailOff = <usize>n4 * 16;
+  for (let s = 0; s < nSeg; s++) {
+    const lo = load<i32>(at(offsets, s));
+    const hi = load<i32>(at(offsets, s + 1));
+    let a0 = f32x4.splat(0);
+    let a1 = a0;
+    let a2 = a0;
+    let a3 = a0;
+    let at4 = a0;
+    for (let i = lo; i < hi; i++) {
+      const p = table + <usize>load<i32>(at(rows, i)) * rowBytes;
+      if (hasWeights) {
+        const w = f32x4.splat(load<f32>(at(weights, i)));
+        if (n4 > 0) a0 = f32x4.add(a0, f32x4.mul(w, v128.load(p)));
+        if (n4 > 1) a1 = f32x4.add(a1, f32x4.mul(w, v128.load(p, 16)));
+        if (n4 > 2) a2 = f32x4.add(a2, f32x4.mul(w, v128.load(p, 32)));
+        if (n4 > 3) a3 = f32x4.add(a3, f32x4.mul(w, v128.load(p, 48)));
+        if (rem > 0) at4 = f32x4.add(at4, f32x4.mul(w, loadTail(p + tailOff, rem)));
+      } else {
+        // w = 1: the general loop's 1·x is exact, so plain adds give the same sums.
+        if (n4 > 0) a0 = f32x4.add(a0, v128.load(p));
+        if (n4 > 1) a1 = f32x4.add(a1, v128.load(p, 16));
+        if (n4 > 2) a2 = f32x4.add(a2, v128.load(p, 32));
+        if (n4 > 3) a3 = f32x4.add(a3, v128.load(p, 48));
+        if (rem > 0) at4 = f32x4.add(at4, loadTail(p + tailOff, rem));
+      }
+    }
+    if (mean && hi > lo) {
+      const vi = f32x4.splat(<f32>1 / <f32>(hi - lo));
+      a0 = f32x4.mul(a0, vi);
+      a1 = f32x4.mul(a1, vi);
+      a2 = f32x4.mul(a2, vi);
+      a3 = f32x4.mul(a3, vi);
+      at4 = f32x4.mul(at4, vi);
+    }
+    const o = out + <usize>s * rowBytes;
+    if (n4 > 0) v128.store(o, a0);
+    if (n4 > 1) v128.store(o, a1, 16);
+    if (n4 > 2) v128.store(o, a2, 32);
+    if (n4 > 3) v128.store(o, a3, 48);
+    if (rem > 0) storeTail(o + tailOff, at4, rem);
+  }
+}
+
 export function embeddingBagForward(table: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, out: usize): void {
+  if (dim <= 16) {
+    embeddingBagForwardSmall(table, dim, rows, offsets, nSeg, weights, hasWeights, mean, out);
+    return;
+  }
   const rowBytes = <usize>dim * 4;
   for (let s = 0; s < nSeg; s++) {
     const lo = load<i32>(at(offsets, s));
@@ -46,8 +120,58 @@ export function embeddingBagForward(table: usize, dim: i32, rows: usize, offsets
   }
 }
 
+// Rows of up to 16 floats: the segment's gradient is loaded once into registers (scaled per row), a row seen for
+// the first time is written directly (no zero fill + add), a known one is loaded, added to and stored.
+function embeddingBagBackwardSmall(dOut: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, slot: usize, uniqueRows: usize, gradRows: usize): i32 {
+  const rowBytes = <usize>dim * 4;
+  const n4 = dim >> 2;
+  const rem = dim & 3;
+  const tailOff = <usize>n4 * 16;
+  let u = 0;
+  const zero = f32x4.splat(0);
+  for (let s = 0; s < nSeg; s++) {
+    const lo = load<i32>(at(offsets, s));
+    const hi = load<i32>(at(offsets, s + 1));
+    if (hi <= lo) continue;
+    const segScale: f32 = mean ? 1 / <f32>(hi - lo) : 1;
+    const g = dOut + <usize>s * rowBytes;
+    const g0 = n4 > 0 ? v128.load(g) : zero;
+    const g1 = n4 > 1 ? v128.load(g, 16) : zero;
+    const g2 = n4 > 2 ? v128.load(g, 32) : zero;
+    const g3 = n4 > 3 ? v128.load(g, 48) : zero;
+    const gt = rem > 0 ? loadTail(g + tailOff, rem) : zero;
+    for (let i = lo; i < hi; i++) {
+      const r = load<i32>(at(rows, i));
+      const w = f32x4.splat(hasWeights ? load<f32>(at(weights, i)) * segScale : segScale);
+      let k = load<i32>(at(slot, r));
+      if (k < 0) {
+        k = u++;
+        store<i32>(at(slot, r), k);
+        store<i32>(at(uniqueRows, k), r);
+        const d = gradRows + <usize>k * rowBytes;
+        // 0 + w·g, as the general loop's fill-then-add computes it.
+        if (n4 > 0) v128.store(d, f32x4.add(zero, f32x4.mul(w, g0)));
+        if (n4 > 1) v128.store(d, f32x4.add(zero, f32x4.mul(w, g1)), 16);
+        if (n4 > 2) v128.store(d, f32x4.add(zero, f32x4.mul(w, g2)), 32);
+        if (n4 > 3) v128.store(d, f32x4.add(zero, f32x4.mul(w, g3)), 48);
+        if (rem > 0) storeTail(d + tailOff, f32x4.add(zero, f32x4.mul(w, gt)), rem);
+      } else {
+        const d = gradRows + <usize>k * rowBytes;
+        if (n4 > 0) v128.store(d, f32x4.add(v128.load(d), f32x4.mul(w, g0)));
+        if (n4 > 1) v128.store(d, f32x4.add(v128.load(d, 16), f32x4.mul(w, g1)), 16);
+        if (n4 > 2) v128.store(d, f32x4.add(v128.load(d, 32), f32x4.mul(w, g2)), 32);
+        if (n4 > 3) v128.store(d, f32x4.add(v128.load(d, 48), f32x4.mul(w, g3)), 48);
+        if (rem > 0) storeTail(d + tailOff, f32x4.add(loadTail(d + tailOff, rem), f32x4.mul(w, gt)), rem);
+      }
+    }
+  }
+  for (let k = 0; k < u; k++) store<i32>(at(slot, load<i32>(at(uniqueRows, k))), -1);
+  return u;
+}
+
 /** Scatter-add with duplicates merged through slot (all −1 on entry and exit); returns the unique row count. */
 export function embeddingBagBackward(dOut: usize, dim: i32, rows: usize, offsets: usize, nSeg: i32, weights: usize, hasWeights: bool, mean: bool, slot: usize, uniqueRows: usize, gradRows: usize): i32 {
+  if (dim <= 16) return embeddingBagBackwardSmall(dOut, dim, rows, offsets, nSeg, weights, hasWeights, mean, slot, uniqueRows, gradRows);
   const rowBytes = <usize>dim * 4;
   let u = 0;
   for (let s = 0; s < nSeg; s++) {
