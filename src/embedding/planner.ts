@@ -168,7 +168,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     let S = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
     while (S > 1 && bhNumRows(S, 1, strategy) > b) S--;
     if (bhNumRows(S, 1, strategy) > b) {
-      throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 a BH table needs; raise the budget or lower the compression`, {
+      throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 rows a compressed field needs; raise the budget or lower the compression`, {
         key: 'plan.budgetBytes',
       });
     }
