@@ -300,12 +300,14 @@ export class CtrModel {
     }
     if (this.emb) {
       const W = this.emb.width;
-      const dE = this.dEmb;
+      let dE = this.dEmb;
       if (this.mlp) {
         let dx = dxDeep ?? (await this.mlp.backward(dl, B));
         if (this.cross) dx = await this.cross.backward(dx, B);
         const D = this.deepWidth;
-        for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];
+        // Without dense inputs the tower's input gradient is exactly B × W: use it in place (nothing reads it later).
+        if (D === W) dE = dx;
+        else for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];
       } else dE.fill(0, 0, B * W);
       if (this.fm) this.fm.backward(this.emb.out, dl, B, dE);
       this.emb.backward(dE);
