@@ -10,6 +10,7 @@ import { ReferenceOps } from './reference.js';
 import { privateKernelModule, WasmOps } from './wasm.js';
 
 export type { BackendName, DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
+export type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
 export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';

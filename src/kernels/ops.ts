@@ -6,6 +6,8 @@
 // are views into its linear memory, shared between worker threads when threads > 1). All matrices are
 // row-major float32. "n" is an element count; "m × n" a matrix with m rows of n columns.
 
+import type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
+
 export type BackendName = 'reference' | 'wasm';
 
 export interface Ops {
@@ -71,6 +73,12 @@ export interface Ops {
   embeddingBagBackward(dOut: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, slot: Int32Array, uniqueRows: Int32Array, gradRows: Float32Array): number;
   /** embeddingBagWeightGrad: dWeights[i] = ⟨dOut[seg(i)], table[rows[i]]⟩ (÷ segment length when mean), for learned per-block weights. */
   embeddingBagWeightGrad(dOut: Float32Array, table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, mean: boolean, dWeights: Float32Array): void;
+  /**
+   * fusedBag (optional, inference only): embeddingBagForward over single-valued, non-concat fields with each
+   * field's rows computed inside the gather from the ids (BH) or given (other methods); see fused-bag.ts.
+   * Same rows and additions in the same order as the index + layout + embeddingBagForward path. alloc: @default this
+   */
+  fusedBag?(fields: readonly FusedBagField[], maxBatch: number, alloc?: FusedBagAlloc): FusedBag | undefined;
   /**
    * sparseGradMerge: add one shard's row gradients (u rows, u × dim) into an accumulator, keeping only rows r with
    * r mod `mod` = rem (the rows this thread owns). slot maps row → accumulator index (numRows int32, −1 = absent);

@@ -11,6 +11,7 @@
 // to maximumBytes at creation (virtual address space only) and committed as it grows.
 
 import { BhembedError, ConfigError } from '../core/errors.js';
+import { WasmFusedBag, type FusedBag, type FusedBagAlloc, type FusedBagField } from './fused-bag.js';
 import type { BackendName, Ops } from './ops.js';
 
 const PAGE = 65536;
@@ -72,6 +73,7 @@ interface KernelExports {
   fmBackward(x: number, dOut: number, b: number, f: number, d: number, dx: number): void;
   crossForward(x0: number, u: number, xl: number, out: number, n: number): void;
   crossBackward(x0: number, u: number, dOut: number, dU: number, dX0: number, n: number): void;
+  bhBagForward(table: number, dim: number, B: number, F: number, fields: number, weights: number, hasWeights: number, out: number, outStride: number): void;
 }
 
 /** Options for WasmOps.create. */
@@ -455,6 +457,12 @@ export class WasmOps implements Ops {
 
   embeddingBagWeightGrad(dOut: Float32Array, table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, mean: boolean, dWeights: Float32Array): void {
     this.k.embeddingBagWeightGrad(this.ptr(dOut), this.ptr(table), dim, this.ptr(rows), this.ptr(offsets), nSeg, mean ? 1 : 0, this.ptr(dWeights));
+  }
+
+  fusedBag(fields: readonly FusedBagField[], maxBatch: number, alloc: FusedBagAlloc = this): FusedBag {
+    return new WasmFusedBag(fields, maxBatch, alloc, (table, dim, B, F, fd, w, hw, out, os) => {
+      this.k.bhBagForward(this.ptr(table), dim, B, F, this.ptr(fd), this.ptr(w), hw ? 1 : 0, this.ptr(out), os);
+    });
   }
 
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {

@@ -220,7 +220,7 @@ export class CtrModel {
     if (B > this.maxBatch) throw new ConfigError(`batch: size ${B} exceeds maxBatch ${this.maxBatch}`, { key: 'maxBatch' });
     const nd = this.config.numDense;
     if (nd > 0 && (batch.dense === null || batch.dense.length < B * nd)) throw new ConfigError(`batch: the model needs ${nd} dense inputs per sample`, { key: 'numDense' });
-    this.layout.build(batch);
+    this.layout.build(batch, !train);
     const logits = this.logits;
     logits.fill(0, 0, B);
     if (this.lin) {

@@ -9,12 +9,16 @@
 //   concat:            two segments rows = [r(v0,0), r(v1,0)] | [r(v0,1), r(v1,1)]  w = pool
 //
 // EmbeddingLayout (rows, segments, constant weights) is built once per batch and can feed several bags of
-// different widths (the dim-d embedding and the dim-1 linear term of LR/FM/W&D/DeepFM).
+// different widths (the dim-d embedding and the dim-1 linear term of LR/FM/W&D/DeepFM). An inference-only build
+// of single-valued, non-concat fields skips all of that: the backend's fused bag (kernels/fused-bag.ts) computes
+// BH rows inside the gather (same rows, same sums), and the layout's rows/offsets are left untouched.
 
 import type { Batch } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import type { BinaryCodeIndexer } from '../embedding/binary-code.js';
 import type { Indexer } from '../embedding/table.js';
+import type { FusedBag, FusedBagField } from '../kernels/fused-bag.js';
 import type { Ops } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import type { DenseParams } from './params.js';
@@ -57,6 +61,11 @@ export class EmbeddingLayout {
   useWeights = false;
   /** Bumped whenever rows/baseWeights are reallocated, so bags resize their scratch. */
   capacityVersion = 0;
+  /** The last build ran on the fused inference kernel: rows/offsets/weights were not written (no backward). */
+  fusedActive = false;
+  /** The backend's fused bag for these fields; undefined until first needed, null when unavailable. */
+  private fusedBag: FusedBag | null | undefined = undefined;
+  private readonly maxBatch: number;
 
   private readonly ops: Ops;
   private readonly scratch: Int32Array[];
@@ -107,6 +116,7 @@ export class EmbeddingLayout {
     this.baseWeights = ops.allocF32(cap);
     this.blockOf = new Int32Array(blocks > 0 ? cap : 0);
     this.offsets = ops.allocI32(maxBatch * seg + 1);
+    this.maxBatch = maxBatch;
     this.scratch = fields.map((f) => new Int32Array(Math.max(1, maxBatch * f.indexer.rowsPerValue)));
   }
 
@@ -141,12 +151,18 @@ export class EmbeddingLayout {
     this.capacityVersion++;
   }
 
-  /** Index every field of the batch and lay out rows, segments and constant weights. */
-  build(batch: Batch): void {
+  /**
+   * Index every field of the batch and lay out rows, segments and constant weights. inferOnly: the batch is only
+   * forwarded (no backward), so the fused kernel may take it when the backend has one and every field is
+   * single-valued with sum/mean/weighted fusion; otherwise the general layout is built.
+   */
+  build(batch: Batch, inferOnly = false): void {
     const B = batch.size;
     const F = this.fields.length;
     if (batch.fields.length !== F) throw new ConfigError(`batch: ${batch.fields.length} fields given, the model has ${F}`);
     if (B * this.segPerSample + 1 > this.offsets.length) throw new ConfigError(`batch: size ${B} exceeds the model's maxBatch`);
+    this.fusedActive = false;
+    if (inferOnly && this.noConcat && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
     let total = 0;
     let weights = this.staticWeights;
     for (let f = 0; f < F; f++) {
@@ -215,6 +231,45 @@ export class EmbeddingLayout {
     this.useWeights = weights;
   }
 
+  /** The fused bag, built on first use (null when the backend has none). */
+  get fused(): FusedBag | null {
+    if (this.fusedBag === undefined) {
+      const desc: FusedBagField[] = this.fields.map((f, i) => {
+        const ix = f.indexer;
+        if (ix.method === 'bh') {
+          const bh = ix as BinaryCodeIndexer;
+          return { kind: 'bh', codeBits: bh.spec.codeBits, widths: bh.widths, strategy: bh.spec.strategy, rowBase: this.rowBase[i] };
+        }
+        return { kind: 'rows', rowsPerValue: ix.rowsPerValue, rowBase: this.rowBase[i] };
+      });
+      this.fusedBag = this.ops.fusedBag?.(desc, this.maxBatch) ?? null;
+    }
+    return this.fusedBag;
+  }
+
+  // Hands the batch to the fused kernel: BH ids are copied as they are, other methods' rows indexed here. False
+  // (general path) when there is no fused kernel or a dense BH id is out of range (the indexer then throws).
+  private buildFused(batch: Batch): boolean {
+    const fb = this.fused;
+    if (fb === null) return false;
+    const B = batch.size;
+    const ids: Uint32Array[] = [];
+    for (let f = 0; f < this.fields.length; f++) {
+      const ix = this.fields[f].indexer;
+      const bf = batch.fields[f];
+      ids.push(bf.ids);
+      if (ix.method !== 'bh') ix.index(bf.ids, B, fb.rows(f), 0);
+      else if ((ix as BinaryCodeIndexer).spec.dense && !denseIdsFit(bf.ids, B, (ix as BinaryCodeIndexer).spec.codeBits)) return false;
+    }
+    fb.setBatch(B, ids);
+    this.fusedActive = true;
+    this.nRows = B * this.rowsPerSample;
+    this.nSeg = B * this.fields.length;
+    this.batch = B;
+    this.useWeights = this.staticWeights;
+    return true;
+  }
+
   // The same layout as build's general loop when every field is single-valued and none is concat: sample b's
   // field f is segment b·F + f, covering rows [b·P + o_f, b·P + o_f + K_f) (P = Σ K, o_f = Σ_{g<f} K_g).
   // Field-major loops with no per-row branches; weights and block ids are written only when a kernel reads them.
@@ -257,6 +312,17 @@ export class EmbeddingLayout {
     this.batch = B;
     this.useWeights = this.staticWeights;
   }
+}
+
+/** Every one of the n ids is below 2^codeBits (dense BH mode: the id is the code). */
+function denseIdsFit(ids: Uint32Array, n: number, codeBits: number): boolean {
+  if (codeBits >= 64) return true;
+  for (let i = 0; i < n; i++) {
+    const lo = ids[2 * i];
+    const hi = ids[2 * i + 1];
+    if (codeBits >= 32 ? hi >>> (codeBits - 32) !== 0 : hi !== 0 || lo >>> codeBits !== 0) return false;
+  }
+  return true;
 }
 
 export interface EmbeddingBagOptions {
@@ -363,13 +429,35 @@ export class EmbeddingBag {
   forward(): Float32Array {
     this.resize();
     const L = this.layout;
+    if (L.fusedActive) {
+      this.forwardFused(L.fused as FusedBag);
+      return this.out;
+    }
     this.ctx.ops.embeddingBagForward(this.table, this.dim, L.rows, L.offsets, L.nSeg, this.weights(), false, this.out);
     return this.out;
+  }
+
+  // Per-block weights as weights() would give each row of the single-valued layout: 1/K for mean fusion, α for
+  // weighted, 1 otherwise (the same float32 values, so the kernel's sums are bit-identical).
+  private forwardFused(fb: FusedBag): void {
+    const L = this.layout;
+    if (L.useWeights) {
+      const w = fb.weights;
+      for (let f = 0; f < L.fields.length; f++) {
+        const fld = L.fields[f];
+        const K = fld.indexer.rowsPerValue;
+        const o = fb.weightOffset[f];
+        const bb = L.blockBase[f];
+        for (let k = 0; k < K; k++) w[o + k] = bb >= 0 ? this.alpha[bb + k] : fld.fusion === 'mean' ? 1 / K : 1;
+      }
+    }
+    fb.forward(this.table, this.dim, L.useWeights, this.out, this.width);
   }
 
   /** dOut: batch × width. Fills uniqueRows/gradRows/nUnique and dAlpha (overwritten). */
   backward(dOut: Float32Array): void {
     const L = this.layout;
+    if (L.fusedActive) throw new ConfigError(`${this.name}: backward after an inference-only forward (build the layout with inferOnly = false)`);
     const { ops } = this.ctx;
     const w = this.weights();
     this.nUnique = ops.embeddingBagBackward(dOut, this.dim, L.rows, L.offsets, L.nSeg, w, false, L.slot, this.uniqueRows, this.gradRows);

@@ -2,6 +2,7 @@
 // bump allocator: without free, a sweep that builds many models would exhaust it). Every kernel call forwards
 // unchanged to the wrapped backend; only allocF32/allocI32/free are intercepted.
 
+import type { FusedBag, FusedBagField } from '../kernels/fused-bag.js';
 import type { BackendName, Ops } from '../kernels/ops.js';
 
 export class TrackedOps implements Ops {
@@ -97,6 +98,11 @@ export class TrackedOps implements Ops {
 
   embeddingBagForward(table: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, out: Float32Array): void {
     this.inner.embeddingBagForward(table, dim, rows, offsets, nSeg, weights, mean, out);
+  }
+
+  /** The backend's fused inference bag (undefined when it has none), its memory tracked here. */
+  fusedBag(fields: readonly FusedBagField[], maxBatch: number): FusedBag | undefined {
+    return this.inner.fusedBag?.(fields, maxBatch, this);
   }
 
   embeddingBagBackward(dOut: Float32Array, dim: number, rows: Int32Array, offsets: Int32Array, nSeg: number, weights: Float32Array | null, mean: boolean, slot: Int32Array, uniqueRows: Int32Array, gradRows: Float32Array): number {
