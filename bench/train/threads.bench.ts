@@ -2,7 +2,7 @@
 // codes in 4-bit blocks, dim 10, MLP 400-400-400, batch 4096, Adam): fit() wall time split into start-up (worker
 // threads, shared dataset, first step) and steady-state steps, for 1 thread and 2 threads with merged or Hogwild
 // sparse updates. Baseline: 1 thread, same run. Legs run interleaved, --repeats times; the table shows medians.
-// Run: node dist/bench/train/threads.bench.js [--quick] [--repeats 3] [--dump DIR] [--legs 1,2m,2h]
+// Run: node dist/bench/train/threads.bench.js [--quick] [--repeats 3] [--dump DIR] [--rows N] [--legs 1,2m,2h]
 //   --dump DIR   train on a peer-benchmark dump's train split (bench/peers/export.ts; e.g. /tmp/bhembed-peers/frappe-dnn-bh)
 // Writes bench/results/threads.json.
 
@@ -48,13 +48,14 @@ if (dump) {
   const lb = readFileSync(join(dump, 'train.labels.f32'));
   const labels = new Float32Array(lb.byteLength / 4);
   new Uint8Array(labels.buffer).set(lb);
-  const n = quick ? Math.min(labels.length, B * 12) : labels.length;
+  const n = Math.min(labels.length, Number(opt('--rows') ?? (quick ? B * 12 : labels.length)));
   const raw = readFileSync(join(dump, 'train.ids.u32'));
   const all = new Uint32Array(raw.byteLength / 4);
   new Uint8Array(all.buffer).set(raw);
   const N = labels.length;
   const F = meta.fields.length;
-  data = { n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * N, (f + 1) * 2 * N) })) };
+  // Only the n rows used (fit() copies whole id columns into shared memory for the workers).
+  data = { n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * N, f * 2 * N + 2 * n) })) };
   config = { arch: 'dnn', dim: meta.dim, mlp: meta.mlp, seed: meta.seed, initStd: meta.init.embeddingStd, fields: meta.fields.map((fd, f) => ({ name: fd.name, index: specs[f], fusion: fd.fusion })) };
 } else {
   const F = 10;

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import type { ModelConfig } from '../../../src/models/config.js';
 import { Trainer, type TrainerOptions } from '../../../src/train/trainer.js';
-import { shardRange } from '../../../src/train/worker.js';
+import { denseRange, shardRange } from '../../../src/train/worker.js';
 import { plantedTask } from './planted-data.js';
 
 const BH: IndexSpec = { method: 'bh', codeBits: 7, blockBits: 7, strategy: 'succession', dense: true };
@@ -45,6 +45,19 @@ test('shards cover the batch exactly once, sizes differ by at most one', () => {
       next = hi;
     }
     assert.equal(next, count);
+  }
+});
+
+test('dense parameter slices tile [0, n) in thread order, each starting on a 16-float boundary', () => {
+  for (const [n, threads] of [[0, 2], [1, 2], [15, 2], [33, 3], [570_000, 2], [100, 7]]) {
+    let next = 0;
+    for (let w = 0; w < threads; w++) {
+      const [lo, hi] = denseRange(n, threads, w);
+      assert.equal(lo, next);
+      assert.ok(hi >= lo && (lo % 16 === 0 || lo === n));
+      next = hi;
+    }
+    assert.equal(next, n);
   }
 });
 
