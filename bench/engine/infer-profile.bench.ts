@@ -82,6 +82,25 @@ async function main(): Promise<void> {
         for (let k = 0; k < batches; k++) tower.forward(B, x, w, bb, y);
         tt = performance.now() - t0;
       }
+      // The embedding alone: the fused inference bag against index + layout + gather (the training path).
+      let tFused = 0;
+      let tGeneral = 0;
+      let fusedUsed = false;
+      if (model.emb) {
+        for (let s = 0; s < ds.n; s += B) {
+          gatherBatch(ds, order, s, Math.min(B, ds.n - s), buf);
+          let t0 = performance.now();
+          model.layout.build(buf, true);
+          fusedUsed = model.layout.fusedActive;
+          model.emb.forward();
+          tFused += performance.now() - t0;
+          t0 = performance.now();
+          model.layout.build(buf, false);
+          model.emb.forward();
+          tGeneral += performance.now() - t0;
+        }
+        console.log(`  ${precision} round ${r + 1}: embedding ${fusedUsed ? '' : '(fused unavailable) '}fused ${(tFused / batches).toFixed(2)} ms/batch, index+layout+gather ${(tGeneral / batches).toFixed(2)} ms (${(tGeneral / tFused).toFixed(2)}x)`);
+      }
       const per = tp / batches;
       const perT = tt / batches;
       console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.n / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.n / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);

@@ -10,6 +10,7 @@
 //   kind 2 (any method):            rows given, K per sample (ptr = b·K + k), first row per block added
 
 const FD: i32 = 8;
+const TILE: i32 = 64;
 
 // @ts-ignore: decorator
 @inline
@@ -56,13 +57,110 @@ function fieldCode(kind: i32, ptr: usize, perm: usize, permBytes: i32, b: i32): 
   return code;
 }
 
-// dim ≤ 16: the field's sum stays in up to five registers while its K rows stream in.
+// @ts-ignore: decorator
+@inline
+function acc(a: v128, p: usize, w: v128, hasW: bool): v128 {
+  return hasW ? f32x4.add(a, f32x4.mul(w, v128.load(p))) : f32x4.add(a, v128.load(p));
+}
+
+// @ts-ignore: decorator
+@inline
+function accTail(a: v128, p: usize, rem: i32, w: v128, hasW: bool): v128 {
+  return hasW ? f32x4.add(a, f32x4.mul(w, loadTail(p, rem))) : f32x4.add(a, loadTail(p, rem));
+}
+
+// @ts-ignore: decorator
+@inline
+function rowAt(kind: i32, code: u64, rp: usize, d: usize): i32 {
+  if (kind == 2) return load<i32>(d, 8) + load<i32>(rp);
+  return load<i32>(d, 8) + <i32>((code >> <u64>load<i32>(d)) & <u64>load<u32>(d, 4));
+}
+
+// One field, dim ≤ 16 (n4 whole vectors + rem floats; n4 and hasW are constants after inlining): two samples at a
+// time, each sum in up to five registers while the K rows stream in. Each sample's additions stay in block order
+// (0 + r_0 + r_1 + …, the general kernel's order); the two chains only interleave. An odd last sample is computed
+// twice and stored to the same place.
+// @ts-ignore: decorator
+@inline
+function fieldSmall(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool, kind: i32, K: i32, ptr: usize, blk: usize, perm: usize, permBytes: i32, wf: usize, out: usize, strideBytes: usize, bLo: i32, B: i32): void {
+  const tailOff = <usize>n4 * 16;
+  const zero = f32x4.splat(0);
+  for (let b = bLo; b < B; b += 2) {
+    const b1 = b + 1 < B ? b + 1 : b;
+    const c0 = kind == 2 ? 0 : fieldCode(kind, ptr, perm, permBytes, b);
+    const c1 = kind == 2 ? 0 : fieldCode(kind, ptr, perm, permBytes, b1);
+    const rp0 = ptr + <usize>(b * K) * 4;
+    const rp1 = ptr + <usize>(b1 * K) * 4;
+    let x0 = zero;
+    let x1 = zero;
+    let x2 = zero;
+    let x3 = zero;
+    let x4 = zero;
+    let y0 = zero;
+    let y1 = zero;
+    let y2 = zero;
+    let y3 = zero;
+    let y4 = zero;
+    for (let k = 0; k < K; k++) {
+      const d = blk + <usize>k * 12;
+      const p = table + <usize>rowAt(kind, c0, rp0 + (<usize>k << 2), d) * rowBytes;
+      const q = table + <usize>rowAt(kind, c1, rp1 + (<usize>k << 2), d) * rowBytes;
+      const w = hasW ? f32x4.splat(load<f32>(wf + (<usize>k << 2))) : zero;
+      if (n4 > 0) {
+        x0 = acc(x0, p, w, hasW);
+        y0 = acc(y0, q, w, hasW);
+      }
+      if (n4 > 1) {
+        x1 = acc(x1, p + 16, w, hasW);
+        y1 = acc(y1, q + 16, w, hasW);
+      }
+      if (n4 > 2) {
+        x2 = acc(x2, p + 32, w, hasW);
+        y2 = acc(y2, q + 32, w, hasW);
+      }
+      if (n4 > 3) {
+        x3 = acc(x3, p + 48, w, hasW);
+        y3 = acc(y3, q + 48, w, hasW);
+      }
+      if (rem > 0) {
+        x4 = accTail(x4, p + tailOff, rem, w, hasW);
+        y4 = accTail(y4, q + tailOff, rem, w, hasW);
+      }
+    }
+    const o = out + <usize>b * strideBytes;
+    const u = out + <usize>b1 * strideBytes;
+    if (n4 > 0) {
+      v128.store(o, x0);
+      v128.store(u, y0);
+    }
+    if (n4 > 1) {
+      v128.store(o, x1, 16);
+      v128.store(u, y1, 16);
+    }
+    if (n4 > 2) {
+      v128.store(o, x2, 32);
+      v128.store(u, y2, 32);
+    }
+    if (n4 > 3) {
+      v128.store(o, x3, 48);
+      v128.store(u, y3, 48);
+    }
+    if (rem > 0) {
+      storeTail(o + tailOff, x4, rem);
+      storeTail(u + tailOff, y4, rem);
+    }
+  }
+}
+
 function bagSmall(table: usize, dim: i32, B: i32, F: i32, fields: usize, weights: usize, hasWeights: bool, out: usize, outStride: i32): void {
   const rowBytes = <usize>dim * 4;
   const n4 = dim >> 2;
   const rem = dim & 3;
-  const tailOff = <usize>n4 * 16;
   const strideBytes = <usize>outStride * 4;
+  // Tiles of TILE samples, all fields of a tile before the next: the tile's output rows stay in cache while every
+  // field adds its slice (field-major over the whole batch touched all of a multi-MB output once per field).
+  for (let b0 = 0; b0 < B; b0 += TILE) {
+  const b1 = min(B, b0 + TILE);
   for (let f = 0; f < F; f++) {
     const fd = fields + <usize>(f * FD) * 4;
     const kind = load<i32>(fd);
@@ -72,39 +170,22 @@ function bagSmall(table: usize, dim: i32, B: i32, F: i32, fields: usize, weights
     const perm = <usize>load<i32>(fd, 16);
     const permBytes = load<i32>(fd, 20);
     const wf = weights + <usize>load<i32>(fd, 24) * 4;
-    let o = out + <usize>f * rowBytes;
-    for (let b = 0; b < B; b++, o += strideBytes) {
-      const code = kind == 2 ? 0 : fieldCode(kind, ptr, perm, permBytes, b);
-      const rp = ptr + <usize>(b * K) * 4;
-      let a0 = f32x4.splat(0);
-      let a1 = a0;
-      let a2 = a0;
-      let a3 = a0;
-      let a4 = a0;
-      for (let k = 0; k < K; k++) {
-        const row = kind == 2 ? load<i32>(blk + <usize>k * 12, 8) + load<i32>(at(rp, k)) : blockRow(code, blk, k);
-        const p = table + <usize>row * rowBytes;
-        if (hasWeights) {
-          const w = f32x4.splat(load<f32>(at(wf, k)));
-          if (n4 > 0) a0 = f32x4.add(a0, f32x4.mul(w, v128.load(p)));
-          if (n4 > 1) a1 = f32x4.add(a1, f32x4.mul(w, v128.load(p, 16)));
-          if (n4 > 2) a2 = f32x4.add(a2, f32x4.mul(w, v128.load(p, 32)));
-          if (n4 > 3) a3 = f32x4.add(a3, f32x4.mul(w, v128.load(p, 48)));
-          if (rem > 0) a4 = f32x4.add(a4, f32x4.mul(w, loadTail(p + tailOff, rem)));
-        } else {
-          if (n4 > 0) a0 = f32x4.add(a0, v128.load(p));
-          if (n4 > 1) a1 = f32x4.add(a1, v128.load(p, 16));
-          if (n4 > 2) a2 = f32x4.add(a2, v128.load(p, 32));
-          if (n4 > 3) a3 = f32x4.add(a3, v128.load(p, 48));
-          if (rem > 0) a4 = f32x4.add(a4, loadTail(p + tailOff, rem));
-        }
-      }
-      if (n4 > 0) v128.store(o, a0);
-      if (n4 > 1) v128.store(o, a1, 16);
-      if (n4 > 2) v128.store(o, a2, 32);
-      if (n4 > 3) v128.store(o, a3, 48);
-      if (rem > 0) storeTail(o + tailOff, a4, rem);
+    const o = out + <usize>f * rowBytes;
+    // n4 and hasWeights as constants: one specialized loop each.
+    if (hasWeights) {
+      if (n4 == 4) fieldSmall(table, rowBytes, 4, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 3) fieldSmall(table, rowBytes, 3, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 2) fieldSmall(table, rowBytes, 2, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 1) fieldSmall(table, rowBytes, 1, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else fieldSmall(table, rowBytes, 0, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+    } else {
+      if (n4 == 4) fieldSmall(table, rowBytes, 4, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 3) fieldSmall(table, rowBytes, 3, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 2) fieldSmall(table, rowBytes, 2, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else if (n4 == 1) fieldSmall(table, rowBytes, 1, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      else fieldSmall(table, rowBytes, 0, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
     }
+  }
   }
 }
 
