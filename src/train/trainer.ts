@@ -219,6 +219,17 @@ export class Trainer {
 
   /** Train on `train`, evaluating on `valid` (if given) for early stopping; the best weights stay in the model. */
   async fit(train: Dataset, valid?: Dataset): Promise<FitResult> {
+    // Idle workers do not keep the process alive (a forgotten close() cannot hang it); training ones do.
+    const ref = (on: boolean): void => this.workers.forEach((w) => (on ? w.worker.ref() : w.worker.unref()));
+    ref(true);
+    try {
+      return await this.fitLoop(train, valid);
+    } finally {
+      ref(false);
+    }
+  }
+
+  private async fitLoop(train: Dataset, valid?: Dataset): Promise<FitResult> {
     const t0 = performance.now();
     const model = this.model;
     const cfg = model.config;
@@ -230,7 +241,10 @@ export class Trainer {
     const n = train.n;
     let order: Int32Array;
     if (this.threads > 1) {
-      if (this.workers.length === 0) await this.startWorkers();
+      if (this.workers.length === 0) {
+        await this.startWorkers();
+        for (const w of this.workers) w.worker.ref();
+      }
       order = await this.shareData(train);
     } else order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
@@ -453,6 +467,7 @@ export class Trainer {
     }
     try {
       this.workers = await Promise.all(starts);
+      for (const w of this.workers) w.worker.unref();
     } catch (e) {
       await Promise.all(starts.map((p) => p.then((h) => h.worker.terminate(), () => undefined)));
       await this.close();
