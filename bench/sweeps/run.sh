@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Accuracy vs compression sweeps of BENCHMARKS.md (issue 5, item 4): frappe, lastfm-tag and a Criteo-shaped
+# synthetic set with a large vocabulary, over full, hash, QR, double hashing, BH-succession and BH-skip, 3 seeds.
+# Real data comes from ../shared/data (never copied into the project). Each sweep resumes where it stopped.
+#   npm run bench:sweeps                      # all three (several hours on 2 cores)
+#   bash bench/sweeps/run.sh frappe           # one of: frappe synthetic lastfm
+# Results: bench/results/sweeps/<name>/{results.json,results.csv,results.md,auc-vs-compression.svg}
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DATA=${BHEMBED_DATA:-../shared/data}
+OUT=bench/results/sweeps
+B="node dist/src/cli/bin.js"
+COMMON=(--model dnn --dim 10 --mlp 400,400,400 --batch-norm --dropout 0.2 --batch-size 1024 --patience 2 --threads 2
+  --seeds 1,2,3 --methods full,hash,qr,dhash,bh-succession,bh-skip)
+mkdir -p "$OUT"
+want() { [ $# -eq 0 ] || [[ " $* " == *" $NAME "* ]]; }
+
+NAME=frappe; if want "$@"; then
+  F=$DATA/frappe
+  $B sweep --format libfm --train $F/train.libfm.gz --valid $F/valid.libfm.gz --test $F/test.libfm.gz "${COMMON[@]}" \
+    --epochs 10 --compressions 1,10,100,1000 --out-dir $OUT/frappe
+fi
+
+NAME=synthetic; if want "$@"; then
+  S=$OUT/synthetic-data
+  if [ ! -f $S/test.txt ]; then
+    # 1.1M rows from one planted teacher (seed 7), split 1M / 50k / 50k: about 0.9M distinct values, so 1000x
+    # still leaves hundreds of rows (the regime of the BH paper's Criteo/Avazu figures).
+    mkdir -p $S
+    $B generate --rows 1100000 --out $S/all.txt --seed 7 --no-prob -q
+    head -n 1000000 $S/all.txt > $S/train.txt; sed -n 1000001,1050000p $S/all.txt > $S/valid.txt; tail -n 50000 $S/all.txt > $S/test.txt
+    rm $S/all.txt
+  fi
+  $B sweep --format criteo --train $S/train.txt --valid $S/valid.txt --test $S/test.txt "${COMMON[@]}" \
+    --epochs 1 --compressions 10,100,1000,10000 --out-dir $OUT/synthetic
+fi
+
+NAME=lastfm; if want "$@"; then
+  L=$DATA/lastfm-tag
+  $B sweep --format libfm --train $L/train.libfm.gz --valid $L/valid.libfm.gz --test $L/test.libfm.gz "${COMMON[@]}" \
+    --epochs 3 --compressions 1,10,100,1000,10000 --out-dir $OUT/lastfm
+fi
