@@ -203,9 +203,12 @@ export function embeddingBagBackward(dOut: usize, dim: i32, rows: usize, offsets
  */
 export function sparseGradMerge(dim: i32, rows: usize, grad: usize, u: i32, mod: i32, rem: i32, slot: usize, outRows: usize, outGrad: usize, count: i32): i32 {
   const rowBytes = <usize>dim * 4;
+  // Rows are ≥ 0: for a power-of-two mod the owner test is a mask (no integer division per row).
+  const mask = mod - 1;
+  const pow2 = (mod & mask) == 0;
   for (let k = 0; k < u; k++) {
     const r = load<i32>(at(rows, k));
-    if (mod > 1 && r % mod != rem) continue;
+    if (mod > 1 && (pow2 ? r & mask : r % mod) != rem) continue;
     const g = grad + <usize>k * rowBytes;
     let s = load<i32>(at(slot, r));
     if (s < 0) {
