@@ -43,6 +43,19 @@ export interface FusedBag {
   rows(field: number): Int32Array;
   /** out[b·outStride + f·dim + j] = Σ_k w_{f,k} · table[row_{f,k}(b)·dim + j] for the last setBatch's samples. */
   forward(table: Float32Array, dim: number, useWeights: boolean, out: Float32Array, outStride: number): void;
+  /**
+   * forward into an ordinary (non-shared) ArrayBuffer, for a consumer outside WASM: onnxruntime cannot read
+   * SharedArrayBuffer views and would copy the whole output (criteo-shaped batch of 4096: 10 MB, ~1.4 ms). Runs a
+   * private kernel instance on a copy of the table made on every call, so it returns null (call forward) when the
+   * table is over a quarter of the batch's output, or no private instance is available. The view (maxBatch·outStride
+   * floats) is valid until the next call; it is not backend memory, so Ops kernels cannot read it.
+   */
+  forwardPlain(table: Float32Array, dim: number, useWeights: boolean, outStride: number): Float32Array | null;
+}
+
+/** What a private (non-shared memory) backend offers the fused bag: memory and its own fused bag. */
+export interface FusedBagHost extends FusedBagAlloc {
+  fusedBag(fields: readonly FusedBagField[], maxBatch: number): FusedBag | undefined;
 }
 
 /** The kernel call: pointers are byte offsets of WASM arrays. */
@@ -86,11 +99,19 @@ export class WasmFusedBag implements FusedBag {
   private readonly kernel: BhBagKernel;
   private readonly maxBatch: number;
   private batch = 0;
+  /** The batch's ids as given (copied into kernel memory by the first forward that needs them). */
+  private src: readonly Uint32Array[] = [];
+  private idsLoaded = false;
+  private readonly plainHost: ((bytes: number) => FusedBagHost | null) | null;
+  private readonly plain = new Map<string, { bag: WasmFusedBag; table: Float32Array; out: Float32Array }>();
+  private plainFailed = false;
 
-  constructor(fields: readonly FusedBagField[], maxBatch: number, alloc: FusedBagAlloc, kernel: BhBagKernel) {
+  /** plainHost: makes a private backend of at least `bytes` for forwardPlain (null: none). */
+  constructor(fields: readonly FusedBagField[], maxBatch: number, alloc: FusedBagAlloc, kernel: BhBagKernel, plainHost: ((bytes: number) => FusedBagHost | null) | null = null) {
     this.fields = fields;
     this.kernel = kernel;
     this.maxBatch = maxBatch;
+    this.plainHost = plainHost;
     const F = fields.length;
     let totalK = 0;
     for (const f of fields) {
@@ -154,13 +175,20 @@ export class WasmFusedBag implements FusedBag {
 
   setBatch(batchSize: number, ids: readonly Uint32Array[]): void {
     if (batchSize > this.maxBatch) throw new RangeError(`fused bag: batch ${batchSize} > maxBatch ${this.maxBatch}`);
-    const n = 2 * batchSize;
+    this.src = ids;
+    this.batch = batchSize;
+    this.idsLoaded = false;
+  }
+
+  private loadIds(): void {
+    if (this.idsLoaded) return;
+    const n = 2 * this.batch;
     for (let f = 0; f < this.fields.length; f++) {
       if (this.fields[f].kind !== 'bh') continue;
-      const src = ids[f];
+      const src = this.src[f];
       this.ids[f].set(src.length === n ? src : src.subarray(0, n));
     }
-    this.batch = batchSize;
+    this.idsLoaded = true;
   }
 
   rows(field: number): Int32Array {
@@ -168,6 +196,48 @@ export class WasmFusedBag implements FusedBag {
   }
 
   forward(table: Float32Array, dim: number, useWeights: boolean, out: Float32Array, outStride: number): void {
+    this.loadIds();
     this.kernel(table, dim, this.batch, this.fields.length, this.desc, this.weights, useWeights, out, outStride);
+  }
+
+  forwardPlain(table: Float32Array, dim: number, useWeights: boolean, outStride: number): Float32Array | null {
+    if (4 * table.length > this.batch * outStride) return null;
+    const p = this.plainFor(table.length, outStride);
+    if (p === null) return null;
+    p.table.set(table);
+    p.bag.weights.set(this.weights);
+    for (let f = 0; f < this.fields.length; f++) {
+      const fld = this.fields[f];
+      if (fld.kind === 'rows') p.bag.rows(f).set(this.rowBufs[f].subarray(0, this.batch * fld.rowsPerValue));
+    }
+    p.bag.setBatch(this.batch, this.src);
+    p.bag.forward(p.table, dim, useWeights, p.out, outStride);
+    return p.out;
+  }
+
+  // The private instance, made once per (table size, output width); its memory never grows (a grow would detach
+  // every view), so everything it will hold is counted here.
+  private plainFor(tableFloats: number, outStride: number): { bag: WasmFusedBag; table: Float32Array; out: Float32Array } | null {
+    const key = `${tableFloats}:${outStride}`;
+    const known = this.plain.get(key);
+    if (known !== undefined) return known;
+    if (this.plainFailed || this.plainHost === null) return null;
+    const F = this.fields.length;
+    const B = this.maxBatch;
+    let bytes = 4 * (tableFloats + B * outStride) + (F + 8) * 64 * 8;
+    for (const f of this.fields) {
+      const K = f.kind === 'bh' ? f.widths.length : f.rowsPerValue;
+      bytes += f.kind === 'bh' ? 8 * B + 16 * K + 2048 * Math.ceil(f.codeBits / 8) : 4 * B * K + 16 * K;
+    }
+    const host = this.plainHost(bytes + (1 << 20));
+    if (host === null) return null; // not ready yet (the private module compiles asynchronously)
+    const bag = host.fusedBag(this.fields, B);
+    if (!(bag instanceof WasmFusedBag)) {
+      this.plainFailed = true;
+      return null;
+    }
+    const p = { bag, table: host.allocF32(tableFloats), out: host.allocF32(B * outStride) };
+    this.plain.set(key, p);
+    return p;
   }
 }

@@ -11,7 +11,7 @@
 // to maximumBytes at creation (virtual address space only) and committed as it grows.
 
 import { BhembedError, ConfigError } from '../core/errors.js';
-import { WasmFusedBag, type FusedBag, type FusedBagAlloc, type FusedBagField } from './fused-bag.js';
+import { WasmFusedBag, type FusedBag, type FusedBagAlloc, type FusedBagField, type FusedBagHost } from './fused-bag.js';
 import type { BackendName, Ops } from './ops.js';
 
 const PAGE = 65536;
@@ -97,11 +97,15 @@ type View = Float32Array | Int32Array;
 
 let modulePromise: Promise<WasmModule> | null = null;
 let privateModulePromise: Promise<WasmModule> | null = null;
+/** The private module once compiled (synchronous access for the fused bag's private instance). */
+let privateModuleReady: WasmModule | null = null;
 
 /** kernels.wasm with an unshared memory import, compiled once per thread (for WasmOps.createPrivate). */
 export function privateKernelModule(): Promise<WasmModule> {
   if (privateModulePromise === null) {
-    privateModulePromise = loadKernelBytes().then((bytes) => WA.compile(unsharedKernelBytes(bytes)));
+    privateModulePromise = loadKernelBytes()
+      .then((bytes) => WA.compile(unsharedKernelBytes(bytes)))
+      .then((m) => (privateModuleReady = m));
     privateModulePromise.catch(() => {
       privateModulePromise = null;
     });
@@ -460,9 +464,18 @@ export class WasmOps implements Ops {
   }
 
   fusedBag(fields: readonly FusedBagField[], maxBatch: number, alloc: FusedBagAlloc = this): FusedBag {
-    return new WasmFusedBag(fields, maxBatch, alloc, (table, dim, B, F, fd, w, hw, out, os) => {
+    // forwardPlain's private instance: on an ordinary memory, once the private module has compiled.
+    const plainHost = (bytes: number): FusedBagHost | null => {
+      if (privateModuleReady === null) {
+        privateKernelModule().catch(() => undefined);
+        return null;
+      }
+      return WasmOps.createPrivate(privateModuleReady, bytes);
+    };
+    const kernel = (table: Float32Array, dim: number, B: number, F: number, fd: Int32Array, w: Float32Array, hw: boolean, out: Float32Array, os: number): void => {
       this.k.bhBagForward(this.ptr(table), dim, B, F, this.ptr(fd), this.ptr(w), hw ? 1 : 0, this.ptr(out), os);
-    });
+    };
+    return new WasmFusedBag(fields, maxBatch, alloc, kernel, this.isPrivate ? null : plainHost);
   }
 
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {

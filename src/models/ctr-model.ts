@@ -236,7 +236,9 @@ export class CtrModel {
       }
     }
     if (this.emb) {
-      const E = this.emb.forward();
+      // Inference straight into the fused tower: the embeddings may stay out of WASM memory (no copy for onnxruntime).
+      const plain = !train && this.fm === null && this.cross === null && this.deepIn === null && this.mlp !== null && this.mlp.infersOnTower(B);
+      const E = this.emb.forward(plain);
       if (this.fm) this.ctx.ops.axpy(1, this.fm.forward(E, B), logits, B);
       if (this.mlp) {
         let x = E;

@@ -425,21 +425,22 @@ export class EmbeddingBag {
     return ew;
   }
 
-  /** Fused embeddings for the layout's current batch: batch × width. */
-  forward(): Float32Array {
+  /**
+   * Fused embeddings for the layout's current batch: batch × width. plain: the caller only reads the result from JS
+   * or hands it to onnxruntime, never to an Ops kernel, so an inference-only batch may come back in ordinary
+   * (non-shared) memory, which onnxruntime reads without copying it.
+   */
+  forward(plain = false): Float32Array {
     this.resize();
     const L = this.layout;
-    if (L.fusedActive) {
-      this.forwardFused(L.fused as FusedBag);
-      return this.out;
-    }
+    if (L.fusedActive) return this.forwardFused(L.fused as FusedBag, plain);
     this.ctx.ops.embeddingBagForward(this.table, this.dim, L.rows, L.offsets, L.nSeg, this.weights(), false, this.out);
     return this.out;
   }
 
   // Per-block weights as weights() would give each row of the single-valued layout: 1/K for mean fusion, α for
   // weighted, 1 otherwise (the same float32 values, so the kernel's sums are bit-identical).
-  private forwardFused(fb: FusedBag): void {
+  private forwardFused(fb: FusedBag, plain: boolean): Float32Array {
     const L = this.layout;
     if (L.useWeights) {
       const w = fb.weights;
@@ -451,7 +452,12 @@ export class EmbeddingBag {
         for (let k = 0; k < K; k++) w[o + k] = bb >= 0 ? this.alpha[bb + k] : fld.fusion === 'mean' ? 1 / K : 1;
       }
     }
+    if (plain) {
+      const o = fb.forwardPlain(this.table, this.dim, L.useWeights, this.width);
+      if (o !== null) return o;
+    }
     fb.forward(this.table, this.dim, L.useWeights, this.out, this.width);
+    return this.out;
   }
 
   /** dOut: batch × width. Fills uniqueRows/gradRows/nUnique and dAlpha (overwritten). */

@@ -94,6 +94,11 @@ export class Mlp {
     return this.towerParams;
   }
 
+  /** Whether an inference forward of `batch` rows runs the fused tower, which reads x from any memory (not only the backend's). */
+  infersOnTower(batch: number): boolean {
+    return this.tower !== null && batch > SMALL_BATCH;
+  }
+
   /** seed keys the dropout masks (layer i uses seed + i). */
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
     if (this.tower !== null && (train || batch > SMALL_BATCH)) {

@@ -1,7 +1,8 @@
 // The fused inference bag (kernels/fused-bag.ts + wasm bh-gather.ts) against the index + layout +
 // embeddingBagForward path on the same WASM backend: bit-identical outputs for BH succession and skip, narrow last
 // blocks, S < 64, codes straddling the 32-bit halves, dense BH, non-BH fields, every fusion mode it covers, dims
-// on both kernel paths; the cases it must leave to the general path (concat, multi-valued, out-of-range dense ids).
+// on both kernel paths; the cases it must leave to the general path (concat, multi-valued, out-of-range dense ids);
+// the ordinary-memory output for onnxruntime; a Predictor scoring the same probabilities either way.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,7 +14,11 @@ import { BinaryCodeIndexer } from '../../../src/embedding/binary-code.js';
 import { DoubleHashIndexer } from '../../../src/embedding/double-hash.js';
 import { HashIndexer } from '../../../src/embedding/hashing.js';
 import { QrIndexer } from '../../../src/embedding/qr.js';
+import type { DataChunk } from '../../../src/data/chunk.js';
 import { createOps, opsGemmProvider } from '../../../src/kernels/index.js';
+import { privateKernelModule } from '../../../src/kernels/wasm.js';
+import { createModel } from '../../../src/models/registry.js';
+import { Predictor } from '../../../src/serve/predictor.js';
 import type { Ops } from '../../../src/kernels/ops.js';
 import { EmbeddingBag, EmbeddingLayout, type BagField, type Fusion } from '../../../src/nn/embedding-bag.js';
 import { DenseParams } from '../../../src/nn/params.js';
@@ -137,4 +142,88 @@ test('fused bag: an out-of-range dense id still throws the indexer error; backwa
   assert.equal(s.layout.fusedActive, true);
   s.bags[0].forward();
   assert.throws(() => s.bags[0].backward(new Float32Array(8 * s.bags[0].width)), /inference-only/);
+});
+
+test('fused bag: forwardPlain (ordinary memory, for onnxruntime) = forward, bit for bit', async () => {
+  const ops = await createOps('wasm');
+  await privateKernelModule();
+  const rng = new Rng(4);
+  // The table (843 rows × 6) is under a quarter of the output (2000 × 24): the private copy pays off.
+  const indexers = [bh(64, 4, 'succession'), bh(64, 4, 'skip'), bh(30, 7, 'skip'), new HashIndexer({ method: 'hash', rows: 11 })];
+  const fields: BagField[] = indexers.map((indexer, i) => ({ indexer, fusion: (['sum', 'mean', 'weighted'] as const)[i % 3], pooling: 'mean' }));
+  const s = setup(ops, fields, [6], 2000, rng);
+  for (const B of [2000, 1999]) {
+    const batch = batchFor(rng, fields, B);
+    s.layout.build(batch, true);
+    const bag = s.bags[0];
+    const shared = Float32Array.from(bag.forward(false).subarray(0, B * bag.width));
+    const plain = bag.forward(true);
+    assert.ok(!(plain.buffer instanceof SharedArrayBuffer), 'plain output is not in shared memory');
+    assert.deepEqual(plain.subarray(0, B * bag.width), shared);
+  }
+  // A small batch's output is smaller than the table copy would be: shared memory (backend) output.
+  s.layout.build(batchFor(rng, fields, 50), true);
+  assert.ok(s.bags[0].forward(true).buffer instanceof SharedArrayBuffer);
+});
+
+/** Probabilities of every row through predictChunks. */
+async function predictAll(p: Predictor, c: DataChunk): Promise<Float32Array> {
+  const out = new Float32Array(c.rows);
+  async function* once(): AsyncGenerator<DataChunk> {
+    yield c;
+  }
+  for await (const b of p.predictChunks(once())) out.set(b.probs, b.firstRow);
+  return out;
+}
+
+test('Predictor: fused inference bag gives the probabilities of the index + layout + gather path (fp32, int8; dnn, deepfm with dense inputs)', async () => {
+  const ops = await createOps('auto');
+  const N = 2500;
+  const B = 1024;
+  const index = [
+    { method: 'bh' as const, codeBits: 64, blockBits: 4, strategy: 'succession' as const },
+    { method: 'bh' as const, codeBits: 64, blockBits: 4, strategy: 'skip' as const },
+    { method: 'bh' as const, codeBits: 30, blockBits: 7, strategy: 'skip' as const },
+    { method: 'hash' as const, rows: 11 },
+  ];
+  for (const [arch, numDense] of [['dnn', 0], ['deepfm', 2]] as const) {
+    const config = { arch, dim: 8, mlp: [32, 32], seed: 5, numDense, fields: index.map((ix, f) => ({ name: `f${f}`, index: ix, fusion: (['sum', 'mean', 'weighted', 'sum'] as const)[f] })) };
+    const model = createModel(config, { ops, maxBatch: B });
+    const rng = new Rng(6);
+    for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
+    const chunk: DataChunk = {
+      rows: N,
+      labels: new Float32Array(N),
+      fields: index.map(() => ({ ids: new Uint32Array(2 * N).map(() => rng.nextU32()) })),
+      dense: numDense > 0 ? new Float32Array(N * numDense).map(() => rng.normal()) : undefined,
+      numDense,
+    };
+    const contents = { version: 1, createdAt: '', model: model.config, meta: { engine: { ops: ops.name, gemm: 'auto' }, evalBatch: B, data: { format: 'peer', reader: {} } }, tensors: model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })) };
+    for (const precision of ['fp32', 'int8'] as const) {
+      const p = await Predictor.fromContents(contents as never, '<test>', { precision });
+      // Count the batches whose embeddings went to the tower in ordinary memory (dnn only: deepfm's FM needs them in WASM).
+      let plainBatches = 0;
+      const fb = p.model.layout.fused;
+      if (fb !== null) {
+        const orig = fb.forwardPlain.bind(fb);
+        fb.forwardPlain = (...a) => {
+          const o = orig(...a);
+          if (o !== null) plainBatches++;
+          return o;
+        };
+      }
+      const fused = await predictAll(p, chunk);
+      if (ops.name === 'wasm') {
+        assert.equal(p.model.layout.fusedActive, true, `${arch} ${precision}: fused path taken`);
+        if (arch === 'dnn' && p.model.mlp?.infersOnTower(B)) assert.equal(plainBatches, 2, `${arch} ${precision}: the two full batches skip the copy`);
+        else assert.equal(plainBatches, 0);
+      }
+      (p.model.layout as unknown as { fusedBag: null }).fusedBag = null;
+      const general = await predictAll(p, chunk);
+      assert.equal(p.model.layout.fusedActive, false);
+      assert.deepEqual(fused, general, `${arch} ${precision}`);
+      await p.close();
+    }
+    model.dispose();
+  }
 });
