@@ -61,7 +61,7 @@ export interface FusedBagHost extends FusedBagAlloc {
 /** The kernel call: pointers are byte offsets of WASM arrays. */
 export type BhBagKernel = (table: Float32Array, dim: number, B: number, F: number, fields: Int32Array, weights: Float32Array, hasWeights: boolean, out: Float32Array, outStride: number) => void;
 
-const FD = 8;
+const FD = 10;
 
 /** Code bit i of a skip field goes to contiguous bit start_{i mod K} + ⌊i / K⌋ (the indexer's permutation). */
 function skipPermTable(S: number, widths: readonly number[], alloc: FusedBagAlloc): Int32Array {
@@ -170,6 +170,12 @@ export class WasmFusedBag implements FusedBag {
       this.desc[d + 4] = perm;
       this.desc[d + 5] = permBytes;
       this.desc[d + 6] = w0;
+      // Uniform blocks (see bh-gather.ts): succession always (the narrow last block is cut by the S-bit mask), skip
+      // when K divides S.
+      const uniform = fld.kind === 'bh' && (fld.strategy === 'succession' || fld.widths.every((w) => w === fld.widths[0])) ? fld.widths[0] : 0;
+      this.desc[d + 7] = uniform;
+      this.desc[d + 8] = fld.kind === 'bh' ? fld.codeBits : 64;
+      this.desc[d + 9] = fld.rowBase;
     }
   }
 

@@ -3,13 +3,16 @@
 // (the training path needs those for its backward; inference does not). Same rows and the same additions, in
 // the same order, as index() + embeddingBagForward over the single-valued layout.
 //
-//   field descriptor (FD i32 per field):  kind | K | ptr (ids or rows) | blocks ptr | perm ptr | permBytes | wOff
+//   field descriptor (FD i32 per field):  kind | K | ptr (ids or rows) | blocks ptr | perm ptr | permBytes | wOff |
+//                                         uniform width w (0: widths differ) | code bits S | rowBase
 //   block descriptor (3 i32 per block):   shift | mask | first row (rowBase + offset_k)
 //   kind 0 (BH, contiguous code):   v_k = (code >> shift_k) & mask_k
 //   kind 1 (BH skip):               the same after the byte-table bit permutation of the code
 //   kind 2 (any method):            rows given, K per sample (ptr = b·K + k), first row per block added
+//   uniform w (kinds 0/1): offset_k = k·2^w and, on the code cut to S bits, v_k = (code >> k·w) & (2^w − 1)
+//   (succession's narrower last block included: bits ≥ S are zero), so no block table is read.
 
-const FD: i32 = 8;
+const FD: i32 = 10;
 const TILE: i32 = 64;
 
 // @ts-ignore: decorator
@@ -82,9 +85,12 @@ function rowAt(kind: i32, code: u64, rp: usize, d: usize): i32 {
 // twice and stored to the same place.
 // @ts-ignore: decorator
 @inline
-function fieldSmall(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool, kind: i32, K: i32, ptr: usize, blk: usize, perm: usize, permBytes: i32, wf: usize, out: usize, strideBytes: usize, bLo: i32, B: i32): void {
+function fieldSmall(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool, uniform: bool, kind: i32, K: i32, ptr: usize, blk: usize, perm: usize, permBytes: i32, wf: usize, uw: i32, smask: u64, rowBase: i32, out: usize, strideBytes: usize, bLo: i32, B: i32): void {
   const tailOff = <usize>n4 * 16;
   const zero = f32x4.splat(0);
+  const um: u64 = (<u64>1 << <u64>uw) - 1;
+  const ustep = (<usize>1 << <usize>uw) * rowBytes;
+  const ubase = table + <usize>rowBase * rowBytes;
   for (let b = bLo; b < B; b += 2) {
     const b1 = b + 1 < B ? b + 1 : b;
     const c0 = kind == 2 ? 0 : fieldCode(kind, ptr, perm, permBytes, b);
@@ -101,10 +107,23 @@ function fieldSmall(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool
     let y2 = zero;
     let y3 = zero;
     let y4 = zero;
+    let u0 = c0 & smask;
+    let u1 = c1 & smask;
+    let base = ubase;
     for (let k = 0; k < K; k++) {
-      const d = blk + <usize>k * 12;
-      const p = table + <usize>rowAt(kind, c0, rp0 + (<usize>k << 2), d) * rowBytes;
-      const q = table + <usize>rowAt(kind, c1, rp1 + (<usize>k << 2), d) * rowBytes;
+      let p: usize;
+      let q: usize;
+      if (uniform) {
+        p = base + <usize>(u0 & um) * rowBytes;
+        q = base + <usize>(u1 & um) * rowBytes;
+        u0 >>= <u64>uw;
+        u1 >>= <u64>uw;
+        base += ustep;
+      } else {
+        const d = blk + <usize>k * 12;
+        p = table + <usize>rowAt(kind, c0, rp0 + (<usize>k << 2), d) * rowBytes;
+        q = table + <usize>rowAt(kind, c1, rp1 + (<usize>k << 2), d) * rowBytes;
+      }
       const w = hasW ? f32x4.splat(load<f32>(wf + (<usize>k << 2))) : zero;
       if (n4 > 0) {
         x0 = acc(x0, p, w, hasW);
@@ -152,6 +171,16 @@ function fieldSmall(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool
   }
 }
 
+// @ts-ignore: decorator
+@inline
+function bySize(table: usize, rowBytes: usize, n4: i32, rem: i32, hasW: bool, uniform: bool, kind: i32, K: i32, ptr: usize, blk: usize, perm: usize, permBytes: i32, wf: usize, uw: i32, smask: u64, rowBase: i32, o: usize, strideBytes: usize, b0: i32, b1: i32): void {
+  if (n4 == 4) fieldSmall(table, rowBytes, 4, rem, hasW, uniform, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+  else if (n4 == 3) fieldSmall(table, rowBytes, 3, rem, hasW, uniform, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+  else if (n4 == 2) fieldSmall(table, rowBytes, 2, rem, hasW, uniform, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+  else if (n4 == 1) fieldSmall(table, rowBytes, 1, rem, hasW, uniform, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+  else fieldSmall(table, rowBytes, 0, rem, hasW, uniform, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+}
+
 function bagSmall(table: usize, dim: i32, B: i32, F: i32, fields: usize, weights: usize, hasWeights: bool, out: usize, outStride: i32): void {
   const rowBytes = <usize>dim * 4;
   const n4 = dim >> 2;
@@ -171,19 +200,17 @@ function bagSmall(table: usize, dim: i32, B: i32, F: i32, fields: usize, weights
     const permBytes = load<i32>(fd, 20);
     const wf = weights + <usize>load<i32>(fd, 24) * 4;
     const o = out + <usize>f * rowBytes;
-    // n4 and hasWeights as constants: one specialized loop each.
+    const uw = kind == 2 ? 0 : load<i32>(fd, 28);
+    const S = load<i32>(fd, 32);
+    const smask: u64 = S >= 64 ? <u64>-1 : (<u64>1 << <u64>S) - 1;
+    const rowBase = load<i32>(fd, 36);
+    // n4, hasWeights and uniform as constants: one specialized loop each.
     if (hasWeights) {
-      if (n4 == 4) fieldSmall(table, rowBytes, 4, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 3) fieldSmall(table, rowBytes, 3, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 2) fieldSmall(table, rowBytes, 2, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 1) fieldSmall(table, rowBytes, 1, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else fieldSmall(table, rowBytes, 0, rem, true, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      if (uw > 0) bySize(table, rowBytes, n4, rem, true, true, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+      else bySize(table, rowBytes, n4, rem, true, false, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
     } else {
-      if (n4 == 4) fieldSmall(table, rowBytes, 4, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 3) fieldSmall(table, rowBytes, 3, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 2) fieldSmall(table, rowBytes, 2, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else if (n4 == 1) fieldSmall(table, rowBytes, 1, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
-      else fieldSmall(table, rowBytes, 0, rem, false, kind, K, ptr, blk, perm, permBytes, wf, o, strideBytes, b0, b1);
+      if (uw > 0) bySize(table, rowBytes, n4, rem, false, true, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
+      else bySize(table, rowBytes, n4, rem, false, false, kind, K, ptr, blk, perm, permBytes, wf, uw, smask, rowBase, o, strideBytes, b0, b1);
     }
   }
   }
