@@ -86,6 +86,12 @@ export interface Ops {
    * new count. slot stays set: the caller resets slot[outRows[i]] = −1 once done with the accumulator.
    */
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number;
+  /**
+   * bhRows: BH rows of n single-valued 64-bit ids (ids: n (lo, hi) pairs as int32) for the K blocks in `blocks` (3
+   * int32 per block: start bit, mask 2^w − 1, first row): out[b·outStride + outOffset + k] = first_k +
+   * ((code_b >> start_k) & mask_k). The succession strategy's BinaryCodeIndexer.index, written sample-major.
+   */
+  bhRows(ids: Int32Array, n: number, blocks: Int32Array, K: number, out: Int32Array, outStride: number, outOffset: number): void;
 
   // --- sparse (row-wise) optimizers, on the u unique rows from embeddingBagBackward; g ← g + l2·w first ---
   /** sparseSgd: w −= lr · g. */

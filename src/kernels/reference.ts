@@ -221,6 +221,19 @@ export class ReferenceOps implements Ops {
     }
   }
 
+  bhRows(ids: Int32Array, n: number, blocks: Int32Array, K: number, out: Int32Array, outStride: number, outOffset: number): void {
+    for (let b = 0; b < n; b++) {
+      const lo = ids[2 * b] >>> 0;
+      const hi = ids[2 * b + 1] >>> 0;
+      for (let k = 0; k < K; k++) {
+        const s = blocks[3 * k];
+        // The 32 code bits starting at bit s (JS shifts count mod 32, so s = 0 and s ≥ 32 are their own cases).
+        const bits = s === 0 ? lo : s >= 32 ? hi >>> (s - 32) : (lo >>> s) | (hi << (32 - s));
+        out[b * outStride + outOffset + k] = blocks[3 * k + 2] + ((bits & blocks[3 * k + 1]) >>> 0);
+      }
+    }
+  }
+
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
     for (let k = 0; k < u; k++) {
       const r = rows[k];

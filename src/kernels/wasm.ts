@@ -65,6 +65,7 @@ interface KernelExports {
   embeddingBagBackward(dOut: number, dim: number, rows: number, offsets: number, nSeg: number, weights: number, hasWeights: number, mean: number, slot: number, uniqueRows: number, gradRows: number): number;
   embeddingBagWeightGrad(dOut: number, table: number, dim: number, rows: number, offsets: number, nSeg: number, mean: number, dWeights: number): void;
   sparseGradMerge(dim: number, rows: number, grad: number, u: number, mod: number, rem: number, slot: number, outRows: number, outGrad: number, count: number): number;
+  bhRows(ids: number, n: number, blocks: number, K: number, out: number, outStride: number, outOffset: number): void;
   sparseSgd(table: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number): void;
   sparseAdagrad(table: number, acc: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number, eps: number): void;
   sparseAdam(table: number, m: number, v: number, dim: number, rows: number, u: number, grad: number, stepSize: number, beta1: number, beta2: number, eps: number, l2: number, bc2inv: number): void;
@@ -480,6 +481,10 @@ export class WasmOps implements Ops {
 
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
     return this.k.sparseGradMerge(dim, this.ptr(rows), this.ptr(grad), u, mod, rem, this.ptr(slot), this.ptr(outRows), this.ptr(outGrad), count);
+  }
+
+  bhRows(ids: Int32Array, n: number, blocks: Int32Array, K: number, out: Int32Array, outStride: number, outOffset: number): void {
+    this.k.bhRows(this.ptr(ids), n, this.ptr(blocks), K, this.ptr(out), outStride, outOffset);
   }
 
   // --- sparse optimizers ---

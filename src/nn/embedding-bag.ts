@@ -69,6 +69,15 @@ export class EmbeddingLayout {
 
   private readonly ops: Ops;
   private readonly scratch: Int32Array[];
+  /**
+   * Succession-BH fields: the block table ops.bhRows reads (3 int32 per block: start bit, mask, first row), so
+   * training builds write their rows in a kernel instead of the JS indexer; null for other fields.
+   */
+  private readonly bhBlocks: (Int32Array | null)[];
+  /** Backend copies of those fields' batch ids (int32 for the kernel, a u32 view for copying in); made on first use. */
+  private readonly bhIds: ({ i32: Int32Array; u32: Uint32Array } | null)[];
+  /** Fields whose rows the current single-valued build computes with ops.bhRows. */
+  private readonly viaKernel: boolean[];
   private readonly staticWeights: boolean;
   /** Rows per sample when every field is single-valued (Σ K_f). */
   readonly rowsPerSample: number;
@@ -118,6 +127,24 @@ export class EmbeddingLayout {
     this.offsets = ops.allocI32(maxBatch * seg + 1);
     this.maxBatch = maxBatch;
     this.scratch = fields.map((f) => new Int32Array(Math.max(1, maxBatch * f.indexer.rowsPerValue)));
+    this.bhBlocks = fields.map((f, i) => {
+      if (f.indexer.method !== 'bh') return null;
+      const bh = f.indexer as BinaryCodeIndexer;
+      if (bh.spec.strategy !== 'succession') return null;
+      // The indexer's contiguous layout: block k is code bits [Σ_{j<k} w_j, … + w_k), rows from offsets[k].
+      const K = bh.widths.length;
+      const t = ops.allocI32(3 * K);
+      let pos = 0;
+      for (let k = 0; k < K; k++) {
+        t[3 * k] = pos;
+        t[3 * k + 1] = (2 ** bh.widths[k] - 1) | 0;
+        t[3 * k + 2] = this.rowBase[i] + bh.offsets[k];
+        pos += bh.widths[k];
+      }
+      return t;
+    });
+    this.bhIds = fields.map(() => null);
+    this.viaKernel = fields.map(() => false);
   }
 
   private slotArr: Int32Array | null = null;
@@ -165,11 +192,20 @@ export class EmbeddingLayout {
     if (inferOnly && this.noConcat && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
     let total = 0;
     let weights = this.staticWeights;
+    const single = this.noConcat && batch.fields.every((bf) => bf.offsets === null);
     for (let f = 0; f < F; f++) {
       const bf = batch.fields[f];
       const K = this.fields[f].indexer.rowsPerValue;
       const n = bf.offsets === null ? B : bf.offsets[B];
       if (bf.offsets !== null && this.fields[f].pooling === 'mean') weights = true;
+      // Succession BH on the single-valued layout: buildSingleValued writes the rows with ops.bhRows (a dense id out
+      // of range goes through the indexer, which throws the error).
+      const bh = this.bhBlocks[f] !== null ? (this.fields[f].indexer as BinaryCodeIndexer).spec : null;
+      this.viaKernel[f] = single && bh !== null && (!bh.dense || denseIdsFit(bf.ids, B, bh.codeBits));
+      if (this.viaKernel[f]) {
+        total += n * K;
+        continue;
+      }
       if (this.scratch[f].length < n * K) {
         let cap = this.scratch[f].length;
         while (cap < n * K) cap *= 2;
@@ -179,8 +215,8 @@ export class EmbeddingLayout {
       total += n * K;
     }
     this.ensureRows(total);
-    if (this.noConcat && batch.fields.every((bf) => bf.offsets === null)) {
-      this.buildSingleValued(B);
+    if (single) {
+      this.buildSingleValued(batch);
       return;
     }
     const rows = this.rows;
@@ -273,13 +309,25 @@ export class EmbeddingLayout {
   // The same layout as build's general loop when every field is single-valued and none is concat: sample b's
   // field f is segment b·F + f, covering rows [b·P + o_f, b·P + o_f + K_f) (P = Σ K, o_f = Σ_{g<f} K_g).
   // Field-major loops with no per-row branches; weights and block ids are written only when a kernel reads them.
-  private buildSingleValued(B: number): void {
+  private buildSingleValued(batch: Batch): void {
+    const B = batch.size;
     const F = this.fields.length;
     const P = this.rowsPerSample;
     const rows = this.rows;
     const offs = this.offsets;
     for (let f = 0; f < F; f++) {
       const K = this.fields[f].indexer.rowsPerValue;
+      if (this.viaKernel[f]) {
+        let ids = this.bhIds[f];
+        if (ids === null) {
+          const i32 = this.ops.allocI32(2 * this.maxBatch);
+          ids = { i32, u32: new Uint32Array(i32.buffer, i32.byteOffset, i32.length) };
+          this.bhIds[f] = ids;
+        }
+        ids.u32.set(batch.fields[f].ids.subarray(0, 2 * B));
+        this.ops.bhRows(ids.i32, B, this.bhBlocks[f] as Int32Array, K, rows, P, this.fieldRowOffset[f]);
+        continue;
+      }
       const base = this.rowBase[f];
       const sc = this.scratch[f];
       const fo = this.fieldRowOffset[f];

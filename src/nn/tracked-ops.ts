@@ -117,6 +117,10 @@ export class TrackedOps implements Ops {
     return this.inner.sparseGradMerge(dim, rows, grad, u, mod, rem, slot, outRows, outGrad, count);
   }
 
+  bhRows(ids: Int32Array, n: number, blocks: Int32Array, K: number, out: Int32Array, outStride: number, outOffset: number): void {
+    this.inner.bhRows(ids, n, blocks, K, out, outStride, outOffset);
+  }
+
   sparseSgd(table: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number): void {
     this.inner.sparseSgd(table, dim, rows, u, grad, lr, l2);
   }

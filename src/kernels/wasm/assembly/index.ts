@@ -5,6 +5,7 @@ export { gemm, gemmScratchBytes } from './gemm';
 export { addRowVector, sumRows, relu, reluBackward, sigmoid, mul, axpy, dropoutMask, bceWithLogits, crossForward, crossBackward } from './elementwise';
 export { embeddingBagForward, embeddingBagBackward, embeddingBagWeightGrad, sparseGradMerge, sparseSgd, sparseAdagrad, sparseAdam, adam } from './embedding';
 export { bhBagForward } from './bh-gather';
+export { bhRows } from './bh-rows';
 export { batchNormTrain, batchNormInfer, batchNormBackward, fmForward, fmBackward } from './norm';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
