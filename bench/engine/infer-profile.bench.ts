@@ -1,6 +1,7 @@
 // Where bhembed's batch-4096 inference time goes, fp32 vs int8 serving: the whole predict (indexing + gather/sum
 // of the embedding rows + tower + sigmoid) on a peer dump's test split (bench/peers/export.ts), against the tower
-// alone on the same shapes, and the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
+// alone on the same shapes, the embedding alone (fused inference bag vs index + layout + gather, same batches), and
+// the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
 //
 //   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3] [--workers 1,2] [--infer-threads N]
 
