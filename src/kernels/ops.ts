@@ -81,7 +81,8 @@ export interface Ops {
   fusedBag?(fields: readonly FusedBagField[], maxBatch: number, alloc?: FusedBagAlloc): FusedBag | undefined;
   /**
    * sparseGradMerge: add one shard's row gradients (u rows, u × dim) into an accumulator, keeping only rows r with
-   * r mod `mod` = rem (the rows this thread owns). slot maps row → accumulator index (numRows int32, −1 = absent);
+   * ⌊r / 16⌋ mod `mod` = rem (the rows this thread owns: runs of 16 rows, whole cache lines of a 64-byte aligned
+   * table). slot maps row → accumulator index (numRows int32, −1 = absent);
    * a new row takes index count (outRows[count] = r, its gradient copied), a known one is added to. Returns the
    * new count. slot stays set: the caller resets slot[outRows[i]] = −1 once done with the accumulator.
    */

@@ -237,7 +237,7 @@ export class ReferenceOps implements Ops {
   sparseGradMerge(dim: number, rows: Int32Array, grad: Float32Array, u: number, mod: number, rem: number, slot: Int32Array, outRows: Int32Array, outGrad: Float32Array, count: number): number {
     for (let k = 0; k < u; k++) {
       const r = rows[k];
-      if (mod > 1 && r % mod !== rem) continue;
+      if (mod > 1 && (r >> 4) % mod !== rem) continue;
       let s = slot[r];
       if (s < 0) {
         s = count++;

@@ -1,5 +1,6 @@
 // Merged sparse updates for data-parallel training: every thread's shard leaves its touched embedding rows and
-// their gradients in a shared exchange; after a barrier each thread owns the rows r with r mod N = its id, sums
+// their gradients in a shared exchange; after a barrier each thread owns the rows r with ⌊r/16⌋ mod N = its id
+// (runs of 16 rows, so no two threads write one cache line of the table or its optimizer state), sums
 // those rows' gradients over all shards in shard order (deterministic) and takes ONE optimizer step per row.
 // So N threads run the same lazy Adam / Adagrad / SGD (and --l2 term) as one thread on the whole batch, up to
 // float summation order. Barriers and error flags belong to the caller (train/worker.ts); this file only moves rows.
@@ -73,7 +74,8 @@ export class SparseMerger {
     this.id = id;
     const N = ex.threads;
     this.acc = ex.bags.map((b) => {
-      const owned = b.numRows > id ? Math.floor((b.numRows - 1 - id) / N) + 1 : 0;
+      let owned = 0;
+      for (let c = id; c * 16 < b.numRows; c += N) owned += Math.min(16, b.numRows - c * 16);
       const slot = ops.allocI32(Math.max(1, b.numRows));
       slot.fill(-1);
       const cap = Math.max(1, Math.min(owned, N * b.cap));

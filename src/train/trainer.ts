@@ -4,7 +4,7 @@
 //   - each batch is split into N shards; thread w (the main thread is w = 0) runs forward/backward on shard w
 //     with the loss scaled by 1/B, so the shard gradients sum to the full-batch gradient;
 //   - embedding rows (sparseSync 'merged', the default): after a barrier, thread w sums the gradients of the rows
-//     it owns (row mod N = w) over all shards in shard order and takes one optimizer step per row
+//     it owns (runs of 16 rows, ⌊row/16⌋ mod N = w) over all shards in shard order and takes one optimizer step per row
 //     (train/sparse-sync.ts): the same lazy Adam / Adagrad / SGD and L2 as one thread on the full batch, up to
 //     float summation order. 'hogwild': each thread steps its own shard's rows at once (Niu et al. 2011), so a
 //     row two shards touch takes two smaller steps: a different optimizer;

@@ -197,18 +197,20 @@ export function embeddingBagBackward(dOut: usize, dim: i32, rows: usize, offsets
 }
 
 /**
- * Merge one shard's row gradients into an owner's accumulator: rows r with r % mod == rem are added to
+ * Merge one shard's row gradients into an owner's accumulator: rows r with (r >> 4) % mod == rem are added to
  * outGrad[slot[r]] (a row seen for the first time takes index count, is listed in outRows and copied). Returns the
  * new count. slot (numRows int32, −1 = not yet) is left set; the caller resets it for outRows[0..count).
  */
 export function sparseGradMerge(dim: i32, rows: usize, grad: usize, u: i32, mod: i32, rem: i32, slot: usize, outRows: usize, outGrad: usize, count: i32): i32 {
   const rowBytes = <usize>dim * 4;
+  // Owners take runs of 16 rows (16·dim floats: whole 64-byte lines, so two owners never write one cache line).
   // Rows are ≥ 0: for a power-of-two mod the owner test is a mask (no integer division per row).
   const mask = mod - 1;
   const pow2 = (mod & mask) == 0;
   for (let k = 0; k < u; k++) {
     const r = load<i32>(at(rows, k));
-    if (mod > 1 && (pow2 ? r & mask : r % mod) != rem) continue;
+    const c = r >> 4;
+    if (mod > 1 && (pow2 ? c & mask : c % mod) != rem) continue;
     const g = grad + <usize>k * rowBytes;
     let s = load<i32>(at(slot, r));
     if (s < 0) {
