@@ -1,7 +1,8 @@
 // The bhembed leg of the peer benchmark: the library's Trainer (src/train/trainer.ts) trained on the same
 // samples, hash ids and index specs the peer dump was made from (<split>.ids.u32, index-specs.json), printing the same ONE JSON line as torch_ctr.py
 // and tfjs-peer.ts. bhembed indexes inside its step (hash id → rows), so its timing includes work the peers
-// skip; with --threads 2 the timing also includes starting the worker threads.
+// skip. With --threads 2 the worker threads start in Trainer.create, before the timed fit() (as PyTorch's thread
+// pool exists before its loop); the fit's own start-up (handing the dataset to the workers) is timed, ~0.05 s.
 //
 // After the fp32 measurements, the trained weights are loaded into a Predictor with precision 'int8' (the library's
 // int8 serving path) and timed the same way (*Int8 fields); then the same served model is timed through

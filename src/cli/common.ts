@@ -118,6 +118,7 @@ export interface RawModelFlags {
   lr: string;
   optimizer: string;
   threads: string;
+  sparseSync?: string;
   seed: string;
   engine: string;
   gemm: string;
@@ -149,6 +150,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .option('--lr <x>', 'learning rate', '0.001')
     .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default('adam'))
     .option('--threads <N>', 'training threads (data parallel, worker_threads)', '1')
+    .addOption(new Option('--sparse-sync <mode>', 'threads > 1: merged sums each embedding row\'s gradient over the shards and steps it once (the same optimizer as 1 thread); hogwild lets each thread step its own shard\'s rows').choices(['merged', 'hogwild']).default('merged'))
     .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
     .option('--patience <n>', 'with --valid: stop after n epochs without a validation AUC gain and keep the best epoch\'s weights (0 = off: train every epoch, keep the last weights)', '2')
     .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', '0')
@@ -175,6 +177,7 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod): ModelOp
     lr: parseFloatOpt('--lr', f.lr, 0, Infinity, true),
     optimizer: parseChoice('--optimizer', f.optimizer, CLI_OPTIMIZERS),
     threads: parseIntOpt('--threads', f.threads, 1, 64),
+    sparseSync: parseChoice('--sparse-sync', f.sparseSync ?? 'merged', ['merged', 'hogwild'] as const),
     seed: parseIntOpt('--seed', f.seed, 0, 4294967295),
     engine: f.engine as ModelOptions['engine'],
     gemm: f.gemm as ModelOptions['gemm'],

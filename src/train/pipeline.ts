@@ -27,6 +27,7 @@ import { saveModel } from './checkpoint.js';
 import type { Dataset } from './dataset.js';
 import type { EvalResult } from './trainer.js';
 import { Trainer } from './trainer.js';
+import type { SparseSync } from './sparse-sync.js';
 import type { FieldEmbeddingReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
 
@@ -81,6 +82,8 @@ export interface ModelOptions {
   lr: number;
   optimizer: SparseOptimizerKind;
   threads: number;
+  /** threads > 1: how embedding-row updates combine across threads (see Trainer). @default 'merged' */
+  sparseSync?: SparseSync;
   seed: number;
   /** @default 'auto' */
   engine?: OpsKind;
@@ -314,6 +317,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     epochs: m.epochs,
     seed: m.seed,
     threads: m.threads,
+    sparseSync: m.sparseSync,
     engine,
     gemm: gemmKind,
     ops,
@@ -355,6 +359,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         seconds: fit.seconds,
         samplesPerSec: (n * fit.epochs) / Math.max(fit.seconds, 1e-9),
         threads: m.threads,
+        ...(m.threads > 1 ? { sparseSync: m.sparseSync ?? 'merged' } : {}),
         batchSize: m.batchSize,
         lr: m.lr,
         optimizer: m.optimizer,

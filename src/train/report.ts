@@ -38,6 +38,8 @@ export interface TrainReport {
   seconds: number;
   samplesPerSec: number;
   threads: number;
+  /** threads > 1: 'merged' (one optimizer step per embedding row, as on 1 thread) or 'hogwild'. */
+  sparseSync?: string;
   batchSize: number;
   lr: number;
   optimizer: string;

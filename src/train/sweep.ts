@@ -270,10 +270,19 @@ export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test'): s
   return `${lines.join('\n')}\n`;
 }
 
-/** One Markdown bullet per cell that could not be built, with its reason ('' when there is none). */
+/** One Markdown bullet per method and ratio that could not be built, with the seeds and the reason ('' when none). */
 export function sweepInfeasibleNotes(results: SweepResultsFile, cells?: SweepCell[]): string {
   const keys = cells ? cells.map((c) => c.key) : Object.keys(results.cells);
-  const lines = keys.filter((k) => results.cells[k]?.infeasible !== undefined).map((k) => `- ${k} not run: ${results.cells[k].infeasible}`);
+  const groups = new Map<string, { seeds: number[]; reason: string }>();
+  for (const k of keys) {
+    const r = results.cells[k];
+    if (r?.infeasible === undefined) continue;
+    const g = `${r.method}@${r.compression}`;
+    const e = groups.get(g) ?? { seeds: [], reason: r.infeasible };
+    e.seeds.push(r.seed);
+    groups.set(g, e);
+  }
+  const lines = [...groups].map(([g, e]) => `- ${g} (seed${e.seeds.length > 1 ? 's' : ''} ${e.seeds.join(', ')}) not run: ${e.reason}`);
   return lines.length ? `\nCells that cannot be built at their ratio:\n${lines.join('\n')}\n` : '';
 }
 

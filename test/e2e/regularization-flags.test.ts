@@ -53,3 +53,21 @@ test('bad regularization values are usage errors (exit 2, the flag named)', () =
     assert.match(r.stderr, new RegExp(flag));
   }
 });
+
+test('--threads 2 --sparse-sync merged trains as 1 thread does; hogwild differs; a bad mode exits 2', () => {
+  const one = run('t1', []);
+  const merged = run('t2m', ['--threads', '2']);
+  const hog = run('t2h', ['--threads', '2', '--sparse-sync', 'hogwild']);
+  assert.equal(merged.metrics.train.sparseSync, 'merged');
+  assert.equal(hog.metrics.train.sparseSync, 'hogwild');
+  assert.equal(one.metrics.train.sparseSync, undefined);
+  // Same optimizer, only the float summation order differs (shards): the scores agree to ~1e-6.
+  assert.ok(Math.abs(merged.metrics.test.logloss - one.metrics.test.logloss) < 1e-4, `${merged.metrics.test.logloss} vs ${one.metrics.test.logloss}`);
+  assert.ok(Math.abs(merged.metrics.test.auc - one.metrics.test.auc) < 1e-3);
+  // Hogwild steps a row once per shard that touched it: a different trajectory.
+  assert.ok(Math.abs(hog.metrics.test.logloss - one.metrics.test.logloss) > 1e-4, `${hog.metrics.test.logloss} vs ${one.metrics.test.logloss}`);
+  const bad = bhembed(['train', ...common, '--threads', '2', '--sparse-sync', 'locks']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--sparse-sync/);
+  assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/);
+});

@@ -57,6 +57,6 @@ test('sweep: bh-skip and bh-succession in one grid; a ratio the data cannot supp
   }
   for (const k of ['bh-succession@100000#1', 'bh-skip@100000#1']) assert.match(results.cells[k].infeasible, /fewer than the 2 rows a compressed field needs/);
   assert.match(r.stdout, /\| bh-skip \| 2 \|/);
-  assert.match(r.stdout, /- bh-skip@100000#1 not run: plan: field/);
+  assert.match(r.stdout, /- bh-skip@100000 \(seed 1\) not run: plan: field/);
   assert.match(r.stdout, /AUC \/ full/);
 });
