@@ -286,6 +286,14 @@ export function towerStepModel(layers: TowerLayerSpec[], inputGrad: boolean): Ui
     { opType: 'Mul', name: 'scale', inputs: ['R', 'S'], outputs: ['GTOP'] },
   );
   const outputs: OnnxValue[] = [{ name: 'Z', dims: ['M', 1] }];
+  // Node order matters for memory, not for the result. onnxruntime runs the graph in the order of a reverse DFS
+  // from the graph's leaves (the output nodes), taking the leaf with the highest node index first (seen in its
+  // optimized-model dump, onnxruntime-node 1.30). Listed in data order, the leaf DX came last, so it ran first:
+  // every layer's input gradient, then all DW/DB at the end, with every GZ_i and H_i alive at once (the first step
+  // of a 100-400-400-400-1 tower at batch 4096 raised RSS by 71 MB). The leaves are therefore appended last, DX
+  // first and layer L−1's DW last, so layer i's DW_i, DB_i run before the next layer down and GZ_i, H_{i−1} die as
+  // the backward descends (+49 MB; step time unchanged, 76–80 vs 80–87 ms on this shared machine).
+  const leaves: OnnxNode[] = [];
   let g = 'GTOP';
   for (let i = L - 1; i >= 0; i--) {
     const l = layers[i];
@@ -295,15 +303,20 @@ export function towerStepModel(layers: TowerLayerSpec[], inputGrad: boolean): Ui
       g = `GZ${i}`;
     }
     const a = i === 0 ? 'X' : n.h(i - 1);
-    nodes.push({ opType: 'Gemm', name: `dw${i}`, inputs: [a, g], outputs: [`DW${i}`], attributes: { transA: { int: 1 } } });
-    nodes.push({ opType: 'ReduceSum', name: `db${i}`, inputs: [g, 'AXIS0'], outputs: [`DB${i}`], attributes: { keepdims: { int: 0 } } });
+    leaves.unshift(
+      { opType: 'ReduceSum', name: `db${i}`, inputs: [g, 'AXIS0'], outputs: [`DB${i}`], attributes: { keepdims: { int: 0 } } },
+      { opType: 'Gemm', name: `dw${i}`, inputs: [a, g], outputs: [`DW${i}`], attributes: { transA: { int: 1 } } },
+    );
     outputs.push({ name: `DW${i}`, dims: [l.inDim, l.outDim] }, { name: `DB${i}`, dims: [l.outDim] });
     if (i > 0 || inputGrad) {
       const o = i === 0 ? 'DX' : `GA${i}`;
-      nodes.push({ opType: 'Gemm', name: `dx${i}`, inputs: [g, n.w(i)], outputs: [o], attributes: { transB: { int: 1 } } });
+      const dx: OnnxNode = { opType: 'Gemm', name: `dx${i}`, inputs: [g, n.w(i)], outputs: [o], attributes: { transB: { int: 1 } } };
+      if (i === 0) leaves.unshift(dx);
+      else nodes.push(dx);
       g = o;
     }
   }
+  nodes.push(...leaves);
   if (inputGrad) outputs.push({ name: 'DX', dims: ['M', layers[0].inDim] });
   return encodeOnnxModel({ name: 'tower_step', nodes, inputs, outputs });
 }

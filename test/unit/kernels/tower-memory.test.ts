@@ -1,0 +1,97 @@
+// The memory-motivated shapes of the onnxruntime tower: the fp32 inference forward runs a batch in equal runs of at
+// most 1024 rows (rows past the first run must land at the right offsets, for shared and ordinary arrays), and the
+// training-step graph lists its output nodes last, DX first and the top layer's DW last, which is what makes
+// onnxruntime free each layer's gradient as the backward descends (see towerStepModel).
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Rng } from '../../../src/core/rng.js';
+import { towerStepModel } from '../../../src/kernels/onnx-encode.js';
+import type { TowerLayer } from '../../../src/kernels/ops.js';
+import { OrtGemmProvider } from '../../../src/kernels/ort.js';
+import { ReferenceOps } from '../../../src/kernels/reference.js';
+import { WasmOps } from '../../../src/kernels/wasm.js';
+
+let ops: WasmOps;
+let ort: OrtGemmProvider;
+const ref = new ReferenceOps();
+
+before(async () => {
+  ops = await WasmOps.create({ initialBytes: 16 << 20 });
+  ort = await OrtGemmProvider.create({ intraOpNumThreads: 1, inferThreads: 1 });
+});
+
+after(async () => {
+  await ort.dispose();
+});
+
+// y = relu?(x·W + b) layer by layer on the reference kernels.
+function referenceForward(layers: TowerLayer[], m: number, x: Float32Array, w: Float32Array[], b: Float32Array[]): Float32Array {
+  let h = x;
+  for (let i = 0; i < layers.length; i++) {
+    const l = layers[i];
+    const y = new Float32Array(m * l.outDim);
+    ref.gemm(false, false, m, l.outDim, l.inDim, 1, h, w[i], 0, y);
+    for (let r = 0; r < m; r++) for (let j = 0; j < l.outDim; j++) {
+      const v = y[r * l.outDim + j] + b[i][j];
+      y[r * l.outDim + j] = l.relu && v < 0 ? 0 : v;
+    }
+    h = y;
+  }
+  return h;
+}
+
+test('fp32 forward over several runs of rows (2500 = 834 + 834 + 832): every row as computed alone and as the reference', () => {
+  const layers: TowerLayer[] = [{ inDim: 12, outDim: 20, relu: true }, { inDim: 20, outDim: 3, relu: false }];
+  const M = 2500;
+  const rng = new Rng(31);
+  for (const shared of [false, true]) {
+    const alloc = (n: number): Float32Array => (shared ? ops.allocF32(n) : new Float32Array(n));
+    const fill = (n: number, f: () => number): Float32Array => {
+      const a = alloc(n);
+      for (let i = 0; i < n; i++) a[i] = f();
+      return a;
+    };
+    const w = layers.map((l) => fill(l.inDim * l.outDim, () => 0.4 * rng.normal()));
+    const b = layers.map((l) => fill(l.outDim, () => rng.normal()));
+    const x = fill(M * 12, () => rng.normal());
+    const tower = ort.tower(layers, { inputGrad: false, maxBatch: M });
+    assert.ok(tower);
+    const out = fill(M * 3, () => NaN);
+    tower.forward(M, x, w, b, out);
+    const expect = referenceForward(layers, M, x, w, b);
+    let num = 0;
+    let den = 0;
+    for (let i = 0; i < expect.length; i++) {
+      assert.ok(Number.isFinite(out[i]), `${shared ? 'shared' : 'ordinary'}: out[${i}] written`);
+      num += (out[i] - expect[i]) ** 2;
+      den += expect[i] ** 2;
+    }
+    assert.ok(Math.sqrt(num / den) < 1e-5, `${shared ? 'shared' : 'ordinary'}: normwise error ${Math.sqrt(num / den)}`);
+    // Rows straddling the run boundaries, forwarded on their own, give the same bits.
+    for (const [r0, n] of [[800, 60], [1650, 40], [2490, 10]]) {
+      const part = new Float32Array(n * 3);
+      tower.forward(n, x.subarray(r0 * 12, (r0 + n) * 12), w, b, part);
+      assert.deepEqual([...part], [...out.subarray(r0 * 3, (r0 + n) * 3)], `${shared ? 'shared' : 'ordinary'}: rows ${r0}..${r0 + n}`);
+    }
+    tower.dispose();
+  }
+});
+
+test('towerStepModel: forward and backward intermediates first, then the outputs DX, DB0, DW0, …, DB_{L−1}, DW_{L−1}', () => {
+  const layers = [{ inDim: 5, outDim: 7, relu: true }, { inDim: 7, outDim: 6, relu: true }, { inDim: 6, outDim: 4, relu: true }, { inDim: 4, outDim: 1, relu: false }];
+  const text = Buffer.from(towerStepModel(layers, true)).toString('latin1');
+  // Node names are stored as length-prefixed strings; find each node's name (tag 0x1a = NodeProto.name, field 3).
+  const at = (name: string): number => {
+    const i = text.indexOf(`\x1a${String.fromCharCode(name.length)}${name}`);
+    assert.ok(i >= 0, `node ${name} present`);
+    return i;
+  };
+  const leaves = ['dx0', 'db0', 'dw0', 'db1', 'dw1', 'db2', 'dw2', 'db3', 'dw3'].map(at);
+  for (let i = 1; i < leaves.length; i++) assert.ok(leaves[i - 1] < leaves[i], `output node ${i} after ${i - 1}`);
+  for (const inner of ['gemm0', 'gemm3', 'mask0', 'relugrad0', 'dx1', 'dx3']) assert.ok(at(inner) < leaves[0], `${inner} before the output nodes`);
+  // Without inputGrad there is no DX node and the order of the rest is the same.
+  const noDx = Buffer.from(towerStepModel(layers, false)).toString('latin1');
+  assert.equal(noDx.indexOf('\x1a\x03dx0'), -1);
+  assert.ok(noDx.indexOf('\x1a\x03db0') < noDx.indexOf('\x1a\x03dw3'));
+});
