@@ -32,7 +32,8 @@ export interface LoadOptions {
    * activations per batch): about 3× the tower's speed at large batches, scores within ~1e-3 of fp32 (AUC
    * typically within 1e-3), and a row's score then depends slightly on the rest of its batch. Batches of ≤ 8
    * rows still run fp32. The weights are quantized at the first batch: changing `predictor.model`'s parameters
-   * afterwards does not reach the int8 tower. Throws ConfigError when onnxruntime-node is unavailable. @default 'fp32'
+   * afterwards does not reach the int8 tower. Batch norm and dropout fold into the tower's Linear layers (both
+   * precisions), also once, at the first batch. Throws ConfigError when onnxruntime-node is unavailable. @default 'fp32'
    */
   precision?: InferPrecision;
   /**
@@ -121,6 +122,8 @@ export class Predictor {
       const evalBatch = Number.isInteger(meta.evalBatch) && meta.evalBatch > 0 ? meta.evalBatch : 1024;
       model = createModel(config, { ops, gemm, maxBatch: evalBatch, indexers: config.fields.map((f) => createIndexer(f.index)) });
       model.loadParameters(file.tensors);
+      // The weights never change from here on: batch norm folds into the tower once, with no per-batch check.
+      model.mlp?.freeze();
     } catch (e) {
       if (isBhembedError(e) && e.code === 'config.invalid') {
         throw new CheckpointError('checkpoint.corrupt', `${path}: the model file's contents do not describe a valid model: ${e.message}`, { file: path });
@@ -129,8 +132,9 @@ export class Predictor {
     }
     if (precision === 'int8') {
       // int8 applies to the fused deep tower only; say so instead of silently serving fp32 under an int8 label.
+      // (Batch norm and dropout are fine: at inference they fold into the tower's Linear layers.)
       const parts = ARCH_PARTS[config.arch];
-      const why = !(parts.deep || parts.cross) || config.mlp.length === 0 ? `arch '${config.arch}' with mlp [${config.mlp.join(', ')}] has no hidden layers to quantize` : config.batchNorm || config.dropout > 0 ? 'its tower uses batch norm or dropout, which run layer by layer in fp32' : null;
+      const why = !(parts.deep || parts.cross) || config.mlp.length === 0 ? `arch '${config.arch}' with mlp [${config.mlp.join(', ')}] has no hidden layers to quantize` : null;
       if (why !== null) {
         model.dispose?.();
         throw new ConfigError(`precision 'int8': ${path}: ${why}; use precision 'fp32'`, { key: 'precision', value: precision });
