@@ -4,9 +4,9 @@
 // own bytes (dense weights + grads + Adam moments, embedding tables + row-wise Adam state, and one batch: the
 // batch buffers, embedding output and the MLP activations/gradients of maxBatch rows).
 // Where the frappe-sized peak above the model's own bytes goes (measured by RSS after each phase): onnxruntime's CPU
-// arena for the training-step graph (~49 MB at batch 4096: activations kept for the backward, per-layer gradients,
-// arena rounding), and onnxruntime-node's copies of every run's outputs (DW_i, DX: ~3 MB per step) that wait in the
-// JS heap for V8's next collection (up to ~30 MB). The inference forward runs in runs of 1024 rows (~3 MB arena).
+// arena for the training-step graph (~21 MB: the tower runs a batch of 4096 as runs of 1024 rows; ~49 MB in one
+// run), the inference graph's (~3 MB), and onnxruntime-node's copies of every run's outputs (DW_i, DX: ~7 MB per
+// step) that wait in the JS heap for V8's next collection (up to ~30 MB per thread, reached after a few steps).
 // Run: node dist/bench/train/rss.bench.js [--fields 10] [--dim 10] [--hash-rows N] [--threads 1].
 // Writes bench/results/rss.json.
 

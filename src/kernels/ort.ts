@@ -250,14 +250,18 @@ export class OrtGemmProvider implements GemmProvider {
 }
 
 /**
- * Rows per onnxruntime run of an fp32 inference forward. Each session has its own CPU arena, which keeps the
- * largest intermediates it ever held; in one run per batch of 4096 the inference arena held ~13 MB next to the
- * training step's (rss.bench, frappe-sized 400-400-400 tower). Runs of 1024 rows hold a quarter of that and were
- * not slower (tower forward at batch 4096: 11.1 → 10.8 ms with 2 threads, 21.3 → 17.7 ms with 1; same bits: a row's
- * result does not depend on the other rows of its run, unless the run is a single row). int8 forwards stay one run
- * per batch (their activations are quantized per run).
+ * Rows per onnxruntime run of a training step and of an fp32 inference forward. Each session has its own CPU arena,
+ * which keeps the largest intermediates it ever held, so a session run on whole batches of 4096 rows holds a whole
+ * batch of activations (frappe-sized 100-400-400-400-1 tower: the step graph's first run raised RSS by 49 MB, the
+ * inference graph's by 13 MB, next to each other). Runs of 1024 rows hold about a quarter (step +21 MB, inference
+ * +3.4 MB) and were not slower (this shared machine, batch 4096: step 80–82 → 67–80 ms on 1 thread, train.bench
+ * --shape frappe 1 thread 45.4k/46.3k → 53.4k/54.2k samples/s, 2 threads 91.3k/89.9k → 91.7k/93.4k; inference
+ * 11.1 → 10.8 ms with 2 threads, 21.3 → 17.7 ms with 1). A row's logit does not depend on the other rows of its run
+ * unless the run is a single row (MLAS takes a GEMV path), hence equal runs. A step's weight gradients are summed
+ * per run, then over runs (a different float summation order than one run, the same for a given batch size). int8
+ * forwards stay one run per batch (their activations are quantized per run).
  */
-const INFER_ROWS = 1024;
+const RUN_ROWS = 1024;
 
 /** Layers at least this wide run as int8 in an int8 tower; narrower ones (the logit head) stay fp32. */
 const INT8_MIN_OUT = 16;
@@ -292,6 +296,11 @@ function weightQmax(): number {
     }
   }
   return vnniCache ? 127 : 63;
+}
+
+// dst[0..n) += src[0..n).
+function addInto(dst: Float32Array, src: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) dst[i] += src[i];
 }
 
 // c = alpha·y + beta·c (beta = 0 ignores c's old contents).
@@ -354,6 +363,8 @@ class OrtDenseTower implements DenseTower {
   /** int8 inference: the session with the quantized weights baked in, and a copy of the fp32 weights it came from. */
   private q8: { session: SyncSession; snapshot: Float32Array[] } | null = null;
   private readonly frozen: boolean;
+  /** trainStep's gradient accumulators for runs after the first (see stepAcc). */
+  private accBufs: Float32Array[] | null = null;
 
   constructor(layers: TowerLayer[], inputGrad: boolean, maxBatch: number, make: (bytes: Uint8Array, threads: number) => SyncSession, trainThreads: number, inferThreads: number, privateOps: (bytes: number) => Ops, precision: InferPrecision, frozen: boolean, onDispose: (t: OrtDenseTower) => void) {
     this.onDispose = onDispose;
@@ -400,18 +411,39 @@ class OrtDenseTower implements DenseTower {
     this.checkRows(m);
     if (this.inputGrad && dX === null) throw new BhembedError('kernel.failed', 'tower step: built with inputGrad but dX is null');
     if (this.stepS === null) this.stepS = this.make(towerStepModel(layers, this.inputGrad), this.trainThreads);
-    const feeds = this.paramFeeds(m, x, weights, biases);
-    feeds.E = this.input('E', extra, m, 1);
-    feeds.Y = this.input('Y', labels, m, 1);
+    // Equal runs of at most RUN_ROWS rows (see RUN_ROWS); runs after the first write DW/DB into accumulators that
+    // are added to the caller's, so the result is the gradient of the whole batch (summed per run, then over runs).
+    const per = Math.ceil(m / Math.ceil(m / RUN_ROWS));
+    const inDim = layers[0].inDim;
+    const feeds = this.paramFeeds(per, x, weights, biases);
     this.scaleBuf[0] = scale;
     feeds.S = new ort.Tensor('float32', this.scaleBuf, []);
-    const fetches: Fetches = { Z: this.output('Z', logits, m, 1) };
-    for (let i = 0; i < L; i++) {
-      fetches[`DW${i}`] = this.output(`DW${i}`, dWeights[i], layers[i].inDim, layers[i].outDim);
-      fetches[`DB${i}`] = this.output(`DB${i}`, dBiases[i], layers[i].outDim, 0);
+    for (let r0 = 0; r0 < m; r0 += per) {
+      const r = Math.min(per, m - r0);
+      if (r0 > 0) feeds.X = this.input('X', x.subarray(r0 * inDim), r, inDim);
+      feeds.E = this.input('E', extra.subarray(r0), r, 1);
+      feeds.Y = this.input('Y', labels.subarray(r0), r, 1);
+      const fetches: Fetches = { Z: this.output('Z', logits.subarray(r0), r, 1) };
+      const acc = r0 === 0 ? null : this.stepAcc();
+      for (let i = 0; i < L; i++) {
+        fetches[`DW${i}`] = this.output(`DW${i}`, acc === null ? dWeights[i] : acc[2 * i], layers[i].inDim, layers[i].outDim);
+        fetches[`DB${i}`] = this.output(`DB${i}`, acc === null ? dBiases[i] : acc[2 * i + 1], layers[i].outDim, 0);
+      }
+      if (this.inputGrad) fetches.DX = this.output('DX', (dX as Float32Array).subarray(r0 * inDim), r, inDim);
+      this.run(this.stepS, feeds, fetches);
+      if (acc !== null) {
+        for (let i = 0; i < L; i++) {
+          addInto(dWeights[i], acc[2 * i], layers[i].inDim * layers[i].outDim);
+          addInto(dBiases[i], acc[2 * i + 1], layers[i].outDim);
+        }
+      }
     }
-    if (this.inputGrad) fetches.DX = this.output('DX', dX as Float32Array, m, layers[0].inDim);
-    this.run(this.stepS, feeds, fetches);
+  }
+
+  /** Per layer DW_i, DB_i of a step's later runs (ordinary arrays: ORT writes them in place). */
+  private stepAcc(): Float32Array[] {
+    if (this.accBufs === null) this.accBufs = this.layers.flatMap((l) => [new Float32Array(l.inDim * l.outDim), new Float32Array(l.outDim)]);
+    return this.accBufs;
   }
 
   forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
@@ -426,10 +458,8 @@ class OrtDenseTower implements DenseTower {
     const inDim = this.layers[0].inDim;
     const outDim = this.layers[L - 1].outDim;
     const name = towerNames.h(L - 1);
-    // Equal runs of at most INFER_ROWS rows: the session's arena then holds that many rows of activations instead
-    // of a whole batch (see INFER_ROWS); weights and biases are staged once for all runs. Equal runs, so that no
-    // run is a single row (MLAS takes a GEMV path for one row, whose last bits differ).
-    const per = Math.ceil(m / Math.ceil(m / INFER_ROWS));
+    // Equal runs of at most RUN_ROWS rows (see RUN_ROWS); weights and biases are staged once for all runs.
+    const per = Math.ceil(m / Math.ceil(m / RUN_ROWS));
     const feeds = this.paramFeeds(per, x, weights, biases);
     for (let r0 = 0; r0 < m; r0 += per) {
       const r = Math.min(per, m - r0);
@@ -540,6 +570,7 @@ class OrtDenseTower implements DenseTower {
     this.inferS = this.trainS = this.stepS = null;
     this.q8 = null;
     this.priv = null;
+    this.accBufs = null;
     this.backS.clear();
     // Drop the private memory (it is freed with its last view).
     this.acts = [];

@@ -1,7 +1,8 @@
-// The memory-motivated shapes of the onnxruntime tower: the fp32 inference forward runs a batch in equal runs of at
-// most 1024 rows (rows past the first run must land at the right offsets, for shared and ordinary arrays), and the
-// training-step graph lists its output nodes last, DX first and the top layer's DW last, which is what makes
-// onnxruntime free each layer's gradient as the backward descends (see towerStepModel).
+// The memory-motivated shapes of the onnxruntime tower: the fp32 inference forward and the training step run a batch
+// in equal runs of at most 1024 rows (rows past the first run must land at the right offsets and the step's weight
+// gradients must sum over the runs, for shared and ordinary arrays), and the training-step graph lists its output
+// nodes last, DX first and the top layer's DW last, which is what makes onnxruntime free each layer's gradient as
+// the backward descends (see towerStepModel).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -74,6 +75,64 @@ test('fp32 forward over several runs of rows (2500 = 834 + 834 + 832): every row
       tower.forward(n, x.subarray(r0 * 12, (r0 + n) * 12), w, b, part);
       assert.deepEqual([...part], [...out.subarray(r0 * 3, (r0 + n) * 3)], `${shared ? 'shared' : 'ordinary'}: rows ${r0}..${r0 + n}`);
     }
+    tower.dispose();
+  }
+});
+
+function normwise(actual: Float32Array, expect: Float32Array, label: string): void {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < expect.length; i++) {
+    assert.ok(Number.isFinite(actual[i]), `${label}[${i}] written`);
+    num += (actual[i] - expect[i]) ** 2;
+    den += expect[i] ** 2;
+  }
+  assert.ok(Math.sqrt(num / Math.max(den, 1e-30)) < 1e-5, `${label}: normwise error ${Math.sqrt(num / den)}`);
+}
+
+test('trainStep over several runs of rows (2500 = 834 + 834 + 832) = forwardTrain + BCE gradient + backward on the whole batch', () => {
+  const layers: TowerLayer[] = [{ inDim: 12, outDim: 20, relu: true }, { inDim: 20, outDim: 8, relu: true }, { inDim: 8, outDim: 1, relu: false }];
+  const M = 2500;
+  const rng = new Rng(41);
+  for (const shared of [false, true]) {
+    const alloc = (n: number): Float32Array => (shared ? ops.allocF32(n) : new Float32Array(n));
+    const fill = (n: number, f: () => number): Float32Array => {
+      const a = alloc(n);
+      for (let i = 0; i < n; i++) a[i] = f();
+      return a;
+    };
+    const w = layers.map((l) => fill(l.inDim * l.outDim, () => 0.4 * rng.normal()));
+    const b = layers.map((l) => fill(l.outDim, () => rng.normal()));
+    const x = fill(M * 12, () => rng.normal());
+    const extra = fill(M, () => 0.5 * rng.normal());
+    const labels = fill(M, () => (rng.next() < 0.3 ? 1 : 0));
+    const scale = 1 / M;
+    const tower = ort.tower(layers, { inputGrad: true, maxBatch: M });
+    assert.ok(tower?.trainStep);
+    // Expected: the layer-by-layer training path on the whole batch in one run each.
+    const h = new Float32Array(M);
+    tower.forwardTrain(M, x, w, b, h);
+    const z = Float32Array.from(h, (v, i) => v + extra[i]);
+    const dz = Float32Array.from(z, (v, i) => scale * (1 / (1 + Math.exp(-v)) - labels[i]));
+    const edw = layers.map((l) => new Float32Array(l.inDim * l.outDim));
+    const edb = layers.map((l) => new Float32Array(l.outDim));
+    const edx = new Float32Array(M * 12);
+    tower.backward(M, x, w, dz, edw, edb, edx);
+    const dw = layers.map((l) => fill(l.inDim * l.outDim, () => NaN));
+    const db = layers.map((l) => fill(l.outDim, () => NaN));
+    const dx = fill(M * 12, () => NaN);
+    const logits = fill(M, () => NaN);
+    tower.trainStep(M, x, w, b, extra, labels, scale, logits, dw, db, dx);
+    const tag = shared ? 'shared' : 'ordinary';
+    normwise(logits, z, `${tag} logits`);
+    for (let i = 0; i < layers.length; i++) {
+      normwise(dw[i], edw[i], `${tag} dW${i}`);
+      normwise(db[i], edb[i], `${tag} db${i}`);
+    }
+    normwise(dx, edx, `${tag} dX`);
+    // A second step overwrites (does not accumulate into) the gradients.
+    tower.trainStep(M, x, w, b, extra, labels, scale, logits, dw, db, dx);
+    normwise(dw[0], edw[0], `${tag} dW0, second step`);
     tower.dispose();
   }
 });
