@@ -300,27 +300,38 @@ function batchOfSegments(segs: Segment[], n: number, numDense: number): Batch {
       fields.push({ ids, offsets: null });
       continue;
     }
-    let total = 0;
-    for (const s of segs) {
-      const o = s.chunk.fields[f].offsets as Uint32Array;
-      total += o[s.start + s.count] - o[s.start];
-    }
-    const ids = new Uint32Array(2 * total);
+    const ids = new Uint32Array(2 * countValues(segs, f));
     const offsets = new Int32Array(n + 1);
-    let v = 0;
-    let row = 0;
-    for (const s of segs) {
-      const col = s.chunk.fields[f];
-      const o = col.offsets as Uint32Array;
-      ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
-      for (let r = 0; r < s.count; r++) {
-        v += o[s.start + r + 1] - o[s.start + r];
-        offsets[++row] = v;
-      }
-    }
+    copyMultiValued(segs, f, ids, offsets);
     fields.push({ ids, offsets });
   }
   return { size: n, labels, fields, dense };
+}
+
+/** Values of multi-valued field f over the segments' rows. */
+function countValues(segs: Segment[], f: number): number {
+  let total = 0;
+  for (const s of segs) {
+    const o = s.chunk.fields[f].offsets as Uint32Array;
+    total += o[s.start + s.count] - o[s.start];
+  }
+  return total;
+}
+
+/** Concatenate multi-valued field f of the segments: ids (2 words per value) and row offsets (offsets[0] = 0). */
+function copyMultiValued(segs: Segment[], f: number, ids: Uint32Array, offsets: Int32Array): void {
+  offsets[0] = 0;
+  let v = 0;
+  let row = 0;
+  for (const s of segs) {
+    const col = s.chunk.fields[f];
+    const o = col.offsets as Uint32Array;
+    ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
+    for (let r = 0; r < s.count; r++) {
+      v += o[s.start + r + 1] - o[s.start + r];
+      offsets[++row] = v;
+    }
+  }
 }
 
 /** Copy the pending rows (possibly from several chunks) into the batch buffer. */
@@ -344,24 +355,7 @@ function fillBatch(buf: BatchBuffer, segs: Segment[], n: number, numDense: numbe
       }
       continue;
     }
-    let total = 0;
-    for (const s of segs) {
-      const o = s.chunk.fields[f].offsets as Uint32Array;
-      total += o[s.start + s.count] - o[s.start];
-    }
-    const ids = buf.reserveValues(f, total);
-    const offs = buf.fields[f].offsets as Int32Array;
-    offs[0] = 0;
-    let v = 0;
-    let row = 0;
-    for (const s of segs) {
-      const col = s.chunk.fields[f];
-      const o = col.offsets as Uint32Array;
-      ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
-      for (let r = 0; r < s.count; r++) {
-        v += o[s.start + r + 1] - o[s.start + r];
-        offs[++row] = v;
-      }
-    }
+    const ids = buf.reserveValues(f, countValues(segs, f));
+    copyMultiValued(segs, f, ids, buf.fields[f].offsets as Int32Array);
   }
 }
