@@ -12,6 +12,8 @@
 //   uniform w (kinds 0/1): offset_k = k·2^w and, on the code cut to S bits, v_k = (code >> k·w) & (2^w − 1)
 //   (succession's narrower last block included: bits ≥ S are zero), so no block table is read.
 
+import { loadTail, storeTail } from './simd';
+
 const FD: i32 = 10;
 const TILE: i32 = 64;
 
@@ -21,24 +23,7 @@ function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
 }
 
-// @ts-ignore: decorator
-@inline
-function loadTail(p: usize, rem: i32): v128 {
-  if (rem == 1) return v128.load32_zero(p);
-  if (rem == 2) return v128.load64_zero(p);
-  return f32x4.replace_lane(v128.load64_zero(p), 2, load<f32>(p + 8));
-}
 
-// @ts-ignore: decorator
-@inline
-function storeTail(p: usize, v: v128, rem: i32): void {
-  if (rem == 1) {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    return;
-  }
-  v128.store64_lane(p, v, 0);
-  if (rem == 3) store<f32>(p + 8, f32x4.extract_lane(v, 2));
-}
 
 // Row k of sample b of the field (absolute table row).
 // @ts-ignore: decorator

@@ -3,6 +3,8 @@
 // Bias corrections (1/(1−β^t)) come precomputed from the JS side so no pow is needed here.
 
 // @ts-ignore: decorator
+import { loadTail, storeTail } from './simd';
+
 @inline
 function at(p: usize, i: i32): usize {
   return p + (<usize>i << 2);
@@ -25,25 +27,7 @@ function rowAxpy(dst: usize, src: usize, w: f32, dim: i32): void {
   for (; j < dim; j++) store<f32>(at(dst, j), load<f32>(at(dst, j)) + w * load<f32>(at(src, j)));
 }
 
-// The last dim % 4 floats of a row as one vector (lanes past them zero), without touching memory past the row.
-// @ts-ignore: decorator
-@inline
-function loadTail(p: usize, rem: i32): v128 {
-  if (rem == 1) return v128.load32_zero(p);
-  if (rem == 2) return v128.load64_zero(p);
-  return f32x4.replace_lane(v128.load64_zero(p), 2, load<f32>(p + 8));
-}
 
-// @ts-ignore: decorator
-@inline
-function storeTail(p: usize, v: v128, rem: i32): void {
-  if (rem == 1) {
-    store<f32>(p, f32x4.extract_lane(v, 0));
-    return;
-  }
-  v128.store64_lane(p, v, 0);
-  if (rem == 3) store<f32>(p + 8, f32x4.extract_lane(v, 2));
-}
 
 // Rows of up to 16 floats: each segment's sum stays in (up to five) registers while its rows stream in, instead of
 // a load-add-store of the output per row. Same additions in the same order as the general loop.
