@@ -150,15 +150,23 @@ export class StepAborted extends BhembedError {
   }
 }
 
+/**
+ * Arrive at the step's barrier: the last of n arrivals resets it, opens the next generation and returns null;
+ * the others get the generation to wait out.
+ */
+function arrive(ctrl: Int32Array, n: number): number | null {
+  const g = Atomics.load(ctrl, CTRL_BAR_GEN);
+  if (Atomics.add(ctrl, CTRL_BAR, 1) !== n - 1) return g;
+  Atomics.store(ctrl, CTRL_BAR, 0);
+  Atomics.add(ctrl, CTRL_BAR_GEN, 1);
+  Atomics.notify(ctrl, CTRL_BAR_GEN);
+  return null;
+}
+
 /** Block until all n threads arrived (worker threads). */
 export function barrierSync(ctrl: Int32Array, n: number): void {
-  const g = Atomics.load(ctrl, CTRL_BAR_GEN);
-  if (Atomics.add(ctrl, CTRL_BAR, 1) === n - 1) {
-    Atomics.store(ctrl, CTRL_BAR, 0);
-    Atomics.add(ctrl, CTRL_BAR_GEN, 1);
-    Atomics.notify(ctrl, CTRL_BAR_GEN);
-    return;
-  }
+  const g = arrive(ctrl, n);
+  if (g === null) return;
   while (Atomics.load(ctrl, CTRL_BAR_GEN) === g) {
     if (Atomics.load(ctrl, CTRL_ABORT) !== 0) throw new StepAborted();
     Atomics.wait(ctrl, CTRL_BAR_GEN, g);
@@ -170,13 +178,8 @@ export const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: 
 
 /** The same barrier without blocking the event loop (main thread). */
 export async function barrierAsync(ctrl: Int32Array, n: number): Promise<void> {
-  const g = Atomics.load(ctrl, CTRL_BAR_GEN);
-  if (Atomics.add(ctrl, CTRL_BAR, 1) === n - 1) {
-    Atomics.store(ctrl, CTRL_BAR, 0);
-    Atomics.add(ctrl, CTRL_BAR_GEN, 1);
-    Atomics.notify(ctrl, CTRL_BAR_GEN);
-    return;
-  }
+  const g = arrive(ctrl, n);
+  if (g === null) return;
   while (Atomics.load(ctrl, CTRL_BAR_GEN) === g) {
     if (Atomics.load(ctrl, CTRL_ABORT) !== 0) throw new StepAborted();
     const w = waitAsync(ctrl, CTRL_BAR_GEN, g);
