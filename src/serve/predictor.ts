@@ -165,37 +165,17 @@ export class Predictor {
     const B = this.evalBatch;
     const numDense = this.config.numDense;
     const inFlight: Array<{ probs: Promise<Float32Array>; labels: Float32Array; firstRow: number }> = [];
-    let pending: Segment[] = [];
-    let pendingRows = 0;
-    let firstRow = 0;
-    const send = (): void => {
-      const batch = batchOfSegments(pending, pendingRows, numDense);
-      const labels = batch.labels.slice();
-      const probs = pool.score(batch);
-      probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
-      inFlight.push({ probs, labels, firstRow });
-      firstRow += pendingRows;
-      pending = [];
-      pendingRows = 0;
-    };
     const take = async (): Promise<PredictedBatch> => {
       const b = inFlight.shift() as (typeof inFlight)[number];
       return { probs: await b.probs, labels: b.labels, firstRow: b.firstRow };
     };
-    for await (const chunk of chunks) {
-      let r = 0;
-      while (r < chunk.rows) {
-        const n = Math.min(B - pendingRows, chunk.rows - r);
-        pending.push({ chunk, start: r, count: n });
-        pendingRows += n;
-        r += n;
-        if (pendingRows === B) {
-          send();
-          if (inFlight.length >= 2 * pool.size) yield await take();
-        }
-      }
+    for await (const g of segmentBatches(chunks, B)) {
+      const batch = batchOfSegments(g.segs, g.rows, numDense);
+      const probs = pool.score(batch);
+      probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
+      inFlight.push({ probs, labels: batch.labels.slice(), firstRow: g.firstRow });
+      if (inFlight.length >= 2 * pool.size) yield await take();
     }
-    if (pendingRows > 0) send();
     while (inFlight.length > 0) yield await take();
   }
 
@@ -234,35 +214,42 @@ export class Predictor {
       return;
     }
     const B = this.evalBatch;
-    const multi = this.config.fields.map((_, f) => f);
     let buf: BatchBuffer | null = null;
-    let pending: Segment[] = [];
-    let pendingRows = 0;
-    let firstRow = 0;
-    const flush = async (): Promise<PredictedBatch> => {
-      if (buf === null) throw new Error('unreachable');
-      fillBatch(buf, pending, pendingRows, this.config.numDense);
-      const labels = buf.labels.slice(0, pendingRows);
-      const probs = (await this.model.predict(buf)).slice(0, pendingRows);
-      const out = { probs, labels, firstRow };
-      firstRow += pendingRows;
-      pending = [];
-      pendingRows = 0;
-      return out;
-    };
-    for await (const chunk of chunks) {
-      if (buf === null) buf = new BatchBuffer(B, multi.map((f) => chunk.fields[f].offsets !== undefined), this.config.numDense);
-      let r = 0;
-      while (r < chunk.rows) {
-        const take = Math.min(B - pendingRows, chunk.rows - r);
-        pending.push({ chunk, start: r, count: take });
-        pendingRows += take;
-        r += take;
-        if (pendingRows === B) yield await flush();
+    for await (const g of segmentBatches(chunks, B)) {
+      const first = g.segs[0].chunk;
+      if (buf === null) buf = new BatchBuffer(B, first.fields.map((c) => c.offsets !== undefined), this.config.numDense);
+      fillBatch(buf, g.segs, g.rows, this.config.numDense);
+      const labels = buf.labels.slice(0, g.rows);
+      const probs = (await this.model.predict(buf)).slice(0, g.rows);
+      yield { probs, labels, firstRow: g.firstRow };
+    }
+  }
+}
+
+/**
+ * Cut a chunk stream into contiguous batches of B rows (the last may be shorter): each batch as the chunk segments
+ * it spans, so batches never depend on how the rows were split into chunks.
+ */
+async function* segmentBatches(chunks: AsyncIterable<DataChunk>, B: number): AsyncGenerator<{ segs: Segment[]; rows: number; firstRow: number }> {
+  let segs: Segment[] = [];
+  let rows = 0;
+  let firstRow = 0;
+  for await (const chunk of chunks) {
+    let r = 0;
+    while (r < chunk.rows) {
+      const n = Math.min(B - rows, chunk.rows - r);
+      segs.push({ chunk, start: r, count: n });
+      rows += n;
+      r += n;
+      if (rows === B) {
+        yield { segs, rows, firstRow };
+        firstRow += rows;
+        segs = [];
+        rows = 0;
       }
     }
-    if (pendingRows > 0) yield await flush();
   }
+  if (rows > 0) yield { segs, rows, firstRow };
 }
 
 function checkPrecision(p: InferPrecision): InferPrecision {
