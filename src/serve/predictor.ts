@@ -171,9 +171,10 @@ export class Predictor {
     };
     for await (const g of segmentBatches(chunks, B)) {
       const batch = batchOfSegments(g.segs, g.rows, numDense);
+      const labels = batch.labels.slice(); // before score(): it transfers the batch's buffers to the worker
       const probs = pool.score(batch);
       probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
-      inFlight.push({ probs, labels: batch.labels.slice(), firstRow: g.firstRow });
+      inFlight.push({ probs, labels, firstRow: g.firstRow });
       if (inFlight.length >= 2 * pool.size) yield await take();
     }
     while (inFlight.length > 0) yield await take();
