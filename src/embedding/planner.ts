@@ -4,7 +4,7 @@
 
 import { ConfigError } from '../core/errors.js';
 import type { BhSpec, BhStrategy, DoubleHashSpec, HashSpec, QrSpec } from './config.js';
-import { MAX_TABLE_ROWS, bhBlockWidths, bhNumRows, denseCodeBits } from './config.js';
+import { MAX_TABLE_ROWS, denseCodeBits } from './config.js';
 
 export interface PlanField {
   /** Field name for the report. @default 'f<index>' */
@@ -26,7 +26,7 @@ export interface PlanTarget {
   strategy?: BhStrategy;
   /** Ids are dense integers 0 … cardinality − 1 (S = bits the largest id needs, no code collisions). @default false */
   dense?: boolean;
-  /** Hashed ids: choose the smallest S whose expected colliding pairs n²/2^(S+1) ≤ maxCollisionRate·n. @default 0.001 */
+  /** Hashed ids: S is at least the smallest S whose expected colliding pairs n²/2^(S+1) ≤ maxCollisionRate·n (longer if that fills the share better). @default 0.001 */
   maxCollisionRate?: number;
 }
 
@@ -71,7 +71,7 @@ export interface EmbeddingPlan {
   /** fullBytes / totalBytes. */
   compression: number;
   expectedCollisions: number;
-  /** The rule S was chosen by, in words. */
+  /** The rule bounding S, in words. */
   collisionRule: string;
 }
 
@@ -91,15 +91,61 @@ function pairs(n: number, cells: number): number {
   return (n * (n - 1)) / (2 * cells);
 }
 
+/** One BH shape: code length S, block length t (already the widest block), K blocks, Σ_k 2^width_k rows. */
+interface BhShape {
+  S: number;
+  t: number;
+  K: number;
+  rows: number;
+}
+
+/** bhNumRows without building the width list (the planner evaluates thousands of shapes per field). */
+function shapeOf(S: number, t: number, strategy: BhStrategy): BhShape {
+  const K = Math.ceil(S / t);
+  if (strategy === 'succession') return { S, t, K, rows: (K - 1) * 2 ** t + 2 ** (S - (K - 1) * t) };
+  const q = Math.floor(S / K);
+  const r = S - q * K; // r blocks of q + 1 bits, K − r blocks of q bits
+  return { S, t: r > 0 ? q + 1 : q, K, rows: r * 2 ** (q + 1) + (K - r) * 2 ** q };
+}
+
+/**
+ * Among the shapes with S in [loS, hiS] and t in [1, S] whose rows lie in (above, atMost], the one with the most
+ * rows ('most') or the fewest ('fewest'); ties go to fewer blocks K, then to smaller S. Null when none fits.
+ */
+function pickShape(loS: number, hiS: number, above: number, atMost: number, strategy: BhStrategy, want: 'most' | 'fewest'): BhShape | null {
+  let best: BhShape | null = null;
+  for (let S = loS; S <= hiS; S++) {
+    for (let t = 1; t <= S; t++) {
+      const c = shapeOf(S, t, strategy);
+      if (c.rows <= above || c.rows > atMost) continue;
+      if (
+        best === null ||
+        (want === 'most' ? c.rows > best.rows : c.rows < best.rows) ||
+        (c.rows === best.rows && (c.K < best.K || (c.K === best.K && c.S < best.S)))
+      ) {
+        best = c;
+      }
+    }
+  }
+  return best;
+}
+
 /**
  * Plan every field's table under a memory target.
  *
  * Budget split (max-min fair, "water-filling"): fields are visited from the smallest; while a field's full table
  * (cardinality + 1 rows) fits in an equal share of the rows left, it stays full and its rows leave the pool.
- * The fields left split the remaining rows equally and use BH: S from the collision rule (or dense bits), then
- * the largest t with Σ_k 2^width_k ≤ the field's share (a larger t means more rows and fewer shared rows).
- * Rows that the step function Σ 2^width_k leaves unused then go, largest field first, to whichever field can
- * take the next larger t, until none can: the total never exceeds the budget.
+ * The fields left split the remaining rows equally and use BH. Each takes, over every code length S from the
+ * collision rule's minimum (hashedCodeBits) up to 64 and every block length t in [1, S], the shape with the most
+ * rows Σ_k 2^width_k ≤ its share; ties go to fewer blocks K, then to smaller S. A longer code only lowers the
+ * expected collisions (BH rows stay unique per code), and letting S vary makes the reachable row counts fine
+ * enough for skip (rows are a coarse step function of t at fixed S) to fill its share like succession does.
+ * Dense ids keep S = the bits the largest id needs: higher code bits would always be 0 and their rows unused.
+ * A share below 2·S_min rows forces a shorter code (S bits need at least 2·S rows); below 2 rows it throws.
+ * Rows the shares still leave unused then go, largest field first, each time to the field's smallest larger row
+ * count that fits in the rows left, until no field can grow: the total never exceeds the budget, and no field
+ * has a shape with more rows that would fit in its rows plus the plan's leftover.
+ * The reported blockBits is the widest block; expectedCollisions uses the chosen S.
  *
  * @example
  *   const plan = planEmbeddings([{ cardinality: 1e7 }, { cardinality: 300 }], { compression: 100, dim: 16 });
@@ -154,9 +200,11 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   const rest = order.length - pos;
   for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(left / rest));
 
-  // BH choices per compressed field: S, then the largest t within the share
-  const codeBits = new Array<number>(fields.length).fill(0);
-  const blockBits = new Array<number>(fields.length).fill(0);
+  // BH shape per compressed field: the most rows within its share over every S ≥ the collision-rule minimum
+  // (dense ids: exactly the bits the largest id needs) and every t.
+  const shape = new Array<BhShape | null>(fields.length).fill(null);
+  const loS = new Array<number>(fields.length).fill(0);
+  const hiS = new Array<number>(fields.length).fill(0);
   let used = 0;
   for (let i = 0; i < fields.length; i++) {
     if (isFull[i]) {
@@ -165,39 +213,33 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     }
     const n = fields[i].cardinality;
     const b = share[i];
-    let S = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
-    while (S > 1 && bhNumRows(S, 1, strategy) > b) S--;
-    if (bhNumRows(S, 1, strategy) > b) {
+    const minS = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
+    // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
+    loS[i] = Math.min(minS, Math.floor(b / 2));
+    if (loS[i] < 1) {
       throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 rows a compressed field needs; raise the budget or lower the compression`, {
         key: 'plan.budgetBytes',
       });
     }
-    let t = 1;
-    for (let c = S; c >= 1; c--) {
-      if (bhNumRows(S, c, strategy) <= b) {
-        t = c;
-        break;
-      }
-    }
-    codeBits[i] = S;
-    blockBits[i] = t;
-    used += bhNumRows(S, t, strategy);
+    // dense ids: bits above the largest id's are always 0, so a longer code only adds rows no id reaches
+    hiS[i] = dense ? loS[i] : 64;
+    const c = pickShape(loS[i], hiS[i], 0, b, strategy, 'most') as BhShape; // (S = loS, t = 1) always fits
+    shape[i] = c;
+    used += c.rows;
   }
-  // Rows are a step function of t, so shares leave rows unused: hand them out again, largest fields first,
-  // each time to the smallest larger t that still fits, until no field can grow.
+  // Shares still leave rows unused (each field's reachable row counts are a finite set): hand them out again,
+  // largest fields first, each time growing a field to its smallest larger row count that fits in the rows
+  // left, until no field can grow. The total never exceeds the budget.
   const bySize = order.slice(pos).reverse();
   for (let grew = true; grew; ) {
     grew = false;
     for (const i of bySize) {
-      const now = bhNumRows(codeBits[i], blockBits[i], strategy);
-      for (let c = blockBits[i] + 1; c <= codeBits[i]; c++) {
-        const more = bhNumRows(codeBits[i], c, strategy);
-        if (more > now && more - now <= budgetRows - used && more <= MAX_TABLE_ROWS) {
-          used += more - now;
-          blockBits[i] = c;
-          grew = true;
-          break;
-        }
+      const now = (shape[i] as BhShape).rows;
+      const next = pickShape(loS[i], hiS[i], now, Math.min(MAX_TABLE_ROWS, now + budgetRows - used), strategy, 'fewest');
+      if (next !== null) {
+        used += next.rows - now;
+        shape[i] = next;
+        grew = true;
       }
     }
   }
@@ -209,10 +251,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     if (isFull[i]) {
       return { ...base, method: 'full', rows: fullRowsOf[i], bytes: fullRowsOf[i] * rowBytes, compression: 1, expectedCollisions: 0 };
     }
-    const S = codeBits[i];
-    // report t as the widest block: larger t with the same K (skip) or t > S describe the same table
-    const t = Math.max(...bhBlockWidths(S, blockBits[i], strategy));
-    const rows = bhNumRows(S, t, strategy);
+    const { S, t, rows } = shape[i] as BhShape; // t = the widest block (for skip, every t with the same K is the same table)
     const collisions = dense && 2 ** S >= n ? 0 : pairs(n, 2 ** S);
     const m = Math.ceil(rows / 2);
     const q = Math.max(1, rows - m);
@@ -243,6 +282,6 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     expectedCollisions: planned.reduce((a, f) => a + f.expectedCollisions, 0),
     collisionRule: dense
       ? 'dense ids: S = bits the largest id needs, no code collisions'
-      : `hashed ids: smallest S with expected colliding code pairs n²/2^(S+1) ≤ ${rate}·n`,
+      : `hashed ids: S ≥ the smallest S with expected colliding code pairs n²/2^(S+1) ≤ ${rate}·n (longer when it fills the share better)`,
   };
 }

@@ -1,10 +1,12 @@
-// The planner keeps its promises: total memory within the target, small fields full, S minimal under the
-// collision rule, t maximal under each field's share, and baselines at exactly the BH rows.
+// The planner keeps its promises: total memory within the target, small fields full, S at least the collision
+// rule's minimum, no (S, t) shape with more rows that still fits, and baselines at exactly the BH rows.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { planEmbeddings } from '../../../src/embedding/planner.js';
-import type { PlanField } from '../../../src/embedding/planner.js';
+import { hashedCodeBits, planEmbeddings } from '../../../src/embedding/planner.js';
+import type { EmbeddingPlan, FieldPlan, PlanField } from '../../../src/embedding/planner.js';
+import { bhNumRows, denseCodeBits } from '../../../src/embedding/config.js';
+import type { BhStrategy } from '../../../src/embedding/config.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { ConfigError } from '../../../src/core/errors.js';
 
@@ -14,7 +16,48 @@ function criteoLike(rng: Rng): PlanField[] {
   return fields;
 }
 
-test('byte budgets and compression targets are met; every plan builds', () => {
+/** Smallest S with n²/2^(S+1) ≤ 0.001·n, by counting up (not by the planner's formula). */
+function minHashedBits(n: number): number {
+  let S = 1;
+  while (S < 64 && (n * n) / 2 ** (S + 1) > 0.001 * n) S++;
+  return S;
+}
+
+/**
+ * One BH field of a plan against the contract, by brute force with bhNumRows: S ≥ the collision-rule minimum
+ * (unless the share is below the 2·S rows that S bits need), collisions from the chosen S, no shape (S', t') with
+ * S' ≥ the minimum (dense: S' = the minimum) that has more rows and fits in the field's rows + the plan's
+ * leftover, and no shape with the same rows and fewer blocks (or as many blocks and a shorter code).
+ */
+function checkShape(plan: EmbeddingPlan, f: FieldPlan, strategy: BhStrategy, dense: boolean): void {
+  const bh = f.bh!;
+  const n = f.cardinality;
+  const minS = dense ? denseCodeBits(n) : minHashedBits(n);
+  const forced = f.budgetRows < 2 * minS;
+  const what = `${f.field} (n=${n}, share ${f.budgetRows}, ${f.rows} rows, S=${bh.codeBits} t=${bh.blockBits} ${strategy})`;
+  if (forced) assert.ok(bh.codeBits <= minS, `${what}: a forced code is shorter than ${minS}`);
+  else assert.ok(bh.codeBits >= minS, `${what}: S below the minimum ${minS}`);
+  if (dense) {
+    if (!forced) assert.equal(bh.codeBits, minS, what);
+    if (!forced) assert.equal(f.expectedCollisions, 0, what);
+  } else {
+    assert.ok(Math.abs(f.expectedCollisions - (n * (n - 1)) / 2 ** (bh.codeBits + 1)) <= 1e-9 * (1 + f.expectedCollisions), what);
+    if (!forced) assert.ok(f.expectedCollisions <= 0.001 * n, what);
+  }
+  assert.equal(bhNumRows(bh.codeBits, bh.blockBits, strategy), f.rows, what);
+  const K = Math.ceil(bh.codeBits / bh.blockBits);
+  const leftover = plan.budgetRows - plan.totalRows;
+  for (let S = minS; S <= (dense ? minS : 64); S++) {
+    for (let t = 1; t <= S; t++) {
+      const rows = bhNumRows(S, t, strategy);
+      assert.ok(rows <= f.rows || rows - f.rows > leftover, `${what}: S'=${S} t'=${t} (${rows} rows) would still fit, ${leftover} unused`);
+      const k = Math.ceil(S / t);
+      if (!forced && rows === f.rows) assert.ok(k > K || (k === K && S >= bh.codeBits), `${what}: S'=${S} t'=${t} has the same rows with ${k} blocks`);
+    }
+  }
+}
+
+test('byte budgets and compression targets are met; every plan builds; no shape with more rows still fits', () => {
   const rng = new Rng(8);
   for (let trial = 0; trial < 40; trial++) {
     const fields = criteoLike(rng);
@@ -39,18 +82,8 @@ test('byte budgets and compression targets are met; every plan builds', () => {
       const ix = createIndexer(bh);
       assert.equal(ix.numRows, f.rows);
       assert.ok(Math.abs(f.compression - f.fullRows / f.rows) < 1e-9);
-      // S: smallest with n²/2^(S+1) ≤ 0.001·n (unless the share forced it lower)
-      const n = f.cardinality;
-      const ok = (S: number): boolean => (n * n) / 2 ** (S + 1) <= 0.001 * n;
-      if (2 * bh.codeBits < f.budgetRows && bh.codeBits < 64) assert.ok(ok(bh.codeBits) && (bh.codeBits === 1 || !ok(bh.codeBits - 1)), `${f.field}: S=${bh.codeBits}`);
-      // t: no larger t fits into the rows the whole plan leaves unused
-      const leftover = plan.budgetRows - plan.totalRows;
-      for (let t = bh.blockBits + 1; t <= bh.codeBits; t++) {
-        const K = Math.ceil(bh.codeBits / t);
-        const widths = Array.from({ length: K }, (_, k) => (strategy === 'succession' ? Math.min(t, bh.codeBits - k * t) : Math.ceil((bh.codeBits - k) / K)));
-        const rows = widths.reduce((a, w) => a + 2 ** w, 0);
-        assert.ok(rows <= f.rows || rows - f.rows > leftover, `${f.field}: t=${t} would still fit (${rows} rows, ${leftover} unused, ${JSON.stringify(bh)} ${f.rows})`);
-      }
+      assert.equal(bh.strategy, strategy);
+      checkShape(plan, f, strategy, false);
       const alt = f.alternatives!;
       assert.equal(alt.hash.spec.rows, f.rows);
       assert.equal(alt.qr.spec.remainder + alt.qr.spec.quotient, f.rows);
@@ -74,11 +107,72 @@ test('small fields stay full; dense ids use the bits the largest id needs and ha
   assert.equal(plan.fields[0].field, 'f0');
   const hashed = planEmbeddings(fields, { compression: 50, dim: 8 });
   const S = hashed.fields[2].bh!.codeBits;
-  assert.equal(S, Math.ceil(Math.log2(5_000_000 / 0.001)) - 1);
+  assert.ok(S >= Math.ceil(Math.log2(5_000_000 / 0.001)) - 1, `S=${S}`);
+  assert.equal(hashedCodeBits(5_000_000), minHashedBits(5_000_000));
   assert.ok(hashed.fields[2].expectedCollisions <= 0.001 * 5_000_000);
   assert.ok(hashed.expectedCollisions > 0);
   // at equal memory the hashing trick collides far more than BH with a long code
   assert.ok(hashed.fields[2].alternatives!.hash.expectedCollisions > 1000 * hashed.fields[2].expectedCollisions);
+});
+
+test('dense ids and collision rates: random plans keep the contract for both strategies', () => {
+  const rng = new Rng(21);
+  for (let trial = 0; trial < 16; trial++) {
+    const fields: PlanField[] = [];
+    const count = 1 + rng.int(6);
+    for (let i = 0; i < count; i++) fields.push({ cardinality: Math.max(1, Math.floor(10 ** (rng.next() * 6))) });
+    const strategy: BhStrategy = trial % 2 === 0 ? 'succession' : 'skip';
+    const dense = trial % 4 < 2;
+    const compression = [3, 10, 30, 100][rng.int(4)];
+    let plan: EmbeddingPlan;
+    try {
+      plan = planEmbeddings(fields, { compression, dim: 8, strategy, dense });
+    } catch (e) {
+      assert.match(String(e), /fewer than the 2 rows/);
+      continue;
+    }
+    assert.ok(plan.totalRows <= plan.budgetRows);
+    for (const f of plan.fields) {
+      if (f.method === 'full') continue;
+      assert.equal(createIndexer(f.bh!).numRows, f.rows);
+      assert.equal(f.bh!.dense, dense);
+      checkShape(plan, f, strategy, dense);
+    }
+  }
+});
+
+test('skip fills its budget like succession (several large fields at 10×)', () => {
+  const sets = [
+    [1892, 12523, 9749],
+    [957, 4082, 233],
+    [1000, 3000, 10_000, 30_000, 100_000],
+    [5000, 5000, 70_000],
+    [20_000, 50_000, 100_000],
+  ];
+  for (const cards of sets) {
+    const fields = cards.map((cardinality) => ({ cardinality }));
+    const succ = planEmbeddings(fields, { compression: 10, dim: 10, strategy: 'succession' });
+    const skip = planEmbeddings(fields, { compression: 10, dim: 10, strategy: 'skip' });
+    const what = `${cards.join(',')}: skip ${skip.totalRows}, succession ${succ.totalRows}, budget ${skip.budgetRows}`;
+    assert.ok(skip.fields.filter((f) => f.method === 'bh').length >= 2, what);
+    assert.ok(skip.totalRows <= skip.budgetRows && succ.totalRows <= succ.budgetRows, what);
+    assert.ok(skip.totalRows >= 0.97 * skip.budgetRows, what);
+    assert.ok(succ.totalRows >= 0.97 * succ.budgetRows, what);
+    assert.ok(Math.abs(skip.totalRows - succ.totalRows) <= 0.03 * succ.totalRows, what);
+    for (const f of skip.fields) if (f.method === 'bh') checkShape(skip, f, 'skip', false);
+  }
+});
+
+test('a share below 2·S_min rows forces a shorter code that still fits', () => {
+  for (const strategy of ['succession', 'skip'] as const) {
+    // one field of a million values (S_min = 29) in 20 rows: S = 10 bits; t = 1 (10 blocks) and t = 2 (5 blocks of 4 rows) both give 20 rows, fewer blocks win
+    const plan = planEmbeddings([{ cardinality: 1_000_000 }], { budgetBytes: 20 * 4 * 4, dim: 4, strategy });
+    const f = plan.fields[0];
+    assert.equal(plan.budgetRows, 20);
+    assert.deepEqual([f.bh!.codeBits, f.bh!.blockBits, f.rows], [10, 2, 20]);
+    assert.equal(createIndexer(f.bh!).numRows, 20);
+    checkShape(plan, f, strategy, false);
+  }
 });
 
 test('invalid targets throw ConfigError', () => {
