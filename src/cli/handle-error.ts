@@ -14,8 +14,28 @@ export interface ErrorSink {
   write(s: string): unknown;
 }
 
+/** The reader of our stdout went away (`bhembed predict m.bhm d.txt | head`): not an error of ours. */
+export function isClosedPipe(e: unknown): boolean {
+  return typeof e === 'object' && e !== null && (e as { code?: unknown }).code === 'EPIPE';
+}
+
+/**
+ * Exit quietly (status 0, like `cat | head`) once the reader of `stream` closes the pipe, instead of an unhandled
+ * 'error' event with a stack trace. Only bin.ts calls this: it ends the process.
+ */
+export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e) => {
+    if (!isClosedPipe(e)) throw e;
+    process.exit(0);
+  });
+}
+
 export function handleError(e: unknown, stderr: ErrorSink = process.stderr): void {
   const debug = process.env.BHEMBED_DEBUG === '1';
+  if (isClosedPipe(e)) {
+    process.exitCode = 0;
+    return;
+  }
   if (e instanceof CommanderError) {
     // commander has already printed its message (see configureOutput in main.ts)
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = 0;
