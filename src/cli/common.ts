@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { isBhembedError, UsageError } from '../core/errors.js';
+import { DataError, isBhembedError, UsageError } from '../core/errors.js';
 import type { DataFormat } from '../data/reader.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
@@ -15,7 +15,7 @@ import { ARCHS } from '../models/config.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
-import type { DataOptions, ModelOptions } from '../train/pipeline.js';
+import type { DataOptions, ModelOptions, RunData } from '../train/pipeline.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 
 /** Formats the CLI lists (tsv and libsvm also work). */
@@ -62,6 +62,46 @@ export function writeJson(path: string, value: unknown): void {
 /** `skipped N row(s) (kind), first: file:line: reason` lines for each loaded file. */
 export function skipLines(sets: (DataSet | undefined)[]): string[] {
   return sets.flatMap((d) => (d ? formatSkips(d.stats) : []));
+}
+
+/**
+ * Refuse data whose fields or dense inputs differ from the reference's by name or order. Equal counts are not
+ * enough: an Avazu file with two columns swapped would feed one field's values to the other's table.
+ */
+export function checkSameFields(
+  file: string,
+  got: { fieldNames: readonly string[]; denseNames: readonly string[] },
+  ref: string,
+  want: { fieldNames: readonly string[]; denseNames: readonly string[] },
+): void {
+  for (const [kind, a, b] of [['field', got.fieldNames, want.fieldNames], ['dense input', got.denseNames, want.denseNames]] as const) {
+    const n = Math.max(a.length, b.length);
+    for (let i = 0; i < n; i++) {
+      if (a[i] !== b[i]) {
+        const here = a[i] === undefined ? 'missing' : `'${a[i]}'`;
+        const there = b[i] === undefined ? 'absent' : `'${b[i]}'`;
+        throw new DataError(`${file}: ${kind} ${i + 1} is ${here} here but ${there} in ${ref}; the columns must match in name and order`, { file });
+      }
+    }
+  }
+}
+
+/** --valid and --test must have the training file's fields, by name and order. */
+export function checkRunFields(data: RunData): void {
+  for (const [path, ds] of [[data.options.valid, data.valid], [data.options.test, data.test]] as const) {
+    if (path !== undefined && ds !== undefined) checkSameFields(path, ds, data.options.train, data.train);
+  }
+}
+
+/** A data file opened for a model must have the model's training fields, by name and order. */
+export function checkModelFields(
+  file: string,
+  reader: { fieldNames: readonly string[]; denseNames: readonly string[] },
+  predictor: { path: string; meta: { data?: { fieldNames?: readonly string[]; denseNames?: readonly string[] } } },
+): void {
+  const want = predictor.meta.data;
+  if (!want || !Array.isArray(want.fieldNames) || !Array.isArray(want.denseNames)) return; // nothing to compare with
+  checkSameFields(file, reader, `the model ${predictor.path}`, { fieldNames: want.fieldNames, denseNames: want.denseNames });
 }
 
 export interface RawDataFlags {

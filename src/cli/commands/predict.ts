@@ -13,7 +13,7 @@ import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { INFER_PRECISIONS } from '../../kernels/index.js';
-import { withDataExit, writeJson } from '../common.js';
+import { checkModelFields, withDataExit, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -64,6 +64,7 @@ export function register(program: Command): void {
 async function runPredict(modelPath: string, dataPath: string, flags: PredictFlags): Promise<void> {
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+  checkModelFields(dataPath, reader, predictor);
   const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
   const failed = flags.output ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
   failed?.catch(() => undefined);

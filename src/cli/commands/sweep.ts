@@ -12,7 +12,7 @@ import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js
 import { loadRunData, trainModel } from '../../train/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
-import { CLI_METHODS, addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
+import { CLI_METHODS, addDataOptions, addModelOptions, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
 import { pipelineReporter } from '../progress.js';
@@ -156,6 +156,7 @@ async function runSweepCommand(flags: SweepFlags): Promise<void> {
   if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
+  checkRunFields(data);
   const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet });
   process.stdout.write(r.markdown);
   process.stdout.write(`\n${r.ran} cell(s) trained, ${r.skipped} already done; results in ${r.files.json}, ${r.files.csv}, ${r.files.md}, ${r.files.svg}\n`);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
@@ -46,6 +46,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   checkModelOptions(modelOpts);
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
+  checkRunFields(data);
   const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });
   rep.done();
   const m = outcome.metrics;
