@@ -6,7 +6,7 @@ import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import type { DataReader, ReaderOptions } from './reader.js';
 import { displayName } from './source.js';
 import { IntIdCache, ShortTokenCache, label01, quote } from './tokens.js';
-import { TextReader, normalizeCommon, readHeader } from './text-reader.js';
+import { TextReader, normalizeCommon, previewColumns, readHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 
 interface AvazuLayout {
@@ -110,7 +110,7 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
   const name = displayName(path);
   const cols = header.split(',').map((c) => c.trim());
   const labelCol = cols.indexOf('click');
-  if (labelCol < 0) throw new DataError(`${name}:1: header has no 'click' column (got ${cols.slice(0, 6).join(',')}…); is this Avazu train data?`, { file: name, line: 1 });
+  if (labelCol < 0) throw new DataError(`${name}:1: header has no 'click' column (columns: ${previewColumns(cols)}); is this comma-separated Avazu training data?`, { file: name, line: 1 });
   const split = options.splitHour === true;
   const hourCol = cols.indexOf('hour');
   if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });

@@ -2,14 +2,14 @@
 // numeric columns (dense or bucketized), multi-valued columns. Double-quoted fields are supported within a line
 // (RFC 4180 quoting, "" for a quote); a quoted field may not span lines.
 
-import { DataError } from '../core/errors.js';
+import { DataError, dataError } from '../core/errors.js';
 import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
 import { bucketIndex, loadSchema } from './schema.js';
 import type { NormalizedSchema } from './schema.js';
 import { checkInput, displayName } from './source.js';
 import { IntIdCache, ShortTokenCache, logSquaredBucket, parseFloatBytes, quote } from './tokens.js';
-import { TextReader, normalizeCommon, readHeader } from './text-reader.js';
+import { TextReader, normalizeCommon, previewColumns, readHeader, splitHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 import { xxh64Bytes } from '../hash/xxh64.js';
 
@@ -218,7 +218,9 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
   if (schema.header) {
     const h = await readHeader(path, common.maxLineBytes);
     pending = h.pending;
-    columns = h.header.split(delimiter).map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+    const cells = splitHeader(h.header, delimiter);
+    if (cells === null) throw dataError(name, 1, 'unbalanced or misplaced double quote in the header line');
+    columns = cells;
   } else {
     const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name)];
     const bad = used.find((u) => !/^\d+$/.test(u));
@@ -250,10 +252,15 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
       denseNames.push(nc.name);
     }
   }
+  const delimName = delimiter === '\t' ? 'tab' : delimiter === ',' ? 'comma' : `'${delimiter}'`;
   for (const key of roleOf.keys()) {
-    if (!columns.includes(key)) {
-      throw new DataError(`${name}:1: schema column '${key}' is not in the header (columns: ${columns.slice(0, 12).join(', ')}${columns.length > 12 ? ', …' : ''})`, { file: name, line: 1 });
+    const at = columns.flatMap((c, i) => (c === key ? [i + 1] : []));
+    if (at.length === 0) {
+      const hint = columns.length === 1 ? `; only one column found: is the file ${delimName}-separated?` : '';
+      throw dataError(name, 1, `schema column '${key}' is not in the header (columns: ${previewColumns(columns)})${hint}`);
     }
+    // Two columns of one name would both feed the same field (the last one winning): refuse, name the positions.
+    if (at.length > 1) throw dataError(name, 1, `schema column '${key}' appears ${at.length} times in the header (columns ${at.join(', ')}); rename all but one`);
   }
   const roles: ColumnRole[] = columns.map((c) => roleOf.get(c) ?? { role: ROLE_IGNORE, target: -1, name: c });
   const parser = new CsvParser(roles, delimiter.charCodeAt(0), schema.header ? columns.length : -1, fields.length);

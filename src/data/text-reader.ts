@@ -102,6 +102,53 @@ export async function readHeader(path: string, maxLineBytes: number): Promise<{ 
   return { header };
 }
 
+/**
+ * Header cells split on `delim`, RFC 4180 quotes removed ("a,b" is one cell, "" is a quote) and whitespace trimmed.
+ * null when a quote is unbalanced or misplaced.
+ */
+export function splitHeader(header: string, delim: string): string[] | null {
+  const cells: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (i < header.length && (header[i] === ' ' || (header[i] === '\t' && delim !== '\t'))) i++;
+    let cell = '';
+    if (header[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= header.length) return null;
+        if (header[i] === '"') {
+          if (header[i + 1] === '"') {
+            cell += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        cell += header[i++];
+      }
+      while (i < header.length && header[i] !== delim) {
+        if (header[i] !== ' ' && header[i] !== '\t') return null;
+        i++;
+      }
+    } else {
+      const j = header.indexOf(delim, i);
+      cell = (j < 0 ? header.slice(i) : header.slice(i, j)).trim();
+      if (cell.includes('"')) return null;
+      i = j < 0 ? header.length : j;
+    }
+    cells.push(cell);
+    if (i >= header.length) return cells;
+    i++; // delimiter
+  }
+}
+
+/** Column names for a message: the first 12, each cut to 30 characters. */
+export function previewColumns(cols: readonly string[]): string {
+  const cut = cols.slice(0, 12).map((c) => (c.length > 30 ? `${c.slice(0, 30)}…` : c).replace(/\t/g, '\\t'));
+  return `${cut.join(', ')}${cols.length > 12 ? `, … (${cols.length} in all)` : ''}`;
+}
+
 export interface TextReaderInit {
   format: DataFormat;
   path: string;

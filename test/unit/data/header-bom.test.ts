@@ -1,0 +1,42 @@
+// Headers: a quoted header cell may hold the delimiter, a schema column that appears twice in the header is
+// refused (both copies used to feed one field, the last silently winning), a one-column header hints at the delimiter.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openReader } from '../../../src/data/open.js';
+import { collect, expectIds, flatten, refHash, tmpFile } from './helpers.js';
+
+test('csv: a quoted header cell may contain the delimiter', async () => {
+  const p = tmpFile('"y","si,te",other\n1,a,q\n0,"b,c",q\n');
+  const reader = await openReader('csv', p, { schema: { label: 'y', categorical: ['si,te'] } });
+  const rows = flatten(await collect(reader));
+  assert.deepEqual(rows.map((r) => r.label), [1, 0]);
+  assert.deepEqual(rows.map((r) => r.values), [expectIds(['a']), expectIds(['b,c'])]);
+});
+
+test('csv: a schema column that appears twice in the header is refused with both positions', async () => {
+  const p = tmpFile('y,site,app,site\n1,a,x,b\n');
+  await assert.rejects(openReader('csv', p, { schema: { label: 'y', categorical: ['site', 'app'] } }), {
+    name: 'DataError',
+    message: `${p}:1: schema column 'site' appears 2 times in the header (columns 2, 4); rename all but one`,
+  });
+  // a repeated column the schema does not use is harmless
+  const q = tmpFile('y,app,junk,junk\n1,x,1,2\n');
+  const rows = flatten(await collect(await openReader('csv', q, { schema: { label: 'y', categorical: ['app'] } })));
+  assert.deepEqual(rows[0].values, [[refHash('x', 0)]]);
+});
+
+test('csv: an unbalanced quote in the header is a DataError on line 1', async () => {
+  const p = tmpFile('y,"site,app\n1,a,b\n');
+  await assert.rejects(openReader('csv', p, { schema: { label: 'y', categorical: ['app'] } }), {
+    name: 'DataError',
+    message: `${p}:1: unbalanced or misplaced double quote in the header line`,
+  });
+});
+
+test('csv: a header that splits into one column asks about the delimiter; long names are cut', async () => {
+  const p = tmpFile(`y\tsite\t${'x'.repeat(50)}\n1\ta\tb\n`);
+  await assert.rejects(openReader('csv', p, { schema: { label: 'y', categorical: ['site'] } }), {
+    name: 'DataError',
+    message: `${p}:1: schema column 'y' is not in the header (columns: y\\tsite\\t${'x'.repeat(23)}…); only one column found: is the file comma-separated?`,
+  });
+});
