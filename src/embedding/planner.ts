@@ -109,26 +109,34 @@ function shapeOf(S: number, t: number, strategy: BhStrategy): BhShape {
 }
 
 /**
- * Among the shapes with S in [loS, hiS] and t in [1, S] whose rows lie in (above, atMost], the one with the most
- * rows ('most') or the fewest ('fewest'); ties go to fewer blocks K, then to smaller S. Null when none fits.
+ * A shape may trade up to this fraction of the most rows that fit for fewer blocks. Without it the most rows often
+ * means many narrow blocks (frappe-like at 10×: 18 blocks of 3 bits for 140 rows, where 5 blocks give 136), and
+ * every block is one more row to look up, update and fuse per value.
  */
-function pickShape(loS: number, hiS: number, above: number, atMost: number, strategy: BhStrategy, want: 'most' | 'fewest'): BhShape | null {
+export const PLAN_ROW_SLACK = 0.03;
+
+/**
+ * Among the shapes with S in [loS, hiS], t in [1, S], at most maxK blocks and rows in (above, atMost], the best by
+ * `better` (which sees two shapes with rows in range). Null when none fits.
+ */
+function pickShape(loS: number, hiS: number, above: number, atMost: number, maxK: number, strategy: BhStrategy, better: (c: BhShape, best: BhShape) => boolean): BhShape | null {
   let best: BhShape | null = null;
   for (let S = loS; S <= hiS; S++) {
     for (let t = 1; t <= S; t++) {
       const c = shapeOf(S, t, strategy);
-      if (c.rows <= above || c.rows > atMost) continue;
-      if (
-        best === null ||
-        (want === 'most' ? c.rows > best.rows : c.rows < best.rows) ||
-        (c.rows === best.rows && (c.K < best.K || (c.K === best.K && c.S < best.S)))
-      ) {
-        best = c;
-      }
+      if (c.rows <= above || c.rows > atMost || c.K > maxK) continue;
+      if (best === null || better(c, best)) best = c;
     }
   }
   return best;
 }
+
+/** Most rows; ties: fewer blocks, then a shorter code. */
+const mostRows = (c: BhShape, b: BhShape): boolean => c.rows > b.rows || (c.rows === b.rows && (c.K < b.K || (c.K === b.K && c.S < b.S)));
+/** Fewest blocks; ties: more rows, then a shorter code. */
+const fewestBlocks = (c: BhShape, b: BhShape): boolean => c.K < b.K || (c.K === b.K && (c.rows > b.rows || (c.rows === b.rows && c.S < b.S)));
+/** Fewest rows; ties: fewer blocks, then a shorter code. */
+const fewestRows = (c: BhShape, b: BhShape): boolean => c.rows < b.rows || (c.rows === b.rows && (c.K < b.K || (c.K === b.K && c.S < b.S)));
 
 /**
  * Plan every field's table under a memory target.
@@ -136,15 +144,16 @@ function pickShape(loS: number, hiS: number, above: number, atMost: number, stra
  * Budget split (max-min fair, "water-filling"): fields are visited from the smallest; while a field's full table
  * (cardinality + 1 rows) fits in an equal share of the rows left, it stays full and its rows leave the pool.
  * The fields left split the remaining rows equally and use BH. Each takes, over every code length S from the
- * collision rule's minimum (hashedCodeBits) up to 64 and every block length t in [1, S], the shape with the most
- * rows Σ_k 2^width_k ≤ its share; ties go to fewer blocks K, then to smaller S. A longer code only lowers the
+ * collision rule's minimum (hashedCodeBits) up to 64 and every block length t in [1, S], the shape with the fewest
+ * blocks K among those whose rows Σ_k 2^width_k ≤ its share are within PLAN_ROW_SLACK (3 %) of the most rows that
+ * fit; ties go to more rows, then to smaller S. A longer code only lowers the
  * expected collisions (BH rows stay unique per code), and letting S vary makes the reachable row counts fine
  * enough for skip (rows are a coarse step function of t at fixed S) to fill its share like succession does.
  * Dense ids keep S = the bits the largest id needs: higher code bits would always be 0 and their rows unused.
  * A share below 2·S_min rows forces a shorter code (S bits need at least 2·S rows); below 2 rows it throws.
  * Rows the shares still leave unused then go, largest field first, each time to the field's smallest larger row
- * count that fits in the rows left, until no field can grow: the total never exceeds the budget, and no field
- * has a shape with more rows that would fit in its rows plus the plan's leftover.
+ * count with no more blocks that fits in the rows left, until no field can grow: the total never exceeds the
+ * budget, and no field has a shape with more rows and no more blocks that would fit in its rows plus the leftover.
  * The reported blockBits is the widest block; expectedCollisions uses the chosen S.
  *
  * @example
@@ -223,7 +232,9 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     }
     // dense ids: bits above the largest id's are always 0, so a longer code only adds rows no id reaches
     hiS[i] = dense ? loS[i] : 64;
-    const c = pickShape(loS[i], hiS[i], 0, b, strategy, 'most') as BhShape; // (S = loS, t = 1) always fits
+    // (S = loS, t = 1) always fits; then the fewest blocks within PLAN_ROW_SLACK of the most rows
+    const most = (pickShape(loS[i], hiS[i], 0, b, 64, strategy, mostRows) as BhShape).rows;
+    const c = pickShape(loS[i], hiS[i], Math.ceil((1 - PLAN_ROW_SLACK) * most) - 1, b, 64, strategy, fewestBlocks) as BhShape;
     shape[i] = c;
     used += c.rows;
   }
@@ -235,7 +246,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     grew = false;
     for (const i of bySize) {
       const now = (shape[i] as BhShape).rows;
-      const next = pickShape(loS[i], hiS[i], now, Math.min(MAX_TABLE_ROWS, now + budgetRows - used), strategy, 'fewest');
+      const next = pickShape(loS[i], hiS[i], now, Math.min(MAX_TABLE_ROWS, now + budgetRows - used), (shape[i] as BhShape).K, strategy, fewestRows);
       if (next !== null) {
         used += next.rows - now;
         shape[i] = next;
