@@ -61,6 +61,9 @@ export async function openLines(path: string, maxLineBytes: number): Promise<Asy
         if (n.done) return;
         if (first) {
           first = false;
+          // A UTF-8 byte-order mark (Windows editors, Excel) is not data: without this a headerless file's first
+          // label read as '\uFEFF0' and failed as "label '0' is not 0/1".
+          if (n.value.length >= 3 && n.value[0] === 0xef && n.value[1] === 0xbb && n.value[2] === 0xbf) n.value = n.value.subarray(3);
           const why = sniffBinary(n.value);
           if (why !== null) {
             const nul = n.value.indexOf(0);

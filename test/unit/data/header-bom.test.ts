@@ -1,9 +1,12 @@
-// Headers: a quoted header cell may hold the delimiter, a schema column that appears twice in the header is
-// refused (both copies used to feed one field, the last silently winning), a one-column header hints at the delimiter.
+// Headers and byte-order marks: a quoted header cell may hold the delimiter, a schema column that appears twice
+// in the header is refused (both copies used to feed one field, the last silently winning), a one-column header
+// hints at the delimiter, and a UTF-8 BOM at the start of a headerless file is not part of the first label.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openReader } from '../../../src/data/open.js';
 import { collect, expectIds, flatten, refHash, tmpFile } from './helpers.js';
+
+const BOM = '\uFEFF';
 
 test('csv: a quoted header cell may contain the delimiter', async () => {
   const p = tmpFile('"y","si,te",other\n1,a,q\n0,"b,c",q\n');
@@ -39,4 +42,17 @@ test('csv: a header that splits into one column asks about the delimiter; long n
     name: 'DataError',
     message: `${p}:1: schema column 'y' is not in the header (columns: y\\tsite\\t${'x'.repeat(23)}…); only one column found: is the file comma-separated?`,
   });
+});
+
+test('criteo, libsvm: a UTF-8 BOM before the first line is ignored (plain and gzip)', async () => {
+  const line = ['1', ...Array.from({ length: 13 }, (_, i) => String(i)), ...Array.from({ length: 26 }, (_, i) => `c${i}`)].join('\t');
+  for (const gzip of [false, true]) {
+    const plain = flatten(await collect(await openReader('criteo', tmpFile(`${line}\n${line}\n`, { gzip }))));
+    const bom = flatten(await collect(await openReader('criteo', tmpFile(`${BOM}${line}\n${line}\n`, { gzip }))));
+    assert.deepEqual(bom, plain);
+    assert.equal(bom[0].label, 1);
+  }
+  const svm = flatten(await collect(await openReader('libsvm', tmpFile(`${BOM}1 3:1 7:0.5\n0 2:1\n`))));
+  assert.deepEqual(svm.map((r) => r.label), [1, 0]);
+  assert.deepEqual(svm[0].values, [[refHash('3', 0)], [refHash('7', 1)]]);
 });
