@@ -16,6 +16,7 @@ export function parseSize(option: string, text: string): number {
 export function parseIntOpt(option: string, text: string, min = -Infinity, max = Infinity): number {
   if (!/^[-+]?\d+$/.test(text.trim())) throw new UsageError(`${option}: '${text}' is not an integer`);
   const v = Number(text);
+  if (!Number.isSafeInteger(v)) throw new UsageError(`${option}: '${text}' is too large (at most ${Number.MAX_SAFE_INTEGER})`);
   if (v < min || v > max) throw new UsageError(`${option}: ${v} is out of range (${min === -Infinity ? '' : `${min} ≤ `}value${max === Infinity ? '' : ` ≤ ${max}`})`);
   return v;
 }
