@@ -129,9 +129,22 @@ export function addDataOptions(cmd: Command, opts: { train: boolean } = { train:
     .option('--max-rows <n>', 'read at most n rows of each file');
 }
 
+/** Which formats each format-specific data flag applies to (any other format would silently ignore it). */
+const FORMAT_FLAGS: ReadonlyArray<{ flag: string; key: keyof RawDataFlags; formats: readonly DataFormat[] }> = [
+  { flag: '--schema', key: 'schema', formats: ['csv', 'tsv', 'parquet'] },
+  { flag: '--numeric', key: 'numeric', formats: ['criteo'] },
+  { flag: '--split-hour', key: 'splitHour', formats: ['avazu'] },
+];
+
 export function parseDataFlags(f: RawDataFlags): DataOptions {
+  const format = parseChoice('--format', required('--format', f.format), CLI_FORMATS);
+  for (const { flag, key, formats } of FORMAT_FLAGS) {
+    if (f[key] !== undefined && f[key] !== false && !formats.includes(format)) {
+      throw new UsageError(`${flag} applies to --format ${formats.join(', ')} only, not ${format}`);
+    }
+  }
   return {
-    format: parseChoice('--format', required('--format', f.format), CLI_FORMATS),
+    format,
     train: required('--train', f.train),
     valid: f.valid,
     test: f.test,
