@@ -30,6 +30,16 @@ export function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
   });
 }
 
+/** The message as a CLI user should read it: library advice that names no CLI flag gets the flags that help. */
+function cliMessage(e: { code: string; message: string; details?: Record<string, unknown> }): string {
+  const d = e.details ?? {};
+  if (e.code === 'kernel.failed' && typeof d.need === 'number' && typeof d.limit === 'number') {
+    const gb = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
+    return `out of memory for the compute kernels: need ${gb(d.need)}, the limit is ${gb(d.limit)}; lower --batch-size (memory grows with batch size × fields × --dim and --mlp widths)`;
+  }
+  return e.message;
+}
+
 export function handleError(e: unknown, stderr: ErrorSink = process.stderr): void {
   const debug = process.env.BHEMBED_DEBUG === '1';
   if (isClosedPipe(e)) {
@@ -43,7 +53,7 @@ export function handleError(e: unknown, stderr: ErrorSink = process.stderr): voi
     return;
   }
   if (isBhembedError(e)) {
-    stderr.write(`bhembed: ${e.message}\n`);
+    stderr.write(`bhembed: ${cliMessage(e)}\n`);
     if (debug && e.stack) stderr.write(`${e.stack}\n`);
     process.exitCode = e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME;
     return;

@@ -1,0 +1,47 @@
+// Option values the CLI must refuse before any work starts: integers beyond 2^53 (--epochs 1e20 used to loop for
+// ever), format-specific data flags given with another format (they were silently ignored), and the kernels'
+// out-of-memory error, which must name the CLI flag that helps rather than a library option.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BhembedError } from '../../../src/core/errors.js';
+import { handleError } from '../../../src/cli/handle-error.js';
+import { run } from '../../../src/cli/main.js';
+import { parseIntOpt } from '../../../src/cli/options.js';
+
+const argv = (...args: string[]): string[] => ['node', 'bhembed', ...args];
+
+test('parseIntOpt: integers beyond Number.MAX_SAFE_INTEGER are refused, the largest safe one is kept', () => {
+  assert.throws(() => parseIntOpt('--epochs', '99999999999999999999', 1), {
+    name: 'UsageError',
+    message: `--epochs: '99999999999999999999' is too large (at most ${Number.MAX_SAFE_INTEGER})`,
+  });
+  assert.equal(parseIntOpt('--epochs', String(Number.MAX_SAFE_INTEGER), 1), Number.MAX_SAFE_INTEGER);
+});
+
+test('train/sweep: --schema, --numeric, --split-hour with a format that ignores them exit 2 (before reading data)', async () => {
+  // the data path does not exist: the usage error must come first
+  const cases: [string[], string][] = [
+    [['--format', 'criteo', '--schema', 's.json'], '--schema applies to --format csv, tsv, parquet only, not criteo'],
+    [['--format', 'libsvm', '--numeric', 'dense'], '--numeric applies to --format criteo only, not libsvm'],
+    [['--format', 'csv', '--schema', 's.json', '--split-hour'], '--split-hour applies to --format avazu only, not csv'],
+  ];
+  for (const [flags, message] of cases) {
+    await assert.rejects(run(argv('train', '--train', '/nonexistent/t.txt', '--compression', '10', ...flags)), { name: 'UsageError', message });
+    await assert.rejects(run(argv('sweep', '--train', '/nonexistent/t.txt', '--test', '/nonexistent/u.txt', ...flags)), { name: 'UsageError', message });
+  }
+});
+
+test('handleError: the kernels running out of memory prints one line that names --batch-size, exit 1', () => {
+  let out = '';
+  const before = process.exitCode;
+  handleError(new BhembedError('kernel.failed', 'WASM memory exhausted: need 6551641664 bytes, maximum is 4294967296 (raise maximumBytes, at most 4 GiB)', { need: 6551641664, limit: 4294967296 }), {
+    write: (s: string) => (out += s),
+  });
+  const code = process.exitCode;
+  process.exitCode = before;
+  assert.equal(code, 1);
+  assert.equal(
+    out,
+    'bhembed: out of memory for the compute kernels: need 6.1 GiB, the limit is 4.0 GiB; lower --batch-size (memory grows with batch size × fields × --dim and --mlp widths)\n',
+  );
+});
