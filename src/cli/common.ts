@@ -1,10 +1,12 @@
 // What the model commands (train, sweep, demo, eval, predict) share: the data and model flags with their
 // parsing, the package version, JSON output, and the exit code for bad input data. Commands stay thin.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { DataError, isBhembedError, UsageError } from '../core/errors.js';
+import { DataError, IoError, isBhembedError, UsageError } from '../core/errors.js';
 import type { DataFormat } from '../data/reader.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
@@ -53,6 +55,42 @@ export function withDataExit<A extends unknown[]>(fn: (...args: A) => Promise<vo
       throw e;
     }
   };
+}
+
+function statOrNull(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' || (e as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw new IoError(`${path}: ${(e as Error).message}`, { file: path });
+  }
+}
+
+/**
+ * Fail before any work when an output file cannot be created: its folder is missing or is a file, or the path
+ * is a folder. (The write itself happens at the end, after minutes of training.)
+ */
+export function checkOutputFile(option: string, path: string | undefined): void {
+  if (path === undefined || path === '-') return;
+  if (path === '') throw new UsageError(`${option}: give a file name`);
+  const st = statOrNull(path);
+  if (st?.isDirectory()) throw new IoError(`${option} ${path}: is a directory, expected a file name`, { file: path });
+  const dir = dirname(resolve(path));
+  const ds = statOrNull(dir);
+  if (ds === null) throw new IoError(`${option} ${path}: folder ${dirname(path)} does not exist`, { file: path });
+  if (!ds.isDirectory()) throw new IoError(`${option} ${path}: ${dirname(path)} is not a folder`, { file: path });
+}
+
+/** Create an output folder (and its parents); a file in the way is an IoError naming the option. */
+export function ensureOutputDir(option: string, dir: string): void {
+  if (dir === '') throw new UsageError(`${option}: give a folder name`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new IoError(`${option} ${dir}: a file is in the way, expected a folder`, { file: dir });
+    throw new IoError(`${option} ${dir}: cannot create the folder (${code ?? (e as Error).message})`, { file: dir });
+  }
 }
 
 export function writeJson(path: string, value: unknown): void {

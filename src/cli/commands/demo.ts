@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import type { IndexMethod } from '../../embedding/config.js';
 import { generateCriteo } from '../../data/generate.js';
 import { loadRunData } from '../../train/pipeline.js';
-import { writeJson } from '../common.js';
+import { ensureOutputDir, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { pipelineReporter } from '../progress.js';
 import { runGrid } from './sweep.js';
@@ -71,6 +71,7 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     if (!flags.quiet) process.stderr.write(`${s}\n`);
   };
   const dataDir = join(flags.outDir, 'data');
+  ensureOutputDir('--out-dir', flags.outDir);
   mkdirSync(dataDir, { recursive: true });
   const gen = { rows: trainRows + testRows, seed: 2021, cardinalities: 'criteo-kaggle', zipfExponent: 1.1 };
   const manifest = join(dataDir, 'manifest.json');

@@ -7,7 +7,7 @@ import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
-import { checkModelFields, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkOutputFile, withDataExit, writeJson } from '../common.js';
 import { precisionOption, workersOption } from './predict.js';
 import { Progress } from '../progress.js';
 
@@ -37,25 +37,29 @@ export function register(program: Command): void {
 }
 
 async function runEval(modelPath: string, files: string[], flags: EvalFlags): Promise<void> {
+  checkOutputFile('--metrics', flags.metrics);
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
-  const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
-  for (const file of files) {
-    const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
-    checkModelFields(file, reader, predictor);
-    const m = new BinaryMetrics();
-    const progress = flags.quiet ? null : new Progress({ label: `eval ${file}`, unit: 'rows' });
-    for await (const b of predictor.predictChunks(reader.chunks())) {
-      m.add(b.probs, b.labels, b.probs.length);
-      progress?.update(b.firstRow + b.probs.length);
+  try {
+    const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
+    for (const file of files) {
+      const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+      checkModelFields(file, reader, predictor);
+      const m = new BinaryMetrics();
+      const progress = flags.quiet ? null : new Progress({ label: `eval ${file}`, unit: 'rows' });
+      for await (const b of predictor.predictChunks(reader.chunks())) {
+        m.add(b.probs, b.labels, b.probs.length);
+        progress?.update(b.firstRow + b.probs.length);
+      }
+      progress?.done();
+      const r = m.result();
+      results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
+      if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
     }
-    progress?.done();
-    const r = m.result();
-    results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
-    if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
+    const doc = { model: modelPath, precision: predictor.precision, results };
+    if (flags.metrics) writeJson(flags.metrics, doc);
+    if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
+    else for (const r of results) process.stdout.write(`${r.data}: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);
+  } finally {
+    await predictor.close();
   }
-  await predictor.close();
-  const doc = { model: modelPath, precision: predictor.precision, results };
-  if (flags.metrics) writeJson(flags.metrics, doc);
-  if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-  else for (const r of results) process.stdout.write(`${r.data}: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);
 }

@@ -2,18 +2,20 @@
 // stdout (or --output). Rows are scored in the training run's batches, so on the training run's test file the
 // metrics printed here equal the ones `train` reported, bit for bit.
 
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, lstatSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { IoError } from '../../core/errors.js';
 import { formatSkips } from '../../data/reader.js';
+import type { DataReader } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { INFER_PRECISIONS } from '../../kernels/index.js';
-import { checkModelFields, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkOutputFile, withDataExit, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -61,15 +63,61 @@ export function register(program: Command): void {
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }
 
+/**
+ * Where --output is written: a hidden temporary file next to it, renamed over it at the end, so a run that fails
+ * halfway (a bad row, a full disk) leaves no partial predictions behind. Only a new path or a plain file is
+ * replaced that way; a symlink (/dev/stdout), device, pipe or hard-linked file is written in place.
+ */
+function outputTarget(path: string): { write: string; final: string | null } {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    st = null;
+  }
+  if (st !== null && (!st.isFile() || st.nlink > 1)) return { write: path, final: null };
+  return { write: join(dirname(path), `.${basename(path)}.${process.pid}.tmp`), final: path };
+}
+
 async function runPredict(modelPath: string, dataPath: string, flags: PredictFlags): Promise<void> {
+  checkOutputFile('--output', flags.output);
+  checkOutputFile('--metrics', flags.metrics);
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
-  const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
-  checkModelFields(dataPath, reader, predictor);
-  const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
-  const failed = flags.output ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
-  failed?.catch(() => undefined);
+  try {
+    const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+    checkModelFields(dataPath, reader, predictor);
+    const target = flags.output === undefined ? null : outputTarget(flags.output);
+    const out: Writable = target ? createWriteStream(target.write) : process.stdout;
+    const failed = target ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
+    failed?.catch(() => undefined);
+    const metrics = new BinaryMetrics();
+    try {
+      await writePredictions(predictor, reader, out, failed, flags, metrics);
+      if (target) {
+        out.end();
+        await Promise.race([once(out, 'close'), failed]);
+        if (target.final !== null) renameSync(target.write, target.final);
+      }
+    } catch (e) {
+      if (target) {
+        out.destroy();
+        if (target.final !== null) rmSync(target.write, { force: true });
+      }
+      throw e;
+    }
+    const r = metrics.result();
+    if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
+    if (!flags.quiet) {
+      process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
+      for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
+    }
+  } finally {
+    await predictor.close();
+  }
+}
+
+async function writePredictions(predictor: Predictor, reader: DataReader, out: Writable, failed: Promise<never> | null, flags: PredictFlags, metrics: BinaryMetrics): Promise<void> {
   const jsonl = flags.outputFormat === 'jsonl';
-  const metrics = new BinaryMetrics();
   const progress = flags.quiet ? null : new Progress({ label: 'predict', unit: 'rows' });
   if (!jsonl) out.write('row,label,probability\n');
   for await (const b of predictor.predictChunks(reader.chunks())) {
@@ -84,15 +132,4 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     progress?.update(b.firstRow + b.probs.length);
   }
   progress?.done();
-  if (flags.output) {
-    out.end();
-    await Promise.race([once(out, 'finish'), failed]);
-  }
-  await predictor.close();
-  const r = metrics.result();
-  if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
-  if (!flags.quiet) {
-    process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
-    for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
-  }
 }

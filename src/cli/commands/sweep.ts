@@ -12,7 +12,7 @@ import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js
 import { loadRunData, trainModel } from '../../train/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
-import { CLI_METHODS, addDataOptions, addModelOptions, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
+import { CLI_METHODS, addDataOptions, addModelOptions, checkRunFields, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
 import { pipelineReporter } from '../progress.js';
@@ -154,6 +154,7 @@ async function runSweepCommand(flags: SweepFlags): Promise<void> {
   if (methods.length === 0 || seeds.length === 0) throw new UsageError('sweep: --methods and --seeds need at least one value');
   if (methods.some((m) => m !== 'full') && compressions.length === 0) throw new UsageError('sweep: --compressions needs at least one ratio');
   if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');
+  ensureOutputDir('--out-dir', flags.outDir);
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
   checkRunFields(data);

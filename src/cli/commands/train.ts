@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, checkOutputFile, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
@@ -44,6 +44,8 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const modelOpts = parseModelFlags(flags);
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
   checkModelOptions(modelOpts);
+  checkOutputFile('--out', flags.out);
+  checkOutputFile('--metrics', flags.metrics);
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
   checkRunFields(data);
