@@ -50,3 +50,13 @@ export function required<T>(option: string, v: T | undefined): T {
   if (v === undefined || v === null || (v as unknown) === '') throw new UsageError(`${option} is required`);
   return v;
 }
+
+/** Throw when a list option names one value twice (a sweep would train the same cell again and count it twice). */
+export function noDuplicates<T>(option: string, list: readonly T[]): T[] {
+  const seen = new Set<T>();
+  for (const v of list) {
+    if (seen.has(v)) throw new UsageError(`${option}: ${String(v)} is given twice`);
+    seen.add(v);
+  }
+  return [...list];
+}

@@ -14,7 +14,7 @@ import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
 import { CLI_METHODS, addDataOptions, addModelOptions, checkRunFields, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
-import { parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
+import { noDuplicates, parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
 import { pipelineReporter } from '../progress.js';
 
 interface SweepFlags extends RawDataFlags, Omit<RawModelFlags, 'embedding'> {
@@ -148,9 +148,9 @@ Example:
 async function runSweepCommand(flags: SweepFlags): Promise<void> {
   const dataOpts: DataOptions = parseDataFlags(flags);
   const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh');
-  const methods = parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS));
-  const compressions = parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1));
-  const seeds = parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295));
+  const methods = noDuplicates('--methods', parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS)));
+  const compressions = noDuplicates('--compressions', parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1)));
+  const seeds = noDuplicates('--seeds', parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295)));
   if (methods.length === 0 || seeds.length === 0) throw new UsageError('sweep: --methods and --seeds need at least one value');
   if (methods.some((m) => m !== 'full') && compressions.length === 0) throw new UsageError('sweep: --compressions needs at least one ratio');
   if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');

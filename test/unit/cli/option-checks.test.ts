@@ -45,3 +45,10 @@ test('handleError: the kernels running out of memory prints one line that names 
     'bhembed: out of memory for the compute kernels: need 6.1 GiB, the limit is 4.0 GiB; lower --batch-size (memory grows with batch size × fields × --dim and --mlp widths)\n',
   );
 });
+
+test('sweep: a method, ratio or seed given twice is a usage error (the cell was trained once and counted twice)', async () => {
+  const base = ['sweep', '--train', '/nonexistent/t.txt', '--test', '/nonexistent/u.txt', '--format', 'criteo'];
+  await assert.rejects(run(argv(...base, '--methods', 'hash,qr,hash')), { name: 'UsageError', message: '--methods: hash is given twice' });
+  await assert.rejects(run(argv(...base, '--compressions', '10,100,10.0')), { name: 'UsageError', message: '--compressions: 10 is given twice' });
+  await assert.rejects(run(argv(...base, '--seeds', '1,2,01')), { name: 'UsageError', message: '--seeds: 1 is given twice' });
+});
