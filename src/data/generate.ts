@@ -3,6 +3,7 @@
 // tables, and Zipf ranks come from rejection-inversion (zipf.ts). Seeded and deterministic.
 
 import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
@@ -10,7 +11,7 @@ import { ConfigError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { zipfSampler } from './zipf.js';
 import { logSquaredBucket } from './tokens.js';
-import { ioFromErrno } from './source.js';
+import { ioWriteError } from './source.js';
 
 /**
  * Distinct values of C1..C26 in the Criteo Kaggle (Display Advertising Challenge) training set, 33,762,577 in all,
@@ -284,12 +285,15 @@ function sumSelf(p: Float64Array, i: number, j: number): number {
   return s;
 }
 
+/** 26·25/2 field pairs; more terms only repeat pairs (and 10^9 of them exhausted the heap). */
+export const MAX_PAIRS = 325;
+
 function normalizeGenerate(o: GenerateOptions): Required<Omit<GenerateOptions, 'out' | 'probOut' | 'rows'>> {
   if (!Number.isInteger(o.rows) || o.rows < 0) throw new ConfigError(`rows must be a non-negative integer, got ${o.rows}`, { key: 'rows' });
   const card = o.cardinalities ?? CRITEO_KAGGLE_CARDINALITIES;
-  if (card.length !== 26 || card.some((c) => !Number.isInteger(c) || c < 1 || c > 2 ** 31)) {
-    throw new ConfigError(`cardinalities must be 26 positive integers (C1..C26), got ${card.length} values`, { key: 'cardinalities' });
-  }
+  if (card.length !== 26) throw new ConfigError(`cardinalities must be 26 positive integers (C1..C26), got ${card.length} values`, { key: 'cardinalities' });
+  const badCard = card.findIndex((c) => !Number.isInteger(c) || c < 1 || c > 2 ** 31);
+  if (badCard >= 0) throw new ConfigError(`cardinalities: C${badCard + 1} is ${card[badCard]}, must be an integer in [1, 2^31]`, { key: 'cardinalities' });
   const r = {
     seed: o.seed ?? 1,
     cardinalities: card,
@@ -303,7 +307,9 @@ function normalizeGenerate(o: GenerateOptions): Required<Omit<GenerateOptions, '
   if (!(r.zipfExponent > 0)) throw new ConfigError(`zipfExponent must be > 0, got ${r.zipfExponent}`, { key: 'zipfExponent' });
   if (!(r.missingRate >= 0 && r.missingRate <= 0.5)) throw new ConfigError(`missingRate must be in [0, 0.5], got ${r.missingRate}`, { key: 'missingRate' });
   if (!(r.intMissingRate >= 0 && r.intMissingRate <= 1)) throw new ConfigError(`intMissingRate must be in [0, 1], got ${r.intMissingRate}`, { key: 'intMissingRate' });
-  if (!Number.isInteger(r.pairs) || r.pairs < 0) throw new ConfigError(`pairs must be a non-negative integer, got ${r.pairs}`, { key: 'pairs' });
+  if (!Number.isInteger(r.pairs) || r.pairs < 0 || r.pairs > MAX_PAIRS) {
+    throw new ConfigError(`pairs must be an integer in [0, ${MAX_PAIRS}] (the field pairs of C1..C26), got ${r.pairs}`, { key: 'pairs' });
+  }
   if (!(r.ctr > 0 && r.ctr < 1)) throw new ConfigError(`ctr must be in (0, 1), got ${r.ctr}`, { key: 'ctr' });
   if (!(r.signal >= 0)) throw new ConfigError(`signal must be ≥ 0, got ${r.signal}`, { key: 'signal' });
   return r;
@@ -319,7 +325,7 @@ interface Sink {
 function openSink(target: string | Writable): Sink {
   if (typeof target !== 'string') return { stream: target, done: Promise.resolve(), owned: false };
   const file = createWriteStream(target);
-  const failed = new Promise<never>((_, reject) => file.once('error', (e) => reject(ioFromErrno(target, e))));
+  const failed = new Promise<never>((_, reject) => file.once('error', (e) => reject(ioWriteError(target, e))));
   failed.catch(() => undefined);
   const closed = once(file, 'close').then(() => undefined);
   if (target.endsWith('.gz')) {
@@ -345,6 +351,9 @@ export async function generateCriteo(options: GenerateOptions): Promise<Generate
   const o = normalizeGenerate(options);
   const probTarget = options.probOut === undefined ? (typeof options.out === 'string' ? `${options.out}.prob` : undefined) : options.probOut;
   if (probTarget === undefined) throw new ConfigError('probOut is required when out is a stream (or pass null to skip probabilities)', { key: 'probOut' });
+  if (typeof probTarget === 'string' && typeof options.out === 'string' && resolve(probTarget) === resolve(options.out)) {
+    throw new ConfigError(`probOut and out are the same file (${options.out}): the probabilities would overwrite the rows`, { key: 'probOut' });
+  }
   const teacher = new CriteoTeacher(o);
   teacher.calibrate(o.ctr);
   const rng = new Rng(o.seed);

@@ -3,6 +3,7 @@
 
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DataError, IoError } from '../core/errors.js';
@@ -40,6 +41,16 @@ export function ioFromErrno(path: string, e: unknown): IoError {
   if (code === 'EACCES' || code === 'EPERM') return new IoError(`${path}: permission denied`, { path, errno: code });
   if (code === 'EISDIR') return new IoError(`${path}: is a directory, expected a data file`, { path, errno: code });
   return new IoError(`${path}: ${(e as Error).message ?? String(e)}`, { path, errno: code });
+}
+
+/** A failed write, phrased for an output (ENOENT on a write means the folder is missing, not the file). */
+export function ioWriteError(path: string, e: unknown): IoError {
+  const code = (e as { code?: string }).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new IoError(`${path}: cannot write: folder ${dirname(path)} does not exist`, { path, errno: code });
+  if (code === 'EISDIR') return new IoError(`${path}: is a directory, expected a file name`, { path, errno: code });
+  if (code === 'EACCES' || code === 'EPERM') return new IoError(`${path}: cannot write: permission denied`, { path, errno: code });
+  if (code === 'ENOSPC') return new IoError(`${path}: cannot write: no space left on the device`, { path, errno: code });
+  return new IoError(`${path}: cannot write (${(e as Error).message ?? String(e)})`, { path, errno: code });
 }
 
 /** Claim stdin for one pass; a second claim is an error (stdin cannot be rewound). */

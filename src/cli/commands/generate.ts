@@ -3,9 +3,11 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../../core/errors.js';
-import { CRITEO_KAGGLE_CARDINALITIES, generateCriteo } from '../../data/generate.js';
+import { CRITEO_KAGGLE_CARDINALITIES, MAX_PAIRS, generateCriteo } from '../../data/generate.js';
 import type { GenerateOptions } from '../../data/generate.js';
 import { parseFloatOpt, parseIntOpt, parseList } from '../options.js';
+import { checkOutputFile } from '../common.js';
+import { resolve } from 'node:path';
 
 interface GenerateFlags {
   rows: string;
@@ -29,7 +31,7 @@ export function parseCardinalities(text: string): readonly number[] {
     if (!(div >= 1)) throw new UsageError(`--cardinalities: kaggle/D needs D ≥ 1, got '${text}'`);
     return CRITEO_KAGGLE_CARDINALITIES.map((c) => Math.max(2, Math.round(c / div)));
   }
-  const list = parseList(text).map((s) => parseIntOpt('--cardinalities', s, 1));
+  const list = parseList(text).map((s) => parseIntOpt('--cardinalities', s, 1, 2 ** 31));
   if (list.length === 1) return new Array<number>(26).fill(list[0]);
   if (list.length !== 26) throw new UsageError(`--cardinalities: give 'kaggle', 'kaggle/D', one number for all 26 fields, or 26 numbers (got ${list.length})`);
   return list;
@@ -58,6 +60,13 @@ export function register(program: Command): void {
       if (!flags.prob) probOut = null;
       else if (flags.probOut !== undefined) probOut = flags.probOut;
       else if (toStdout) throw new UsageError('generate --out -: give --prob-out FILE for the true probabilities, or --no-prob');
+      checkOutputFile('--out', flags.out);
+      if (typeof probOut === 'string') checkOutputFile('--prob-out', probOut);
+      if (typeof probOut === 'string' && !toStdout && resolve(probOut) === resolve(flags.out)) {
+        throw new UsageError(`--prob-out ${probOut}: same file as --out; the probabilities would overwrite the rows`);
+      }
+      const ctr = parseFloatOpt('--ctr', flags.ctr, 0, 1, true);
+      if (ctr >= 1) throw new UsageError(`--ctr: ${ctr} is out of range (must be > 0 and < 1)`);
       const st = await generateCriteo({
         rows,
         out: toStdout ? process.stdout : flags.out,
@@ -65,9 +74,9 @@ export function register(program: Command): void {
         seed: parseIntOpt('--seed', flags.seed, 0, 4294967295),
         cardinalities: parseCardinalities(flags.cardinalities),
         zipfExponent: parseFloatOpt('--zipf', flags.zipf, 0, Infinity, true),
-        ctr: parseFloatOpt('--ctr', flags.ctr, 0, 1, true),
+        ctr,
         signal: parseFloatOpt('--signal', flags.signal, 0),
-        pairs: parseIntOpt('--pairs', flags.pairs, 0),
+        pairs: parseIntOpt('--pairs', flags.pairs, 0, MAX_PAIRS),
       });
       if (!flags.quiet) {
         const where = toStdout ? 'stdout' : flags.out;
