@@ -6,8 +6,9 @@ import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
-import { DataError, IoError, isBhembedError, UsageError } from '../core/errors.js';
-import type { DataFormat } from '../data/reader.js';
+import { ConfigError, DataError, IoError, isBhembedError, UsageError } from '../core/errors.js';
+import type { DataFormat, PassStats } from '../data/reader.js';
+import { normalizeSchema } from '../data/schema.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
 import type { BhStrategy, IndexMethod } from '../embedding/config.js';
@@ -124,10 +125,44 @@ export function checkSameFields(
   }
 }
 
-/** --valid and --test must have the training file's fields, by name and order. */
+/** --valid and --test must have the training file's fields, by name and order, and at least one usable row. */
 export function checkRunFields(data: RunData): void {
   for (const [path, ds] of [[data.options.valid, data.valid], [data.options.test, data.test]] as const) {
-    if (path !== undefined && ds !== undefined) checkSameFields(path, ds, data.options.train, data.train);
+    if (path === undefined || ds === undefined) continue;
+    checkSameFields(path, ds, data.options.train, data.train);
+    checkSomeRows(path, ds.stats);
+  }
+}
+
+/** A file whose every row was skipped (--on-error skip) scores nothing: an error, not 'AUC NaN (0 rows)'. */
+export function checkSomeRows(path: string, stats: PassStats): void {
+  if (stats.rows > 0) return;
+  const first = Object.values(stats.skipped.examples)[0];
+  throw new DataError(`${path}: no usable rows: all ${stats.skippedRows} row(s) were skipped as bad${first ? ` (first: ${first})` : ''}`, { file: path });
+}
+
+/** The schema file, read and validated before any data: errors name the file (they named only the key). */
+export function checkSchemaFile(path: string | undefined): void {
+  if (path === undefined) return;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a JSON file' : code === 'EACCES' ? 'permission denied' : (e as Error).message;
+    throw new IoError(`--schema ${path}: ${why}`, { file: path });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`--schema ${path}: not valid JSON (${(e as Error).message})`, { key: 'schema' });
+  }
+  try {
+    normalizeSchema(raw);
+  } catch (e) {
+    if (isBhembedError(e)) throw new ConfigError(`--schema ${path}: ${e.message}`, { ...e.details, key: 'schema' });
+    throw e;
   }
 }
 
@@ -181,6 +216,7 @@ export function parseDataFlags(f: RawDataFlags): DataOptions {
       throw new UsageError(`${flag} applies to --format ${formats.join(', ')} only, not ${format}`);
     }
   }
+  checkSchemaFile(f.schema);
   return {
     format,
     train: required('--train', f.train),

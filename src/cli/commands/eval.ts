@@ -7,7 +7,7 @@ import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
-import { checkModelFields, checkOutputFile, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { precisionOption, workersOption } from './predict.js';
 import { Progress } from '../progress.js';
 
@@ -31,7 +31,7 @@ export function register(program: Command): void {
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
     .addOption(precisionOption())
     .addOption(workersOption())
-    .option('-q, --quiet', 'no progress on stderr')
+    .option('-q, --quiet', 'no progress on stderr (skipped rows are still reported)')
     .addHelpText('after', '\nExample:\n  bhembed eval model.bhm valid.txt test.txt\n  bhembed eval model.bhm test.txt --precision int8')
     .action(withDataExit(async (model: string, data: string[], flags: EvalFlags) => runEval(model, data, flags)));
 }
@@ -51,9 +51,10 @@ async function runEval(modelPath: string, files: string[], flags: EvalFlags): Pr
         progress?.update(b.firstRow + b.probs.length);
       }
       progress?.done();
+      checkSomeRows(file, reader.stats);
       const r = m.result();
       results.push({ data: file, auc: r.auc, logloss: r.logloss, rows: r.n, positives: r.positives });
-      if (!flags.quiet) for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
+      for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`); // even with --quiet
     }
     const doc = { model: modelPath, precision: predictor.precision, results };
     if (flags.metrics) writeJson(flags.metrics, doc);

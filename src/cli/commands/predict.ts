@@ -15,7 +15,7 @@ import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { INFER_PRECISIONS } from '../../kernels/index.js';
-import { checkModelFields, checkOutputFile, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -58,7 +58,7 @@ export function register(program: Command): void {
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
     .addOption(precisionOption())
     .addOption(workersOption())
-    .option('-q, --quiet', 'no progress or metrics on stderr')
+    .option('-q, --quiet', 'no progress or metrics on stderr (skipped rows are still reported)')
     .addHelpText('after', '\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json')
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }
@@ -93,6 +93,7 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     const metrics = new BinaryMetrics();
     try {
       await writePredictions(predictor, reader, out, failed, flags, metrics);
+      checkSomeRows(dataPath, reader.stats);
       if (target) {
         out.end();
         await Promise.race([once(out, 'close'), failed]);
@@ -107,10 +108,9 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     }
     const r = metrics.result();
     if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
-    if (!flags.quiet) {
-      process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
-      for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
-    }
+    if (!flags.quiet) process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
+    // skipped rows are reported even with --quiet: dropped data is never silent
+    for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
   } finally {
     await predictor.close();
   }
