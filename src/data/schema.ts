@@ -63,7 +63,8 @@ export interface NormalizedNumeric {
 }
 
 function bad(key: string, msg: string): ConfigError {
-  return new ConfigError(`schema.${key}: ${msg}`, { key: `schema.${key}` });
+  const k = key === '' ? 'schema' : `schema.${key}`;
+  return new ConfigError(`${k}: ${msg}`, { key: k });
 }
 
 function strList(v: unknown, key: string): string[] {
