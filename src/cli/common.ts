@@ -75,11 +75,11 @@ export function checkOutputFile(option: string, path: string | undefined): void 
   if (path === undefined || path === '-') return;
   if (path === '') throw new UsageError(`${option}: give a file name`);
   const st = statOrNull(path);
-  if (st?.isDirectory()) throw new IoError(`${option} ${path}: is a directory, expected a file name`, { file: path });
+  if (st?.isDirectory()) throw new IoError(`${option} ${path}: cannot write: it is a directory`, { file: path });
   const dir = dirname(resolve(path));
   const ds = statOrNull(dir);
-  if (ds === null) throw new IoError(`${option} ${path}: folder ${dirname(path)} does not exist`, { file: path });
-  if (!ds.isDirectory()) throw new IoError(`${option} ${path}: ${dirname(path)} is not a folder`, { file: path });
+  if (ds === null) throw new IoError(`${option} ${path}: cannot write: folder ${dirname(path)} does not exist`, { file: path });
+  if (!ds.isDirectory()) throw new IoError(`${option} ${path}: cannot write: ${dirname(path)} is not a folder`, { file: path });
 }
 
 /** Create an output folder (and its parents); a file in the way is an IoError naming the option. */

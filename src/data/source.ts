@@ -47,7 +47,7 @@ export function ioFromErrno(path: string, e: unknown): IoError {
 export function ioWriteError(path: string, e: unknown): IoError {
   const code = (e as { code?: string }).code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return new IoError(`${path}: cannot write: folder ${dirname(path)} does not exist`, { path, errno: code });
-  if (code === 'EISDIR') return new IoError(`${path}: is a directory, expected a file name`, { path, errno: code });
+  if (code === 'EISDIR') return new IoError(`${path}: cannot write: it is a directory`, { path, errno: code });
   if (code === 'EACCES' || code === 'EPERM') return new IoError(`${path}: cannot write: permission denied`, { path, errno: code });
   if (code === 'ENOSPC') return new IoError(`${path}: cannot write: no space left on the device`, { path, errno: code });
   return new IoError(`${path}: cannot write (${(e as Error).message ?? String(e)})`, { path, errno: code });

@@ -22,9 +22,9 @@ test('generate: bad values name the flag and the allowed range', async () => {
 
 test('generate: an output in a missing folder is refused before writing, naming the flag', async () => {
   const missing = join(dir, 'nodir', 'g.txt');
-  await assert.rejects(run(argv('--rows', '10', '--out', missing)), { name: 'IoError', message: `--out ${missing}: folder ${join(dir, 'nodir')} does not exist` });
+  await assert.rejects(run(argv('--rows', '10', '--out', missing)), { name: 'IoError', message: `--out ${missing}: cannot write: folder ${join(dir, 'nodir')} does not exist` });
   await assert.rejects(run(argv('--rows', '10', '--out', out, '--prob-out', missing)), {
     name: 'IoError',
-    message: `--prob-out ${missing}: folder ${join(dir, 'nodir')} does not exist`,
+    message: `--prob-out ${missing}: cannot write: folder ${join(dir, 'nodir')} does not exist`,
   });
 });

@@ -18,13 +18,13 @@ const NO_TRAIN = ['--train', join(dir, 'missing.txt'), '--format', 'criteo', '--
 test('train: --out / --metrics in a missing folder, under a file, or naming a folder fail before reading data', async () => {
   await assert.rejects(run(argv('train', ...NO_TRAIN, '--out', join(dir, 'nodir', 'm.bhm'))), {
     name: 'IoError',
-    message: `--out ${join(dir, 'nodir', 'm.bhm')}: folder ${join(dir, 'nodir')} does not exist`,
+    message: `--out ${join(dir, 'nodir', 'm.bhm')}: cannot write: folder ${join(dir, 'nodir')} does not exist`,
   });
   await assert.rejects(run(argv('train', ...NO_TRAIN, '--metrics', join(aFile, 'm.json'))), {
     name: 'IoError',
-    message: `--metrics ${join(aFile, 'm.json')}: ${aFile} is not a folder`,
+    message: `--metrics ${join(aFile, 'm.json')}: cannot write: ${aFile} is not a folder`,
   });
-  await assert.rejects(run(argv('train', ...NO_TRAIN, '--out', dir)), { name: 'IoError', message: `--out ${dir}: is a directory, expected a file name` });
+  await assert.rejects(run(argv('train', ...NO_TRAIN, '--out', dir)), { name: 'IoError', message: `--out ${dir}: cannot write: it is a directory` });
 });
 
 test('sweep: --out-dir that is a file fails before reading data, one line', async () => {
