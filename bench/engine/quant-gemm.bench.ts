@@ -107,6 +107,29 @@ const SCHEMES: Record<string, Scheme> = {
     });
     return { nodes, inputs: [], initializers, feedsW: false };
   },
+  // Static, float between layers: QuantizeLinear with a fixed scale/zero point per layer input, then
+  // com.microsoft.MatMulIntegerToFloat (per-column weight scales, fp32 bias), Relu; the last layer likewise.
+  'mmi2f-static': (layers) => {
+    const nodes: OnnxNode[] = [];
+    const initializers: OnnxInitializer[] = [];
+    layers.forEach((l, i) => {
+      const { q, s } = quantizeCols(l);
+      const xs = 0.05;
+      if (l.outDim < 16) {
+        initializers.push({ name: `W${i}`, dims: [l.inDim, l.outDim], data: l.w }, { name: `B${i}`, dims: [l.outDim], data: l.b });
+        nodes.push({ opType: 'Gemm', inputs: [`H${i - 1}`, `W${i}`, `B${i}`], outputs: [`Z${i}`] });
+        relu(nodes, l, `Z${i}`, `H${i}`);
+        return;
+      }
+      initializers.push({ name: `Q${i}`, dims: [l.inDim, l.outDim], data: q }, { name: `S${i}`, dims: [l.outDim], data: s }, { name: `B${i}`, dims: [l.outDim], data: l.b });
+      initializers.push({ name: `XS${i}`, dims: [], data: new Float32Array([xs]) }, { name: `XZ${i}`, dims: [], data: new Uint8Array([i === 0 ? 128 : 0]) });
+      const x = i === 0 ? 'X' : `H${i - 1}`;
+      nodes.push({ opType: 'QuantizeLinear', inputs: [x, `XS${i}`, `XZ${i}`], outputs: [`XQ${i}`] });
+      nodes.push({ opType: 'MatMulIntegerToFloat', domain: 'com.microsoft', inputs: [`XQ${i}`, `Q${i}`, `XS${i}`, `S${i}`, `XZ${i}`, '', `B${i}`], outputs: [`Z${i}`] });
+      relu(nodes, l, `Z${i}`, `H${i}`);
+    });
+    return { nodes, inputs: [], initializers, feedsW: false };
+  },
   // Static quantization: activations stay uint8 between layers (zero point 0: the saturating requantize is the
   // ReLU), com.microsoft.QGemm with int32 bias; fixed activation scales (a calibrated model would measure them).
   'qgemm-static': (layers) => {
@@ -128,6 +151,61 @@ const SCHEMES: Record<string, Scheme> = {
       // The last layer (no ReLU) outputs float (QGemm without y_scale).
       nodes.push({ opType: 'QGemm', domain: 'com.microsoft', inputs: [x, inS, inZ, `Q${i}`, `S${i}`, `QZ${i}`, `C${i}`, ...(last ? [] : ['AS', 'AZ'])], outputs: [last ? `Z${i}` : `H${i}`] });
       if (last) relu(nodes, l, `Z${i}`, `H${i}`);
+    });
+    return { nodes, inputs: [], initializers, feedsW: false };
+  },
+  // As served by precision 'int8-static' if QGemm wins: hidden layers QGemm (uint8 between them, per-column weight
+  // scales, int32 bias), the last hidden layer's output float then Relu, the logit head an fp32 Gemm.
+  'qgemm-static-h': (layers) => {
+    const nodes: OnnxNode[] = [];
+    const initializers: OnnxInitializer[] = [];
+    const xs = 0.05;
+    initializers.push({ name: 'AS', dims: [], data: new Float32Array([xs]) }, { name: 'AZ', dims: [], data: new Uint8Array([0]) }, { name: 'XZ', dims: [], data: new Uint8Array([128]) });
+    nodes.push({ opType: 'QuantizeLinear', inputs: ['X', 'AS', 'XZ'], outputs: ['XQ'] });
+    const hidden = layers.filter((l) => l.outDim >= 16).length;
+    layers.forEach((l, i) => {
+      if (i >= hidden) {
+        initializers.push({ name: `W${i}`, dims: [l.inDim, l.outDim], data: l.w }, { name: `B${i}`, dims: [l.outDim], data: l.b });
+        nodes.push({ opType: 'Gemm', inputs: [`H${i - 1}`, `W${i}`, `B${i}`], outputs: [`Z${i}`] });
+        relu(nodes, l, `Z${i}`, `H${i}`);
+        return;
+      }
+      const { q, s } = quantizeCols(l);
+      const bias = new Int32Array(l.outDim);
+      for (let j = 0; j < l.outDim; j++) bias[j] = Math.round(l.b[j] / (xs * s[j]));
+      initializers.push({ name: `Q${i}`, dims: [l.inDim, l.outDim], data: q }, { name: `S${i}`, dims: [l.outDim], data: s }, { name: `QZ${i}`, dims: [l.outDim], data: new Int8Array(l.outDim) }, { name: `C${i}`, dims: [l.outDim], data: bias });
+      const x = i === 0 ? 'XQ' : `U${i - 1}`;
+      const lastHidden = i === hidden - 1;
+      nodes.push({ opType: 'QGemm', domain: 'com.microsoft', inputs: [x, 'AS', i === 0 ? 'XZ' : 'AZ', `Q${i}`, `S${i}`, `QZ${i}`, `C${i}`, ...(lastHidden ? [] : ['AS', 'AZ'])], outputs: [lastHidden ? `Z${i}` : `U${i}`] });
+      if (lastHidden) relu(nodes, l, `Z${i}`, `H${i}`);
+    });
+    return { nodes, inputs: [], initializers, feedsW: false };
+  },
+  // Like qgemm-static-h, but the last hidden layer also outputs uint8 (the head input's static scale), dequantized
+  // for the fp32 head.
+  'qgemm-static-dq': (layers) => {
+    const nodes: OnnxNode[] = [];
+    const initializers: OnnxInitializer[] = [];
+    const xs = 0.05;
+    initializers.push({ name: 'AS', dims: [], data: new Float32Array([xs]) }, { name: 'AZ', dims: [], data: new Uint8Array([0]) }, { name: 'XZ', dims: [], data: new Uint8Array([128]) });
+    nodes.push({ opType: 'QuantizeLinear', inputs: ['X', 'AS', 'XZ'], outputs: ['XQ'] });
+    const hidden = layers.filter((l) => l.outDim >= 16).length;
+    layers.forEach((l, i) => {
+      if (i >= hidden) {
+        initializers.push({ name: `W${i}`, dims: [l.inDim, l.outDim], data: l.w }, { name: `B${i}`, dims: [l.outDim], data: l.b });
+        nodes.push({ opType: 'DequantizeLinear', inputs: [`U${i - 1}`, 'AS', 'AZ'], outputs: [`D${i}`] });
+        nodes.push({ opType: 'Gemm', inputs: [`D${i}`, `W${i}`, `B${i}`], outputs: [`Z${i}`] });
+        relu(nodes, l, `Z${i}`, `H${i}`);
+        return;
+      }
+      const { q, s } = quantizeCols(l);
+      const bias = new Int32Array(l.outDim);
+      for (let j = 0; j < l.outDim; j++) bias[j] = Math.round(l.b[j] / (xs * s[j]));
+      initializers.push({ name: `Q${i}`, dims: [l.inDim, l.outDim], data: q }, { name: `S${i}`, dims: [l.outDim], data: s }, { name: `QZ${i}`, dims: [l.outDim], data: new Int8Array(l.outDim) }, { name: `C${i}`, dims: [l.outDim], data: bias });
+      const x = i === 0 ? 'XQ' : `U${i - 1}`;
+      const lastHidden = false;
+      nodes.push({ opType: 'QGemm', domain: 'com.microsoft', inputs: [x, 'AS', i === 0 ? 'XZ' : 'AZ', `Q${i}`, `S${i}`, `QZ${i}`, `C${i}`, ...(lastHidden ? [] : ['AS', 'AZ'])], outputs: [lastHidden ? `Z${i}` : `U${i}`] });
+      if (lastHidden) relu(nodes, l, `Z${i}`, `H${i}`);
     });
     return { nodes, inputs: [], initializers, feedsW: false };
   },

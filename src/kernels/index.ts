@@ -15,8 +15,8 @@ export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
 export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
-export { INFER_PRECISIONS, quantizeColumns } from './quantize.js';
-export type { InferPrecision, QuantizedColumns } from './quantize.js';
+export { activationQuant, INFER_PRECISIONS, quantizeColumns } from './quantize.js';
+export type { ActivationQuant, InferPrecision, QuantizedColumns } from './quantize.js';
 
 export type OpsKind = 'reference' | 'wasm' | 'auto';
 export type GemmKind = 'auto' | 'ort' | 'wasm' | 'reference';
@@ -85,7 +85,9 @@ export interface GemmProviderOptions {
    * Numeric format of a fused tower's inference forward (training is always fp32). 'int8' runs the hidden layers
    * as int8 GEMMs through onnxruntime (about 3× faster at batch 4096, logits within ~1e-3 relative); it needs
    * the 'ort' provider, so with 'auto' a missing onnxruntime is a ConfigError instead of a silent fallback.
-   * Batches of ≤ 8 rows still run fp32 (layer by layer). @default 'fp32'
+   * Batches of ≤ 8 rows still run fp32 (layer by layer). 'int8-static' quantizes each layer's input with a fixed
+   * scale from calibrated ranges (DenseTower.forward's inputRanges): faster still, a row's output independent of
+   * its batch, and every batch, even one row, runs int8. @default 'fp32'
    */
   inferPrecision?: InferPrecision;
   /** int8 towers quantize their weights once and never re-check them (only for models that never change). @default false */
@@ -134,12 +136,12 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
   if (!INFER_PRECISIONS.includes(precision)) {
     throw new ConfigError(`precision: unknown value '${String(precision)}'; allowed: ${INFER_PRECISIONS.map((p) => `'${p}'`).join(' | ')}`, { key: 'precision', value: precision });
   }
-  if (precision === 'int8' && kind !== 'ort' && kind !== 'auto') {
-    throw new ConfigError(`precision 'int8' runs on onnxruntime: it needs gemm 'ort' or 'auto', got '${String(kind)}'`, { key: 'precision', value: precision });
+  if (precision !== 'fp32' && kind !== 'ort' && kind !== 'auto') {
+    throw new ConfigError(`precision '${precision}' runs on onnxruntime: it needs gemm 'ort' or 'auto', got '${String(kind)}'`, { key: 'precision', value: precision });
   }
   switch (kind) {
     case 'ort':
-      return precision === 'int8' ? createInt8Ort(ops, opts) : createOrt(ops, opts, precision);
+      return precision !== 'fp32' ? createInt8Ort(ops, opts, precision) : createOrt(ops, opts, precision);
     case 'wasm':
       if (ops.name !== 'wasm') throw new ConfigError(`gemm 'wasm' needs the wasm backend, got '${ops.name}'; allowed with this backend: 'ort' | 'reference' | 'auto'`, { key: 'gemm', value: kind });
       return opsGemmProvider(ops);
@@ -147,11 +149,11 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
       return opsGemmProvider(ops.name === 'reference' ? ops : new ReferenceOps());
     case 'auto': {
       const forced = ENV_FLAGS.BHEMBED_ENGINE;
-      if (precision === 'int8') {
+      if (precision !== 'fp32') {
         if (forced === 'wasm' || forced === 'reference') {
-          throw new ConfigError(`precision 'int8' runs on onnxruntime, but BHEMBED_ENGINE=${forced} forces the '${forced}' GEMM; unset BHEMBED_ENGINE or use precision 'fp32'`, { key: 'precision', value: precision });
+          throw new ConfigError(`precision '${precision}' runs on onnxruntime, but BHEMBED_ENGINE=${forced} forces the '${forced}' GEMM; unset BHEMBED_ENGINE or use precision 'fp32'`, { key: 'precision', value: precision });
         }
-        return createInt8Ort(ops, opts);
+        return createInt8Ort(ops, opts, precision);
       }
       if (forced === 'ort' || forced === 'wasm' || forced === 'reference') return createGemmProvider(forced, ops, opts);
       if (isNode()) {
@@ -170,13 +172,13 @@ export async function createGemmProvider(kind: GemmKind, ops: Ops, opts: GemmPro
 
 // int8 serving has no fallback: when onnxruntime cannot load, say so (ConfigError naming the key) instead of
 // silently serving fp32 at a third of the speed.
-async function createInt8Ort(ops: Ops, opts: GemmProviderOptions): Promise<GemmProvider> {
-  if (!isNode()) throw new ConfigError("precision 'int8' needs onnxruntime-node (Node.js only); use precision 'fp32'", { key: 'precision', value: 'int8' });
+async function createInt8Ort(ops: Ops, opts: GemmProviderOptions, precision: InferPrecision): Promise<GemmProvider> {
+  if (!isNode()) throw new ConfigError(`precision '${precision}' needs onnxruntime-node (Node.js only); use precision 'fp32'`, { key: 'precision', value: precision });
   try {
-    return await createOrt(ops, opts, 'int8');
+    return await createOrt(ops, opts, precision);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    throw new ConfigError(`precision 'int8' needs onnxruntime-node, which could not be loaded (${(e as Error).message.split('\n')[0]}); use precision 'fp32'`, { key: 'precision', value: 'int8' });
+    throw new ConfigError(`precision '${precision}' needs onnxruntime-node, which could not be loaded (${(e as Error).message.split('\n')[0]}); use precision 'fp32'`, { key: 'precision', value: precision });
   }
 }
 

@@ -7,6 +7,7 @@
 // row-major float32. "n" is an element count; "m × n" a matrix with m rows of n columns.
 
 import type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
+import type { InferPrecision } from './quantize.js';
 
 export type BackendName = 'reference' | 'wasm';
 
@@ -142,8 +143,16 @@ export interface TowerLayer {
  * backend arrays or ordinary Float32Arrays. Synchronous.
  */
 export interface DenseTower {
-  /** Inference: out (m × last outDim) = the tower applied to x. */
-  forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void;
+  /**
+   * Inference: out (m × last outDim) = the tower applied to x. inputRanges (2 per layer: min, max of that layer's
+   * input, calibrated) is read by 'int8-static' towers only, which need it (ConfigError otherwise).
+   */
+  forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array, inputRanges?: Float32Array | null): void;
+  /**
+   * Inference precision of forward ('fp32' when absent). With 'int8-static' a row's output does not depend on the
+   * other rows of its batch, for any batch size, so callers send every inference batch, even one row, to forward.
+   */
+  readonly precision?: InferPrecision;
   /** Training forward: like forward, and keeps every H_i for the next backward. */
   forwardTrain(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void;
   /** Backward of the last forwardTrain (same m, x, weights) from dOut = ∂L/∂out: writes dWeights, dBiases, and dX when built with inputGrad. */

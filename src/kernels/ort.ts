@@ -19,9 +19,9 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { BhembedError, ConfigError } from '../core/errors.js';
-import { gemmModel, towerForwardModel, towerInt8ForwardModel, towerLayerBackwardModel, towerNames, towerStepModel, type Int8TowerLayer } from './onnx-encode.js';
+import { gemmModel, towerForwardModel, towerInt8ForwardModel, towerInt8StaticForwardModel, towerLayerBackwardModel, towerNames, towerStepModel, type Int8TowerLayer } from './onnx-encode.js';
 import type { DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
-import { INFER_PRECISIONS, quantizeColumns, type InferPrecision } from './quantize.js';
+import { activationQuant, INFER_PRECISIONS, quantizeColumns, type InferPrecision } from './quantize.js';
 
 /** Options for OrtGemmProvider.create. */
 export interface OrtGemmOptions {
@@ -45,7 +45,9 @@ export interface OrtGemmOptions {
    * Numeric format of a tower's inference forward (training always runs fp32). 'int8': hidden layers run as
    * int8 GEMMs (weights quantized per output column once, re-quantized when they change; activations quantized per
    * batch), about 3× the fp32 tower's speed for ~1e-3 relative error in the logits; a row's result then depends
-   * slightly on the other rows of its batch. @default 'fp32'
+   * slightly on the other rows of its batch. 'int8-static': each quantized layer's input uses a fixed scale from
+   * calibrated ranges (passed to forward), so rows are independent of their batch, and the activations stay uint8
+   * between layers (com.microsoft.QGemm). @default 'fp32'
    */
   inferPrecision?: InferPrecision;
   /**
@@ -188,8 +190,8 @@ export class OrtGemmProvider implements GemmProvider {
     const combos: Array<[boolean, boolean]> = [[false, false], [false, true], [true, false], [true, true]];
     try {
       const b = opts.forceAsync === true ? null : await loadSyncBinding();
-      if (b === null && inferPrecision === 'int8') {
-        throw new ConfigError("precision 'int8' needs onnxruntime-node's synchronous binding (fused towers), which did not load; use precision 'fp32'", { key: 'precision', value: inferPrecision });
+      if (b === null && inferPrecision !== 'fp32') {
+        throw new ConfigError(`precision '${inferPrecision}' needs onnxruntime-node's synchronous binding (fused towers), which did not load; use precision 'fp32'`, { key: 'precision', value: inferPrecision });
       }
       if (b !== null) {
         b.initOrt();
@@ -391,8 +393,8 @@ class OrtDenseTower implements DenseTower {
   private readonly stages = new Map<string, Staging>();
   private readonly copies: Array<[Float32Array, Float32Array]> = [];
   private readonly runOptions = {};
-  private readonly precision: InferPrecision;
-  /** int8 inference: the session with the quantized weights baked in, and a copy of the fp32 weights it came from. */
+  readonly precision: InferPrecision;
+  /** int8 inference: the session with the quantized weights baked in, and a copy of the fp32 weights (and input ranges) it came from. */
   private q8: { session: SyncSession; snapshot: Float32Array[] } | null = null;
   private readonly frozen: boolean;
   /** trainStep's gradient accumulators for runs after the first (see stepAcc). */
@@ -478,11 +480,11 @@ class OrtDenseTower implements DenseTower {
     return this.accBufs;
   }
 
-  forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
+  forward(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array, inputRanges?: Float32Array | null): void {
     if (m <= 0) return;
     this.checkRows(m);
-    if (this.precision === 'int8') {
-      this.forwardInt8(m, x, weights, biases, out);
+    if (this.precision !== 'fp32') {
+      this.forwardInt8(m, x, weights, biases, out, inputRanges ?? null);
       return;
     }
     if (this.inferS === null) this.inferS = this.make(towerForwardModel(this.layers, false), this.inferThreads);
@@ -503,8 +505,12 @@ class OrtDenseTower implements DenseTower {
   // The quantized session is rebuilt only when a weight or bias differs from the copy it was built from (an exact
   // memcmp per forward, ~0.1 ms for a 400-400-400 tower: served models never change, a training run's evaluation
   // re-quantizes once per evaluation).
-  private forwardInt8(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array): void {
+  private forwardInt8(m: number, x: Float32Array, weights: Float32Array[], biases: Float32Array[], out: Float32Array, inputRanges: Float32Array | null): void {
     const L = this.layers.length;
+    const isStatic = this.precision === 'int8-static';
+    if (isStatic && (inputRanges === null || inputRanges.length < 2 * L)) {
+      throw new ConfigError(`precision 'int8-static' needs the calibrated input range of each of the tower's ${L} layers (${2 * L} values), got ${inputRanges?.length ?? 'none'}`, { key: 'precision', value: this.precision });
+    }
     if (this.frozen && this.q8 !== null) {
       this.runInt8(this.q8.session, m, x, out);
       return;
@@ -513,6 +519,7 @@ class OrtDenseTower implements DenseTower {
     this.layers.forEach((l, i) => {
       sources.push(weights[i].subarray(0, l.inDim * l.outDim), biases[i].subarray(0, l.outDim));
     });
+    if (isStatic) sources.push((inputRanges as Float32Array).subarray(0, 2 * L));
     if (this.q8 === null || !sameContents(this.q8.snapshot, sources)) {
       this.q8?.session.dispose();
       this.q8 = null;
@@ -525,7 +532,9 @@ class OrtDenseTower implements DenseTower {
         if (l.outDim < INT8_MIN_OUT) return { ...l, bias, w };
         return { ...l, bias, ...quantizeColumns(w, l.inDim, l.outDim, qmax) };
       });
-      const session = this.make(towerInt8ForwardModel(specs), this.inferThreads);
+      const ranges = inputRanges as Float32Array;
+      const model = isStatic ? towerInt8StaticForwardModel(specs, this.layers.map((_, i) => activationQuant(ranges[2 * i], ranges[2 * i + 1]))) : towerInt8ForwardModel(specs);
+      const session = this.make(model, this.inferThreads);
       // Frozen: no snapshot to compare against later.
       this.q8 = { session, snapshot: this.frozen ? [] : sources.map((a) => Float32Array.from(a)) };
     }

@@ -5,11 +5,14 @@
 // With batch norm or dropout, training runs layer by layer, but inference still runs the fused tower: dropout is
 // the identity there and batch norm (running statistics) an affine map per channel right after the Linear, so
 // both fold into that Linear's weights (foldBatchNorm). Inference on tiny batches (≤ SMALL_BATCH rows) runs layer
-// by layer, where the WASM GEMM wins on latency.
+// by layer, where the WASM GEMM wins on latency, except with an 'int8-static' tower, which takes every inference
+// batch (its rows are independent of their batch, so a row scored alone must get the same bits as in a batch).
+// Calibration (recordInputRanges) records each tower layer's input range for 'int8-static'.
 
 import { Dropout, Relu } from './activations.js';
 import { BatchNorm, BN_EPS } from './batch-norm.js';
 import { ConfigError } from '../core/errors.js';
+import { runGemm } from './layer.js';
 import type { DenseTower } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import { Linear } from './linear.js';
@@ -84,6 +87,8 @@ export class Mlp {
   private readonly towerDx: Float32Array | null = null;
   private towerX: Float32Array = new Float32Array(0);
   private towerParams: { w: Float32Array[]; b: Float32Array[]; dw: Float32Array[]; db: Float32Array[] } | null = null;
+  /** Calibrated [min, max] of each tower layer's input (hidden layers, then the head), or null. */
+  private ranges: Float32Array | null = null;
 
   constructor(ctx: LayerContext, params: DenseParams, buffers: DenseParams, name: string, inDim: number, opts: MlpOptions) {
     this.ctx = ctx;
@@ -183,23 +188,85 @@ export class Mlp {
 
   /** Whether an inference forward of `batch` rows runs the fused tower, which reads x from any memory (not only the backend's). */
   infersOnTower(batch: number): boolean {
-    return this.tower !== null && batch > SMALL_BATCH;
+    return this.tower !== null && (batch > SMALL_BATCH || this.tower.precision === 'int8-static');
+  }
+
+  /** Linear layers of the tower (hidden layers, then the head when present): inputRanges holds 2 values per layer. */
+  get numLayers(): number {
+    return this.blocks.length + (this.head !== null ? 1 : 0);
+  }
+
+  /**
+   * The calibrated input range of every tower layer: [min_0, max_0, min_1, max_1, …] (see numLayers), as
+   * recordInputRanges measures them; 'int8-static' inference derives its fixed activation scales from it. null
+   * clears it. Copied.
+   */
+  setInputRanges(ranges: Float32Array | null): void {
+    if (ranges !== null && ranges.length !== 2 * this.numLayers) {
+      throw new ConfigError(`mlp: input ranges need ${2 * this.numLayers} values (min, max of ${this.numLayers} layers), got ${ranges.length}`, { key: 'inputRanges' });
+    }
+    this.ranges = ranges === null ? null : Float32Array.from(ranges);
+  }
+
+  /** The calibrated input ranges (a copy), or null when never calibrated. */
+  inputRanges(): Float32Array | null {
+    return this.ranges === null ? null : this.ranges.slice();
+  }
+
+  /**
+   * Widens `ranges` (2 per layer, see numLayers; start from +∞/−∞) to cover every tower layer's input over x's
+   * `batch` rows, computed in fp32 as inference does: batch norm with its running statistics, dropout skipped. Runs
+   * layer by layer through the GEMM provider on scratch memory, in slices of up to maxBatch rows; x may be any
+   * Float32Array. Changes no state of the model.
+   */
+  async recordInputRanges(x: Float32Array, batch: number, ranges: Float32Array): Promise<void> {
+    const L = this.numLayers;
+    if (ranges.length !== 2 * L) throw new ConfigError(`mlp: input ranges need ${2 * L} values, got ${ranges.length}`, { key: 'inputRanges' });
+    if (batch <= 0) return;
+    const { ops, maxBatch } = this.ctx;
+    const widths = [this.inDim, ...this.blocks.map((b) => b.fc.outDim)];
+    const wide = Math.max(...widths);
+    const rows = Math.min(maxBatch, batch);
+    const bufs = [ops.allocF32(rows * wide), ops.allocF32(rows * wide)];
+    try {
+      for (let r0 = 0; r0 < batch; r0 += rows) {
+        const n = Math.min(rows, batch - r0);
+        let h = bufs[0];
+        h.set(x.subarray(r0 * this.inDim, (r0 + n) * this.inDim));
+        for (let i = 0; i < this.blocks.length; i++) {
+          const { fc, bn } = this.blocks[i];
+          widenRange(ranges, i, h, n * fc.inDim);
+          let z = bufs[(i + 1) % 2];
+          const r = runGemm(this.ctx, false, false, n, fc.outDim, fc.inDim, 1, h, fc.w, 0, z);
+          if (r) await r;
+          if (fc.b !== null) ops.addRowVector(z, fc.b, n, fc.outDim);
+          if (bn !== null) {
+            z.set(bn.forward(z, n, false).subarray(0, n * fc.outDim));
+          }
+          ops.relu(z, z, n * fc.outDim);
+          h = z;
+        }
+        if (this.head !== null) widenRange(ranges, this.blocks.length, h, n * this.head.inDim);
+      }
+    } finally {
+      for (const b of bufs) ops.free(b);
+    }
   }
 
   /** seed keys the dropout masks (layer i uses seed + i). */
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
-    if (this.tower !== null && !train && batch > SMALL_BATCH && !this.towerTrains) {
+    if (this.tower !== null && !train && this.infersOnTower(batch) && !this.towerTrains) {
       const p = this.foldedTensors();
-      this.tower.forward(batch, x, p.w, p.b, this.towerOut);
+      this.tower.forward(batch, x, p.w, p.b, this.towerOut, this.ranges);
       return this.towerOut;
     }
-    if (this.tower !== null && this.towerTrains && (train || batch > SMALL_BATCH)) {
+    if (this.tower !== null && this.towerTrains && (train || this.infersOnTower(batch))) {
       const p = this.towerTensors();
       const out = this.towerOut;
       if (train) {
         this.towerX = x;
         this.tower.forwardTrain(batch, x, p.w, p.b, out);
-      } else this.tower.forward(batch, x, p.w, p.b, out);
+      } else this.tower.forward(batch, x, p.w, p.b, out, this.ranges);
       return out;
     }
     let h = x;
@@ -258,6 +325,19 @@ export class Mlp {
     }
     return d;
   }
+}
+
+// ranges[2i] = min(ranges[2i], min of a[0..n)), ranges[2i+1] = max(…).
+function widenRange(ranges: Float32Array, i: number, a: Float32Array, n: number): void {
+  let lo = ranges[2 * i];
+  let hi = ranges[2 * i + 1];
+  for (let k = 0; k < n; k++) {
+    const v = a[k];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  ranges[2 * i] = lo;
+  ranges[2 * i + 1] = hi;
 }
 
 /** Exact equality of the arrays' bits (Node's Buffer.equals is a native memcmp; a word loop elsewhere). */
