@@ -140,7 +140,14 @@ class ParquetReader implements DataReader {
     let start = 0;
     for (const g of metadata.row_groups) {
       const n = Number(g.num_rows);
-      const rows = (await hp.parquetReadObjects({ file, metadata, columns, rowStart: start, rowEnd: start + n, rowFormat: 'object' })) as Record<string, unknown>[];
+      let rows: Record<string, unknown>[];
+      try {
+        rows = (await hp.parquetReadObjects({ file, metadata, columns, rowStart: start, rowEnd: start + n, rowFormat: 'object' })) as Record<string, unknown>[];
+      } catch (e) {
+        // hyparquet fails on damaged pages with RangeError/TypeError etc.; that is bad input, not a bug of ours
+        throw new DataError(`${this.path}: corrupt Parquet data in rows ${start + 1}–${start + n} (${(e as Error).message})`, { file: this.path });
+      }
+      if (rows.length !== n) throw new DataError(`${this.path}: corrupt Parquet data: rows ${start + 1}–${start + n} decoded to ${rows.length} rows`, { file: this.path });
       for (let i = 0; i < rows.length; i++) {
         const rowNo = start + i + 1;
         stats.lines = rowNo;
