@@ -8,7 +8,7 @@ import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
 import { bucketIndex, loadSchema } from './schema.js';
 import type { NormalizedSchema } from './schema.js';
 import { checkInput, displayName } from './source.js';
-import { IntIdCache, ShortTokenCache, logSquaredBucket, parseFloatBytes, quote } from './tokens.js';
+import { FLOAT32_MAX, IntIdCache, ShortTokenCache, logSquaredBucket, parseFloatBytes, quote } from './tokens.js';
 import { TextReader, normalizeCommon, previewColumns, readHeader, splitHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 import { xxh64Bytes } from '../hash/xxh64.js';
@@ -159,6 +159,7 @@ class CsvParser implements LineParser {
           if (s < e) {
             v = parseFloatBytes(buf, s, e);
             if (Number.isNaN(v)) return this.fail('number', `${r.name} value ${quote(buf, s, e)} is not a number`);
+            if (Math.abs(v) > FLOAT32_MAX) return this.fail('number', `${r.name} value ${quote(buf, s, e)} is beyond the float32 range (±3.4e38)`);
             if (r.transform === 'log1p') v = Math.log1p(Math.max(v, 0));
           }
           (b.dense as Float32Array)[row * b.numDense + r.target] = v;

@@ -11,7 +11,7 @@ import type { DataReader, PassStats, ReaderOptions } from './reader.js';
 import { bucketIndex, loadSchema } from './schema.js';
 import type { NormalizedNumeric, NormalizedSchema } from './schema.js';
 import { STDIN, checkInput } from './source.js';
-import { logSquaredBucket } from './tokens.js';
+import { FLOAT32_MAX, logSquaredBucket } from './tokens.js';
 import { normalizeCommon } from './text-reader.js';
 import type { NormalizedCommon } from './text-reader.js';
 
@@ -120,6 +120,7 @@ class ParquetReader implements DataReader {
           if (v !== null && v !== undefined) {
             x = toNumber(v);
             if (!Number.isFinite(x)) throw new RowError('number', `${role.col} value ${JSON.stringify(String(v))} is not a number`);
+            if (Math.abs(x) > FLOAT32_MAX) throw new RowError('number', `${role.col} value ${JSON.stringify(String(v))} is beyond the float32 range (±3.4e38)`);
             if (role.transform === 'log1p') x = Math.log1p(Math.max(x, 0));
           }
           (b.dense as Float32Array)[r * b.numDense + role.index] = x;

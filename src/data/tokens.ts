@@ -32,6 +32,9 @@ export function parseIntBytes(buf: Uint8Array, s: number, e: number): number {
   return neg ? -v : v;
 }
 
+/** Largest finite float32: dense inputs are stored as float32, so a larger value would become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 /** A finite decimal number (integers, decimals, exponents; no hex, no inf/nan) → number, NaN when not one. */

@@ -1,10 +1,25 @@
-// Parquet pages that do not decode: a damaged page escaped as a RangeError from hyparquet ('internal error' with a
-// stack in the CLI).
+// Values that decode but cannot be used, and Parquet pages that do not decode: a dense value beyond float32 became
+// Infinity (training then failed later with 'metrics: score 90 is NaN'), and a damaged Parquet page escaped as a
+// RangeError from hyparquet ('internal error' with a stack in the CLI).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openReader } from '../../../src/data/open.js';
-import { collect, tmpFile } from './helpers.js';
+import { collect, flatten, tmpFile } from './helpers.js';
 import { writeParquet } from './parquet-writer.js';
+
+test('csv: a dense value beyond the float32 range is a DataError at its line; the largest float32 is kept', async () => {
+  const schema = { label: 'y', categorical: ['a'], numeric: ['x'] };
+  const p = tmpFile('y,a,x\n1,q,3.4e38\n0,q,-1e300\n');
+  await assert.rejects(collect(await openReader('csv', p, { schema })), {
+    name: 'DataError',
+    message: `${p}:3: x value '-1e300' is beyond the float32 range (±3.4e38)`,
+  });
+  const ok = flatten(await collect(await openReader('csv', p, { schema, maxRows: 1 })));
+  assert.equal(ok[0].dense[0], Math.fround(3.4e38));
+  const r = await openReader('csv', p, { schema, onError: 'skip' });
+  await collect(r);
+  assert.deepEqual(r.stats.skipped.counts, { number: 1 });
+});
 
 function parquet(values: number[]): Uint8Array {
   return writeParquet(
@@ -16,6 +31,14 @@ function parquet(values: number[]): Uint8Array {
     4,
   );
 }
+
+test('parquet: a double beyond the float32 range is a DataError at its row', async () => {
+  const p = tmpFile(parquet([1, 2, 1e300, 4, 5, 6]), { name: 'big.parquet' });
+  await assert.rejects(collect(await openReader('parquet', p, { schema: { label: 'click', categorical: ['site'], numeric: ['price'] } })), {
+    name: 'DataError',
+    message: `${p}:3: price value "1e+300" is beyond the float32 range (±3.4e38)`,
+  });
+});
 
 test('parquet: a damaged page is a DataError naming the file and the rows, not a RangeError', async () => {
   const bytes = Uint8Array.from(parquet([1, 2, 3, 4, 5, 6]));
