@@ -80,6 +80,12 @@ export interface ForwardBackwardOptions {
   dropoutSeed?: number;
 }
 
+/**
+ * Name of the optional model-file tensor with the deep tower's calibrated input ranges (Mlp.setInputRanges): not a
+ * parameter (parameters() leaves it out, so files without it still load), read by loadParameters when present.
+ */
+export const INPUT_RANGES_TENSOR = 'mlp.input_ranges';
+
 function mix(a: number, b: number): number {
   let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
   h ^= h >>> 15;
@@ -389,7 +395,10 @@ export class CtrModel {
     return out;
   }
 
-  /** Copy tensors in by name; every model tensor must be present with the same size. */
+  /**
+   * Copy tensors in by name; every model tensor must be present with the same size. The optional calibration
+   * tensor (INPUT_RANGES_TENSOR) sets the tower's input ranges when present; when absent they stay as they were.
+   */
   loadParameters(tensors: { name: string; data: Float32Array }[]): void {
     const byName = new Map(tensors.map((t) => [t.name, t.data]));
     for (const p of this.parameters()) {
@@ -398,6 +407,40 @@ export class CtrModel {
       if (src.length !== p.data.length) throw new ConfigError(`load: tensor '${p.name}' has ${src.length} values, the model needs ${p.data.length}`, { key: p.name });
       p.data.set(src);
     }
+    const ranges = byName.get(INPUT_RANGES_TENSOR);
+    if (ranges !== undefined && this.mlp !== null) this.mlp.setInputRanges(ranges);
+  }
+
+  /**
+   * Measures the deep tower's input ranges (each layer's input min/max, fp32 as inference computes it) over the
+   * given batches and keeps them (Mlp.setInputRanges), replacing earlier ones: what precision 'int8-static' needs.
+   * Use a few tens of thousands of representative rows (the trainer's pipeline uses up to 65,536 training rows).
+   * @example
+   * await model.calibrate([batch1, batch2]);   // then predict with an 'int8-static' GEMM provider
+   */
+  async calibrate(batches: Iterable<Batch> | AsyncIterable<Batch>): Promise<void> {
+    const mlp = this.mlp;
+    if (mlp === null) throw new ConfigError(`calibrate: arch '${this.config.arch}' has no deep tower to calibrate`, { key: 'arch' });
+    const ranges = new Float32Array(2 * mlp.numLayers);
+    for (let i = 0; i < mlp.numLayers; i++) {
+      ranges[2 * i] = Infinity;
+      ranges[2 * i + 1] = -Infinity;
+    }
+    let rows = 0;
+    for await (const batch of batches) {
+      if (batch.size === 0) continue;
+      await this.forwardParts(batch, false, 0, false);
+      await mlp.recordInputRanges(this.deepX, batch.size, ranges);
+      rows += batch.size;
+    }
+    if (rows === 0) throw new ConfigError('calibrate: no rows given', { key: 'batches' });
+    mlp.setInputRanges(ranges);
+  }
+
+  /** The calibration tensor for a model file (INPUT_RANGES_TENSOR, [layers, 2]), or null when never calibrated. */
+  inputRangesTensor(): { name: string; shape: number[]; data: Float32Array } | null {
+    const r = this.mlp?.inputRanges() ?? null;
+    return r === null ? null : { name: INPUT_RANGES_TENSOR, shape: [r.length / 2, 2], data: r };
   }
 
   /** The memory a worker thread attaches to (see SharedModelState). */

@@ -14,6 +14,8 @@ import { basename, dirname, join } from 'node:path';
 import { CheckpointError, IoError } from '../core/errors.js';
 
 export const MODEL_FILE_MAGIC = 'BHMF';
+// Still 1 with the optional calibration tensor ('mlp.input_ranges', models/ctr-model.ts): it is one more named
+// tensor, which readers that do not know it skip (loading looks tensors up by name), so no version bump.
 export const MODEL_FILE_VERSION = 1;
 
 export type WeightDtype = 'float32' | 'float16';
@@ -63,6 +65,8 @@ export interface NamedTensor {
   name: string;
   shape: number[];
   data: Float32Array;
+  /** Stored at this dtype whatever EncodeOptions.dtype says (e.g. float32 calibration ranges in a float16 file). */
+  dtype?: WeightDtype;
 }
 
 export interface ModelFileContents {
@@ -154,8 +158,7 @@ function corrupt(source: string, reason: string): CheckpointError {
 
 /** Serialize a model to bytes. Tensors keep their order; names must be unique. */
 export function encodeModelFile(model: unknown, meta: Record<string, unknown>, tensors: NamedTensor[], opts: EncodeOptions = {}): Uint8Array {
-  const dtype = opts.dtype ?? 'float32';
-  const width = dtype === 'float16' ? 2 : 4;
+  const fileDtype = opts.dtype ?? 'float32';
   const entries: TensorEntry[] = [];
   const seen = new Set<string>();
   let offset = 0;
@@ -166,6 +169,8 @@ export function encodeModelFile(model: unknown, meta: Record<string, unknown>, t
     if (count !== t.data.length) {
       throw new CheckpointError('checkpoint.corrupt', `encodeModelFile: tensor '${t.name}' has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
     }
+    const dtype = t.dtype ?? fileDtype;
+    const width = dtype === 'float16' ? 2 : 4;
     entries.push({ name: t.name, shape: [...t.shape], dtype, offset, bytes: count * width });
     offset = align8(offset + count * width);
   }
@@ -188,7 +193,7 @@ export function encodeModelFile(model: unknown, meta: Record<string, unknown>, t
   out.set(headerBytes, 12);
   tensors.forEach((t, i) => {
     const base = dataStart + entries[i].offset;
-    if (dtype === 'float32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(base + 4 * j, t.data[j], true);
+    if (entries[i].dtype === 'float32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(base + 4 * j, t.data[j], true);
     else for (let j = 0; j < t.data.length; j++) dv.setUint16(base + 2 * j, toHalf(t.data[j]), true);
   });
   dv.setUint32(total - 4, crc32(out, 0, total - 4), true);

@@ -1,19 +1,53 @@
 // Save a trained CtrModel as a `.bhm` model file (format in models/model-file.ts; serve/predictor.ts loads it).
 // Every tensor the model lists (dense weights, embedding tables, batch-norm running statistics) is stored by name,
-// with the normalized model config (index specs and full vocabularies included) in the header.
+// with the normalized model config (index specs and full vocabularies included) in the header, and the deep
+// tower's calibrated input ranges (for precision 'int8-static') as one optional extra tensor.
 
+import type { BatchBuffer } from '../core/batch.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import type { ModelFileMeta, NamedTensor, WeightDtype } from '../models/model-file.js';
 import { readModelFile, writeModelFile } from '../models/model-file.js';
+import { batchBufferFor, gatherBatch, type Dataset } from './dataset.js';
 
 export interface SaveModelOptions {
   /** float16 halves the file; predictions then differ slightly from the trained model's. @default 'float32' */
   dtype?: WeightDtype;
 }
 
-/** The model's tensors as the file stores them (views, not copies). */
+/**
+ * The model's tensors as the file stores them (views, not copies), plus the deep tower's calibrated input ranges
+ * when the model has them (always float32: they set the 'int8-static' activation scales).
+ */
 export function modelTensors(model: CtrModel): NamedTensor[] {
-  return model.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }));
+  const out: NamedTensor[] = model.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data }));
+  const ranges = model.inputRangesTensor();
+  if (ranges !== null) out.push({ ...ranges, dtype: 'float32' });
+  return out;
+}
+
+/** Rows calibrateOnDataset samples at most. */
+export const CALIBRATION_ROWS = 65_536;
+
+/**
+ * Records the deep tower's input ranges (CtrModel.calibrate) over up to maxRows rows of `ds`, evenly strided
+ * over the whole set (row ⌊i·n/k⌋ for i < k, so a time-ordered file is sampled end to end), in batches of the
+ * model's maxBatch. Does nothing for a model without a deep tower. The training pipeline runs it on the
+ * training set before saving, so every saved model can be served with precision 'int8-static'.
+ */
+export async function calibrateOnDataset(model: CtrModel, ds: Dataset, maxRows = CALIBRATION_ROWS): Promise<void> {
+  if (model.mlp === null || ds.n === 0) return;
+  const k = Math.min(ds.n, maxRows);
+  const order = new Int32Array(k);
+  for (let i = 0; i < k; i++) order[i] = Math.floor((i * ds.n) / k);
+  const B = model.maxBatch;
+  const buf = batchBufferFor(ds, B);
+  async function* batches(): AsyncGenerator<BatchBuffer> {
+    for (let s = 0; s < k; s += B) {
+      gatherBatch(ds, order, s, Math.min(B, k - s), buf);
+      yield buf;
+    }
+  }
+  await model.calibrate(batches());
 }
 
 /**

@@ -23,7 +23,7 @@ import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
 import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import type { OptimConfig, SparseOptimizerKind } from '../nn/optim/config.js';
-import { saveModel } from './checkpoint.js';
+import { calibrateOnDataset, saveModel } from './checkpoint.js';
 import type { Dataset } from './dataset.js';
 import type { EvalResult } from './trainer.js';
 import { Trainer } from './trainer.js';
@@ -390,6 +390,9 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         metrics: metrics as unknown as Record<string, unknown>,
       };
       delete (meta.data.reader as ReaderOptions).maxRows;
+      // Activation ranges for precision 'int8-static', from the training rows (always present, and what the
+      // weights were fit to; the validation set is optional), evenly strided, up to CALIBRATION_ROWS.
+      await calibrateOnDataset(model, trainDs);
       outcome.modelFileBytes = saveModel(run.out, model, meta, { dtype: run.dtype });
       metrics.modelFileBytes = outcome.modelFileBytes;
     }
