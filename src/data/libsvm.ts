@@ -7,7 +7,7 @@ import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import { LINE_OK } from './lines.js';
 import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
 import { STDIN, checkInput } from './source.js';
-import { parseFloatBytes, parseIntBytes, quote } from './tokens.js';
+import { FLOAT32_MAX, parseFloatBytes, parseIntBytes, quote } from './tokens.js';
 import { TextReader, normalizeCommon, openLines } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 
@@ -86,6 +86,7 @@ class SvmParser implements LineParser {
       if (colon >= 0) {
         w = parseFloatBytes(buf, colon + 1, i);
         if (Number.isNaN(w)) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is not a number`);
+        if (Math.abs(w) > FLOAT32_MAX) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is beyond the float32 range (±3.4e38)`);
       }
       xxh64Bytes(buf, s, idxEnd, f, b.ids[f], row);
       (b.weights[f] as Float32Array)[row] = w;
@@ -144,6 +145,7 @@ class FfmParser implements LineParser {
       if (c2 === c1 + 1) return this.fail('token', `token ${quote(buf, s, i)} has an empty index`);
       const w = parseFloatBytes(buf, c2 + 1, i);
       if (Number.isNaN(w)) return this.fail('number', `token ${quote(buf, s, i)}: value is not a number`);
+      if (Math.abs(w) > FLOAT32_MAX) return this.fail('number', `token ${quote(buf, s, i)}: value is beyond the float32 range (±3.4e38)`);
       const v = b.pushValue(f, w);
       xxh64Bytes(buf, c1 + 1, c2, f, b.ids[f], v);
       seen[f] = 1;

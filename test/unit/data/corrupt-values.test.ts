@@ -21,6 +21,19 @@ test('csv: a dense value beyond the float32 range is a DataError at its line; th
   assert.deepEqual(r.stats.skipped.counts, { number: 1 });
 });
 
+test('libsvm/libffm: a feature value beyond the float32 range is a DataError at its line', async () => {
+  const svm = tmpFile('1 3:1 7:2\n0 3:1e300\n');
+  await assert.rejects(collect(await openReader('libsvm', svm)), {
+    name: 'DataError',
+    message: `${svm}:2: feature 1 '3:1e300': value is beyond the float32 range (±3.4e38)`,
+  });
+  const ffm = tmpFile('1 0:3:1 1:7:2\n0 1:7:-4e38\n');
+  await assert.rejects(collect(await openReader('libffm', ffm)), {
+    name: 'DataError',
+    message: `${ffm}:2: token '1:7:-4e38': value is beyond the float32 range (±3.4e38)`,
+  });
+});
+
 function parquet(values: number[]): Uint8Array {
   return writeParquet(
     [
