@@ -48,7 +48,8 @@ export function handleError(e: unknown, stderr: ErrorSink = process.stderr): voi
   }
   if (e instanceof CommanderError) {
     // commander has already printed its message (see configureOutput in main.ts)
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exitCode = 0;
+    // `bhembed help train` ends as 'commander.help' with exit code 0; bare `bhembed` prints help as an error (1 → usage)
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || (e.code === 'commander.help' && e.exitCode === 0)) process.exitCode = 0;
     else process.exitCode = EXIT_USAGE;
     return;
   }

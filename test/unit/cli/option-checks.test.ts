@@ -52,3 +52,15 @@ test('sweep: a method, ratio or seed given twice is a usage error (the cell was 
   await assert.rejects(run(argv(...base, '--compressions', '10,100,10.0')), { name: 'UsageError', message: '--compressions: 10 is given twice' });
   await assert.rejects(run(argv(...base, '--seeds', '1,2,01')), { name: 'UsageError', message: '--seeds: 1 is given twice' });
 });
+
+test('handleError: `bhembed help train` exits 0; bare `bhembed` (help as an error) exits 2', async () => {
+  const { CommanderError } = await import('commander');
+  const before = process.exitCode;
+  handleError(new CommanderError(0, 'commander.help', '(outputHelp)'));
+  const helpCode = process.exitCode;
+  handleError(new CommanderError(1, 'commander.help', '(outputHelp)'));
+  const bareCode = process.exitCode;
+  process.exitCode = before;
+  assert.equal(helpCode, 0);
+  assert.equal(bareCode, 2);
+});
