@@ -13,6 +13,10 @@ import { TextReader, normalizeCommon, previewColumns, readHeader, splitHeader } 
 import type { LineParser } from './text-reader.js';
 import { xxh64Bytes } from '../hash/xxh64.js';
 
+/** split() results for bad quoting. */
+const UNCLOSED_QUOTE = -1;
+const STRAY_QUOTE = -2;
+
 const ROLE_IGNORE = 0;
 const ROLE_LABEL = 1;
 const ROLE_CAT = 2;
@@ -63,7 +67,7 @@ class CsvParser implements LineParser {
     this.ints = new IntIdCache(this.seedOfInt, -64, 1024);
   }
 
-  /** Split into fields; unquotes into the scratch buffer when needed. Returns the field count or -1 (bad quoting). */
+  /** Split into fields; unquotes into the scratch buffer when needed. Returns the field count, or UNCLOSED_QUOTE / STRAY_QUOTE. */
   private split(buf: Uint8Array, start: number, end: number): { n: number; buf: Uint8Array } {
     let quoted = false;
     for (let i = start; i < end; i++) if (buf[i] === 34) quoted = true;
@@ -88,7 +92,7 @@ class CsvParser implements LineParser {
       if (i < end && buf[i] === 34) {
         i++;
         for (;;) {
-          if (i >= end) return { n: -1, buf };
+          if (i >= end) return { n: UNCLOSED_QUOTE, buf };
           if (buf[i] === 34) {
             if (i + 1 < end && buf[i + 1] === 34) {
               out[o++] = 34;
@@ -100,10 +104,10 @@ class CsvParser implements LineParser {
           }
           out[o++] = buf[i++];
         }
-        if (i < end && buf[i] !== this.delim) return { n: -1, buf };
+        if (i < end && buf[i] !== this.delim) return { n: STRAY_QUOTE, buf };
       } else {
         while (i < end && buf[i] !== this.delim) {
-          if (buf[i] === 34) return { n: -1, buf };
+          if (buf[i] === 34) return { n: STRAY_QUOTE, buf };
           out[o++] = buf[i++];
         }
       }
@@ -134,7 +138,8 @@ class CsvParser implements LineParser {
   parse(line: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
     const { n, buf } = this.split(line, start, end);
     const delimName = this.delim === 9 ? 'tab' : this.delim === 44 ? 'comma' : `'${String.fromCharCode(this.delim)}'`;
-    if (n < 0) return this.fail('quoting', 'unbalanced or misplaced double quote');
+    if (n === UNCLOSED_QUOTE) return this.fail('quoting', 'a quoted field is not closed on this line (a quoted field may not span lines)');
+    if (n < 0) return this.fail('quoting', 'a double quote inside an unquoted field or text after a closing quote (write a quote inside a quoted field as "")');
     if (this.exact >= 0 ? n !== this.exact : n < this.roles.length) {
       return this.fail('field-count', `expected ${this.exact >= 0 ? '' : 'at least '}${this.exact >= 0 ? this.exact : this.roles.length} ${delimName}-separated fields, got ${n}`);
     }
