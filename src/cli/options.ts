@@ -21,9 +21,12 @@ export function parseIntOpt(option: string, text: string, min = -Infinity, max =
   return v;
 }
 
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 export function parseFloatOpt(option: string, text: string, min = -Infinity, max = Infinity, exclusiveMin = false): number {
   const v = Number(text);
-  if (text.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${option}: '${text}' is not a number`);
+  // decimal only: Number() also reads '0x10' (16) and '0b1'
+  if (!DECIMAL.test(text) || !Number.isFinite(v)) throw new UsageError(`${option}: '${text}' is not a number`);
   if (v < min || (exclusiveMin && v === min) || v > max) {
     throw new UsageError(`${option}: ${v} is out of range (must be ${exclusiveMin ? '>' : '≥'} ${min}${max === Infinity ? '' : ` and ≤ ${max}`})`);
   }

@@ -64,3 +64,9 @@ test('handleError: `bhembed help train` exits 0; bare `bhembed` (help as an erro
   assert.equal(helpCode, 0);
   assert.equal(bareCode, 2);
 });
+
+test('parseFloatOpt: decimal numbers only (hex and binary literals were read by Number())', async () => {
+  const { parseFloatOpt } = await import('../../../src/cli/options.js');
+  for (const t of ['0x10', '0b1', '1_0', '', ' ', 'Infinity', '1e400']) assert.throws(() => parseFloatOpt('--lr', t), { name: 'UsageError', message: `--lr: '${t}' is not a number` });
+  assert.deepEqual(['.5', '2.', '1e-3', '+3', ' 4 ', '-0.25'].map((t) => parseFloatOpt('--x', t)), [0.5, 2, 0.001, 3, 4, -0.25]);
+});
