@@ -109,6 +109,15 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
   const { header, pending } = await readHeader(path, common.maxLineBytes);
   const name = displayName(path);
   const cols = header.split(',').map((c) => c.trim());
+  // A repeated name is ambiguous (a second 'click' became a feature: the label leaked into the model); an empty one
+  // is a damaged header.
+  const firstAt = new Map<string, number>();
+  cols.forEach((c, i) => {
+    if (c === '') throw new DataError(`${name}:1: header column ${i + 1} has no name`, { file: name, line: 1 });
+    const j = firstAt.get(c);
+    if (j !== undefined) throw new DataError(`${name}:1: header names column '${c}' twice (columns ${j + 1} and ${i + 1})`, { file: name, line: 1 });
+    firstAt.set(c, i);
+  });
   const labelCol = cols.indexOf('click');
   if (labelCol < 0) throw new DataError(`${name}:1: header has no 'click' column (columns: ${previewColumns(cols)}); is this comma-separated Avazu training data?`, { file: name, line: 1 });
   const split = options.splitHour === true;
