@@ -3,7 +3,10 @@
 // alone on the same shapes, the embedding alone (fused inference bag vs index + layout + gather, same batches), and
 // the batch gather the Trainer does before. Untrained (seeded) weights: timing only.
 //
-//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8] [--rounds 3] [--workers 1,2] [--infer-threads N]
+// With 'int8-static' the model is first calibrated on up to 65,536 test rows (CtrModel.calibrate, not timed), and
+// the tower alone gets the input ranges of its own random input (fp32 forward of 512 rows in plain TS).
+//
+//   node dist/bench/engine/infer-profile.bench.js DUMP_DIR [--precision fp32,int8,int8-static] [--rounds 3] [--workers 1,2] [--infer-threads N]
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,8 +60,10 @@ async function main(): Promise<void> {
   for (let s = 0; s < ds.n; s += B) gatherBatch(ds, order, s, Math.min(B, ds.n - s), buf);
   tg = performance.now() - tg;
   console.log(`${meta.name}: ${ds.n} test rows, ${batches} batches of ${B}; ops ${ops.name}; gatherBatch ${(tg / batches).toFixed(2)} ms/batch`);
+  // Best round per precision (predict ms/batch, tower-alone ms), for the ratios printed at the end.
+  const best = new Map<string, { predict: number; tower: number }>();
   for (const precision of precisions) {
-    const gemm = await createGemmProvider('auto', ops, { inferPrecision: precision });
+    const gemm = await createGemmProvider('auto', ops, { inferPrecision: precision, inferThreads });
     const model = createModel(config, { ops, gemm, maxBatch: B });
     const layers = [...meta.mlp, 1].map((h, i, a) => ({ inDim: i === 0 ? F * meta.dim : a[i - 1], outDim: h, relu: i < meta.mlp.length }));
     const tower = gemm.tower?.(layers, { inputGrad: false, maxBatch: B });
@@ -67,6 +72,20 @@ async function main(): Promise<void> {
     const bb = layers.map((l) => new Float32Array(l.outDim));
     const x = new Float32Array(B * layers[0].inDim).map(() => rng.normal() * 0.05);
     const y = new Float32Array(B);
+    let ranges: Float32Array | null = null;
+    if (precision === 'int8-static') {
+      const cal = batchBufferFor(ds, B);
+      const k = Math.min(ds.n, 65_536);
+      await model.calibrate(
+        (function* () {
+          for (let s = 0; s < k; s += B) {
+            gatherBatch(ds, order, s, Math.min(B, k - s), cal);
+            yield cal;
+          }
+        })(),
+      );
+      ranges = towerRanges(layers, x, 512, w, bb);
+    }
     for (let r = 0; r < rounds; r++) {
       let tp = 0;
       for (let s = 0; s < ds.n; s += B) {
@@ -78,9 +97,9 @@ async function main(): Promise<void> {
       }
       let tt = 0;
       if (tower) {
-        tower.forward(B, x, w, bb, y);
+        tower.forward(B, x, w, bb, y, ranges);
         const t0 = performance.now();
-        for (let k = 0; k < batches; k++) tower.forward(B, x, w, bb, y);
+        for (let k = 0; k < batches; k++) tower.forward(B, x, w, bb, y, ranges);
         tt = performance.now() - t0;
       }
       // The embedding alone: the fused inference bag against index + layout + gather (the training path).
@@ -104,11 +123,15 @@ async function main(): Promise<void> {
       }
       const per = tp / batches;
       const perT = tt / batches;
+      const b0 = best.get(precision);
+      best.set(precision, { predict: Math.min(b0?.predict ?? Infinity, per), tower: Math.min(b0?.tower ?? Infinity, perT) });
       console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.n / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.n / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);
     }
     // The same model served by Predictor with worker threads (each its own model copy and 1 ORT thread).
     for (const workers of workerCounts) {
-      const contents = { version: 1, createdAt: '', model: model.config, meta: { engine: { ops: ops.name, gemm: 'auto' }, evalBatch: B, data: { format: 'peer', reader: {} } }, tensors: model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })) };
+      const rangesTensor = model.inputRangesTensor();
+      const tensors = [...model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })), ...(rangesTensor ? [rangesTensor] : [])];
+      const contents = { version: 1, createdAt: '', model: model.config, meta: { engine: { ops: ops.name, gemm: 'auto' }, evalBatch: B, data: { format: 'peer', reader: {} } }, tensors };
       const p = await Predictor.fromContents(contents, '<profile>', { precision, workers, inferThreads });
       const chunk = (rows: number): DataChunk => ({ rows, labels: ds.labels.subarray(0, rows), fields: ds.fields.map((f) => ({ ids: f.ids.subarray(0, 2 * rows) })), numDense: 0 });
       const run = async (c: DataChunk): Promise<void> => {
@@ -130,6 +153,33 @@ async function main(): Promise<void> {
     model.dispose?.();
     await gemm.dispose?.();
   }
+  // Ratios of the best rounds, each precision against every other one measured in this run.
+  for (const [a, ta] of best) {
+    for (const [b, tb] of best) {
+      if (a === b) continue;
+      console.log(`ratio ${a} / ${b}: predict ${(ta.predict / tb.predict).toFixed(2)}x time (${ta.predict.toFixed(2)} vs ${tb.predict.toFixed(2)} ms/batch), tower alone ${(ta.tower / tb.tower).toFixed(2)}x (${ta.tower.toFixed(2)} vs ${tb.tower.toFixed(2)} ms)`);
+    }
+  }
+}
+
+/** Each layer's input min/max over the first `rows` rows of x, by an fp32 forward in plain TS (2 per layer). */
+function towerRanges(layers: Array<{ inDim: number; outDim: number; relu: boolean }>, x: Float32Array, rows: number, w: Float32Array[], b: Float32Array[]): Float32Array {
+  const out = new Float32Array(2 * layers.length);
+  let h = x.subarray(0, rows * layers[0].inDim);
+  layers.forEach((l, i) => {
+    out[2 * i] = h.reduce((m, v) => Math.min(m, v), Infinity);
+    out[2 * i + 1] = h.reduce((m, v) => Math.max(m, v), -Infinity);
+    const y = new Float32Array(rows * l.outDim);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < l.outDim; j++) {
+        let s = b[i][j];
+        for (let k = 0; k < l.inDim; k++) s += h[r * l.inDim + k] * w[i][k * l.outDim + j];
+        y[r * l.outDim + j] = l.relu ? Math.max(0, s) : s;
+      }
+    }
+    h = y;
+  });
+  return out;
 }
 
 main().catch((e: unknown) => {

@@ -362,61 +362,36 @@ export function towerInt8ForwardModel(layers: Int8TowerLayer[]): Uint8Array {
 
 /**
  * The inference forward of a tower for 'int8-static' serving: every quantized layer's input has a fixed uint8
- * scale/zero point (inputQuant[i], from calibrated ranges), so a row's output never depends on its batch.
- * A quantized layer is com.microsoft.QGemm (uint8 input, int8 weights with per-column scales, int32 bias
- * round(b / (s_in·s_w[j]))). When the next layer is quantized too and this one has a ReLU, QGemm requantizes its
- * output straight to the next layer's uint8 input (zero point 0: saturating at 0 is the ReLU, so the activation
- * stays uint8 between layers); otherwise it outputs float, then Relu. A layer given fp32 weights stays a Gemm; a
- * float value entering a quantized layer goes through QuantizeLinear. Input X (M × in), output H{L−1}.
+ * scale/zero point (inputQuant[i], from calibrated ranges), so a row's output never depends on its batch. A
+ * quantized layer is QuantizeLinear (fixed scale, zero point; saturating) then com.microsoft.MatMulIntegerToFloat
+ * (uint8 × int8 weights with per-column scales, fp32 bias), then Relu; a layer given fp32 weights stays a Gemm.
+ * (QGemm with uint8 activations between layers was measured too: ~5 % faster on 1 thread, ~20 % slower on 2,
+ * bench/engine/quant-gemm.bench.ts 'qgemm-static-h' vs 'mmi2f-static'.) Input X (M × in), output H{L−1}.
  */
 export function towerInt8StaticForwardModel(layers: Int8TowerLayer[], inputQuant: ActivationQuant[]): Uint8Array {
   const n = towerNames;
   const nodes: OnnxNode[] = [];
   const initializers: OnnxInitializer[] = [];
   let cur = 'X';
-  let curIsQ = false;
   layers.forEach((l, i) => {
-    const next = layers[i + 1];
-    if (!('q' in l)) {
-      initializers.push({ name: n.w(i), dims: [l.inDim, l.outDim], data: l.w }, { name: n.b(i), dims: [l.outDim], data: l.bias });
-      const z = l.relu ? `Z${i}` : n.h(i);
-      nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
-      if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
-      cur = n.h(i);
-      curIsQ = false;
-      return;
-    }
-    const { scale: sIn, zeroPoint: zIn } = inputQuant[i];
-    initializers.push({ name: `XS${i}`, dims: [], data: new Float32Array([sIn]) }, { name: `XZ${i}`, dims: [], data: new Uint8Array([zIn]) });
-    if (!curIsQ) {
-      nodes.push({ opType: 'QuantizeLinear', name: `quant${i}`, inputs: [cur, `XS${i}`, `XZ${i}`], outputs: [`XQ${i}`] });
-      cur = `XQ${i}`;
-    }
-    const bias = new Int32Array(l.outDim);
-    for (let j = 0; j < l.outDim; j++) {
-      const v = Math.round(l.bias[j] / (sIn * l.scale[j]));
-      bias[j] = Math.max(-2147483647, Math.min(2147483647, v));
-    }
-    initializers.push(
-      { name: `Q${i}`, dims: [l.inDim, l.outDim], data: l.q },
-      { name: `S${i}`, dims: [l.outDim], data: l.scale },
-      { name: `QZ${i}`, dims: [l.outDim], data: new Int8Array(l.outDim) },
-      { name: `C${i}`, dims: [l.outDim], data: bias },
-    );
-    const inputs = [cur, `XS${i}`, `XZ${i}`, `Q${i}`, `S${i}`, `QZ${i}`, `C${i}`];
-    if (l.relu && next !== undefined && 'q' in next && inputQuant[i + 1].zeroPoint === 0) {
-      // Requantized output: the next layer's input, uint8 with zero point 0.
-      inputs.push(`XS${i + 1}`, `XZ${i + 1}`);
-      nodes.push({ opType: 'QGemm', domain: 'com.microsoft', name: `qgemm${i}`, inputs, outputs: [`XQ${i + 1}`] });
-      cur = `XQ${i + 1}`;
-      curIsQ = true;
-      return;
-    }
     const z = l.relu ? `Z${i}` : n.h(i);
-    nodes.push({ opType: 'QGemm', domain: 'com.microsoft', name: `qgemm${i}`, inputs, outputs: [z] });
+    initializers.push({ name: n.b(i), dims: [l.outDim], data: l.bias });
+    if ('q' in l) {
+      const { scale, zeroPoint } = inputQuant[i];
+      initializers.push(
+        { name: `XS${i}`, dims: [], data: new Float32Array([scale]) },
+        { name: `XZ${i}`, dims: [], data: new Uint8Array([zeroPoint]) },
+        { name: `Q${i}`, dims: [l.inDim, l.outDim], data: l.q },
+        { name: `S${i}`, dims: [l.outDim], data: l.scale },
+      );
+      nodes.push({ opType: 'QuantizeLinear', name: `quant${i}`, inputs: [cur, `XS${i}`, `XZ${i}`], outputs: [`XQ${i}`] });
+      nodes.push({ opType: 'MatMulIntegerToFloat', domain: 'com.microsoft', name: `qmm${i}`, inputs: [`XQ${i}`, `Q${i}`, `XS${i}`, `S${i}`, `XZ${i}`, '', n.b(i)], outputs: [z] });
+    } else {
+      initializers.push({ name: n.w(i), dims: [l.inDim, l.outDim], data: l.w });
+      nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
+    }
     if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
     cur = n.h(i);
-    curIsQ = false;
   });
   const last = layers[layers.length - 1];
   return encodeOnnxModel({

@@ -1,5 +1,5 @@
 // The 'int8-static' onnxruntime tower: activation scale/zero-point maths, the forward against a plain-TS float64
-// simulation of the same fixed-scale arithmetic (QuantizeLinear, integer GEMM, requantize between layers, fp32
+// simulation of the same fixed-scale arithmetic (QuantizeLinear, integer GEMM, dequantize with bias, ReLU, fp32
 // head), that a row's output is bit-identical alone and in any batch, and the missing-ranges error.
 
 import assert from 'node:assert/strict';
@@ -31,7 +31,7 @@ function roundHalfEven(x: number): number {
 
 const quant = (v: number, s: number, z: number): number => Math.min(255, Math.max(0, roundHalfEven(v / s) + z));
 
-/** The static-int8 tower as the graph defines it (fp32 head, layers ≥ 16 wide quantized, int32 biases), in float64. */
+/** The static-int8 tower as the graph defines it (fp32 head, layers ≥ 16 wide quantized), in float64. */
 function simulateStatic(layers: TowerLayer[], m: number, x: Float32Array, w: Float32Array[], b: Float32Array[], ranges: Float32Array, qmax: number): Float64Array {
   let h = Float64Array.from(x);
   layers.forEach((l, li) => {
@@ -48,9 +48,7 @@ function simulateStatic(layers: TowerLayer[], m: number, x: Float32Array, w: Flo
       for (let r = 0; r < m; r++) for (let j = 0; j < l.outDim; j++) {
         let acc = 0;
         for (let i = 0; i < l.inDim; i++) acc += (quant(Math.fround(h[r * l.inDim + i]), sx, zx) - zx) * q[i * l.outDim + j];
-        // QGemm's bias is int32 at the accumulator's scale: round(b / (s_x·s_w)).
-        const bq = Math.round(b[li][j] / (sx * scale[j]));
-        y[r * l.outDim + j] = (acc + bq) * sx * scale[j];
+        y[r * l.outDim + j] = acc * sx * scale[j] + b[li][j];
       }
     }
     if (l.relu) for (let k = 0; k < y.length; k++) y[k] = Math.max(0, y[k]);
