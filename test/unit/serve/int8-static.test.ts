@@ -209,3 +209,28 @@ test('int8-static Predictor: AUC within 0.002 of fp32, rows alone = rows in a ba
   await pC.close();
   for (const p of [p32, pS, p8]) await p.close();
 });
+
+test('int8-static: rows alone = rows in a batch for deepfm, wdl, batch norm + dropout, and dense inputs', async () => {
+  const ops = await createOps('auto');
+  const n = 1024;
+  const cases: Array<Record<string, unknown>> = [{ arch: 'deepfm' }, { arch: 'wdl' }, { arch: 'dnn', batchNorm: true, dropout: 0.2 }, { arch: 'dnn', numDense: 3 }];
+  for (const extra of cases) {
+    const config = { dim: 8, mlp: [32, 32], seed: 2, fields: Array.from({ length: 4 }, (_, f) => ({ name: `f${f}`, index: { method: 'bh' as const, codeBits: 12, blockBits: 3, strategy: 'succession' as const } })), arch: 'dnn' as const, ...extra };
+    const model = createModel(config, { ops, maxBatch: n });
+    const rng = new Rng(1);
+    for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
+    const nd = (extra.numDense as number | undefined) ?? 0;
+    const ids = Array.from({ length: 4 }, () => new Uint32Array(2 * n).map(() => rng.int(3000)));
+    const dense = nd > 0 ? new Float32Array(n * nd).map(() => rng.normal()) : null;
+    const batch = (r: number, k: number): Batch => ({ size: k, labels: new Float32Array(k), dense: dense ? dense.slice(r * nd, (r + k) * nd) : null, fields: ids.map((a) => ({ ids: a.slice(2 * r, 2 * (r + k)), offsets: null })) });
+    await model.calibrate([batch(0, n)]);
+    const ranges = model.inputRangesTensor();
+    assert.ok(ranges !== null);
+    const tensors = [...model.parameters().map((q) => ({ name: q.name, shape: q.shape, data: q.data })), ranges];
+    const p = await Predictor.fromContents({ version: 1, createdAt: '', model: model.config, meta: { ...meta, evalBatch: n }, tensors }, '<mem>', { precision: 'int8-static' });
+    const all = (await p.model.predict(batch(0, n))).slice();
+    for (let r = 0; r < 60; r++) assert.equal((await p.model.predict(batch(r, 1)))[0], all[r], `${JSON.stringify(extra)} row ${r}`);
+    await p.close();
+    model.dispose();
+  }
+});
