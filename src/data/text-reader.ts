@@ -11,6 +11,11 @@ import type { DataFormat, DataReader, OnError, PassStats, ReaderOptions } from '
 import { STDIN, checkInput, displayName, openBytes, takeStdin } from './source.js';
 
 export const DEFAULT_CHUNK_ROWS = 8192;
+
+/** Why a line holding a carriage return that no newline follows is likely bad: CR-only line endings. */
+function crHint(what: string): string {
+  return `${what} contains a carriage return (\\r) not followed by a newline: are the line endings CR only (classic Mac)? Convert them with tr '\\r' '\\n'`;
+}
 export const DEFAULT_MAX_LINE_BYTES = 1 << 20;
 
 /** Fills row `b.rows` of the builder from buf[start, end). On a bad line: set kind/reason, return false. */
@@ -100,6 +105,10 @@ export async function readHeader(path: string, maxLineBytes: number): Promise<{ 
     throw dataError(name, 1, lineFlagReason(batch.flags[0], maxLineBytes).reason);
   }
   const header = Buffer.from(batch.buf.buffer, batch.buf.byteOffset + batch.starts[0], batch.ends[0] - batch.starts[0]).toString('utf8').replace(/^\uFEFF/, ''); // drop a UTF-8 byte-order mark
+  if (header.includes('\r')) {
+    await lines.return(undefined);
+    throw dataError(name, 1, crHint('the header line'));
+  }
   if (path === STDIN) return { header, pending: { lines, batch, index: 1 } };
   await lines.return(undefined);
   return { header };
@@ -254,6 +263,7 @@ export class TextReader implements DataReader {
               b.abortRow();
               kind = parser.kind;
               reason = parser.reason;
+              if (buf.subarray(starts[i], ends[i]).indexOf(13) !== -1) reason += `; ${crHint('the line')}`;
             }
           }
           if (!ok) {

@@ -56,3 +56,15 @@ test('criteo, libsvm: a UTF-8 BOM before the first line is ignored (plain and gz
   assert.deepEqual(svm.map((r) => r.label), [1, 0]);
   assert.deepEqual(svm[0].values, [[refHash('3', 0)], [refHash('7', 1)]]);
 });
+
+test('CR-only line endings: the header or the first bad line says so (the whole file read as one line)', async () => {
+  const hint = "contains a carriage return (\\r) not followed by a newline: are the line endings CR only (classic Mac)? Convert them with tr '\\r' '\\n'";
+  const csv = tmpFile('y,a\r1,x\r0,z\r');
+  await assert.rejects(openReader('csv', csv, { schema: { label: 'y', categorical: ['a'] } }), { name: 'DataError', message: `${csv}:1: the header line ${hint}` });
+  const line = ['1', ...new Array<string>(13).fill('1'), ...new Array<string>(26).fill('c')].join('\t');
+  const criteo = tmpFile(`${line}\r${line}\r`);
+  await assert.rejects(collect(await openReader('criteo', criteo)), { name: 'DataError', message: `${criteo}:1: expected 40 tab-separated fields, got 79; the line ${hint}` });
+  // CRLF is fine
+  const crlf = flatten(await collect(await openReader('criteo', tmpFile(`${line}\r\n${line}\r\n`))));
+  assert.equal(crlf.length, 2);
+});
