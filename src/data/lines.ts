@@ -28,6 +28,9 @@ export function sniffBinary(head: Uint8Array): string | null {
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     return 'this is a ZIP archive, not text; unzip it first (gzip is read directly)';
   }
+  if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
+    return 'this is UTF-16 text (byte-order mark FF FE or FE FF); convert it to UTF-8 first, e.g. iconv -f UTF-16 -t UTF-8';
+  }
   const n = Math.min(head.length, 4096);
   for (let i = 0; i < n; i++) if (head[i] === 0) return 'binary data (NUL byte) where text was expected';
   return null;

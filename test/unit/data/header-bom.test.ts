@@ -68,3 +68,15 @@ test('CR-only line endings: the header or the first bad line says so (the whole 
   const crlf = flatten(await collect(await openReader('criteo', tmpFile(`${line}\r\n${line}\r\n`))));
   assert.equal(crlf.length, 2);
 });
+
+test('UTF-16 text (Excel "Unicode text") is named as such, not as binary data', async () => {
+  for (const le of [true, false]) {
+    const text = Buffer.from('\uFEFFy,a\n1,x\n', 'utf16le');
+    if (!le) text.swap16();
+    const p = tmpFile(text);
+    await assert.rejects(openReader('csv', p, { schema: { label: 'y', categorical: ['a'] } }), {
+      name: 'DataError',
+      message: `${p}:1: this is UTF-16 text (byte-order mark FF FE or FE FF); convert it to UTF-8 first, e.g. iconv -f UTF-16 -t UTF-8`,
+    });
+  }
+});
