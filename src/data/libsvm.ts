@@ -6,7 +6,7 @@ import { xxh64Bytes } from '../hash/xxh64.js';
 import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import { LINE_OK } from './lines.js';
 import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
-import { STDIN, checkInput } from './source.js';
+import { STDIN, checkInput, displayName } from './source.js';
 import { FLOAT32_MAX, parseFloatBytes, parseIntBytes, quote } from './tokens.js';
 import { TextReader, normalizeCommon, openLines } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
@@ -174,7 +174,10 @@ async function resolveNumFields(path: string, options: ReaderOptions, maxLineByt
     return options.numFields;
   }
   if (path === STDIN || (await checkInput(path)).once) {
-    throw new ConfigError('numFields is required when reading libsvm/libffm from stdin or a pipe (the input cannot be scanned first)', { key: 'numFields' });
+    throw new ConfigError(
+      `${displayName(path)}: numFields is required when reading libsvm/libffm from stdin or a pipe (the input cannot be scanned first to count the fields); give a regular file instead`,
+      { key: 'numFields' },
+    );
   }
   const n = await scanMax(path, maxLineBytes, measure);
   return Math.max(1, n);
