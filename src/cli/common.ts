@@ -1,7 +1,7 @@
 // What the model commands (train, sweep, demo, eval, predict) share: the data and model flags with their
 // parsing, the package version, JSON output, and the exit code for bad input data. Commands stay thin.
 
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
@@ -80,6 +80,24 @@ export function checkOutputFile(option: string, path: string | undefined): void 
   const ds = statOrNull(dir);
   if (ds === null) throw new IoError(`${option} ${path}: cannot write: folder ${dirname(path)} does not exist`, { file: path });
   if (!ds.isDirectory()) throw new IoError(`${option} ${path}: cannot write: ${dirname(path)} is not a folder`, { file: path });
+}
+
+/** The path with symlinks resolved when it exists, else absolute: two names of one file compare equal. */
+function canonical(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(path);
+  }
+}
+
+/** Refuse an output that is one of the inputs (--out train.txt would overwrite the training data). */
+export function checkNotInput(option: string, out: string | undefined, inputs: Record<string, string | undefined>): void {
+  if (out === undefined || out === '-' || out === '') return;
+  const o = canonical(out);
+  for (const [name, path] of Object.entries(inputs)) {
+    if (path !== undefined && path !== '-' && canonical(path) === o) throw new UsageError(`${option} ${out}: is also the ${name}; it would be overwritten`);
+  }
 }
 
 /** Create an output folder (and its parents); a file in the way is an IoError naming the option. */

@@ -7,7 +7,7 @@ import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
-import { checkModelFields, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { precisionOption, workersOption } from './predict.js';
 import { Progress } from '../progress.js';
 
@@ -38,6 +38,7 @@ export function register(program: Command): void {
 
 async function runEval(modelPath: string, files: string[], flags: EvalFlags): Promise<void> {
   checkOutputFile('--metrics', flags.metrics);
+  checkNotInput('--metrics', flags.metrics, { 'model file': modelPath, ...Object.fromEntries(files.map((f, i) => [`data file ${i + 1}`, f])) });
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   try {
     const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];

@@ -15,7 +15,7 @@ import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { INFER_PRECISIONS } from '../../kernels/index.js';
-import { checkModelFields, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
+import { checkModelFields, checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -82,6 +82,8 @@ function outputTarget(path: string): { write: string; final: string | null } {
 async function runPredict(modelPath: string, dataPath: string, flags: PredictFlags): Promise<void> {
   checkOutputFile('--output', flags.output);
   checkOutputFile('--metrics', flags.metrics);
+  checkNotInput('--output', flags.output, { 'model file': modelPath, 'data file': dataPath });
+  checkNotInput('--metrics', flags.metrics, { 'model file': modelPath, 'data file': dataPath, '--output file': flags.output });
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   try {
     const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, checkOutputFile, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, checkNotInput, checkOutputFile, checkRunFields, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
@@ -46,6 +46,9 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   checkModelOptions(modelOpts);
   checkOutputFile('--out', flags.out);
   checkOutputFile('--metrics', flags.metrics);
+  const inputs = { '--train file': dataOpts.train, '--valid file': dataOpts.valid, '--test file': dataOpts.test, '--schema file': dataOpts.schema };
+  checkNotInput('--out', flags.out, inputs);
+  checkNotInput('--metrics', flags.metrics, { ...inputs, '--out file': flags.out });
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
   checkRunFields(data);

@@ -68,3 +68,26 @@ test('predict --output: a bad row leaves the old file untouched and no temporary
   assert.ok(existsSync(real));
   assert.equal(readFileSync(real, 'utf8'), readFileSync(out, 'utf8'));
 });
+
+test('an output that is one of the inputs is refused before any work (also through a symlink or ..)', async () => {
+  const data = join(dir, 'inputs.txt');
+  writeFileSync(data, 'not read\n');
+  const alias = join(dir, 'alias.txt');
+  symlinkSync(data, alias);
+  const model = join(dir, 'no-model.bhm'); // never opened: the check comes first
+  await assert.rejects(run(argv('train', '--train', data, '--format', 'criteo', '--compression', '10', '--out', alias)), {
+    name: 'UsageError',
+    message: `--out ${alias}: is also the --train file; it would be overwritten`,
+  });
+  const dotted = join(dir, '..', ...dir.split('/').slice(-1), 'inputs.txt');
+  await assert.rejects(run(argv('train', '--train', join(dir, 'missing.txt'), '--test', data, '--format', 'criteo', '--compression', '10', '--metrics', dotted)), {
+    name: 'UsageError',
+    message: `--metrics ${dotted}: is also the --test file; it would be overwritten`,
+  });
+  await assert.rejects(run(argv('predict', model, data, '-o', data)), { name: 'UsageError', message: `--output ${data}: is also the data file; it would be overwritten` });
+  await assert.rejects(run(argv('eval', model, join(dir, 'x.txt'), data, '--metrics', alias)), {
+    name: 'UsageError',
+    message: `--metrics ${alias}: is also the data file 2; it would be overwritten`,
+  });
+  assert.equal(readFileSync(data, 'utf8'), 'not read\n');
+});
