@@ -152,6 +152,21 @@ export function checkRunFields(data: RunData): void {
   }
 }
 
+/**
+ * Early stopping ranks epochs by validation AUC, which one class alone leaves undefined (NaN): every epoch would
+ * lose to the first, and its weights would be kept without a word. Refuse it when early stopping is on.
+ */
+export function checkValidClasses(data: RunData, patience: number, epochs: number): void {
+  const v = data.valid;
+  if (v === undefined || patience === 0 || epochs < 2 || v.rows === 0) return;
+  const first = v.labels[0];
+  for (let i = 1; i < v.rows; i++) if (v.labels[i] !== first) return;
+  throw new DataError(
+    `${data.options.valid}: every label is ${first}, so the validation AUC is undefined and cannot pick the best epoch; give a validation file with both classes, or --patience 0 to keep the last epoch`,
+    { file: data.options.valid },
+  );
+}
+
 /** A file whose every row was skipped (--on-error skip) scores nothing: an error, not 'AUC NaN (0 rows)'. */
 export function checkSomeRows(path: string, stats: PassStats): void {
   if (stats.rows > 0) return;
