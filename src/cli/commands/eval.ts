@@ -60,7 +60,11 @@ async function runEval(modelPath: string, files: string[], flags: EvalFlags): Pr
     const doc = { model: modelPath, precision: predictor.precision, results };
     if (flags.metrics) writeJson(flags.metrics, doc);
     if (flags.json) process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-    else for (const r of results) process.stdout.write(`${r.data}: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);
+    else {
+      // AUC needs both classes: say so instead of printing NaN
+      const auc = (r: (typeof results)[number]): string => (Number.isFinite(r.auc) ? r.auc.toFixed(4) : 'n/a (one class only)');
+      for (const r of results) process.stdout.write(`${r.data}: AUC ${auc(r)}  logloss ${r.logloss.toFixed(4)}  (${r.rows} rows, ${r.positives} positive)\n`);
+    }
   } finally {
     await predictor.close();
   }

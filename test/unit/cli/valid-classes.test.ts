@@ -22,3 +22,16 @@ test('train: a one-class --valid file with early stopping exits 2; --patience 0 
   assert.equal(bhembed(['train', ...flags, '--epochs', '3', '--patience', '0']).status, 0);
   assert.equal(bhembed(['train', ...flags]).status, 0);
 });
+
+test('eval: a one-class file prints AUC n/a instead of NaN', () => {
+  const dir = tempDir('bhembed-eval1-');
+  const train = join(dir, 'train.txt');
+  writeFileSync(train, `${criteoLines(300, 1).join('\n')}\n`);
+  const ones = join(dir, 'ones.txt');
+  writeFileSync(ones, `${criteoLines(40, 2).map((l) => `1${l.slice(1)}`).join('\n')}\n`);
+  const model = join(dir, 'm.bhm');
+  assert.equal(bhembed(['train', '--train', train, '--format', 'criteo', '--embedding', 'hash', '--compression', '2', '--dim', '4', '--mlp', '4', '-q', '--out', model]).status, 0);
+  const r = bhembed(['eval', model, ones, '-q']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, new RegExp(`^${ones}: AUC n/a \\(one class only\\)  logloss \\d+\\.\\d{4}  \\(40 rows, 40 positive\\)\\n$`));
+});
