@@ -19,6 +19,7 @@ import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../train/pipeline.js';
+import { errorLine } from './handle-error.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 
 /** Formats the CLI lists (tsv and libsvm also work). */
@@ -48,7 +49,7 @@ export function withDataExit<A extends unknown[]>(fn: (...args: A) => Promise<vo
       await fn(...args);
     } catch (e) {
       if (isBhembedError(e) && e.code === 'data.parse') {
-        process.stderr.write(`bhembed: ${e.message}\n`);
+        process.stderr.write(errorLine(e.message, process.stderr));
         if (process.env.BHEMBED_DEBUG === '1' && e.stack) process.stderr.write(`${e.stack}\n`);
         process.exitCode = EXIT_DATA;
         return;

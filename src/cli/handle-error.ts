@@ -12,6 +12,15 @@ export const EXIT_RUNTIME = 1;
 
 export interface ErrorSink {
   write(s: string): unknown;
+  isTTY?: boolean;
+}
+
+/**
+ * `bhembed: message` as one line. On a terminal the line starts by clearing it: a progress bar interrupted by the
+ * error has left its text there without a newline, and the message used to be glued to its end.
+ */
+export function errorLine(message: string, stderr: ErrorSink): string {
+  return `${stderr.isTTY === true ? '\r\x1b[2K' : ''}bhembed: ${message}\n`;
 }
 
 /** The reader of our stdout went away (`bhembed predict m.bhm d.txt | head`): not an error of ours. */
@@ -54,12 +63,12 @@ export function handleError(e: unknown, stderr: ErrorSink = process.stderr): voi
     return;
   }
   if (isBhembedError(e)) {
-    stderr.write(`bhembed: ${cliMessage(e)}\n`);
+    stderr.write(errorLine(cliMessage(e), stderr));
     if (debug && e.stack) stderr.write(`${e.stack}\n`);
     process.exitCode = e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME;
     return;
   }
   const err = e instanceof Error ? e : new Error(String(e));
-  stderr.write(`bhembed: internal error (a bug, please report it): ${err.message}\n${err.stack ?? ''}\n`);
+  stderr.write(`${errorLine(`internal error (a bug, please report it): ${err.message}`, stderr)}${err.stack ?? ''}\n`);
   process.exitCode = EXIT_RUNTIME;
 }

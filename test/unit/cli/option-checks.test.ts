@@ -70,3 +70,15 @@ test('parseFloatOpt: decimal numbers only (hex and binary literals were read by 
   for (const t of ['0x10', '0b1', '1_0', '', ' ', 'Infinity', '1e400']) assert.throws(() => parseFloatOpt('--lr', t), { name: 'UsageError', message: `--lr: '${t}' is not a number` });
   assert.deepEqual(['.5', '2.', '1e-3', '+3', ' 4 ', '-0.25'].map((t) => parseFloatOpt('--x', t)), [0.5, 2, 0.001, 3, 4, -0.25]);
 });
+
+test('handleError on a terminal clears the line first (an interrupted progress bar left text there); not on a file', async () => {
+  const { UsageError } = await import('../../../src/core/errors.js');
+  const before = process.exitCode;
+  let tty = '';
+  let file = '';
+  handleError(new UsageError('--x: bad'), { write: (s: string) => (tty += s), isTTY: true });
+  handleError(new UsageError('--x: bad'), { write: (s: string) => (file += s) });
+  process.exitCode = before;
+  assert.equal(tty, '\r\x1b[2Kbhembed: --x: bad\n');
+  assert.equal(file, 'bhembed: --x: bad\n');
+});
