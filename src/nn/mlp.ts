@@ -12,9 +12,8 @@
 import { Dropout, Relu } from './activations.js';
 import { BatchNorm, BN_EPS } from './batch-norm.js';
 import { ConfigError } from '../core/errors.js';
-import { runGemm } from './layer.js';
 import type { DenseTower } from '../kernels/ops.js';
-import type { LayerContext } from './layer.js';
+import { runGemm, type LayerContext } from './layer.js';
 import { Linear } from './linear.js';
 import type { DenseParams } from './params.js';
 
