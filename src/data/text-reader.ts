@@ -228,6 +228,15 @@ export class TextReader implements DataReader {
     const parser = this.parser;
     const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense);
     let sawLine = false;
+    // Empty lines are held back until a non-empty line follows: then they are bad rows as before, but a run of
+    // them at the end of the file (an editor's or `echo >>`'s extra newline) is no data and is not an error.
+    let emptyRun = 0;
+    let emptyFrom = 0;
+    const flushEmpty = (): void => {
+      if (onError === 'fail') throw dataError(name, emptyFrom, 'empty line');
+      for (let k = 0; k < emptyRun; k++) recordSkip(stats, 'empty-line', `${name}:${emptyFrom + k}: empty line`);
+      emptyRun = 0;
+    };
     try {
       let batch: LineBatch | null = startBatch;
       let from = startIndex;
@@ -246,13 +255,14 @@ export class TextReader implements DataReader {
           let ok: boolean;
           let kind = '';
           let reason = '';
+          if (flag === LINE_OK && starts[i] === ends[i]) {
+            if (emptyRun++ === 0) emptyFrom = lineNo;
+            continue;
+          }
+          if (emptyRun > 0) flushEmpty();
           if (flag !== LINE_OK) {
             ok = false;
             ({ kind, reason } = lineFlagReason(flag, maxLineBytes));
-          } else if (starts[i] === ends[i]) {
-            ok = false;
-            kind = 'empty-line';
-            reason = 'empty line';
           } else {
             b.labels[b.rows] = 0;
             ok = parser.parse(buf, starts[i], ends[i], b);
@@ -280,6 +290,9 @@ export class TextReader implements DataReader {
       }
       if (!sawLine) {
         throw new DataError(this.hasHeader ? `${name}: no data rows after the header line` : `${name}: file is empty`, { file: name });
+      }
+      if (emptyRun > 0 && stats.rows === 0 && stats.skippedRows === 0) {
+        throw new DataError(`${name}: no data rows${this.hasHeader ? ' after the header line' : ''}, only empty lines`, { file: name });
       }
       if (b.rows > 0) yield b.take();
     } finally {
