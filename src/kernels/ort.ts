@@ -11,7 +11,8 @@
 // keep their activations inside ORT and output only the logits, weight gradients and the input gradient.
 // With inferPrecision 'int8' the inference forward is a different graph (onnx-encode.ts towerInt8ForwardModel):
 // int8 weights baked in as constants, DynamicQuantizeMatMul per hidden layer (bench/engine/quant-gemm.bench.ts
-// measured it ~3.5x the fp32 tower at batch 4096 on this VNNI/AMX CPU); training never uses it.
+// measured it ~3.5x the fp32 tower at batch 4096 on this VNNI/AMX CPU); training never uses it. 'int8-static' is
+// the same with fixed, calibrated input scales (towerInt8StaticForwardModel; the ranges come with each forward).
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
