@@ -20,6 +20,18 @@ export interface LineBatch {
   firstLine: number;
 }
 
+/** bzip2, xz or zstd by their magic bytes (gzip never reaches here: it is inflated on the fly), else null. */
+export function otherCompression(head: Uint8Array): string | null {
+  // 'BZh' + block size '1'..'9' + the block magic 31 41 59 26 53 59 (π), so a text header such as 'BZhash,…' is not taken for bzip2
+  const BZ_BLOCK = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+  if (head.length >= 10 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68 && head[3] >= 0x31 && head[3] <= 0x39 && BZ_BLOCK.every((b, i) => head[4 + i] === b)) {
+    return 'bzip2';
+  }
+  if (head.length >= 6 && head[0] === 0xfd && head[1] === 0x37 && head[2] === 0x7a && head[3] === 0x58 && head[4] === 0x5a && head[5] === 0x00) return 'xz';
+  if (head.length >= 4 && head[0] === 0x28 && head[1] === 0xb5 && head[2] === 0x2f && head[3] === 0xfd) return 'zstd';
+  return null;
+}
+
 /** The first complete bytes looked like a binary file (NUL bytes) or another container format. */
 export function sniffBinary(head: Uint8Array): string | null {
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31) {
@@ -28,6 +40,8 @@ export function sniffBinary(head: Uint8Array): string | null {
   if (head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     return 'this is a ZIP archive, not text; unzip it first (gzip is read directly)';
   }
+  const other = otherCompression(head);
+  if (other !== null) return `this is ${other}-compressed data; decompress it first (gzip is read directly)`;
   if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
     return 'this is UTF-16 text (byte-order mark FF FE or FE FF); convert it to UTF-8 first, e.g. iconv -f UTF-16 -t UTF-8';
   }

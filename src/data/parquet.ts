@@ -12,6 +12,7 @@ import { bucketIndex, loadSchema } from './schema.js';
 import type { NormalizedNumeric, NormalizedSchema } from './schema.js';
 import { STDIN, checkInput } from './source.js';
 import { FLOAT32_MAX, logSquaredBucket } from './tokens.js';
+import { otherCompression } from './lines.js';
 import { normalizeCommon } from './text-reader.js';
 import type { NormalizedCommon } from './text-reader.js';
 
@@ -179,9 +180,11 @@ type Metadata = Awaited<ReturnType<Hyparquet['parquetMetadataAsync']>>;
 
 async function readMetadata(hp: Hyparquet, file: Awaited<ReturnType<Hyparquet['asyncBufferFromFile']>>, path: string): Promise<Metadata> {
   if (file.byteLength === 0) throw new DataError(`${path}: file is empty`, { file: path });
-  const head = new Uint8Array(await file.slice(0, Math.min(4, file.byteLength)));
+  const head = new Uint8Array(await file.slice(0, Math.min(10, file.byteLength)));
   if (!(head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31)) {
-    throw new DataError(`${path}: not a Parquet file (no PAR1 magic at the start)`, { file: path });
+    const packed = head[0] === 0x1f && head[1] === 0x8b ? 'gzip' : otherCompression(head);
+    const hint = packed !== null ? `; it is ${packed}-compressed: decompress it first (Parquet compresses inside the file)` : '';
+    throw new DataError(`${path}: not a Parquet file (no PAR1 magic at the start)${hint}`, { file: path });
   }
   try {
     return await hp.parquetMetadataAsync(file);
