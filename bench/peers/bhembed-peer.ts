@@ -22,7 +22,7 @@ import { Predictor } from '../../src/serve/predictor.js';
 import type { DataChunk } from '../../src/data/chunk.js';
 import type { InferPrecision } from '../../src/kernels/index.js';
 import type { ModelFileContents } from '../../src/models/model-file.js';
-import { modelTensors } from '../../src/train/checkpoint.js';
+import { calibrateOnDataset, modelTensors } from '../../src/train/checkpoint.js';
 import { batchBufferFor, gatherBatch } from '../../src/train/dataset.js';
 import type { Trainer as TrainerT } from '../../src/train/trainer.js';
 import { join } from 'node:path';
@@ -84,8 +84,8 @@ async function measureWorkers(contents: ModelFileContents, ds: Dataset, B: numbe
   return { probs, per4096 };
 }
 
-async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
-  const p = await Predictor.fromContents(servedContents(trainer, B, engineOps), '<peer>', { precision: 'int8' });
+async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string, precision: InferPrecision): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
+  const p = await Predictor.fromContents(servedContents(trainer, B, engineOps), '<peer>', { precision });
   const m = ds.n;
   const batch = batchBufferFor(ds, B);
   const order = Int32Array.from({ length: m }, (_, i) => i);
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
   const peakRss = process.resourceUsage().maxRSS / 1024; // before the int8 model exists
   let int8: Record<string, number | string> = {};
   if (!args.includes('--no-int8')) {
-    const r = await measureInt8(trainer, testSet, B, k1, ops.name);
+    const r = await measureInt8(trainer, testSet, B, k1, ops.name, 'int8');
     int8 = {
       int8Engine: 'onnxruntime DynamicQuantizeMatMul',
       inferSamplesPerSec4096Int8: r.per4096,
@@ -216,6 +216,19 @@ async function main(): Promise<void> {
         aucInt8Workers: rocAuc(test.labels, w8.probs),
         aucWorkers: rocAuc(test.labels, w32.probs),
       });
+    }
+    // Static int8: activation ranges calibrated on up to 65,536 training rows, as `bhembed train --out` records them.
+    await calibrateOnDataset(trainer.model, trainSet);
+    const rs = await measureInt8(trainer, testSet, B, k1, ops.name, 'int8-static');
+    Object.assign(int8, {
+      inferSamplesPerSec4096Int8Static: rs.per4096,
+      inferSamplesPerSec1Int8Static: rs.per1,
+      aucInt8Static: rocAuc(test.labels, rs.probs),
+      loglossInt8Static: logLoss(test.labels, rs.probs),
+    });
+    if (workers > 1) {
+      const ws = await measureWorkers(servedContents(trainer, B, ops.name), testSet, B, 'int8-static', workers);
+      Object.assign(int8, { inferSamplesPerSec4096Int8StaticWorkers: ws.per4096, aucInt8StaticWorkers: rocAuc(test.labels, ws.probs) });
     }
   }
 

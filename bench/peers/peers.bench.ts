@@ -71,6 +71,11 @@ const METRICS = [
   // bhembed's Predictor with 2 worker threads (data-parallel batches, each its own model copy); peers: n/a.
   { key: 'inferSamplesPerSec4096Workers', label: 'infer @4096 fp32 ×2 workers', higher: true },
   { key: 'inferSamplesPerSec4096Int8Workers', label: 'infer @4096 int8 ×2 workers', higher: true },
+  // bhembed's static int8 (activation scales calibrated on training rows; a row's score does not depend on its batch).
+  { key: 'inferSamplesPerSec4096Int8Static', label: 'infer @4096 int8-static', higher: true },
+  { key: 'inferSamplesPerSec1Int8Static', label: 'infer @1 int8-static', higher: true },
+  { key: 'aucInt8Static', label: 'test AUC int8-static', higher: true },
+  { key: 'inferSamplesPerSec4096Int8StaticWorkers', label: 'infer @4096 int8-static ×2 workers', higher: true },
 ] as const;
 type MetricKey = (typeof METRICS)[number]['key'];
 
@@ -144,15 +149,15 @@ function summarize(cfg: string, repeats: number, runs: LegResult[]): ConfigSumma
   }
   const m4096 = METRICS.find((m) => m.key === 'inferSamplesPerSec4096') as (typeof METRICS)[number];
   const bp32 = best(names.filter(isPeer), m4096);
-  // The best bhembed int8 figure, in-thread or with workers.
+  // The best bhembed int8 figure (dynamic or static), in-thread or with workers.
   let bb8 = '';
   let v8 = NaN;
-  for (const key of ['inferSamplesPerSec4096Int8', 'inferSamplesPerSec4096Int8Workers'] as const) {
+  for (const key of ['inferSamplesPerSec4096Int8', 'inferSamplesPerSec4096Int8Workers', 'inferSamplesPerSec4096Int8Static', 'inferSamplesPerSec4096Int8StaticWorkers'] as const) {
     for (const l of names.filter((x) => !isPeer(x))) {
       const v = legs[l][key];
       if (Number.isFinite(v) && !(v <= v8)) {
         v8 = v;
-        bb8 = key.endsWith('Workers') ? `${l} ×2 workers` : l;
+        bb8 = `${l} ${key.includes('Static') ? 'int8-static' : 'int8'}${key.endsWith('Workers') ? ' ×2 workers' : ''}`;
       }
     }
   }
@@ -176,7 +181,7 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
     });
     out.push(`| **bhembed / best peer** | | ${rc.join(' | ')} |`, '');
     const x = s.int8VsPeerFp32;
-    if (x && Number.isFinite(x.ratio)) out.push(`bhembed int8 @4096 / best peer fp32 @4096: **${x.ratio.toFixed(2)}×** (${x.bestBhembed} int8 vs ${x.bestPeer} fp32)`, '');
+    if (x && Number.isFinite(x.ratio)) out.push(`bhembed int8 @4096 / best peer fp32 @4096: **${x.ratio.toFixed(2)}×** (${x.bestBhembed} vs ${x.bestPeer} fp32)`, '');
   }
   return out.join('\n');
 }
