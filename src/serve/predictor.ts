@@ -8,6 +8,7 @@ import { CheckpointError, ConfigError, isBhembedError } from '../core/errors.js'
 import type { DataChunk } from '../data/chunk.js';
 import { openReader } from '../data/open.js';
 import type { DataFormat, DataReader, ReaderOptions } from '../data/reader.js';
+import { DATA_FORMATS } from '../data/reader.js';
 import { createIndexer } from '../embedding/registry.js';
 import { availableParallelism } from 'node:os';
 import { PredictPool } from './predict-pool.js';
@@ -207,16 +208,22 @@ export class Predictor {
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
   readerOptions(extra: ReaderOptions = {}): ReaderOptions {
-    return { ...(this.meta.data?.reader ?? {}), ...extra } as ReaderOptions;
+    return { ...this.dataMeta().reader, ...extra } as ReaderOptions;
   }
 
   get format(): DataFormat {
-    return this.meta.data.format as DataFormat;
+    return this.dataMeta().format;
+  }
+
+  /** The file's description of its training data, checked (only reading data files needs it). */
+  private dataMeta(): TrainingData {
+    return checkTrainingData(this.path, this.meta, this.config);
   }
 
   /** Open `path` with the training run's format and reader settings. */
   async open(path: string, extra: ReaderOptions = {}): Promise<DataReader> {
-    const reader = await openReader(this.format, path, this.readerOptions(extra));
+    const d = this.dataMeta();
+    const reader = await openReader(d.format, path, { ...d.reader, ...extra } as ReaderOptions);
     if (reader.numFields !== this.config.fields.length || reader.numDense !== this.config.numDense) {
       throw new CheckpointError(
         'checkpoint.corrupt',
@@ -276,6 +283,42 @@ async function* segmentBatches(chunks: AsyncIterable<DataChunk>, B: number): Asy
     }
   }
   if (rows > 0) yield { segs, rows, firstRow };
+}
+
+/** What a model file records about its training data: enough to read new data the same way. */
+interface TrainingData {
+  format: DataFormat;
+  reader: Record<string, unknown>;
+  fieldNames?: string[];
+  denseNames?: string[];
+}
+
+const isStrings = (x: unknown): x is string[] => Array.isArray(x) && x.every((v) => typeof v === 'string');
+const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+
+/**
+ * meta.data of a model file, checked: a file without it (written by other code than `bhembed train`, or damaged
+ * and re-checksummed) is a CheckpointError naming the file and the missing or bad key, not a TypeError.
+ */
+function checkTrainingData(path: string, meta: ModelFileMeta, config: NormalizedModelConfig): TrainingData {
+  const bad = (key: string, why: string): CheckpointError =>
+    new CheckpointError('checkpoint.corrupt', `${path}: the model file's metadata ${why}, so it cannot read data files`, { file: path, key });
+  const data = (meta as { data?: unknown }).data;
+  if (!isRecord(data)) throw bad('data', data === undefined ? "has no key 'data' (the training data's format, fields and reader settings)" : "key 'data' is not an object");
+  if (typeof data.format !== 'string') throw bad('data.format', data.format === undefined ? "has no key 'data.format'" : "key 'data.format' is not a string");
+  if (!(DATA_FORMATS as readonly string[]).includes(data.format)) {
+    throw bad('data.format', `key 'data.format' is '${data.format}', not one of: ${DATA_FORMATS.join(', ')}`);
+  }
+  if (!isRecord(data.reader)) throw bad('data.reader', data.reader === undefined ? "has no key 'data.reader'" : "key 'data.reader' is not an object");
+  const out: TrainingData = { format: data.format as DataFormat, reader: data.reader };
+  for (const [key, n] of [['fieldNames', config.fields.length], ['denseNames', config.numDense]] as const) {
+    const v = data[key];
+    if (v === undefined) continue; // older files: the field counts are still compared
+    if (!isStrings(v)) throw bad(`data.${key}`, `key 'data.${key}' is not a list of names`);
+    if (v.length !== n) throw bad(`data.${key}`, `key 'data.${key}' has ${v.length} names but the model has ${n}`);
+    out[key] = v;
+  }
+  return out;
 }
 
 function checkPrecision(p: InferPrecision): InferPrecision {
