@@ -8,6 +8,7 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError, DataError, IoError, isBhembedError, UsageError } from '../core/errors.js';
 import type { DataFormat, PassStats } from '../data/reader.js';
+import { checkSameFields } from '../data/same-fields.js';
 import { normalizeSchema } from '../data/schema.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
@@ -122,28 +123,6 @@ export function skipLines(sets: (DataSet | undefined)[]): string[] {
   return sets.flatMap((d) => (d ? formatSkips(d.stats) : []));
 }
 
-/**
- * Refuse data whose fields or dense inputs differ from the reference's by name or order. Equal counts are not
- * enough: an Avazu file with two columns swapped would feed one field's values to the other's table.
- */
-export function checkSameFields(
-  file: string,
-  got: { fieldNames: readonly string[]; denseNames: readonly string[] },
-  ref: string,
-  want: { fieldNames: readonly string[]; denseNames: readonly string[] },
-): void {
-  for (const [kind, a, b] of [['field', got.fieldNames, want.fieldNames], ['dense input', got.denseNames, want.denseNames]] as const) {
-    const n = Math.max(a.length, b.length);
-    for (let i = 0; i < n; i++) {
-      if (a[i] !== b[i]) {
-        const here = a[i] === undefined ? 'missing' : `'${a[i]}'`;
-        const there = b[i] === undefined ? 'absent' : `'${b[i]}'`;
-        throw new DataError(`${file}: ${kind} ${i + 1} is ${here} here but ${there} in ${ref}; the columns must match in name and order`, { file });
-      }
-    }
-  }
-}
-
 /** --valid and --test must have the training file's fields, by name and order, and at least one usable row. */
 export function checkRunFields(data: RunData): void {
   for (const [path, ds] of [[data.options.valid, data.valid], [data.options.test, data.test]] as const) {
@@ -198,17 +177,6 @@ export function checkSchemaFile(path: string | undefined): void {
     if (isBhembedError(e)) throw new ConfigError(`--schema ${path}: ${e.message}`, { ...e.details, key: 'schema' });
     throw e;
   }
-}
-
-/** A data file opened for a model must have the model's training fields, by name and order. */
-export function checkModelFields(
-  file: string,
-  reader: { fieldNames: readonly string[]; denseNames: readonly string[] },
-  predictor: { path: string; meta: { data?: { fieldNames?: readonly string[]; denseNames?: readonly string[] } } },
-): void {
-  const want = predictor.meta.data;
-  if (!want || !Array.isArray(want.fieldNames) || !Array.isArray(want.denseNames)) return; // nothing to compare with
-  checkSameFields(file, reader, `the model ${predictor.path}`, { fieldNames: want.fieldNames, denseNames: want.denseNames });
 }
 
 export interface RawDataFlags {

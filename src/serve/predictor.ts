@@ -4,11 +4,12 @@
 // test set with, so a loaded model reproduces the training run's metrics bit for bit.
 
 import { BatchBuffer, type Batch } from '../core/batch.js';
-import { CheckpointError, ConfigError, isBhembedError } from '../core/errors.js';
+import { CheckpointError, ConfigError, DataError, isBhembedError } from '../core/errors.js';
 import type { DataChunk } from '../data/chunk.js';
 import { openReader } from '../data/open.js';
 import type { DataFormat, DataReader, ReaderOptions } from '../data/reader.js';
 import { DATA_FORMATS } from '../data/reader.js';
+import { checkSameFields } from '../data/same-fields.js';
 import { createIndexer } from '../embedding/registry.js';
 import { availableParallelism } from 'node:os';
 import { PredictPool } from './predict-pool.js';
@@ -220,16 +221,31 @@ export class Predictor {
     return checkTrainingData(this.path, this.meta, this.config);
   }
 
-  /** Open `path` with the training run's format and reader settings. */
+  /**
+   * Open `path` with the training run's format and reader settings. Data whose fields differ from the training
+   * data's by name or order is a DataError naming the first differing field; invalid settings stored in the model
+   * file are a CheckpointError naming it.
+   */
   async open(path: string, extra: ReaderOptions = {}): Promise<DataReader> {
     const d = this.dataMeta();
-    const reader = await openReader(d.format, path, { ...d.reader, ...extra } as ReaderOptions);
+    let reader: DataReader;
+    try {
+      reader = await openReader(d.format, path, { ...d.reader, ...extra } as ReaderOptions);
+    } catch (e) {
+      // A bad value among the stored settings (not among the caller's `extra`) is the model file's fault.
+      const key = isBhembedError(e) && e.code === 'config.invalid' ? e.details.key : undefined;
+      const stored = typeof key === 'string' ? Object.hasOwn(d.reader, key) && !Object.hasOwn(extra, key) : Object.keys(extra).length === 0;
+      if (isBhembedError(e) && e.code === 'config.invalid' && stored) {
+        throw new CheckpointError('checkpoint.corrupt', `${this.path}: the reader settings stored in the model file are invalid: ${e.message}`, { file: this.path, key });
+      }
+      throw e;
+    }
+    const ref = `the model ${this.path}`;
+    if (d.fieldNames !== undefined && d.denseNames !== undefined) checkSameFields(path, reader, ref, { fieldNames: d.fieldNames, denseNames: d.denseNames });
     if (reader.numFields !== this.config.fields.length || reader.numDense !== this.config.numDense) {
-      throw new CheckpointError(
-        'checkpoint.corrupt',
-        `${path}: has ${reader.numFields} fields and ${reader.numDense} dense inputs, the model ${this.path} expects ${this.config.fields.length} and ${this.config.numDense}`,
-        { file: path },
-      );
+      throw new DataError(`${path}: has ${reader.numFields} fields and ${reader.numDense} dense inputs, ${ref} expects ${this.config.fields.length} and ${this.config.numDense}`, {
+        file: path,
+      });
     }
     return reader;
   }

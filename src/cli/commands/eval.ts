@@ -7,7 +7,7 @@ import { formatSkips } from '../../data/reader.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
-import { checkModelFields, checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
+import { checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { precisionOption, workersOption } from './predict.js';
 import { Progress } from '../progress.js';
 
@@ -44,7 +44,6 @@ async function runEval(modelPath: string, files: string[], flags: EvalFlags): Pr
     const results: { data: string; auc: number; logloss: number; rows: number; positives: number }[] = [];
     for (const file of files) {
       const reader = await predictor.open(file, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
-      checkModelFields(file, reader, predictor);
       const m = new BinaryMetrics();
       const progress = flags.quiet ? null : new Progress({ label: `eval ${file}`, unit: 'rows' });
       for await (const b of predictor.predictChunks(reader.chunks())) {

@@ -15,7 +15,7 @@ import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { INFER_PRECISIONS } from '../../kernels/index.js';
-import { checkModelFields, checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
+import { checkNotInput, checkOutputFile, checkSomeRows, withDataExit, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { Progress } from '../progress.js';
 
@@ -87,7 +87,6 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   try {
     const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
-    checkModelFields(dataPath, reader, predictor);
     const target = flags.output === undefined ? null : outputTarget(flags.output);
     const out: Writable = target ? createWriteStream(target.write) : process.stdout;
     const failed = target ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;

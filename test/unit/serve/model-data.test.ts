@@ -1,5 +1,7 @@
-// A model file's record of its training data (meta.data) is checked when data is opened with it: a file without it
-// is a CheckpointError naming the file and the missing key (it was a TypeError stack trace).
+// A model file's record of its training data (meta.data) is checked when data is opened with it: a file without it,
+// bad reader settings stored in it, or data whose columns differ from the training data's by name or order are
+// errors naming the file and the key or field (a missing meta.data was a TypeError stack trace; swapped columns with
+// equal counts were scored silently; a count mismatch was reported as a corrupt model).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -62,4 +64,49 @@ test('a model file without meta.data: CheckpointError naming the file and the ke
   await assert.rejects((await Predictor.load(noReader)).open(train), (e: Err) => e.name === 'CheckpointError' && /'data\.reader'/.test(e.message));
   const fewNames = await saveAvazuModel('fewnames.bhm', (d) => ({ ...d, fieldNames: d.fieldNames.slice(1) }));
   await assert.rejects((await Predictor.load(fewNames)).open(train), (e: Err) => e.name === 'CheckpointError' && /'data\.fieldNames' has \d+ names but the model has \d+/.test(e.message));
+});
+
+test('bad reader settings stored in the model name the model file; the same bad value from the caller stays a ConfigError', async () => {
+  const xml = await saveAvazuModel('xml.bhm', (d) => ({ ...d, format: 'xml' }));
+  await assert.rejects((await Predictor.load(xml)).open(train), (e: Err) => {
+    assert.equal(e.name, 'CheckpointError');
+    assert.equal(e.code, 'checkpoint.corrupt');
+    assert.match(e.message, new RegExp(`^${xml.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the model file's metadata key 'data\\.format' is 'xml', not one of: criteo, `));
+    return true;
+  });
+  const explode = await saveAvazuModel('explode.bhm', (d) => ({ ...d, reader: { onError: 'explode' } }));
+  const p = await Predictor.load(explode);
+  await assert.rejects(p.open(train), (e: Err) => {
+    assert.equal(e.name, 'CheckpointError');
+    assert.ok(e.message.startsWith(`${explode}: the reader settings stored in the model file are invalid: `), e.message);
+    assert.match(e.message, /onError/);
+    assert.match(e.message, /explode/);
+    return true;
+  });
+  // The caller's own option overrides the stored one, and the caller's bad value is the caller's error.
+  assert.equal((await p.open(train, { onError: 'skip' })).numFields, p.config.fields.length);
+  const good = await Predictor.load(await saveAvazuModel('good2.bhm'));
+  await assert.rejects(good.open(train, { onError: 'explode' as 'skip' }), (e: Err) => e.name === 'ConfigError' && !e.message.includes('good2.bhm'));
+});
+
+test('data whose columns differ from the training data by name or order is a DataError naming the first differing field', async () => {
+  const path = await saveAvazuModel('m.bhm');
+  const p = await Predictor.load(path);
+  assert.equal((await p.open(train)).numFields, p.config.fields.length);
+  const swapped = join(dir, 'swapped.csv');
+  avazu(swapped, ['id', 'click', 'hour', 'C1', 'app_id', 'site_id']);
+  const names = p.meta.data.fieldNames;
+  const i = names.indexOf('site_id');
+  await assert.rejects(p.open(swapped), (e: Err) => {
+    assert.equal(e.name, 'DataError');
+    assert.equal(e.code, 'data.parse');
+    assert.equal(e.message, `${swapped}: field ${i + 1} is 'app_id' here but 'site_id' in the model ${path}; the columns must match in name and order`);
+    return true;
+  });
+  const fewer = join(dir, 'fewer.csv');
+  avazu(fewer, ['id', 'click', 'hour', 'C1', 'site_id']);
+  await assert.rejects(p.open(fewer), (e: Err) => e.name === 'DataError' && e.message === `${fewer}: field ${names.indexOf('app_id') + 1} is missing here but 'app_id' in the model ${path}; the columns must match in name and order`);
+  // A file without recorded names (older bhembed) still compares the counts, as a data error.
+  const noNames = await saveAvazuModel('nonames.bhm', (d) => ({ ...d, fieldNames: undefined, denseNames: undefined }));
+  await assert.rejects((await Predictor.load(noNames)).open(fewer), (e: Err) => e.name === 'DataError' && e.message.startsWith(`${fewer}: has ${names.length - 1} fields and 0 dense inputs, the model ${noNames} expects ${names.length} and 0`));
 });
