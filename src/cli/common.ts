@@ -7,8 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { ConfigError, DataError, IoError, isBhembedError, UsageError } from '../core/errors.js';
-import type { DataFormat, PassStats } from '../data/reader.js';
-import { checkSameFields } from '../data/same-fields.js';
+import type { DataFormat } from '../data/reader.js';
 import { normalizeSchema } from '../data/schema.js';
 import { DATA_FORMATS, formatSkips } from '../data/reader.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
@@ -123,15 +122,6 @@ export function skipLines(sets: (DataSet | undefined)[]): string[] {
   return sets.flatMap((d) => (d ? formatSkips(d.stats) : []));
 }
 
-/** --valid and --test must have the training file's fields, by name and order, and at least one usable row. */
-export function checkRunFields(data: RunData): void {
-  for (const [path, ds] of [[data.options.valid, data.valid], [data.options.test, data.test]] as const) {
-    if (path === undefined || ds === undefined) continue;
-    checkSameFields(path, ds, data.options.train, data.train);
-    checkSomeRows(path, ds.stats);
-  }
-}
-
 /**
  * Early stopping ranks epochs by validation AUC, which one class alone leaves undefined (NaN): every epoch would
  * lose to the first, and its weights would be kept without a word. Refuse it when early stopping is on.
@@ -147,12 +137,7 @@ export function checkValidClasses(data: RunData, patience: number, epochs: numbe
   );
 }
 
-/** A file whose every row was skipped (--on-error skip) scores nothing: an error, not 'AUC NaN (0 rows)'. */
-export function checkSomeRows(path: string, stats: PassStats): void {
-  if (stats.rows > 0) return;
-  const first = Object.values(stats.skipped.examples)[0];
-  throw new DataError(`${path}: no usable rows: all ${stats.skippedRows} row(s) were skipped as bad${first ? ` (first: ${first})` : ''}`, { file: path });
-}
+export { checkSomeRows } from '../data/reader.js';
 
 /** The schema file, read and validated before any data: errors name the file (they named only the key). */
 export function checkSchemaFile(path: string | undefined): void {

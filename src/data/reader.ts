@@ -1,6 +1,7 @@
 // The contract between the data readers and their consumers (train/, cli/): one interface, one options type,
 // and the skip accounting every reader shares. Readers never print; the CLI prints `stats.skipped` at the end.
 
+import { DataError } from '../core/errors.js';
 import type { DataChunk, FieldInfo } from './chunk.js';
 import type { TableSchema } from './schema.js';
 
@@ -92,4 +93,11 @@ export function formatSkips(stats: PassStats): string[] {
   return Object.keys(stats.skipped.counts).map(
     (k) => `skipped ${stats.skipped.counts[k]} row(s) (${k}), first: ${stats.skipped.examples[k]}`,
   );
+}
+
+/** A file whose every row was skipped (onError 'skip') has nothing to train on or score: a DataError, not 0 rows. */
+export function checkSomeRows(path: string, stats: PassStats): void {
+  if (stats.rows > 0) return;
+  const first = Object.values(stats.skipped.examples)[0];
+  throw new DataError(`${path}: no usable rows: all ${stats.skippedRows} row(s) were skipped as bad${first ? ` (first: ${first})` : ''}`, { file: path });
 }

@@ -10,6 +10,8 @@ import { loadDataset } from '../data/dataset.js';
 import { DistinctCounter } from '../data/distinct.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
+import { checkSomeRows } from '../data/reader.js';
+import { checkSameFields } from '../data/same-fields.js';
 import type { BhStrategy, IndexMethod, IndexSpec } from '../embedding/config.js';
 import { bhNumRows } from '../embedding/config.js';
 import { FullVocabBuilder } from '../embedding/full.js';
@@ -171,15 +173,18 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   }
   onProgress?.({ type: 'phase', phase: 'load', message: `reading ${options.train}` });
   const train = await loadDataset(options.format, options.train, reader);
-  if (train.rows === 0) throw new ConfigError(`${options.train}: no training rows`, { key: 'train' });
+  if (train.rows === 0) {
+    checkSomeRows(options.train, train.stats); // all skipped (onError 'skip'): how many, and the first reason
+    throw new ConfigError(`${options.train}: no training rows`, { key: 'train' });
+  }
   if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') reader.numFields = train.numFields;
   const load = async (path: string | undefined): Promise<DataSet | undefined> => {
     if (path === undefined) return undefined;
     onProgress?.({ type: 'phase', phase: 'load', message: `reading ${path}` });
     const ds = await loadDataset(options.format, path, reader);
-    if (ds.numFields !== train.numFields || ds.numDense !== train.numDense) {
-      throw new ConfigError(`${path}: ${ds.numFields} fields and ${ds.numDense} dense inputs, but ${options.train} has ${train.numFields} and ${train.numDense}`);
-    }
+    // Same columns by name and order (equal counts are not enough), and at least one row to score.
+    checkSameFields(path, ds, options.train, train);
+    checkSomeRows(path, ds.stats);
     return ds;
   };
   const valid = await load(options.valid);

@@ -12,7 +12,7 @@ import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js
 import { loadRunData, trainModel } from '../../train/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
-import { CLI_METHODS, addDataOptions, addModelOptions, checkRunFields, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
+import { CLI_METHODS, addDataOptions, addModelOptions, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { noDuplicates, parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
 import { pipelineReporter } from '../progress.js';
@@ -157,7 +157,6 @@ async function runSweepCommand(flags: SweepFlags): Promise<void> {
   ensureOutputDir('--out-dir', flags.outDir);
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
-  checkRunFields(data);
   checkValidClasses(data, model.patience ?? 0, model.epochs);
   const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet });
   process.stdout.write(r.markdown);

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, checkNotInput, checkOutputFile, checkRunFields, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, checkNotInput, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
@@ -51,7 +51,6 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   checkNotInput('--metrics', flags.metrics, { ...inputs, '--out file': flags.out });
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
-  checkRunFields(data);
   checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);
   const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });
   rep.done();
