@@ -46,6 +46,9 @@ function cliMessage(e: { code: string; message: string; details?: Record<string,
     const gb = (n: number): string => `${(n / 2 ** 30).toFixed(1)} GiB`;
     return `out of memory for the compute kernels: need ${gb(d.need)}, the limit is ${gb(d.limit)}; lower --batch-size (memory grows with batch size × fields × --dim and --mlp widths)`;
   }
+  if (e.code === 'config.invalid' && d.diverged === true && typeof d.epoch === 'number' && typeof d.step === 'number') {
+    return `training diverged at epoch ${d.epoch} step ${d.step} (${String(d.what)}); lower --lr or --init-std`;
+  }
   return e.message;
 }
 

@@ -161,6 +161,17 @@ interface WorkerHandle {
  * const { auc } = await trainer.evaluate(testSet);
  * await trainer.close();
  */
+/**
+ * Non-finite loss or NaN scores: the weights blew up (learning rate or initial weights far too large). A ConfigError
+ * (the settings, not the data, are at fault); details.diverged lets the CLI name its flags.
+ */
+function divergedError(epoch: number, step: number, what: string): ConfigError {
+  return new ConfigError(
+    `training diverged at epoch ${epoch + 1} step ${step} (${what}); lower the learning rate (lr) or the initial weight scale (initStd)`,
+    { key: 'lr', diverged: true, epoch: epoch + 1, step, what },
+  );
+}
+
 export class Trainer {
   readonly model: CtrModel;
   readonly ops: Ops;
@@ -176,6 +187,8 @@ export class Trainer {
   private exchange: SparseExchange | null = null;
   private merger: SparseMerger | null = null;
   private step = 0;
+  /** The epoch (0-based) fit() is in or last ran, for the divergence message of evaluate(). */
+  private epoch = 0;
 
   private constructor(model: CtrModel, ops: Ops, opts: TrainerOptions, gemmKind: GemmKind) {
     this.model = model;
@@ -276,11 +289,13 @@ export class Trainer {
     };
 
     for (epoch = 0; epoch < epochs && !stopped; epoch++) {
+      this.epoch = epoch;
       if (shuffle) rng.shuffle(order);
       epochLoss = 0;
       for (let start = 0; start < n; start += batchSize) {
         const count = Math.min(batchSize, n - start);
         const loss = this.threads > 1 ? await this.parallelStep(train, order, start, count, batch) : await this.serialStep(train, order, start, count, batch);
+        if (!Number.isFinite(loss)) throw divergedError(epoch, this.step, `loss ${loss}`);
         epochLoss += loss;
         evalLoss += loss / Math.max(1, count);
         evalCount++;
@@ -480,7 +495,11 @@ export class Trainer {
     const cfg = this.model.config;
     checkDataset(ds, cfg.fields.length, cfg.numDense, 'eval');
     const metrics = new BinaryMetrics();
-    await this.forEachPrediction(ds, (p, labels, count) => metrics.add(p, labels, count));
+    await this.forEachPrediction(ds, (p, labels, count) => {
+      // Weights blown up to Infinity give NaN scores even while the clamped training loss stays finite.
+      for (let i = 0; i < count; i++) if (Number.isNaN(p[i])) throw divergedError(this.epoch, this.step, 'the model scores NaN');
+      metrics.add(p, labels, count);
+    });
     const r = metrics.result();
     return { auc: r.auc, logloss: r.logloss, n: r.n };
   }
