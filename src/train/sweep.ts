@@ -120,10 +120,10 @@ export function loadSweepResults(path: string, fingerprint: Record<string, unkno
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8')) as SweepResultsFile;
   } catch (e) {
-    throw new IoError(`${path}: cannot read sweep results (${(e as Error).message}); delete it or pick another --out`, { file: path });
+    throw new IoError(`${path}: cannot read sweep results (${(e as Error).message}); delete it or pick another --out-dir`, { file: path });
   }
   if (parsed?.format !== 'bhembed-sweep' || typeof parsed.cells !== 'object' || parsed.cells === null) {
-    throw new IoError(`${path}: not a bhembed sweep results file; delete it or pick another --out`, { file: path });
+    throw new IoError(`${path}: not a bhembed sweep results file; delete it or pick another --out-dir`, { file: path });
   }
   const a = stableJson(parsed.fingerprint);
   const b = stableJson(fingerprint);

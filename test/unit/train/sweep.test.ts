@@ -1,7 +1,7 @@
 // Sweep bookkeeping: the grid, resume without redoing cells, fingerprint checks, and the summary tables.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../../src/train/sweep.js';
 import type { SweepCell } from '../../../src/train/sweep.js';
@@ -83,4 +83,18 @@ test('relative AUC pairs each cell with the full cell of the same seed; infeasib
   // A rerun does not retry infeasible cells.
   const again = await runSweep({ cells, results, path, runCell: async () => assert.fail('nothing to redo') });
   assert.deepEqual(again, { ran: 0, skipped: 6 });
+});
+
+test('a corrupt or foreign results.json names the file and the --out-dir flag', () => {
+  const path = join(tempDir('bhembed-sweep-corrupt-'), 'results.json');
+  for (const [text, why] of [['{"cells": ', /cannot read sweep results \(/], ['{"format": "other"}', /not a bhembed sweep results file/]] as const) {
+    writeFileSync(path, text);
+    assert.throws(() => loadSweepResults(path, {}), (e: Error) => {
+      assert.equal(e.name, 'IoError');
+      assert.ok(e.message.startsWith(`${path}: `), e.message);
+      assert.match(e.message, why);
+      assert.match(e.message, /; delete it or pick another --out-dir$/);
+      return true;
+    });
+  }
 });
