@@ -82,14 +82,22 @@ export function summarizeEmbedding(method: string, dim: number, fields: FieldEmb
   return { method, rows, params, bytes: params * 4, fullRows, compression: rows > 0 ? fullRows / rows : NaN, dim, fields };
 }
 
-/** Short human summary lines for the terminal. */
+/**
+ * An AUC for people: one class alone leaves it undefined (NaN in memory, null once written as JSON), which prints as
+ * 'n/a (one class only)' like `bhembed eval`, not 'NaN'.
+ */
+export function formatAuc(auc: number | null): string {
+  return typeof auc === 'number' && Number.isFinite(auc) ? auc.toFixed(4) : 'n/a (one class only)';
+}
+
+/** Short human summary lines for the terminal. JSON written from RunMetrics has null for an undefined AUC. */
 export function formatRunMetrics(m: RunMetrics): string[] {
   const e = m.embedding;
   const lines = [
     `model ${m.model}, embedding ${e.method}: ${e.rows} rows (${(e.bytes / 1024).toFixed(1)} KB), full would be ${e.fullRows} rows → ${e.compression.toFixed(1)}× compression`,
     `trained ${m.train.rows} rows × ${m.train.epochs} epoch(s) in ${m.train.seconds.toFixed(1)} s (${Math.round(m.train.samplesPerSec)} samples/s, ${m.train.threads} thread(s))`,
   ];
-  if (m.valid) lines.push(`valid: AUC ${m.valid.auc.toFixed(4)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
-  if (m.test) lines.push(`test:  AUC ${m.test.auc.toFixed(4)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);
+  if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
+  if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);
   return lines;
 }
