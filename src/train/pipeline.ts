@@ -317,8 +317,11 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   const gemmKind: GemmKind = m.gemm && m.gemm !== 'auto' ? m.gemm : ((await createGemmProvider('auto', ops0)).name as GemmKind);
   // threads > 1 needs shared memory: WASM memory is shared; plain reference ops are swapped by the trainer.
   const ops = m.threads > 1 && ops0.name !== 'wasm' ? undefined : ops0;
+  // Buffers are sized for the batch: one larger than the training set only reserves memory (--batch-size 1048576 on
+  // 3,000 rows took ~6 GiB). Every step and evaluation batch is the same rows either way.
+  const batchSize = Math.min(m.batchSize, data.train.rows);
   const trainer = await Trainer.create(config, {
-    batchSize: m.batchSize,
+    batchSize,
     epochs: m.epochs,
     seed: m.seed,
     threads: m.threads,
@@ -365,7 +368,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         samplesPerSec: (n * fit.epochs) / Math.max(fit.seconds, 1e-9),
         threads: m.threads,
         ...(m.threads > 1 ? { sparseSync: m.sparseSync ?? 'merged' } : {}),
-        batchSize: m.batchSize,
+        batchSize,
         lr: m.lr,
         optimizer: m.optimizer,
         seed: m.seed,
@@ -389,9 +392,9 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         bhembed: run.version ?? 'unknown',
         data: { format: data.options.format, fieldNames: [...names], denseNames: [...data.train.denseNames], reader: data.reader as Record<string, unknown> },
         engine: { ops: trainer.ops.name, gemm: gemmKind },
-        evalBatch: m.batchSize,
+        evalBatch: batchSize,
         embedding: { method: m.method, dim: m.dim, fields: fieldReports },
-        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize: m.batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? 0, ...regOf(m) },
+        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? 0, ...regOf(m) },
         metrics: metrics as unknown as Record<string, unknown>,
       };
       delete (meta.data.reader as ReaderOptions).maxRows;

@@ -261,7 +261,7 @@ export class Trainer {
       order = await this.shareData(train);
     } else order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
-    const batch = batchBufferFor(train, batchSize);
+    const batch = batchBufferFor(train, Math.max(1, Math.min(batchSize, n))); // no step has more than n rows
     const history: FitResult['history'] = [];
     let best: FitResult['best'] = null;
     let snapshot: Float32Array[] | null = null;
@@ -517,8 +517,8 @@ export class Trainer {
 
   private async forEachPrediction(ds: Dataset, sink: (p: Float32Array, labels: Float32Array, count: number) => void): Promise<void> {
     const B = this.opts.batchSize;
-    const batch = batchBufferFor(ds, B);
-    const rows = new Int32Array(B);
+    const batch = batchBufferFor(ds, Math.max(1, Math.min(B, ds.n))); // same batches; no larger buffer than the data
+    const rows = new Int32Array(Math.max(1, Math.min(B, ds.n)));
     for (let start = 0; start < ds.n; start += B) {
       const count = Math.min(B, ds.n - start);
       for (let i = 0; i < count; i++) rows[i] = start + i;
