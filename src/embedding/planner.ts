@@ -139,6 +139,70 @@ const fewestBlocks = (c: BhShape, b: BhShape): boolean => c.K < b.K || (c.K === 
 const fewestRows = (c: BhShape, b: BhShape): boolean => c.rows < b.rows || (c.rows === b.rows && (c.K < b.K || (c.K === b.K && c.S < b.S)));
 
 /**
+ * Max-min fair split of budgetRows over fields visited in `order` (smallest full table first): while a field's full
+ * table fits in an equal share of the rows left it stays full; the `order.length − pos` fields left split the rest.
+ */
+function waterFill(fullRowsOf: readonly number[], order: readonly number[], budgetRows: number): { share: number[]; isFull: boolean[]; pos: number } {
+  const share = new Array<number>(fullRowsOf.length).fill(0);
+  const isFull = new Array<boolean>(fullRowsOf.length).fill(false);
+  let left = budgetRows;
+  let pos = 0;
+  while (pos < order.length && fullRowsOf[order[pos]] <= Math.floor(left / (order.length - pos))) {
+    const i = order[pos];
+    isFull[i] = true;
+    share[i] = fullRowsOf[i];
+    left -= fullRowsOf[i];
+    pos++;
+  }
+  const rest = order.length - pos;
+  for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(left / rest));
+  return { share, isFull, pos };
+}
+
+/**
+ * The smallest budget in rows that gives every compressed field the 2 rows it needs. The share of the compressed
+ * fields never falls as the budget grows (water-filling), so a binary search over [1, all full tables] finds it.
+ */
+function minFeasibleRows(fullRowsOf: readonly number[], order: readonly number[]): number {
+  const ok = (rows: number): boolean => {
+    const w = waterFill(fullRowsOf, order, rows);
+    return w.pos === order.length || w.share[order[w.pos]] >= 2;
+  };
+  let lo = 1;
+  let hi = fullRowsOf.reduce((a, b) => a + b, 0); // every table full: always feasible
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (ok(mid)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** The error for a field whose share is under 2 rows, with the largest compression or smallest budget that plans. */
+function tooSmall(field: string, rows: number, fullRowsOf: readonly number[], order: readonly number[], rowBytes: number, target: PlanTarget): ConfigError {
+  const need = minFeasibleRows(fullRowsOf, order);
+  const head = `plan: field ${field} gets ${rows} rows, fewer than the 2 rows a compressed field needs`;
+  if (target.compression !== undefined) {
+    // budget rows = ⌊fullRows / compression⌋ ≥ need ⇔ compression ≤ fullRows / need; 2 decimals, rounded down and
+    // checked with the planner's own arithmetic
+    const fullRows = fullRowsOf.reduce((a, b) => a + b, 0);
+    let c = Math.floor((fullRows / need) * 100) / 100;
+    while (c > 1 && Math.floor(fullRows / c) < need) c = Math.round(c * 100 - 1) / 100;
+    return new ConfigError(`${head}; lower the compression to at most ${c} (every compressed field then gets at least 2 rows)`, {
+      key: 'plan.compression',
+      field,
+      maxCompression: c,
+    });
+  }
+  const bytes = need * rowBytes;
+  return new ConfigError(`${head}; raise the budget to at least ${bytes} bytes (every compressed field then gets at least 2 rows)`, {
+    key: 'plan.budgetBytes',
+    field,
+    minBudgetBytes: bytes,
+  });
+}
+
+/**
  * Plan every field's table under a memory target.
  *
  * Budget split (max-min fair, "water-filling"): fields are visited from the smallest; while a field's full table
@@ -150,7 +214,8 @@ const fewestRows = (c: BhShape, b: BhShape): boolean => c.rows < b.rows || (c.ro
  * expected collisions (BH rows stay unique per code), and letting S vary makes the reachable row counts fine
  * enough for skip (rows are a coarse step function of t at fixed S) to fill its share like succession does.
  * Dense ids keep S = the bits the largest id needs: higher code bits would always be 0 and their rows unused.
- * A share below 2·S_min rows forces a shorter code (S bits need at least 2·S rows); below 2 rows it throws.
+ * A share below 2·S_min rows forces a shorter code (S bits need at least 2·S rows); below 2 rows it throws a
+ * ConfigError giving the largest compression (or smallest budgetBytes) that plans.
  * Rows the shares still leave unused then go, largest field first, each time to the field's smallest larger row
  * count with no more blocks that fits in the rows left, until no field can grow: the total never exceeds the
  * budget, and no field has a shape with more rows and no more blocks that would fit in its rows plus the leftover.
@@ -193,21 +258,8 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     budgetRows = Math.floor(b / rowBytes);
   }
 
-  // water-filling
-  const share = new Array<number>(fields.length).fill(0);
-  const isFull = new Array<boolean>(fields.length).fill(false);
   const order = fields.map((_, i) => i).sort((a, b) => fullRowsOf[a] - fullRowsOf[b]);
-  let left = budgetRows;
-  let pos = 0;
-  while (pos < order.length && fullRowsOf[order[pos]] <= Math.floor(left / (order.length - pos))) {
-    const i = order[pos];
-    isFull[i] = true;
-    share[i] = fullRowsOf[i];
-    left -= fullRowsOf[i];
-    pos++;
-  }
-  const rest = order.length - pos;
-  for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(left / rest));
+  const { share, isFull, pos } = waterFill(fullRowsOf, order, budgetRows);
 
   // BH shape per compressed field: the most rows within its share over every S ≥ the collision-rule minimum
   // (dense ids: exactly the bits the largest id needs) and every t.
@@ -225,11 +277,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     const minS = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
     // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
     loS[i] = Math.min(minS, Math.floor(b / 2));
-    if (loS[i] < 1) {
-      throw new ConfigError(`plan: field ${fields[i].name ?? `f${i}`} gets ${b} rows, fewer than the 2 rows a compressed field needs; raise the budget or lower the compression`, {
-        key: 'plan.budgetBytes',
-      });
-    }
+    if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fullRowsOf, order, rowBytes, target);
     // dense ids: bits above the largest id's are always 0, so a longer code only adds rows no id reaches
     hiS[i] = dense ? loS[i] : 64;
     // (S = loS, t = 1) always fits; then the fewest blocks within PLAN_ROW_SLACK of the most rows

@@ -261,15 +261,52 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   }
   const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) }));
   const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE };
-  let plan = planEmbeddings(fields, target);
-  let specs = specsFromPlan(data, m, plan);
-  // Weighted fusion adds K learned weights per field and table; a byte budget must hold them too.
-  const extra = blockWeightBytes(m, specs);
-  if (m.memoryBudget !== undefined && extra > 0 && plan.totalBytes + extra > m.memoryBudget) {
-    plan = planEmbeddings(fields, { ...target, budgetBytes: m.memoryBudget - extra });
-    specs = specsFromPlan(data, m, plan);
+  if (m.memoryBudget === undefined) {
+    const plan = planEmbeddings(fields, target);
+    return { specs: specsFromPlan(data, m, plan), plan };
   }
-  return { specs, plan };
+  // Weighted fusion adds K learned weights per field and table; a byte budget must hold them too.
+  const underBudget = (budget: number): { specs: IndexSpec[]; plan: EmbeddingPlan } => {
+    let plan = planEmbeddings(fields, { ...target, budgetBytes: budget });
+    let specs = specsFromPlan(data, m, plan);
+    const extra = blockWeightBytes(m, specs);
+    if (extra > 0 && plan.totalBytes + extra > budget) {
+      if (budget - extra < 1) throw tooSmallBudget(`plan: the budget of ${budget} bytes does not even hold the ${extra} bytes of block weights`, budget);
+      plan = planEmbeddings(fields, { ...target, budgetBytes: budget - extra });
+      specs = specsFromPlan(data, m, plan);
+    }
+    return { specs, plan };
+  };
+  try {
+    return underBudget(m.memoryBudget);
+  } catch (e) {
+    const need = e instanceof ConfigError && typeof e.details.minBudgetBytes === 'number' ? e.details.minBudgetBytes : null;
+    if (need === null) throw e;
+    // The planner's minimum ignores the block weights: find the budget at which this whole procedure plans.
+    const fits = (b: number): boolean => {
+      try {
+        underBudget(b);
+        return true;
+      } catch (x) {
+        if (x instanceof ConfigError && typeof x.details.minBudgetBytes === 'number') return false;
+        throw x;
+      }
+    };
+    let lo = Math.max(m.memoryBudget, need - 1); // fails
+    let hi = Math.max(need, lo + 1);
+    while (!fits(hi)) [lo, hi] = [hi, 2 * hi];
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (fits(mid)) hi = mid;
+      else lo = mid;
+    }
+    const head = (e as Error).message.split('; raise the budget')[0];
+    throw tooSmallBudget(`${head}; raise the budget to at least ${hi} bytes${hi !== need ? ' (it also holds the weighted fusion\'s block weights)' : ''}`, hi);
+  }
+}
+
+function tooSmallBudget(message: string, minBudgetBytes: number): ConfigError {
+  return new ConfigError(message, { key: 'memoryBudget', minBudgetBytes });
 }
 
 function specRows(spec: IndexSpec): number {

@@ -195,3 +195,43 @@ test('invalid targets throw ConfigError', () => {
   assert.throws(() => planEmbeddings([{ cardinality: 0 }], { dim: 8, compression: 2 }), ConfigError);
   assert.throws(() => planEmbeddings([{ cardinality: 1000 }], { dim: 8, budgetBytes: 32 }), /fewer than the 2/);
 });
+
+test('a share under 2 rows: the error gives the largest compression / smallest budget that plans, and a worse one fails', () => {
+  const tooSmall = /fewer than the 2 rows a compressed field needs/;
+  const rng = new Rng(33);
+  let checked = 0;
+  for (let trial = 0; trial < 40; trial++) {
+    const fields: PlanField[] = [];
+    const count = 2 + rng.int(30);
+    for (let i = 0; i < count; i++) fields.push({ name: `I${i}`, cardinality: Math.max(1, Math.floor(10 ** (rng.next() * 4))) });
+    const dim = 1 + rng.int(16);
+    const compression = [50, 300, 1000, 1e5][rng.int(4)];
+    let err: Error | null = null;
+    try {
+      planEmbeddings(fields, { compression, dim });
+    } catch (e) {
+      err = e as Error;
+    }
+    if (err === null) continue;
+    const c = Number(/lower the compression to at most ([0-9.]+) \(/.exec(err.message)?.[1]);
+    assert.ok(c >= 1 && c < compression, err.message);
+    assert.doesNotThrow(() => planEmbeddings(fields, { compression: c, dim }), `compression ${c}`);
+    assert.throws(() => planEmbeddings(fields, { compression: c + 0.01, dim }), tooSmall, `compression ${c + 0.01}`);
+    // The same fields under a byte budget: the smallest budget plans, one byte less (and any less) does not.
+    const bytesErr = (() => {
+      try {
+        planEmbeddings(fields, { budgetBytes: 1, dim });
+      } catch (e) {
+        return e as Error;
+      }
+      return null;
+    })() as Error;
+    const bytes = Number(/raise the budget to at least (\d+) bytes/.exec(bytesErr.message)?.[1]);
+    assert.ok(bytes > 0 && bytes % (4 * dim) === 0, bytesErr.message);
+    assert.doesNotThrow(() => planEmbeddings(fields, { budgetBytes: bytes, dim }));
+    assert.throws(() => planEmbeddings(fields, { budgetBytes: bytes - 1, dim }), tooSmall);
+    for (let k = 0; k < 5; k++) assert.throws(() => planEmbeddings(fields, { budgetBytes: Math.max(1, bytes - 4 * dim * (1 + rng.int(bytes / (4 * dim)))), dim }), tooSmall);
+    checked++;
+  }
+  assert.ok(checked >= 10, `${checked} infeasible plans checked`);
+});

@@ -75,3 +75,19 @@ test('target flags are checked without data', () => {
   checkModelOptions({ ...base, method: 'full' });
   checkModelOptions({ ...base, method: 'dhash', memoryBudget: 4096 });
 });
+
+test('a byte budget too small for 2 rows per compressed field: the suggested budget plans (block weights included), one byte less does not', async () => {
+  const data = await loadRunData({ format: 'libfm', train: writeData() });
+  for (const fusion of ['weighted', 'sum'] as const) {
+    for (const method of ['bh', 'hash'] as const) {
+      const m: ModelOptions = { ...base, method, fusion, memoryBudget: 50 };
+      let message = '';
+      assert.throws(() => planIndexSpecs(data, m), (e: Error) => ((message = e.message), e.name === 'ConfigError'));
+      const need = Number(/raise the budget to at least (\d+) bytes/.exec(message)?.[1]);
+      assert.ok(need > 50, message);
+      const { plan } = planIndexSpecs(data, { ...m, memoryBudget: need });
+      assert.ok(plan !== null && plan.fields.every((f) => f.rows >= 2));
+      assert.throws(() => planIndexSpecs(data, { ...m, memoryBudget: need - 1 }), /fewer than the 2 rows|does not even hold/, `${fusion} ${method} ${need - 1}`);
+    }
+  }
+});
