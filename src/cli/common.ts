@@ -15,6 +15,7 @@ import type { BhStrategy, IndexMethod } from '../embedding/config.js';
 import { writeFileAtomic } from '../models/model-file.js';
 import type { Arch } from '../models/config.js';
 import { ARCHS } from '../models/config.js';
+import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
@@ -257,7 +258,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
   return cmd
     .addOption(new Option('--bh-strategy <name>', 'bh: how code bits are grouped into blocks').choices(['succession', 'skip']).default('succession'))
     .option('--dim <D>', 'embedding dimension', '16')
-    .option('--mlp <sizes>', 'hidden layer sizes of the deep tower', '128,64')
+    .option('--mlp <sizes>', "hidden layer sizes of the deep tower (dnn, wdl, deepfm, dcnv2); '' = no hidden layer: the embeddings feed the output layer directly", '128,64')
     .addOption(new Option('--fusion <name>', 'how the K rows of a value are fused; weighted learns one weight per block (and per field for K = 1)').choices(FUSIONS as string[]).default('weighted'))
     .option('--epochs <N>', 'passes over the training data', '1')
     .option('--batch-size <B>', 'mini-batch size (also the prediction batch)', '256')
@@ -277,7 +278,19 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default('auto'));
 }
 
-export function parseModelFlags(f: RawModelFlags, method?: IndexMethod): ModelOptions {
+/** For parseModelFlags: whether the user gave `--<key>` (on the command line or from the environment). */
+export function givenIn(cmd: Command): (key: string) => boolean {
+  return (key) => {
+    const src = cmd.getOptionValueSource(key);
+    return src !== undefined && src !== 'default';
+  };
+}
+
+/**
+ * `given(key)`: whether the user set the flag (commander's option value source is not 'default'). --mlp with a model
+ * that has no deep tower, and --dim with lr (one weight per value, no vectors), would be ignored: usage errors.
+ */
+export function parseModelFlags(f: RawModelFlags, method?: IndexMethod, given?: (key: 'mlp' | 'dim') => boolean): ModelOptions {
   const mlp = parseList(f.mlp).map((s) => parseIntOpt('--mlp', s, 1));
   const m: ModelOptions = {
     arch: parseChoice('--model', f.model, ARCHS as readonly Arch[]),
@@ -297,6 +310,14 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod): ModelOp
     gemm: f.gemm as ModelOptions['gemm'],
     patience: parseIntOpt('--patience', f.patience, 0),
   };
+  const parts = ARCH_PARTS[m.arch];
+  if (given?.('mlp') === true && !(parts.deep || parts.cross)) {
+    const towers = ARCHS.filter((a) => ARCH_PARTS[a].deep || ARCH_PARTS[a].cross).join(', ');
+    throw new UsageError(`--mlp: --model ${m.arch} has no deep tower, so --mlp would be ignored; drop it, or pick a model with one (${towers})`);
+  }
+  if (given?.('dim') === true && !(parts.fm || parts.deep || parts.cross)) {
+    throw new UsageError(`--dim: --model ${m.arch} learns one weight per value (no embedding vectors), so --dim would be ignored; drop it`);
+  }
   const dropout = parseFloatOpt('--dropout', f.dropout, 0, 1);
   if (dropout >= 1) throw new UsageError(`--dropout: ${dropout} is out of range (must be ≥ 0 and < 1)`);
   if (dropout > 0) m.dropout = dropout;

@@ -13,7 +13,7 @@ bad[41] = bad[41].split('\t').slice(0, 30).join('\t'); // line 42: too few colum
 bad[99] = `7\t${bad[99].split('\t').slice(1).join('\t')}`; // line 100: label not 0/1
 const badPath = join(dir, 'bad.txt');
 writeFileSync(badPath, `${bad.join('\n')}\n`);
-const base = ['train', '--train', badPath, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '2', '--dim', '2', '-q'];
+const base = ['train', '--train', badPath, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '2', '-q'];
 
 test('--on-error fail: exit 2 with file:line: reason', () => {
   const r = bhembed(base);

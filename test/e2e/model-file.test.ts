@@ -8,7 +8,7 @@ import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
 
 const dir = tempDir();
 const data = writeCriteoSplits(dir, { train: 400, valid: 100, test: 100 });
-const args = ['--train', data.train, '--test', data.test, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '4', '--dim', '2', '-q'];
+const args = ['--train', data.train, '--test', data.test, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '4', '-q'];
 const modelDir = join(dir, 'models');
 mkdirSync(modelDir);
 const model = join(modelDir, 'm.bhm');

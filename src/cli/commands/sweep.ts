@@ -12,7 +12,7 @@ import type { DataOptions, ModelOptions, RunData } from '../../train/pipeline.js
 import { loadRunData, trainModel } from '../../train/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../train/sweep.js';
 import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../train/sweep.js';
-import { CLI_METHODS, addDataOptions, addModelOptions, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
+import { CLI_METHODS, addDataOptions, addModelOptions, givenIn, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { noDuplicates, parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
 import { pipelineReporter } from '../progress.js';
@@ -142,12 +142,12 @@ Example:
     .option('--out-dir <dir>', 'where results go', 'bhembed-sweep')
     .option('-q, --quiet', 'no progress output');
   addModelOptions(cmd, { embedding: false });
-  cmd.action(withDataExit(async (flags: SweepFlags) => runSweepCommand(flags)));
+  cmd.action(withDataExit(async (flags: SweepFlags, c: Command) => runSweepCommand(flags, givenIn(c))));
 }
 
-async function runSweepCommand(flags: SweepFlags): Promise<void> {
+async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolean): Promise<void> {
   const dataOpts: DataOptions = parseDataFlags(flags);
-  const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh');
+  const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh', given);
   const methods = noDuplicates('--methods', parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS)));
   const compressions = noDuplicates('--compressions', parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1)));
   const seeds = noDuplicates('--seeds', parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295)));

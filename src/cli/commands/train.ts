@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, checkNotInput, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, givenIn, checkNotInput, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
@@ -36,12 +36,12 @@ Examples:
     .option('--metrics <file>', 'metrics JSON to write')
     .addOption(new Option('--dtype <type>', 'weight precision in the model file').choices(['float32', 'float16']).default('float32'))
     .option('-q, --quiet', 'no progress output')
-    .action(withDataExit(async (flags: TrainFlags) => runTrain(flags)));
+    .action(withDataExit(async (flags: TrainFlags, c: Command) => runTrain(flags, givenIn(c))));
 }
 
-async function runTrain(flags: TrainFlags): Promise<void> {
+async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Promise<void> {
   const dataOpts = parseDataFlags(flags);
-  const modelOpts = parseModelFlags(flags);
+  const modelOpts = parseModelFlags(flags, undefined, given);
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
   checkModelOptions(modelOpts);
   checkOutputFile('--out', flags.out);
