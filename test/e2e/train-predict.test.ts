@@ -8,7 +8,7 @@ import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
 
 const dir = tempDir();
 const data = writeCriteoSplits(dir, { train: 1200, valid: 300, test: 300 });
-const common = ['--format', 'criteo', '--dim', '4', '--mlp', '16', '--epochs', '2', '--batch-size', '64', '--lr', '0.01', '-q'];
+const common = ['--format', 'criteo', '--dim', '4', '--epochs', '2', '--batch-size', '64', '--lr', '0.01', '-q'];
 
 function trainRun(name: string, extra: string[]): { model: string; metrics: Record<string, any> } {
   const model = join(dir, `${name}.bhm`);
@@ -20,9 +20,9 @@ function trainRun(name: string, extra: string[]): { model: string; metrics: Reco
 }
 
 for (const [name, extra] of [
-  ['deepfm-bh', ['--model', 'deepfm', '--embedding', 'bh', '--block-bits', '3']],
-  ['dcnv2-qr', ['--model', 'dcnv2', '--embedding', 'qr', '--compression', '3']],
-  ['wdl-full', ['--model', 'wdl', '--embedding', 'full']],
+  ['deepfm-bh', ['--model', 'deepfm', '--mlp', '16', '--embedding', 'bh', '--block-bits', '3']],
+  ['dcnv2-qr', ['--model', 'dcnv2', '--mlp', '16', '--embedding', 'qr', '--compression', '3']],
+  ['wdl-full', ['--model', 'wdl', '--mlp', '16', '--embedding', 'full']],
 ] as const) {
   test(`${name}: predict and eval on the test file reproduce train's test metrics exactly`, () => {
     const { model, metrics } = trainRun(name, [...extra]);
