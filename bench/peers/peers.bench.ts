@@ -98,7 +98,7 @@ function runLeg(leg: Leg, dir: string, batch1: number, log: (s: string) => void)
   }
   const res = JSON.parse(line) as LegResult;
   res.leg = leg.name;
-  log(`  ${leg.name.padEnd(10)} ${secs.padStart(6)} s  train ${fmt(res.trainSamplesPerSec)}/s  infer ${fmt(res.inferSamplesPerSec4096)}/s @4096, ${fmt(res.inferSamplesPerSec1)}/s @1  RSS ${res.peakRssMB.toFixed(0)} MB  AUC ${res.auc.toFixed(4)}  logloss ${res.logloss.toFixed(4)}${typeof res.inferSamplesPerSec4096Int8 === 'number' ? `  int8: ${fmt(res.inferSamplesPerSec4096Int8)}/s @4096, ${fmt(res.inferSamplesPerSec1Int8 as number)}/s @1, AUC ${(res.aucInt8 as number).toFixed(4)}` : ''}${typeof res.inferSamplesPerSec4096Int8Workers === 'number' ? `  ×2 workers: fp32 ${fmt(res.inferSamplesPerSec4096Workers as number)}/s, int8 ${fmt(res.inferSamplesPerSec4096Int8Workers)}/s` : ''}`);
+  log(`  ${leg.name.padEnd(10)} ${secs.padStart(6)} s  train ${fmt(res.trainSamplesPerSec)}/s  infer ${fmt(res.inferSamplesPerSec4096)}/s @4096, ${fmt(res.inferSamplesPerSec1)}/s @1  RSS ${res.peakRssMB.toFixed(0)} MB  AUC ${res.auc.toFixed(4)}  logloss ${res.logloss.toFixed(4)}${typeof res.inferSamplesPerSec4096Int8 === 'number' ? `  int8: ${fmt(res.inferSamplesPerSec4096Int8)}/s @4096, ${fmt(res.inferSamplesPerSec1Int8 as number)}/s @1, AUC ${(res.aucInt8 as number).toFixed(4)}` : ''}${typeof res.inferSamplesPerSec4096Int8Workers === 'number' ? `  ×2 workers: fp32 ${fmt(res.inferSamplesPerSec4096Workers as number)}/s, int8 ${fmt(res.inferSamplesPerSec4096Int8Workers)}/s` : ''}${typeof res.inferSamplesPerSec4096Int8Static === 'number' ? `  int8-static: ${fmt(res.inferSamplesPerSec4096Int8Static)}/s @4096, AUC ${(res.aucInt8Static as number).toFixed(4)}` : ''}`);
   return res;
 }
 
@@ -172,7 +172,7 @@ export function markdown(summaries: ConfigSummary[], header: string): string {
     out.push(`| leg | framework | ${METRICS.map((m) => m.label).join(' | ')} |`);
     out.push(`|---|---|${METRICS.map(() => '---:').join('|')}|`);
     for (const [name, l] of Object.entries(s.legs)) {
-      const cells = METRICS.map((m) => (!Number.isFinite(l[m.key]) ? 'n/a' : m.key === 'auc' || m.key === 'logloss' || m.key === 'aucInt8' ? l[m.key].toFixed(4) : m.key === 'peakRssMB' ? l[m.key].toFixed(0) : fmt(l[m.key])));
+      const cells = METRICS.map((m) => (!Number.isFinite(l[m.key]) ? 'n/a' : m.key === 'auc' || m.key === 'logloss' || m.key === 'aucInt8' || m.key === 'aucInt8Static' ? l[m.key].toFixed(4) : m.key === 'peakRssMB' ? l[m.key].toFixed(0) : fmt(l[m.key])));
       out.push(`| ${name} | ${l.framework} | ${cells.join(' | ')} |`);
     }
     const rc = METRICS.map((m) => {
