@@ -327,12 +327,17 @@ export function towerStepModel(layers: TowerLayerSpec[], inputGrad: boolean): Ui
 export type Int8TowerLayer = TowerLayerSpec & { bias: Float32Array } & ({ q: Int8Array; scale: Float32Array } | { w: Float32Array });
 
 /**
- * The inference forward of a tower for int8 serving, weights baked in as constants (so ORT pre-packs them once):
- * a quantized layer is com.microsoft.DynamicQuantizeMatMul (X quantized per tensor to uint8 inside, int8 weights,
- * per-column scales, fp32 bias) then Relu; a layer given fp32 weights stays a Gemm. Input X (M × in), output
+ * The inference forward of a tower for int8 serving, weights baked in as constants (so ORT pre-packs them once).
+ * Without inputQuant ('int8'): a quantized layer is com.microsoft.DynamicQuantizeMatMul (X quantized per tensor to
+ * uint8 inside, per batch; int8 weights, per-column scales, fp32 bias). With inputQuant ('int8-static'): every
+ * quantized layer's input has a fixed uint8 scale/zero point (inputQuant[i], from calibrated ranges), so a row's
+ * output never depends on its batch: QuantizeLinear (saturating) then com.microsoft.MatMulIntegerToFloat (uint8 ×
+ * int8 weights with per-column scales, fp32 bias). (QGemm with uint8 activations between layers was measured too:
+ * ~5 % faster on 1 thread, ~20 % slower on 2, bench/engine/quant-gemm.bench.ts 'qgemm-static-h' vs
+ * 'mmi2f-static'.) Either way Relu follows, and a layer given fp32 weights stays a Gemm. Input X (M × in), output
  * H{L−1}. Rebuild the model whenever the weights change.
  */
-export function towerInt8ForwardModel(layers: Int8TowerLayer[]): Uint8Array {
+export function towerInt8ForwardModel(layers: Int8TowerLayer[], inputQuant?: ActivationQuant[]): Uint8Array {
   const n = towerNames;
   const nodes: OnnxNode[] = [];
   const initializers: OnnxInitializer[] = [];
@@ -342,7 +347,14 @@ export function towerInt8ForwardModel(layers: Int8TowerLayer[]): Uint8Array {
     initializers.push({ name: n.b(i), dims: [l.outDim], data: l.bias });
     if ('q' in l) {
       initializers.push({ name: `Q${i}`, dims: [l.inDim, l.outDim], data: l.q }, { name: `S${i}`, dims: [l.outDim], data: l.scale });
-      nodes.push({ opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: `qmm${i}`, inputs: [cur, `Q${i}`, `S${i}`, '', n.b(i)], outputs: [z] });
+      if (inputQuant === undefined) {
+        nodes.push({ opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', name: `qmm${i}`, inputs: [cur, `Q${i}`, `S${i}`, '', n.b(i)], outputs: [z] });
+      } else {
+        const { scale, zeroPoint } = inputQuant[i];
+        initializers.push({ name: `XS${i}`, dims: [], data: new Float32Array([scale]) }, { name: `XZ${i}`, dims: [], data: new Uint8Array([zeroPoint]) });
+        nodes.push({ opType: 'QuantizeLinear', name: `quant${i}`, inputs: [cur, `XS${i}`, `XZ${i}`], outputs: [`XQ${i}`] });
+        nodes.push({ opType: 'MatMulIntegerToFloat', domain: 'com.microsoft', name: `qmm${i}`, inputs: [`XQ${i}`, `Q${i}`, `XS${i}`, `S${i}`, `XZ${i}`, '', n.b(i)], outputs: [z] });
+      }
     } else {
       initializers.push({ name: n.w(i), dims: [l.inDim, l.outDim], data: l.w });
       nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
@@ -352,50 +364,7 @@ export function towerInt8ForwardModel(layers: Int8TowerLayer[]): Uint8Array {
   });
   const last = layers[layers.length - 1];
   return encodeOnnxModel({
-    name: 'tower_infer_int8',
-    nodes,
-    inputs: [{ name: 'X', dims: ['M', layers[0].inDim] }],
-    outputs: [{ name: n.h(layers.length - 1), dims: ['M', last.outDim] }],
-    initializers,
-  });
-}
-
-/**
- * The inference forward of a tower for 'int8-static' serving: every quantized layer's input has a fixed uint8
- * scale/zero point (inputQuant[i], from calibrated ranges), so a row's output never depends on its batch. A
- * quantized layer is QuantizeLinear (fixed scale, zero point; saturating) then com.microsoft.MatMulIntegerToFloat
- * (uint8 × int8 weights with per-column scales, fp32 bias), then Relu; a layer given fp32 weights stays a Gemm.
- * (QGemm with uint8 activations between layers was measured too: ~5 % faster on 1 thread, ~20 % slower on 2,
- * bench/engine/quant-gemm.bench.ts 'qgemm-static-h' vs 'mmi2f-static'.) Input X (M × in), output H{L−1}.
- */
-export function towerInt8StaticForwardModel(layers: Int8TowerLayer[], inputQuant: ActivationQuant[]): Uint8Array {
-  const n = towerNames;
-  const nodes: OnnxNode[] = [];
-  const initializers: OnnxInitializer[] = [];
-  let cur = 'X';
-  layers.forEach((l, i) => {
-    const z = l.relu ? `Z${i}` : n.h(i);
-    initializers.push({ name: n.b(i), dims: [l.outDim], data: l.bias });
-    if ('q' in l) {
-      const { scale, zeroPoint } = inputQuant[i];
-      initializers.push(
-        { name: `XS${i}`, dims: [], data: new Float32Array([scale]) },
-        { name: `XZ${i}`, dims: [], data: new Uint8Array([zeroPoint]) },
-        { name: `Q${i}`, dims: [l.inDim, l.outDim], data: l.q },
-        { name: `S${i}`, dims: [l.outDim], data: l.scale },
-      );
-      nodes.push({ opType: 'QuantizeLinear', name: `quant${i}`, inputs: [cur, `XS${i}`, `XZ${i}`], outputs: [`XQ${i}`] });
-      nodes.push({ opType: 'MatMulIntegerToFloat', domain: 'com.microsoft', name: `qmm${i}`, inputs: [`XQ${i}`, `Q${i}`, `XS${i}`, `S${i}`, `XZ${i}`, '', n.b(i)], outputs: [z] });
-    } else {
-      initializers.push({ name: n.w(i), dims: [l.inDim, l.outDim], data: l.w });
-      nodes.push({ opType: 'Gemm', name: `gemm${i}`, inputs: [cur, n.w(i), n.b(i)], outputs: [z] });
-    }
-    if (l.relu) nodes.push({ opType: 'Relu', name: `relu${i}`, inputs: [z], outputs: [n.h(i)] });
-    cur = n.h(i);
-  });
-  const last = layers[layers.length - 1];
-  return encodeOnnxModel({
-    name: 'tower_infer_int8_static',
+    name: inputQuant === undefined ? 'tower_infer_int8' : 'tower_infer_int8_static',
     nodes,
     inputs: [{ name: 'X', dims: ['M', layers[0].inDim] }],
     outputs: [{ name: n.h(layers.length - 1), dims: ['M', last.outDim] }],

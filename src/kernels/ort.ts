@@ -12,7 +12,7 @@
 // With inferPrecision 'int8' the inference forward is a different graph (onnx-encode.ts towerInt8ForwardModel):
 // int8 weights baked in as constants, DynamicQuantizeMatMul per hidden layer (bench/engine/quant-gemm.bench.ts
 // measured it ~3.5x the fp32 tower at batch 4096 on this VNNI/AMX CPU); training never uses it. 'int8-static' is
-// the same with fixed, calibrated input scales (towerInt8StaticForwardModel; the ranges come with each forward).
+// the same with fixed, calibrated input scales (towerInt8ForwardModel with input quantization; the ranges come with each forward).
 
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -20,7 +20,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { BhembedError, ConfigError } from '../core/errors.js';
-import { gemmModel, towerForwardModel, towerInt8ForwardModel, towerInt8StaticForwardModel, towerLayerBackwardModel, towerNames, towerStepModel, type Int8TowerLayer } from './onnx-encode.js';
+import { gemmModel, towerForwardModel, towerInt8ForwardModel, towerLayerBackwardModel, towerNames, towerStepModel, type Int8TowerLayer } from './onnx-encode.js';
 import type { DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
 import { activationQuant, INFER_PRECISIONS, quantizeColumns, type InferPrecision } from './quantize.js';
 
@@ -534,7 +534,7 @@ class OrtDenseTower implements DenseTower {
         return { ...l, bias, ...quantizeColumns(w, l.inDim, l.outDim, qmax) };
       });
       const ranges = inputRanges as Float32Array;
-      const model = isStatic ? towerInt8StaticForwardModel(specs, this.layers.map((_, i) => activationQuant(ranges[2 * i], ranges[2 * i + 1]))) : towerInt8ForwardModel(specs);
+      const model = towerInt8ForwardModel(specs, isStatic ? this.layers.map((_, i) => activationQuant(ranges[2 * i], ranges[2 * i + 1])) : undefined);
       const session = this.make(model, this.inferThreads);
       // Frozen: no snapshot to compare against later.
       this.q8 = { session, snapshot: this.frozen ? [] : sources.map((a) => Float32Array.from(a)) };
