@@ -8,6 +8,7 @@ import { Rng } from '../../../src/core/rng.js';
 import { activationQuant, quantizeColumns } from '../../../src/kernels/index.js';
 import type { TowerLayer } from '../../../src/kernels/ops.js';
 import { OrtGemmProvider } from '../../../src/kernels/ort.js';
+import { relErr } from '../../rel-err.js';
 
 test('activationQuant: ReLU ranges get zero point 0, signed ranges an exact zero, degenerate ranges scale 1', () => {
   const relu = activationQuant(0, 5.1);
@@ -55,16 +56,6 @@ function simulateStatic(layers: TowerLayer[], m: number, x: Float32Array, w: Flo
     h = y;
   });
   return h;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 describe('int8-static tower forward', () => {

@@ -9,6 +9,7 @@ import { createGemmProvider, createOps, quantizeColumns } from '../../../src/ker
 import type { TowerLayer } from '../../../src/kernels/ops.js';
 import { OrtGemmProvider } from '../../../src/kernels/ort.js';
 import { ReferenceOps } from '../../../src/kernels/reference.js';
+import { relErr } from '../../rel-err.js';
 
 const ref = new ReferenceOps();
 
@@ -94,16 +95,6 @@ function fp32Chain(layers: TowerLayer[], m: number, x: Float32Array, w: Float32A
     h = y;
   });
   return h;
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    num += (a[i] - b[i]) ** 2;
-    den += b[i] ** 2;
-  }
-  return Math.sqrt(num / den);
 }
 
 function glorot(rng: Rng, layers: TowerLayer[]): { w: Float32Array[]; b: Float32Array[] } {
