@@ -109,6 +109,16 @@ function shapeOf(S: number, t: number, strategy: BhStrategy): BhShape {
 }
 
 /**
+ * The strategies whose plans search code lengths above the collision rule's minimum. Skip needs it: at a fixed S
+ * its rows are a coarse step function of t (lastfm-tag-like at 10×: 1,600 of 2,416 rows), while a longer code
+ * reaches finer row counts. Succession already has fine steps at a fixed S (its last block takes the remainder),
+ * and there the search measured worse: the Criteo-shaped demo at 1000× (~16 rows per field) went from S = 7 with
+ * blocks of 2–3 bits to S = 8 with blocks of 2 bits, and BH's test AUC fell from 0.6719 ± 0.0009 to 0.6674 ±
+ * 0.0006 (3 seeds each): at tiny budgets wider blocks are worth more than a longer code.
+ */
+const LONGER_CODES_FOR: readonly BhStrategy[] = ['skip'];
+
+/**
  * A shape may trade up to this fraction of the most rows that fit for fewer blocks. Without it the most rows often
  * means many narrow blocks (frappe-like at 10×: 18 blocks of 3 bits for 140 rows, where 5 blocks give 136), and
  * every block is one more row to look up, update and fuse per value.
@@ -207,13 +217,13 @@ function tooSmall(field: string, rows: number, fullRowsOf: readonly number[], or
  *
  * Budget split (max-min fair, "water-filling"): fields are visited from the smallest; while a field's full table
  * (cardinality + 1 rows) fits in an equal share of the rows left, it stays full and its rows leave the pool.
- * The fields left split the remaining rows equally and use BH. Each takes, over every code length S from the
- * collision rule's minimum (hashedCodeBits) up to 64 and every block length t in [1, S], the shape with the fewest
- * blocks K among those whose rows Σ_k 2^width_k ≤ its share are within PLAN_ROW_SLACK (3 %) of the most rows that
- * fit; ties go to more rows, then to smaller S. A longer code only lowers the
- * expected collisions (BH rows stay unique per code), and letting S vary makes the reachable row counts fine
- * enough for skip (rows are a coarse step function of t at fixed S) to fill its share like succession does.
- * Dense ids keep S = the bits the largest id needs: higher code bits would always be 0 and their rows unused.
+ * The fields left split the remaining rows equally and use BH. S is the collision rule's minimum (hashedCodeBits;
+ * dense ids: the bits the largest id needs); skip with hashed ids also considers every longer S up to 64 (see
+ * LONGER_CODES_FOR: a longer code only lowers the expected collisions, and it makes skip's reachable row counts
+ * fine enough to fill its share like succession does). Over those S and every block length t in [1, S], a field
+ * takes the shape with the fewest blocks K among those whose rows Σ_k 2^width_k ≤ its share are within
+ * PLAN_ROW_SLACK (3 %) of the most rows that fit; ties go to more rows, then to smaller S (at a fixed S this is
+ * simply the largest t that fits).
  * A share below 2·S_min rows forces a shorter code (S bits need at least 2·S rows); below 2 rows it throws a
  * ConfigError giving the largest compression (or smallest budgetBytes) that plans.
  * Rows the shares still leave unused then go, largest field first, each time to the field's smallest larger row
@@ -278,8 +288,9 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
     loS[i] = Math.min(minS, Math.floor(b / 2));
     if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fullRowsOf, order, rowBytes, target);
-    // dense ids: bits above the largest id's are always 0, so a longer code only adds rows no id reaches
-    hiS[i] = dense ? loS[i] : 64;
+    // Only skip searches longer codes (LONGER_CODES_FOR). Dense ids: bits above the largest id's are always 0, so a
+    // longer code only adds rows no id reaches.
+    hiS[i] = dense || !LONGER_CODES_FOR.includes(strategy) ? loS[i] : 64;
     // (S = loS, t = 1) always fits; then the fewest blocks within PLAN_ROW_SLACK of the most rows
     const most = (pickShape(loS[i], hiS[i], 0, b, 64, strategy, mostRows) as BhShape).rows;
     const c = pickShape(loS[i], hiS[i], Math.ceil((1 - PLAN_ROW_SLACK) * most) - 1, b, 64, strategy, fewestBlocks) as BhShape;
