@@ -55,7 +55,7 @@ test('predict/eval --precision int8 round trip', () => {
   const h = bhembed(['predict', '--help']);
   assert.match(h.stdout, /--precision <p>/);
   assert.match(h.stdout, /int8/);
-  assert.match(h.stdout, /choices: "fp32", "int8"/);
+  assert.match(h.stdout, /choices:\s+"fp32",\s+"int8"/);
 });
 
 test('int8 without onnxruntime (BHEMBED_ENGINE forces the WASM GEMM) is a one-line config error, not a silent fp32', () => {

@@ -33,7 +33,7 @@ interface PredictFlags {
 export function precisionOption(): Option {
   return new Option(
     '--precision <p>',
-    "deep tower arithmetic: fp32 reproduces the training run's scores exactly; int8 (needs onnxruntime) runs the hidden layers as int8 GEMMs, ~3x faster tower at large batches for slightly different scores (AUC typically within 0.001)",
+    "deep tower arithmetic: fp32 reproduces the training run's scores exactly; int8 (needs onnxruntime) runs the hidden layers as int8 GEMMs, ~3x faster tower at large batches for slightly different scores (AUC typically within 0.001) that depend a little on the other rows of a batch; int8-static uses fixed activation scales recorded by `train --out`, so a row gets the same score in any batch, and is ~20% faster than int8",
   )
     .choices([...INFER_PRECISIONS])
     .default('fp32');
