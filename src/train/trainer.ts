@@ -155,13 +155,6 @@ interface WorkerHandle {
 }
 
 /**
- * @example
- * const trainer = await Trainer.create({ arch: 'dnn', dim: 16, mlp: [64], fields }, { epochs: 3, threads: 2 });
- * const result = await trainer.fit(trainSet, validSet);   // best-AUC weights restored
- * const { auc } = await trainer.evaluate(testSet);
- * await trainer.close();
- */
-/**
  * Non-finite loss or NaN scores: the weights blew up (learning rate or initial weights far too large). A ConfigError
  * (the settings, not the data, are at fault); details.diverged lets the CLI name its flags.
  */
@@ -172,6 +165,13 @@ function divergedError(epoch: number, step: number, what: string): ConfigError {
   );
 }
 
+/**
+ * @example
+ * const trainer = await Trainer.create({ arch: 'dnn', dim: 16, mlp: [64], fields }, { epochs: 3, threads: 2 });
+ * const result = await trainer.fit(trainSet, validSet);   // best-AUC weights restored
+ * const { auc } = await trainer.evaluate(testSet);
+ * await trainer.close();
+ */
 export class Trainer {
   readonly model: CtrModel;
   readonly ops: Ops;
