@@ -15,6 +15,7 @@ import { createModel } from '../../../src/models/registry.js';
 import { Predictor } from '../../../src/serve/predictor.js';
 import { saveModel } from '../../../src/train/checkpoint.js';
 import { BinaryMetrics } from '../../../src/train/metrics.js';
+import { csvMeta, spreadDnn } from '../../spread-model.js';
 
 const N = 12_000;
 const F = 8;
@@ -42,29 +43,12 @@ function auc(probs: Float32Array, labels: Float32Array): number {
 
 test('int8 Predictor: AUC within 0.002 of fp32 on labels planted from the fp32 model', async () => {
   const ops = await createOps('auto');
-  const config = {
-    arch: 'dnn' as const,
-    dim: 8,
-    mlp: [64, 64],
-    seed: 21,
-    fields: Array.from({ length: F }, (_, f) => ({ name: `f${f}`, index: { method: 'bh' as const, codeBits: 16, blockBits: 4, strategy: 'succession' as const } })),
-  };
-  const model = createModel(config, { ops, maxBatch: B });
   // Spread the weights (as training would) so the scores carry a real ranking, not a near-constant.
   const rng = new Rng(8);
-  for (const p of model.parameters()) {
-    const s = p.name.includes('emb') ? 0.3 : 0.15;
-    for (let i = 0; i < p.data.length; i++) p.data[i] += s * rng.normal();
-  }
+  const model = spreadDnn(ops, F, B, rng);
   const dir = mkdtempSync(join(tmpdir(), 'int8-predictor-'));
   const path = join(dir, 'm.bhm');
-  const meta: ModelFileMeta = {
-    bhembed: 'test',
-    data: { format: 'csv', fieldNames: config.fields.map((f) => f.name), denseNames: [], reader: {} },
-    engine: { ops: ops.name, gemm: 'auto' },
-    evalBatch: B,
-    embedding: { method: 'bh', dim: 8, fields: [] },
-  };
+  const meta = csvMeta(F, ops.name, B);
   saveModel(path, model, meta);
 
   // Hash ids drawn from per-field Zipf-like vocabularies (values repeat, as categorical data does).

@@ -22,6 +22,7 @@ import { Predictor } from '../../../src/serve/predictor.js';
 import { calibrateOnDataset, saveModel } from '../../../src/train/checkpoint.js';
 import type { Dataset } from '../../../src/train/dataset.js';
 import { BinaryMetrics } from '../../../src/train/metrics.js';
+import { csvMeta, spreadDnn } from '../../spread-model.js';
 
 test('Mlp.recordInputRanges: every layer input min/max as float64 inference computes it (batch norm, dropout skipped)', async () => {
   const ops = await createOps('auto');
@@ -108,29 +109,12 @@ function auc(probs: Float32Array, labels: Float32Array): number {
   return m.result().auc;
 }
 
-const meta: ModelFileMeta = {
-  bhembed: 'test',
-  data: { format: 'csv', fieldNames: Array.from({ length: F }, (_, f) => `f${f}`), denseNames: [], reader: {} },
-  engine: { ops: 'wasm', gemm: 'auto' },
-  evalBatch: B,
-  embedding: { method: 'bh', dim: 8, fields: [] },
-};
+const meta: ModelFileMeta = csvMeta(F, 'wasm', B);
 
 test('int8-static Predictor: AUC within 0.002 of fp32, rows alone = rows in a batch of 4096, workers, file handling', async (t) => {
   const ops = await createOps('auto');
-  const config = {
-    arch: 'dnn' as const,
-    dim: 8,
-    mlp: [64, 64],
-    seed: 21,
-    fields: Array.from({ length: F }, (_, f) => ({ name: `f${f}`, index: { method: 'bh' as const, codeBits: 16, blockBits: 4, strategy: 'succession' as const } })),
-  };
-  const model = createModel(config, { ops, maxBatch: B });
   const rng = new Rng(8);
-  for (const p of model.parameters()) {
-    const s = p.name.includes('emb') ? 0.3 : 0.15;
-    for (let i = 0; i < p.data.length; i++) p.data[i] += s * rng.normal();
-  }
+  const model = spreadDnn(ops, F, B, rng);
   const dir = mkdtempSync(join(tmpdir(), 'int8-static-'));
   const plainPath = join(dir, 'uncalibrated.bhm');
   saveModel(plainPath, model, { ...meta, engine: { ops: ops.name, gemm: 'auto' } });
