@@ -26,6 +26,12 @@ after(async () => {
   await ort.dispose();
 });
 
+/** a with every entry set to f() in order (a may live in WASM memory). */
+function filled(a: Float32Array, f: () => number): Float32Array {
+  for (let i = 0; i < a.length; i++) a[i] = f();
+  return a;
+}
+
 // y = relu?(x·W + b) layer by layer on the reference kernels.
 function referenceForward(layers: TowerLayer[], m: number, x: Float32Array, w: Float32Array[], b: Float32Array[]): Float32Array {
   let h = x;
@@ -48,11 +54,7 @@ test('fp32 forward over several runs of rows (2500 = 834 + 834 + 832): every row
   const rng = new Rng(31);
   for (const shared of [false, true]) {
     const alloc = (n: number): Float32Array => (shared ? ops.allocF32(n) : new Float32Array(n));
-    const fill = (n: number, f: () => number): Float32Array => {
-      const a = alloc(n);
-      for (let i = 0; i < n; i++) a[i] = f();
-      return a;
-    };
+    const fill = (n: number, f: () => number): Float32Array => filled(alloc(n), f);
     const w = layers.map((l) => fill(l.inDim * l.outDim, () => 0.4 * rng.normal()));
     const b = layers.map((l) => fill(l.outDim, () => rng.normal()));
     const x = fill(M * 12, () => rng.normal());
@@ -96,11 +98,7 @@ test('trainStep over several runs of rows (2500 = 834 + 834 + 832) = forwardTrai
   const rng = new Rng(41);
   for (const shared of [false, true]) {
     const alloc = (n: number): Float32Array => (shared ? ops.allocF32(n) : new Float32Array(n));
-    const fill = (n: number, f: () => number): Float32Array => {
-      const a = alloc(n);
-      for (let i = 0; i < n; i++) a[i] = f();
-      return a;
-    };
+    const fill = (n: number, f: () => number): Float32Array => filled(alloc(n), f);
     const w = layers.map((l) => fill(l.inDim * l.outDim, () => 0.4 * rng.normal()));
     const b = layers.map((l) => fill(l.outDim, () => rng.normal()));
     const x = fill(M * 12, () => rng.normal());
