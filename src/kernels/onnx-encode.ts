@@ -1,5 +1,6 @@
-// A minimal protobuf writer for the few ONNX messages ort.ts needs (one-node graphs with symbolic dims), so the
-// onnxruntime seam needs no protobuf dependency and no model files on disk. Field numbers are from onnx.proto3.
+// A minimal protobuf writer for the few ONNX messages bhembed writes: the small graphs ort.ts runs (symbolic dims,
+// no model files on disk) and the whole-model graphs of src/export/. No protobuf dependency. Field numbers are from
+// onnx.proto3.
 
 import type { ActivationQuant } from './quantize.js';
 
@@ -26,6 +27,18 @@ class Writer {
 
   int(field: number, v: number): this {
     return this.tag(field, 0).varint(v);
+  }
+
+  /** An int64 field: negative values as their 64-bit two's complement (10 bytes), as protobuf encodes int64. */
+  int64(field: number, v: bigint): this {
+    this.tag(field, 0);
+    let x = BigInt.asUintN(64, v);
+    while (x >= 0x80n) {
+      this.bytes.push(Number(x & 0x7fn) | 0x80);
+      x >>= 7n;
+    }
+    this.bytes.push(Number(x));
+    return this;
   }
 
   float(field: number, v: number): this {
@@ -78,12 +91,13 @@ class Writer {
 }
 
 /** TensorProto.DataType codes of the element types the graphs here use. */
-const DTYPE = { float: 1, uint8: 2, int8: 3, int32: 6, float16: 10 } as const;
+const DTYPE = { float: 1, uint8: 2, int8: 3, int32: 6, int64: 7, bool: 9, float16: 10, uint64: 13 } as const;
 export type OnnxElemType = keyof typeof DTYPE;
 const ATTR_FLOAT = 1; // AttributeProto.AttributeType
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
 const ATTR_INTS = 7;
+const ATTR_FLOATS = 6;
 
 /** A graph input/output: a tensor whose dims are symbolic names (dim_param) or fixed sizes. */
 export interface OnnxValue {
@@ -97,7 +111,7 @@ export interface OnnxValue {
 export interface OnnxInitializer {
   name: string;
   dims: number[];
-  data: Float32Array | Int8Array | Uint8Array | Int32Array | Uint16Array;
+  data: Float32Array | Int8Array | Uint8Array | Int32Array | Uint16Array | BigInt64Array | BigUint64Array;
   /** Element type; Uint16Array data means float16 bits. @default from the array type */
   type?: OnnxElemType;
 }
@@ -108,6 +122,8 @@ function initializerType(t: OnnxInitializer): OnnxElemType {
   if (t.data instanceof Int8Array) return 'int8';
   if (t.data instanceof Uint8Array) return 'uint8';
   if (t.data instanceof Int32Array) return 'int32';
+  if (t.data instanceof BigInt64Array) return 'int64';
+  if (t.data instanceof BigUint64Array) return 'uint64';
   return 'float16';
 }
 
@@ -117,7 +133,8 @@ export interface OnnxNode {
   name?: string;
   inputs: string[];
   outputs: string[];
-  attributes?: Record<string, { int: number } | { float: number } | { ints: number[] } | { string: string }>;
+  /** int64s: an INTS attribute of 64-bit values (e.g. hash ids as LabelEncoder keys). */
+  attributes?: Record<string, { int: number } | { float: number } | { ints: number[] } | { int64s: BigInt64Array } | { floats: number[] } | { string: string }>;
   /** Operator domain ('' = ONNX; 'com.microsoft' = onnxruntime's contrib ops). @default '' */
   domain?: string;
 }
@@ -134,11 +151,25 @@ function valueInfo(w: Writer, v: OnnxValue): void {
   );
 }
 
-/** Serializes a ModelProto (IR version 8, default-domain opset) holding one graph of the given nodes. */
-export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; initializers?: OnnxInitializer[] }, opset = 13): Uint8Array {
+/** Where a graph's operators come from beyond the default domain, and free-form model metadata. */
+export interface OnnxModelOptions {
+  /** Extra operator sets, e.g. { 'ai.onnx.ml': 3 } for LabelEncoder. */
+  domains?: Record<string, number>;
+  /** ModelProto.metadata_props (key → value strings). */
+  metadata?: Record<string, string>;
+  /** ModelProto.doc_string. */
+  doc?: string;
+}
+
+/**
+ * Serializes a ModelProto (IR version 8, which opsets up to 18 need and every onnxruntime since 1.14 loads) holding
+ * one graph of the given nodes.
+ */
+export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs: OnnxValue[]; outputs: OnnxValue[]; initializers?: OnnxInitializer[] }, opset = 13, opts: OnnxModelOptions = {}): Uint8Array {
   const w = new Writer();
   w.int(1, 8); // ir_version
   w.string(2, 'bhembed'); // producer_name
+  if (opts.doc !== undefined) w.string(6, opts.doc);
   w.message(7, (g) => {
     graph.nodes.forEach((n, idx) => {
       g.message(1, (node) => {
@@ -150,11 +181,17 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
         for (const [name, value] of Object.entries(n.attributes ?? {})) {
           node.message(5, (a) => {
             a.string(1, name);
-            if ('int' in value) a.int(3, value.int).int(20, ATTR_INT);
+            if ('int' in value) a.int64(3, BigInt(value.int)).int(20, ATTR_INT);
             else if ('string' in value) a.string(4, value.string).int(20, ATTR_STRING);
             else if ('ints' in value) {
-              for (const v of value.ints) a.int(8, v);
+              for (const v of value.ints) a.int64(8, BigInt(v));
               a.int(20, ATTR_INTS);
+            } else if ('int64s' in value) {
+              for (const v of value.int64s) a.int64(8, v);
+              a.int(20, ATTR_INTS);
+            } else if ('floats' in value) {
+              for (const v of value.floats) a.float(7, v);
+              a.int(20, ATTR_FLOATS);
             } else a.float(2, value.float).int(20, ATTR_FLOAT);
           });
         }
@@ -175,6 +212,8 @@ export function encodeOnnxModel(graph: { name: string; nodes: OnnxNode[]; inputs
   });
   w.message(8, (o) => o.string(1, '').int(2, opset)); // opset_import
   if (graph.nodes.some((n) => n.domain === 'com.microsoft')) w.message(8, (o) => o.string(1, 'com.microsoft').int(2, 1));
+  for (const [domain, version] of Object.entries(opts.domains ?? {})) w.message(8, (o) => o.string(1, domain).int(2, version));
+  for (const [key, value] of Object.entries(opts.metadata ?? {})) w.message(14, (m) => m.string(1, key).string(2, value));
   return w.finish();
 }
 

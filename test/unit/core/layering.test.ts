@@ -1,4 +1,4 @@
-// Enforces the import direction core → hash → kernels → {embedding, nn} → models → train → {serve, cli},
+// Enforces the import direction core → hash → kernels → {embedding, nn} → models → {train, export, web} → {serve, cli},
 // with data/ beside them (data imports only core and hash). Convention alone leaks; this test does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,7 +20,9 @@ const ALLOWED: Record<string, string[]> = {
   models: ['core', 'hash', 'kernels', 'embedding', 'nn'],
   train: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data'],
   serve: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data'],
-  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'serve'],
+  export: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models'],
+  web: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models'],
+  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'serve', 'export'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

@@ -1,0 +1,232 @@
+// The whole model of a `.bhm` file as one ONNX graph (opset 18, IR 8): per-field int64 hash ids and the dense inputs
+// in, the click probability out, so any onnxruntime (Python, Java, C#, C++, the browser) scores it with no bhembed
+// code. The parts mirror models/ctr-model.ts term by term; the index maths is index-graph.ts. It never trains.
+//
+//   ids (per field) ──index──▶ rows ──Gather──▶ [N, K, D] ──fuse (sum | mean | weighted | concat)──▶ [N, D | K·D]
+//   multi-valued: [N, L] ids + [N] counts ──▶ [N, L, K, D] ──fuse, mask, pool (sum | mean)──▶ [N, D | K·D]
+//   E = concat over fields ──▶ linear + FM + MLP(Cross(E ‖ dense)) ──▶ Sigmoid ──▶ probability [N]
+
+import { ConfigError } from '../core/errors.js';
+import { createIndexer } from '../embedding/registry.js';
+import type { Indexer } from '../embedding/table.js';
+import { encodeOnnxModel, type OnnxValue } from '../kernels/onnx-encode.js';
+import type { NormalizedFieldConfig, NormalizedModelConfig, ModelConfig } from '../models/config.js';
+import { normalizeModelConfig } from '../models/config.js';
+import type { ModelFileContents } from '../models/model-file.js';
+import { ARCH_PARTS } from '../models/registry.js';
+import { BN_EPS } from '../nn/batch-norm.js';
+import { foldBatchNorm } from '../nn/mlp.js';
+import { GraphBuilder } from './graph.js';
+import { indexRows } from './index-graph.js';
+
+/** The operator sets the exported graphs use. */
+export const EXPORT_OPSET = 18;
+export const EXPORT_ML_OPSET = 3;
+/** The graph's output: one click probability per row. */
+export const OUTPUT_NAME = 'probability';
+/** The dense input ([N, numDense] float32), when the model has dense inputs. */
+export const DENSE_INPUT = 'dense';
+/** Suffix of a multi-valued field's count input: `${field}${COUNT_SUFFIX}`. */
+export const COUNT_SUFFIX = '_count';
+
+/** One graph input, as a caller must feed it. */
+export interface ExportedInput {
+  name: string;
+  /** 'ids': int64 hash ids ([N], or [N, L] for a multi-valued field); 'count': int64 [N] values used of each row's L; 'dense': float32 [N, numDense]. */
+  kind: 'ids' | 'count' | 'dense';
+  /** The model field it feeds (index into config.fields), −1 for dense. */
+  field: number;
+  type: 'int64' | 'float32';
+  dims: (string | number)[];
+}
+
+export interface ExportOptions {
+  /**
+   * Which fields take several values per row (fed as [N, L] ids plus a count). @default from the model file's
+   * reader settings: every field for libffm, the schema's `multi` columns for csv/tsv/parquet, none otherwise
+   */
+  multiValued?: boolean[];
+}
+
+export interface ExportedModel {
+  /** The serialized ModelProto. */
+  bytes: Uint8Array;
+  inputs: ExportedInput[];
+  output: string;
+  config: NormalizedModelConfig;
+}
+
+/** The fields the model file's training data read as multi-valued (see ExportOptions.multiValued). */
+export function multiValuedFields(file: ModelFileContents, config: NormalizedModelConfig): boolean[] {
+  const data = (file.meta as { data?: { format?: unknown; reader?: { schema?: unknown } } }).data;
+  if (data?.format === 'libffm') return config.fields.map(() => true);
+  const schema = data?.reader?.schema;
+  const multi = typeof schema === 'object' && schema !== null ? (schema as { multi?: unknown }).multi : undefined;
+  const names = new Set(Array.isArray(multi) ? multi.map((m) => (m as { name?: unknown }).name) : []);
+  return config.fields.map((f) => names.has(f.name));
+}
+
+/** Float tensors of the file by name; a missing one is a ConfigError naming it. */
+function tensorsOf(file: ModelFileContents): (name: string) => Float32Array {
+  const byName = new Map(file.tensors.map((t) => [t.name, t.data]));
+  return (name) => {
+    const t = byName.get(name);
+    if (t === undefined) throw new ConfigError(`export: the model file has no tensor '${name}'`, { key: name });
+    return t;
+  };
+}
+
+/** Every field's input names, checked to be distinct from each other and from the dense input and the output. */
+function inputNames(config: NormalizedModelConfig, multi: boolean[]): ExportedInput[] {
+  const out: ExportedInput[] = [];
+  config.fields.forEach((f, i) => {
+    if (multi[i]) {
+      out.push({ name: f.name, kind: 'ids', field: i, type: 'int64', dims: ['N', `L_${i}`] }, { name: `${f.name}${COUNT_SUFFIX}`, kind: 'count', field: i, type: 'int64', dims: ['N'] });
+    } else out.push({ name: f.name, kind: 'ids', field: i, type: 'int64', dims: ['N'] });
+  });
+  if (config.numDense > 0) out.push({ name: DENSE_INPUT, kind: 'dense', field: -1, type: 'float32', dims: ['N', config.numDense] });
+  const seen = new Set<string>([OUTPUT_NAME]);
+  for (const x of out) {
+    if (seen.has(x.name)) throw new ConfigError(`export: two graph inputs (or an input and the output) would both be named '${x.name}'; rename the field`, { key: x.name });
+    seen.add(x.name);
+  }
+  return out;
+}
+
+/**
+ * One field's fused, pooled vectors for one table: [N, W_f] with W_f = dim (or K·dim for concat). Weights follow
+ * nn/embedding-bag.ts: mean fusion 1/K, weighted fusion the learned α_k of `alpha` (per block), pooling sum or mean
+ * over the first count values of a multi-valued row (an empty row gives zeros).
+ */
+function fieldVectors(g: GraphBuilder, field: NormalizedFieldConfig, K: number, dim: number, gathered: string, multi: string | null, alpha: Float32Array | null): string {
+  // gathered: [N, K, dim] or, multi-valued, [N, L, K, dim]
+  let fused: string;
+  if (field.fusion === 'concat') {
+    fused = g.reshape(gathered, multi === null ? [0, K * dim] : [0, 0, K * dim]);
+  } else {
+    let x = gathered;
+    if (field.fusion === 'mean' || field.fusion === 'weighted') {
+      const w = field.fusion === 'mean' ? new Array<number>(K).fill(Math.fround(1 / K)) : Array.from(alpha as Float32Array);
+      x = g.op('Mul', [x, g.f32(w, [K, 1])]);
+    }
+    fused = g.reduceSum(x, -2, false);
+  }
+  if (multi === null) return fused;
+  // mask[n, l] = l < count[n]; pooled = Σ_l mask·v, divided by max(count, 1) for mean pooling.
+  const L = g.op('Gather', [g.op('Shape', [gathered]), g.i64([1], [])], { axis: { int: 0 } });
+  const pos = g.op('Range', [g.i64([0], []), L, g.i64([1], [])]);
+  const mask = g.cast(g.op('Less', [pos, g.unsqueeze(multi, -1)]), 'float');
+  const pooled = g.reduceSum(g.op('Mul', [fused, g.unsqueeze(mask, -1)]), 1, false);
+  if (field.pooling === 'sum') return pooled;
+  const n = g.cast(g.op('Max', [multi, g.i64([1], [])]), 'float');
+  return g.op('Div', [pooled, g.unsqueeze(n, -1)]);
+}
+
+/**
+ * Build the ONNX graph of a model file's contents.
+ * @example
+ * const { bytes, inputs } = exportOnnx(readModelFile('model.bhm'));
+ * writeFileSync('model.onnx', bytes);   // feed inputs[i].name → int64 hash ids, 'dense' → float32 [N, numDense]
+ */
+export function exportOnnx(file: ModelFileContents, opts: ExportOptions = {}): ExportedModel {
+  const config = normalizeModelConfig(file.model as ModelConfig);
+  const parts = ARCH_PARTS[config.arch];
+  const multi = opts.multiValued ?? multiValuedFields(file, config);
+  if (multi.length !== config.fields.length) throw new ConfigError(`export: multiValued has ${multi.length} entries, the model has ${config.fields.length} fields`, { key: 'multiValued' });
+  const tensor = tensorsOf(file);
+  const inputs = inputNames(config, multi);
+  const g = new GraphBuilder();
+  const D = config.dim;
+  const nd = config.numDense;
+
+  const indexers: Indexer[] = config.fields.map((f) => createIndexer(f.index));
+  const rowBase: number[] = [];
+  let totalRows = 0;
+  for (const ix of indexers) {
+    rowBase.push(totalRows);
+    totalRows += ix.numRows;
+  }
+  // Rows of every field, computed once and shared by the embedding and the linear table.
+  const rows = config.fields.map((f, i) => indexRows(g, f.index, indexers[i], f.name, rowBase[i]));
+  const counts = config.fields.map((f, i) => (multi[i] ? `${f.name}${COUNT_SUFFIX}` : null));
+  const blockBase: number[] = [];
+  let blocks = 0;
+  config.fields.forEach((f, i) => {
+    blockBase.push(blocks);
+    if (f.fusion === 'weighted') blocks += indexers[i].rowsPerValue;
+  });
+  const bag = (name: string, dim: number): string => {
+    const table = g.named(`${name}.table`, [totalRows, dim], tensor(`${name}.table`));
+    const alpha = blocks > 0 ? tensor(`${name}.block_weights`) : null;
+    const vecs = config.fields.map((f, i) => {
+      const K = indexers[i].rowsPerValue;
+      const gathered = g.op('Gather', [table, rows[i]], { axis: { int: 0 } });
+      const a = f.fusion === 'weighted' && alpha !== null ? alpha.subarray(blockBase[i], blockBase[i] + K) : null;
+      return fieldVectors(g, f, K, dim, gathered, counts[i], a);
+    });
+    return vecs.length === 1 ? vecs[0] : g.op('Concat', vecs, { axis: { int: 1 } });
+  };
+
+  const logits: string[] = [];
+  if (parts.linear) {
+    let lin = g.reduceSum(bag('linear', 1), 1, true);
+    lin = g.op('Add', [lin, g.named('linear.bias', [1], tensor('linear.bias'))]);
+    if (nd > 0) lin = g.op('Add', [lin, g.op('MatMul', [DENSE_INPUT, g.named('linear.dense_weight', [nd, 1], tensor('linear.dense_weight'))])]);
+    logits.push(lin);
+  }
+  if (parts.fm || parts.deep || parts.cross) {
+    const E = bag('emb', D);
+    const S = config.fields.reduce((s, f, i) => s + (f.fusion === 'concat' ? indexers[i].rowsPerValue : 1), 0);
+    if (parts.fm) {
+      // Rendle 2010: ½ Σ_d ((Σ_s v_s)² − Σ_s v_s²)
+      const v = g.reshape(E, [0, S, D]);
+      const sum = g.reduceSum(v, 1, false);
+      const sq = g.reduceSum(g.op('Mul', [v, v]), 1, false);
+      const diff = g.op('Sub', [g.op('Mul', [sum, sum]), sq]);
+      logits.push(g.op('Mul', [g.reduceSum(diff, 1, true), g.f32([0.5], [])]));
+    }
+    if (parts.deep || parts.cross) {
+      const width = S * D + nd;
+      let x = nd > 0 ? g.op('Concat', [E, DENSE_INPUT], { axis: { int: 1 } }) : E;
+      if (parts.cross) {
+        // DCN-v2 (Wang et al., WWW 2021, eq. 1): x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l
+        const x0 = x;
+        for (let l = 0; l < config.crossLayers; l++) {
+          const u = g.op('Gemm', [x, g.named(`cross.${l}.weight`, [width, width], tensor(`cross.${l}.weight`)), g.named(`cross.${l}.bias`, [width], tensor(`cross.${l}.bias`))]);
+          x = g.op('Add', [g.op('Mul', [x0, u]), x]);
+        }
+      }
+      let inDim = width;
+      config.mlp.forEach((h, i) => {
+        let w = tensor(`mlp.${i}.fc.weight`);
+        let b = tensor(`mlp.${i}.fc.bias`);
+        if (config.batchNorm) {
+          // Inference batch norm folded into the Linear exactly as the predictor's tower does (nn/mlp.ts).
+          const wf = new Float32Array(w.length);
+          const bf = new Float32Array(h);
+          foldBatchNorm(w, b, inDim, h, tensor(`mlp.${i}.bn.gamma`), tensor(`mlp.${i}.bn.beta`), tensor(`mlp.${i}.bn.running_mean`), tensor(`mlp.${i}.bn.running_var`), BN_EPS, wf, bf);
+          w = wf;
+          b = bf;
+        }
+        x = g.op('Relu', [g.op('Gemm', [x, g.named(`mlp.${i}.weight`, [inDim, h], w), g.named(`mlp.${i}.bias`, [h], b)])]);
+        inDim = h;
+      });
+      logits.push(g.op('Gemm', [x, g.named('mlp.out.weight', [inDim, 1], tensor('mlp.out.weight')), g.named('mlp.out.bias', [1], tensor('mlp.out.bias'))]));
+    }
+  }
+  let z = logits[0];
+  for (let i = 1; i < logits.length; i++) z = g.op('Add', [z, logits[i]]);
+  g.op('Reshape', [g.op('Sigmoid', [z]), g.i64([-1])], undefined, { out: OUTPUT_NAME });
+
+  const graphInputs: OnnxValue[] = inputs.map((x) => ({ name: x.name, dims: x.dims, type: x.type === 'int64' ? 'int64' : 'float' }));
+  const bytes = encodeOnnxModel(
+    { name: `bhembed_${config.arch}`, nodes: g.nodes, inputs: graphInputs, outputs: [{ name: OUTPUT_NAME, dims: ['N'] }], initializers: g.initializers },
+    EXPORT_OPSET,
+    {
+      domains: g.nodes.some((n) => n.domain === 'ai.onnx.ml') ? { 'ai.onnx.ml': EXPORT_ML_OPSET } : {},
+      doc: `bhembed ${config.arch} model: inputs are XXH64 hash ids per field (docs/index-spec.md), output the click probability`,
+      metadata: { bhembed_inputs: JSON.stringify(inputs.map(({ name, kind, field }) => ({ name, kind, field }))) },
+    },
+  );
+  return { bytes, inputs, output: OUTPUT_NAME, config };
+}
