@@ -11,9 +11,10 @@ import { register as registerInspect } from './commands/inspect.js';
 import { register as registerGenerate } from './commands/generate.js';
 import { register as registerSweep } from './commands/sweep.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerExport } from './commands/export.js';
 
 /** Every command, in help order. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerSweep, registerGenerate, registerDemo, registerIndex];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerExport, registerSweep, registerGenerate, registerDemo, registerIndex];
 
 function packageVersion(): string {
   try {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bhembed, tempDir } from './cli-helpers.js';
 
-const COMMANDS = ['train', 'eval', 'predict', 'sweep', 'generate', 'demo', 'index', 'inspect'];
+const COMMANDS = ['train', 'eval', 'predict', 'sweep', 'generate', 'demo', 'index', 'inspect', 'export'];
 
 test('bhembed --help lists every command', () => {
   const r = bhembed(['--help']);
