@@ -20,6 +20,45 @@ if (existsSync(asEntry)) {
   run(bin('asc'), [asEntry, '--config', join(root, 'src/kernels/wasm/asconfig.json'), '--target', 'release']);
 }
 run(bin('tsc'), ['-p', join(root, 'tsconfig.json')]);
+// The browser bundle of the `bhembed/web` entry (ESM, minified) with kernels.wasm inlined: web/kernel-bytes.js is
+// swapped for the file's bytes. Dynamic imports of node: modules stay external (never reached in a browser); a
+// static one would break the page, so it fails the build. The onnxruntime-node seam becomes a stub.
+const webEntry = join(root, 'dist/src/web/index.js');
+if (existsSync(webEntry)) {
+  const esbuild = await import('esbuild');
+  const wasmPath = join(root, 'dist/src/kernels/kernels.wasm');
+  await esbuild.build({
+    entryPoints: [webEntry],
+    outfile: join(root, 'dist/src/web/bhembed-web.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    legalComments: 'none',
+    logLevel: 'error',
+    loader: { '.wasm': 'binary' },
+    plugins: [
+      {
+        name: 'bhembed-web',
+        setup(b) {
+          b.onResolve({ filter: /^node:/ }, (a) => {
+            if (a.kind === 'dynamic-import') return { path: a.path, external: true };
+            return { errors: [{ text: `${a.importer} imports ${a.path}: the web bundle must not need Node built-ins` }] };
+          });
+          // The onnxruntime-node seam is loaded lazily by kernels/index.ts and never in a browser: a stub that says so.
+          b.onResolve({ filter: /[\\/]ort\.js$/ }, (a) => (a.kind === 'dynamic-import' ? { path: 'ort-node', namespace: 'bhembed-stub' } : undefined));
+          b.onLoad({ filter: /.*/, namespace: 'bhembed-stub' }, () => ({ contents: 'export const OrtGemmProvider = { create() { throw new Error("onnxruntime-node is not available in the browser"); } };', loader: 'js' }));
+          b.onLoad({ filter: /[\\/]web[\\/]kernel-bytes\.js$/ }, () => ({
+            contents: `import bytes from ${JSON.stringify(wasmPath)};\nexport function kernelBytes() { return Promise.resolve(bytes); }\n`,
+            resolveDir: root,
+            loader: 'js',
+          }));
+        },
+      },
+    ],
+  });
+}
 // tsc writes files without the executable bit; npx and the npm bin link need it on the CLI entry.
 const cliEntry = join(root, 'dist/src/cli/bin.js');
 if (existsSync(cliEntry)) chmodSync(cliEntry, 0o755);

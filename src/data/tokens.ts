@@ -186,3 +186,15 @@ export class ShortTokenCache {
     t[p + 4] = out[2 * outIndex + 1];
   }
 }
+
+/** Category index of v among ascending boundaries: the number of boundaries ≤ v. */
+export function bucketIndex(v: number, boundaries: readonly number[]): number {
+  let lo = 0;
+  let hi = boundaries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (boundaries[mid] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

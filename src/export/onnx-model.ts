@@ -18,16 +18,12 @@ import { BN_EPS } from '../nn/batch-norm.js';
 import { foldBatchNorm } from '../nn/mlp.js';
 import { GraphBuilder } from './graph.js';
 import { indexRows } from './index-graph.js';
+import { COUNT_SUFFIX, DENSE_INPUT, OUTPUT_NAME } from './names.js';
 
 /** The operator sets the exported graphs use. */
 export const EXPORT_OPSET = 18;
 export const EXPORT_ML_OPSET = 3;
-/** The graph's output: one click probability per row. */
-export const OUTPUT_NAME = 'probability';
-/** The dense input ([N, numDense] float32), when the model has dense inputs. */
-export const DENSE_INPUT = 'dense';
-/** Suffix of a multi-valued field's count input: `${field}${COUNT_SUFFIX}`. */
-export const COUNT_SUFFIX = '_count';
+export { COUNT_SUFFIX, DENSE_INPUT, OUTPUT_NAME };
 
 /** One graph input, as a caller must feed it. */
 export interface ExportedInput {

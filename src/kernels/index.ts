@@ -12,7 +12,7 @@ import { privateKernelModule, WasmOps } from './wasm.js';
 export type { BackendName, DenseTower, GemmProvider, Ops, TowerLayer } from './ops.js';
 export type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
 export { ReferenceOps } from './reference.js';
-export { WasmOps, loadKernelModule, loadKernelBytes } from './wasm.js';
+export { WasmOps, loadKernelModule, loadKernelBytes, unsharedKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
 export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
 export { activationQuant, INFER_PRECISIONS, quantizeColumns } from './quantize.js';

@@ -21,7 +21,7 @@ const ALLOWED: Record<string, string[]> = {
   train: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data'],
   serve: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data'],
   export: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models'],
-  web: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models'],
+  web: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'export'],
   cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'serve', 'export'],
 };
 

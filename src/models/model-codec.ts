@@ -1,0 +1,259 @@
+// The `.bhm` model file format, bytes in and out with no file system (so the browser bundle, src/web/, reads it too):
+// one versioned binary file that both train/ (writes) and serve/ (reads) use, so it lives below both of them. It
+// knows nothing about architectures: a JSON header plus named float tensors. Corrupt, truncated or foreign files
+// fail with CheckpointError, never with a RangeError from a DataView. model-file.ts adds reading and writing files.
+//
+//   offset 0   "BHMF"                magic (4 bytes)
+//          4   u32 format version    (little-endian, currently 1)
+//          8   u32 header bytes H
+//         12   header JSON (utf-8, H bytes), then zero padding to a multiple of 8
+//          P   tensor data, each tensor 8-aligned, float32 or float16 little-endian
+//        N-4   u32 CRC-32 (IEEE) of bytes [0, N-4)
+
+import { CheckpointError } from '../core/errors.js';
+
+export const MODEL_FILE_MAGIC = 'BHMF';
+// Still 1 with the optional calibration tensor ('mlp.input_ranges', models/ctr-model.ts): it is one more named
+// tensor, which readers that do not know it skip (loading looks tensors up by name), so no version bump.
+export const MODEL_FILE_VERSION = 1;
+
+export type WeightDtype = 'float32' | 'float16';
+
+/** One named tensor as stored in the file (the header's directory entry). */
+export interface TensorEntry {
+  name: string;
+  shape: number[];
+  dtype: WeightDtype;
+  /** Byte offset from the start of the data section. */
+  offset: number;
+  bytes: number;
+}
+
+/** The JSON header. `model` and `meta` are free-form plain JSON chosen by the writer. */
+export interface ModelFileHeader {
+  format: 'bhembed-model';
+  version: number;
+  createdAt: string;
+  /** Architecture config, normalized (plain JSON). */
+  model: unknown;
+  /** Training metadata: index specs, field names, data format, metrics… (plain JSON). */
+  meta: Record<string, unknown>;
+  tensors: TensorEntry[];
+}
+
+/**
+ * What bhembed's trainer puts in `meta` (serve/ reads it back). Plain JSON; unknown keys are kept.
+ *   data.reader: the ReaderOptions that parse input exactly as in training (schema inlined, numFields fixed).
+ */
+export interface ModelFileMeta {
+  bhembed: string;
+  data: { format: string; fieldNames: string[]; denseNames: string[]; reader: Record<string, unknown> };
+  /** The backend and GEMM provider training ran on; loading uses the same ones so predictions match bit for bit. */
+  engine: { ops: string; gemm: string };
+  /** Rows per prediction batch (contiguous from the first row). */
+  evalBatch: number;
+  /** The method asked for and each field's rows (what `inspect` shows). */
+  embedding: { method: string; dim: number; fields: { name: string; method: string; rows: number; fullRows: number }[] };
+  optim?: Record<string, unknown>;
+  /** The training run's metrics JSON (RunMetrics). */
+  metrics?: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+  /** Stored at this dtype whatever EncodeOptions.dtype says (e.g. float32 calibration ranges in a float16 file). */
+  dtype?: WeightDtype;
+}
+
+export interface ModelFileContents {
+  version: number;
+  createdAt: string;
+  model: unknown;
+  meta: Record<string, unknown>;
+  /** Always float32 in memory (float16 files are widened on read). */
+  tensors: NamedTensor[];
+}
+
+export interface EncodeOptions {
+  /** @default 'float32' */
+  dtype?: WeightDtype;
+  /** @default new Date().toISOString() */
+  createdAt?: string;
+}
+
+// ---------------------------------------------------------------- CRC-32
+
+let crcTable: Uint32Array | null = null;
+
+function makeCrcTable(): Uint32Array {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+}
+
+/** CRC-32 (IEEE 802.3, the zlib/PNG polynomial). crc32("123456789") = 0xcbf43926. */
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  const t = crcTable ?? (crcTable = makeCrcTable());
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// ---------------------------------------------------------------- float16
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half from a float32, round to nearest even; overflow gives ±Inf, NaN stays NaN. */
+export function toHalf(x: number): number {
+  f32[0] = x;
+  const b = u32[0];
+  const sign = (b >>> 16) & 0x8000;
+  const exp = (b >>> 23) & 0xff;
+  let mant = b & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  let e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    let h = mant >>> shift;
+    const rem = mant & ((1 << shift) - 1);
+    const half = 1 << (shift - 1);
+    if (rem > half || (rem === half && h & 1)) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rem = mant & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && h & 1)) h++;
+  return sign | h;
+}
+
+/** float32 value of an IEEE half. */
+export function fromHalf(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+// ---------------------------------------------------------------- encode / decode
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+function corrupt(source: string, reason: string): CheckpointError {
+  return new CheckpointError('checkpoint.corrupt', `${source}: not a valid bhembed model file: ${reason}`, { file: source, reason });
+}
+
+/** Serialize a model to bytes. Tensors keep their order; names must be unique. */
+export function encodeModelFile(model: unknown, meta: Record<string, unknown>, tensors: NamedTensor[], opts: EncodeOptions = {}): Uint8Array {
+  const fileDtype = opts.dtype ?? 'float32';
+  const entries: TensorEntry[] = [];
+  const seen = new Set<string>();
+  let offset = 0;
+  for (const t of tensors) {
+    if (seen.has(t.name)) throw new CheckpointError('checkpoint.corrupt', `encodeModelFile: duplicate tensor name '${t.name}'`);
+    seen.add(t.name);
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (count !== t.data.length) {
+      throw new CheckpointError('checkpoint.corrupt', `encodeModelFile: tensor '${t.name}' has ${t.data.length} values but shape [${t.shape.join(', ')}]`);
+    }
+    const dtype = t.dtype ?? fileDtype;
+    const width = dtype === 'float16' ? 2 : 4;
+    entries.push({ name: t.name, shape: [...t.shape], dtype, offset, bytes: count * width });
+    offset = align8(offset + count * width);
+  }
+  const header: ModelFileHeader = {
+    format: 'bhembed-model',
+    version: MODEL_FILE_VERSION,
+    createdAt: opts.createdAt ?? new Date().toISOString(),
+    model,
+    meta,
+    tensors: entries,
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = align8(12 + headerBytes.length);
+  const total = dataStart + offset + 4;
+  const out = new Uint8Array(total);
+  const dv = new DataView(out.buffer);
+  out.set(new TextEncoder().encode(MODEL_FILE_MAGIC), 0);
+  dv.setUint32(4, MODEL_FILE_VERSION, true);
+  dv.setUint32(8, headerBytes.length, true);
+  out.set(headerBytes, 12);
+  tensors.forEach((t, i) => {
+    const base = dataStart + entries[i].offset;
+    if (entries[i].dtype === 'float32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(base + 4 * j, t.data[j], true);
+    else for (let j = 0; j < t.data.length; j++) dv.setUint16(base + 2 * j, toHalf(t.data[j]), true);
+  });
+  dv.setUint32(total - 4, crc32(out, 0, total - 4), true);
+  return out;
+}
+
+/** Parse and verify bytes written by encodeModelFile. `source` names the file in error messages. */
+export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFileContents {
+  if (bytes.length < 16) throw corrupt(source, `file is ${bytes.length} bytes, too short (truncated?)`);
+  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
+  if (magic !== MODEL_FILE_MAGIC) throw corrupt(source, `wrong magic '${JSON.stringify(magic).slice(1, -1)}' (expected '${MODEL_FILE_MAGIC}')`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(4, true);
+  if (version !== MODEL_FILE_VERSION) {
+    throw new CheckpointError(
+      'checkpoint.version',
+      `${source}: model file format version ${version} is not supported (this bhembed reads version ${MODEL_FILE_VERSION})`,
+      { file: source, version },
+    );
+  }
+  const headerLen = dv.getUint32(8, true);
+  if (12 + headerLen + 4 > bytes.length) throw corrupt(source, `header says ${headerLen} bytes but the file has ${bytes.length} (truncated)`);
+  let header: ModelFileHeader;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLen))) as ModelFileHeader;
+  } catch {
+    throw corrupt(source, 'header is not valid JSON (corrupt)');
+  }
+  if (header === null || typeof header !== 'object' || header.format !== 'bhembed-model' || !Array.isArray(header.tensors)) {
+    throw corrupt(source, 'header lacks format/tensors (corrupt)');
+  }
+  const dataStart = align8(12 + headerLen);
+  let dataEnd = 0;
+  for (const e of header.tensors) {
+    const width = e.dtype === 'float16' ? 2 : e.dtype === 'float32' ? 4 : 0;
+    const count = Array.isArray(e.shape) ? e.shape.reduce((a, b) => a * b, 1) : NaN;
+    if (!width || !Number.isInteger(e.offset) || e.offset < 0 || e.bytes !== count * width) {
+      throw corrupt(source, `tensor '${String(e.name)}' has an invalid directory entry (corrupt)`);
+    }
+    dataEnd = Math.max(dataEnd, e.offset + e.bytes);
+  }
+  const expected = dataStart + align8(dataEnd) + 4;
+  if (bytes.length < expected) throw corrupt(source, `file is ${bytes.length} bytes, expected ${expected} (truncated)`);
+  if (bytes.length > expected) throw corrupt(source, `file is ${bytes.length} bytes, expected ${expected} (trailing data)`);
+  const stored = dv.getUint32(bytes.length - 4, true);
+  const actual = crc32(bytes, 0, bytes.length - 4);
+  if (stored !== actual) {
+    throw corrupt(source, `checksum mismatch (stored ${hex8(stored)}, computed ${hex8(actual)}): the file is corrupt`);
+  }
+  const tensors: NamedTensor[] = header.tensors.map((e) => {
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(count);
+    const base = dataStart + e.offset;
+    if (e.dtype === 'float32') for (let j = 0; j < count; j++) data[j] = dv.getFloat32(base + 4 * j, true);
+    else for (let j = 0; j < count; j++) data[j] = fromHalf(dv.getUint16(base + 2 * j, true));
+    return { name: e.name, shape: [...e.shape], data };
+  });
+  return { version, createdAt: header.createdAt, model: header.model, meta: header.meta ?? {}, tensors };
+}
+
+function hex8(n: number): string {
+  return n.toString(16).padStart(8, '0');
+}
+
