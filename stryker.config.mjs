@@ -1,0 +1,42 @@
+// StrykerJS config for `npm run test:mutation` (scripts/mutation.mjs runs it once per core folder).
+// Stryker mutates the TS sources with mutant switching (every mutant compiled in at once, one chosen per run by
+// an env variable), so the sandbox is built once (tsc, scripts/mutation-build.mjs) and each mutant only costs the node --test runs
+// of the compiled test files that covered it in the dry run (coverageAnalysis perTest, one "test" per file).
+// MUTATION_FOLDER picks the folder: its source files (or line ranges) and the tests that cover it.
+export const FOLDERS = {
+  hash: { mutate: ['src/hash/*.ts'], tests: ['dist/test/unit/hash/*.test.js'] },
+  embedding: { mutate: ['src/embedding/*.ts'], tests: ['dist/test/unit/embedding/*.test.js'] },
+  metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
+  optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
+  // The readers' hashing: the token helpers and caches, and each reader's categorical path.
+  data: {
+    mutate: ['src/data/tokens.ts'],
+    tests: ['dist/test/unit/data/*.test.js'],
+  },
+  // The trainer's control flow: fit's epoch/batch loop, evaluation and early stopping.
+  trainer: { mutate: ['src/train/trainer.ts:238-312'], tests: ['dist/test/unit/train/{planted,early-stopping,diverged}.test.js'] },
+};
+
+const name = process.env.MUTATION_FOLDER ?? 'hash';
+const folder = FOLDERS[name];
+if (!folder) throw new Error(`MUTATION_FOLDER=${name} is not one of ${Object.keys(FOLDERS).join(', ')}`);
+
+export default {
+  testRunner: 'tap',
+  plugins: ['@stryker-mutator/tap-runner'],
+  tap: { testFiles: folder.tests, nodeArgs: ['--test-reporter=tap'] },
+  buildCommand: 'node scripts/mutation-build.mjs',
+  mutate: folder.mutate,
+  coverageAnalysis: 'perTest',
+  ignorePatterns: ['dist', 'bench/results', 'reports', 'bhembed-demo'],
+  concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 1),
+  timeoutMS: 20000,
+  timeoutFactor: 2,
+  reporters: ['clear-text', 'json', 'progress-append-only'],
+  jsonReporter: { fileName: `reports/mutation/${name}.json` },
+  clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
+  tempDirName: `.stryker-tmp/${name}`,
+  cleanTempDir: 'always',
+  // Not the AssemblyScript sources (decorators Babel cannot parse); tsc must accept the instrumented files.
+  disableTypeChecks: '{src/hash,src/embedding,src/nn,src/data,src/train}/**/*.ts',
+};
