@@ -222,3 +222,31 @@ test('toSpec round-trips through JSON', () => {
   assert.deepEqual(again.toSpec(), { method: 'bh', codeBits: 48, blockBits: 6, strategy: 'skip', dense: false });
   assert.equal(again.numRows, ix.numRows);
 });
+
+test('dense mode at the word edges: S = 31, 32, 33, 63, 64 accept every id below 2^S (same rows as hashed mode) and reject 2^S', () => {
+  const pow = (k: number): [number, number] => (k < 32 ? [2 ** k, 0] : [0, 2 ** (k - 32)]);
+  for (const S of [31, 32, 33, 63, 64]) {
+    for (const strategy of STRATEGIES) {
+      const spec: BhSpec = { method: 'bh', codeBits: S, blockBits: 8, strategy };
+      const dense = new BinaryCodeIndexer({ ...spec, dense: true });
+      const hashed = new BinaryCodeIndexer(spec);
+      // the largest ids that fit: 2^S − 1 and a few with the top code bit set
+      const fit: Array<[number, number]> = [
+        [0, 0],
+        [1, 0],
+        S >= 32 ? [0xffffffff, S === 64 ? 0xffffffff : 2 ** (S - 32) - 1] : [2 ** S - 1, 0],
+        S > 32 ? [12345, 2 ** (S - 33)] : [2 ** (S - 1) + 7, 0],
+      ];
+      const ids = Uint32Array.from(fit.flat());
+      const got = new Int32Array(fit.length * dense.rowsPerValue);
+      const want = new Int32Array(fit.length * dense.rowsPerValue);
+      assert.doesNotThrow(() => dense.index(ids, fit.length, got), `dense S=${S} ${strategy}: ids below 2^${S} must be accepted`);
+      hashed.index(ids, fit.length, want);
+      assert.deepEqual(got, want, `dense S=${S} ${strategy}: an id below 2^S is its own code`);
+      if (S < 64) {
+        const over = Uint32Array.from(pow(S));
+        assert.throws(() => dense.index(over, 1, got), (e: unknown) => isBhembedError(e) && e.message.includes(`dense id ${2n ** BigInt(S)}`) && e.message.includes(`codeBits=${S}`), `dense S=${S}: id 2^${S} must be rejected`);
+      }
+    }
+  }
+});

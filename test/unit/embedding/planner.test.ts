@@ -236,3 +236,43 @@ test('a share under 2 rows: the error gives the largest compression / smallest b
   }
   assert.ok(checked >= 10, `${checked} infeasible plans checked`);
 });
+
+test('QR at equal memory splits the rows evenly (the most distinct pairs m·q for m + q rows), and its collision counts follow', () => {
+  const rng = new Rng(33);
+  const pairs = (n: number, cells: number): number => (n * (n - 1)) / (2 * cells);
+  let checked = 0;
+  for (let trial = 0; trial < 12; trial++) {
+    const dense = trial % 3 === 0;
+    const plan = planEmbeddings(criteoLike(rng), { compression: [4, 30, 300][trial % 3], dim: 8, dense, strategy: trial % 2 === 0 ? 'succession' : 'skip' });
+    for (const f of plan.fields) {
+      if (f.method !== 'bh') continue;
+      const { qr, hash, dhash } = f.alternatives!;
+      const m = qr.spec.remainder;
+      const q = qr.spec.quotient;
+      const what = `${f.field}: ${f.rows} rows split into remainder ${m} + quotient ${q}`;
+      assert.equal(m + q, f.rows, `${what}: QR must use exactly the BH rows`);
+      assert.ok(m >= q && m - q <= 1, `${what}: QR must split the rows evenly (m = ⌈rows/2⌉), not collapse towards one table`);
+      assert.equal(qr.rows, f.rows);
+      const n = f.cardinality;
+      assert.equal(qr.expectedCollisions, dense && m * q >= n ? 0 : pairs(n, m * q), `${what}: expected collisions over m·q = ${m * q} pairs`);
+      assert.equal(hash.expectedCollisions, pairs(n, f.rows), `${f.field}: hashing trick collisions over ${f.rows} rows`);
+      assert.equal(dhash.expectedCollisions, pairs(n, f.rows * f.rows), `${f.field}: double hashing collisions over rows²`);
+      assert.deepEqual(dhash.spec, { method: 'dhash', rows: f.rows, hashes: 2 });
+      checked++;
+    }
+  }
+  assert.ok(checked > 50, `${checked} compressed fields checked`);
+  // The balanced split is what makes QR lossless below m·q: ids 0 … m·q − 1 get distinct row pairs.
+  const plan = planEmbeddings([{ cardinality: 5000 }], { compression: 50, dim: 4, dense: true });
+  const { spec } = plan.fields[0].alternatives!.qr;
+  assert.deepEqual([spec.remainder, spec.quotient], [Math.ceil(plan.fields[0].rows / 2), Math.floor(plan.fields[0].rows / 2)]);
+  const ix = createIndexer(spec);
+  const cells = spec.remainder * spec.quotient;
+  const ids = new Uint32Array(2 * cells);
+  for (let i = 0; i < cells; i++) ids[2 * i] = i;
+  const rows = new Int32Array(2 * cells);
+  ix.index(ids, cells, rows);
+  const seen = new Set<number>();
+  for (let i = 0; i < cells; i++) seen.add(rows[2 * i] * 1e6 + rows[2 * i + 1]);
+  assert.equal(seen.size, cells, `ids 0 … ${cells - 1} must get distinct (remainder, quotient) rows`);
+});

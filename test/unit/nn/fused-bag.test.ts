@@ -85,6 +85,8 @@ const FIELD_SETS: Array<{ name: string; make: () => BagField['indexer'][] }> = [
   { name: 'succession S=64 t=4 (frappe/criteo shape)', make: () => [bh(64, 4, 'succession'), bh(64, 4, 'succession'), bh(64, 4, 'succession')] },
   { name: 'skip S=64 t=4', make: () => [bh(64, 4, 'skip'), bh(64, 4, 'skip'), bh(64, 4, 'succession')] },
   { name: 'narrow last block, S < 64, straddling codes', make: () => [bh(30, 7, 'succession'), bh(37, 5, 'skip'), bh(45, 8, 'succession'), bh(33, 8, 'skip'), bh(1, 1, 'skip')] },
+  // Dense codes of exactly 32 and 64 bits: ids use the whole low word (32) or both words (64).
+  { name: 'dense BH at S = 32 and S = 64', make: () => [bh(32, 8, 'succession', true), bh(32, 5, 'skip', true), bh(64, 16, 'succession', true), bh(64, 7, 'skip', true)] },
   { name: 'dense BH mixed with hashed BH and other methods', make: () => [bh(12, 3, 'succession', true), bh(40, 6, 'skip', true), bh(64, 16, 'succession'), new HashIndexer({ method: 'hash', rows: 97 }), new QrIndexer({ method: 'qr', remainder: 11, quotient: 7 }), new DoubleHashIndexer({ method: 'dhash', rows: 50, hashes: 2 })] },
 ];
 

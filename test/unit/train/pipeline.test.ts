@@ -61,7 +61,9 @@ test('--memory-budget holds every embedding byte: both tables and the block weig
       // fm: a dim-wide table and a 1-wide linear table, plus one weight per block per table.
       const bytes = ix.reduce((a, i) => a + 4 * (i.numRows * (base.dim + 1) + 2 * i.rowsPerValue), 0);
       assert.ok(bytes <= budget, `${method} @ ${budget} B: ${bytes} B`);
-      assert.ok(bytes > budget / 4, `${method} @ ${budget} B uses the budget: ${bytes} B`);
+      // Measured 0.75–1.0 of the budget: at 4000 B the 400-value field's share is 155 rows and succession BH at its
+      // S = 18 reaches 104 (4 blocks of ≤ 5 bits; 3 blocks of 6 bits need 192), which the baselines then match.
+      assert.ok(bytes >= 0.7 * budget, `${method} @ ${budget} B must use at least 70 % of the budget, uses ${bytes} B (${((100 * bytes) / budget).toFixed(0)} %)`);
     }
   }
 });
