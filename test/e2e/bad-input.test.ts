@@ -1,12 +1,11 @@
 // Malformed input through the CLI: --on-error fail stops at the first bad row with `bhembed: file:line: reason` and
 // exit 2; --on-error skip trains on the rest and reports the skip counts at the end. Usage errors exit 2, a missing
-// file 1 (a runtime error). In-process through run() and handleError (a spawned node adds nothing here),
-// except for the run that prints to stdout.
+// file 1 (a runtime error). In-process through run() and handleError (a spawned node adds nothing here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bhembed, criteoLines, tempDir } from './cli-helpers.js';
+import { criteoLines, tempDir } from './cli-helpers.js';
 import { bhembedInProcess } from './cli-in-process.js';
 
 const dir = tempDir();
@@ -24,10 +23,11 @@ test('--on-error fail: exit 2 with file:line: reason', async () => {
   const msg = r.stderr.trim().split('\n');
   assert.equal(msg.length, 1, r.stderr);
   assert.match(msg[0], new RegExp(`^bhembed: ${badPath.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:42: `));
+  assert.equal(r.stdout, '');
 });
 
-test('--on-error skip: trains on the good rows and prints the skip counts', () => {
-  const r = bhembed([...base, '--on-error', 'skip', '--metrics', join(dir, 'm.json')]);
+test('--on-error skip: trains on the good rows and prints the skip counts', async () => {
+  const r = await bhembedInProcess([...base, '--on-error', 'skip', '--metrics', join(dir, 'm.json')]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /trained 298 rows/);
   const skipLines = r.stderr.trim().split('\n').filter((l) => l.startsWith('bhembed: skipped'));

@@ -1,45 +1,87 @@
-// The regularization/init flags of train and sweep (--dropout, --batch-norm, --l2, --weight-decay, --init-std,
-// --embedding-lr): they reach the run (metrics JSON, model file), change the result, and bad values exit 2.
+// Every train flag that changes training, each on its own: it is recorded in the metrics JSON and changes the
+// test scores against the same run without it (one flag per run, so a flag that stops reaching the trainer fails
+// by name); --patience counted exactly on a validation set whose AUC never improves; bad values exit 2 naming the
+// flag; the saved model reproduces train's test metrics through eval. In-process through run() (a spawned node
+// adds nothing here).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+import { criteoLines, tempDir, writeCriteoSplits } from './cli-helpers.js';
+import { bhembedInProcess as bhembed } from './cli-in-process.js';
 
 const dir = tempDir();
 const data = writeCriteoSplits(dir, { train: 900, valid: 200, test: 200 });
 const common = ['--train', data.train, '--valid', data.valid, '--test', data.test, '--format', 'criteo', '--model', 'dnn', '--dim', '4', '--mlp', '16,16', '--epochs', '2', '--batch-size', '64', '--lr', '0.01', '-q'];
 
-function run(name: string, extra: string[]): { metrics: Record<string, any>; model: string } {
+let counter = 0;
+async function run(extra: string[], base = common): Promise<{ metrics: Record<string, any>; model: string }> {
+  const name = `r${counter++}`;
   const model = join(dir, `${name}.bhm`);
   const m = join(dir, `${name}.json`);
-  const r = bhembed(['train', ...common, '--embedding', 'bh', '--compression', '4', ...extra, '--out', model, '--metrics', m]);
-  assert.equal(r.status, 0, r.stderr);
+  const r = await bhembed(['train', ...base, '--embedding', 'bh', '--compression', '4', ...extra, '--out', model, '--metrics', m]);
+  assert.equal(r.status, 0, `${extra.join(' ')}: ${r.stderr}`);
   return { metrics: JSON.parse(readFileSync(m, 'utf8')), model };
 }
 
-test('regularization flags are recorded, change the run, and the saved model reproduces its test metrics', () => {
-  const plain = run('plain', []);
-  const reg = run('reg', ['--dropout', '0.2', '--batch-norm', '--l2', '0.001', '--weight-decay', '1e-5', '--init-std', '0.05', '--embedding-lr', '0.02', '--patience', '1']);
-  const t = reg.metrics.train;
-  assert.equal(t.dropout, 0.2);
-  assert.equal(t.batchNorm, true);
-  assert.equal(t.embeddingL2, 0.001);
-  assert.equal(t.weightDecay, 1e-5);
-  assert.equal(t.initStd, 0.05);
-  assert.equal(t.embeddingLr, 0.02);
-  assert.equal(t.patience, 1);
-  assert.equal(plain.metrics.train.dropout, undefined);
-  assert.notEqual(reg.metrics.test.auc, plain.metrics.test.auc);
-  // Batch norm and dropout are in the saved graph: eval (inference mode) gives train's test numbers exactly.
-  const e = bhembed(['eval', reg.model, data.test, '--json', '-q']);
+/** flag, its value, and where the metrics JSON records it (train.<key>). */
+const FLAGS: Array<[string[], string, unknown]> = [
+  [['--dropout', '0.2'], 'dropout', 0.2],
+  [['--batch-norm'], 'batchNorm', true],
+  [['--l2', '0.001'], 'embeddingL2', 0.001],
+  [['--weight-decay', '0.001'], 'weightDecay', 0.001],
+  [['--init-std', '0.05'], 'initStd', 0.05],
+  [['--embedding-lr', '0.03'], 'embeddingLr', 0.03],
+  [['--lr', '0.02'], 'lr', 0.02],
+  [['--optimizer', 'adagrad'], 'optimizer', 'adagrad'],
+  [['--optimizer', 'sgd'], 'optimizer', 'sgd'],
+  [['--batch-size', '32'], 'batchSize', 32],
+  [['--seed', '2'], 'seed', 2],
+];
+
+test('each training flag alone is recorded and changes the test scores', async () => {
+  const plain = await run([]);
+  for (const [key] of [['dropout'], ['batchNorm'], ['embeddingL2'], ['weightDecay'], ['embeddingLr']]) assert.equal(plain.metrics.train[key], undefined, `plain run: no ${key}`);
+  for (const [flag, key, value] of FLAGS) {
+    const r = await run(flag);
+    assert.equal(r.metrics.train[key], value, `${flag.join(' ')}: train.${key} in the metrics JSON`);
+    assert.notEqual(r.metrics.test.logloss, plain.metrics.test.logloss, `${flag.join(' ')} did not change the test logloss: the flag does not reach training`);
+  }
+  // --epochs 3: epoch 3 ran (its training loss is recorded); the test scores may be epoch 2's (best validation AUC).
+  const three = await run(['--epochs', '3']);
+  assert.equal(three.metrics.train.loss.length, 3, `--epochs 3 must train 3 epochs, the metrics show ${three.metrics.train.loss.length}`);
+  // Flags of the embedding and the tower change the model itself.
+  for (const flag of [['--fusion', 'sum'], ['--bh-strategy', 'skip'], ['--dim', '8'], ['--mlp', '8']]) {
+    const r = await run(flag);
+    assert.notEqual(r.metrics.test.logloss, plain.metrics.test.logloss, `${flag.join(' ')} did not change the test logloss`);
+  }
+});
+
+test('--patience n stops after n epochs without a validation gain; 0 trains every epoch', async () => {
+  // Every validation row has the same inputs: one score for all, so the validation AUC is 0.5 at every epoch.
+  const row = criteoLines(1, 9)[0].split('\t').slice(1).join('\t');
+  const flat = join(dir, 'flat-valid.txt');
+  writeFileSync(flat, Array.from({ length: 100 }, (_, i) => `${i % 2}\t${row}`).join('\n') + '\n');
+  const base = common.map((a, i) => (common[i - 1] === '--valid' ? flat : common[i - 1] === '--epochs' ? '6' : a));
+  for (const [patience, epochs] of [['1', 2], ['3', 4], ['0', 6]] as const) {
+    const r = await run(['--patience', patience], base);
+    assert.equal(r.metrics.train.patience, Number(patience));
+    assert.equal(r.metrics.valid.auc, 0.5);
+    assert.equal(r.metrics.train.epochs, epochs, `--patience ${patience} on a validation AUC that never improves must run ${epochs} of 6 epochs, ran ${r.metrics.train.epochs}`);
+  }
+});
+
+test('the saved model reproduces train\'s test metrics through eval (batch norm and dropout in the saved graph)', async () => {
+  const reg = await run(['--dropout', '0.2', '--batch-norm', '--l2', '0.001', '--weight-decay', '1e-5', '--init-std', '0.05', '--embedding-lr', '0.02']);
+  const out = join(dir, 'eval.json');
+  const e = await bhembed(['eval', reg.model, data.test, '--metrics', out, '-q']);
   assert.equal(e.status, 0, e.stderr);
-  const ev = JSON.parse(e.stdout);
+  const ev = JSON.parse(readFileSync(out, 'utf8'));
   assert.equal(ev.results[0].auc, reg.metrics.test.auc);
   assert.equal(ev.results[0].logloss, reg.metrics.test.logloss);
 });
 
-test('bad regularization values are usage errors (exit 2, the flag named)', () => {
+test('bad regularization values are usage errors (exit 2, the flag named)', async () => {
   for (const [flag, value] of [
     ['--dropout', '1'],
     ['--dropout', '-0.1'],
@@ -47,17 +89,18 @@ test('bad regularization values are usage errors (exit 2, the flag named)', () =
     ['--weight-decay', '-1'],
     ['--init-std', '-0.01'],
     ['--embedding-lr', '0'],
+    ['--patience', '-1'],
   ]) {
-    const r = bhembed(['train', ...common, '--embedding', 'full', flag, value]);
+    const r = await bhembed(['train', ...common, '--embedding', 'full', flag, value]);
     assert.equal(r.status, 2, `${flag} ${value}: ${r.stderr}`);
     assert.match(r.stderr, new RegExp(flag));
   }
 });
 
-test('--threads 2 --sparse-sync merged trains as 1 thread does; hogwild differs; a bad mode exits 2', () => {
-  const one = run('t1', []);
-  const merged = run('t2m', ['--threads', '2']);
-  const hog = run('t2h', ['--threads', '2', '--sparse-sync', 'hogwild']);
+test('--threads 2 --sparse-sync merged trains as 1 thread does; hogwild differs; a bad mode exits 2', async () => {
+  const one = await run([]);
+  const merged = await run(['--threads', '2']);
+  const hog = await run(['--threads', '2', '--sparse-sync', 'hogwild']);
   assert.equal(merged.metrics.train.sparseSync, 'merged');
   assert.equal(hog.metrics.train.sparseSync, 'hogwild');
   assert.equal(one.metrics.train.sparseSync, undefined);
@@ -66,7 +109,7 @@ test('--threads 2 --sparse-sync merged trains as 1 thread does; hogwild differs;
   assert.ok(Math.abs(merged.metrics.test.auc - one.metrics.test.auc) < 1e-3);
   // Hogwild steps a row once per shard that touched it: a different trajectory.
   assert.ok(Math.abs(hog.metrics.test.logloss - one.metrics.test.logloss) > 1e-4, `${hog.metrics.test.logloss} vs ${one.metrics.test.logloss}`);
-  const bad = bhembed(['train', ...common, '--threads', '2', '--sparse-sync', 'locks']);
+  const bad = await bhembed(['train', ...common, '--threads', '2', '--sparse-sync', 'locks']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--sparse-sync/);
   assert.doesNotMatch(bad.stderr, /at .*\.js:\d+/);
