@@ -17,6 +17,8 @@ interface AvazuLayout {
   hourCol: number;
   /** Field index of hour_of_day (weekday is the next one) when split, else -1. */
   hourField: number;
+  /** Column whose text goes to the chunk's keys (-1: none). */
+  idCol: number;
 }
 
 class AvazuParser implements LineParser {
@@ -47,6 +49,7 @@ class AvazuParser implements LineParser {
     if (n !== L.columns) return this.fail('field-count', `expected ${L.columns} comma-separated fields, got ${n}`);
     seps[L.columns] = end;
     const row = b.rows;
+    if (L.idCol >= 0) (b.keys as string[])[row] = Buffer.from(buf.buffer, buf.byteOffset + seps[L.idCol] + 1, seps[L.idCol + 1] - seps[L.idCol] - 1).toString('utf8');
     for (let c = 0; c < L.columns; c++) {
       const s = seps[c] + 1;
       const e = seps[c + 1];
@@ -118,8 +121,19 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     if (j !== undefined) throw new DataError(`${name}:1: header names column '${c}' twice (columns ${j + 1} and ${i + 1})`, { file: name, line: 1 });
     firstAt.set(c, i);
   });
-  const labelCol = cols.indexOf('click');
-  if (labelCol < 0) throw new DataError(`${name}:1: header has no 'click' column (columns: ${previewColumns(cols)}); is this comma-separated Avazu training data?`, { file: name, line: 1 });
+  const clickCol = cols.indexOf('click');
+  if (clickCol < 0 && common.labels === 'require') {
+    const hint = cols.length === 1 && header.includes('\t') ? '; the header has tabs, not commas: is this a TSV file (--format tsv with a schema)?' : '; is this comma-separated Avazu data? Unlabelled rows (Avazu\'s test file) can be scored with `bhembed predict`';
+    throw new DataError(`${name}:1: header has no 'click' column (columns: ${previewColumns(cols)})${hint}`, { file: name, line: 1 });
+  }
+  // 'none' reads the rows without a label; a click column present anyway is dropped, never a feature.
+  const hasLabels = clickCol >= 0 && common.labels !== 'none';
+  const labelCol = hasLabels ? clickCol : -1;
+  let idCol = -1;
+  if (options.idColumn !== undefined) {
+    idCol = cols.indexOf(options.idColumn);
+    if (idCol < 0) throw new DataError(`${name}:1: id column '${options.idColumn}' is not in the header (columns: ${previewColumns(cols)})`, { file: name, line: 1 });
+  }
   const split = options.splitHour === true;
   const hourCol = cols.indexOf('hour');
   if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });
@@ -127,7 +141,7 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
   const names: string[] = [];
   let hourField = -1;
   cols.forEach((c, i) => {
-    if (c === 'id' || i === labelCol) return;
+    if (c === 'id' || i === clickCol) return;
     if (split && i === hourCol) {
       hourField = names.length;
       names.push('hour_of_day', 'weekday');
@@ -137,7 +151,7 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     names.push(c);
   });
   const fields: FieldInfo[] = names.map((n) => ({ name: n, multiValued: false, weighted: false }));
-  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField };
+  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField, idCol };
   return new TextReader({
     format: 'avazu',
     path,
@@ -147,5 +161,7 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     parser: new AvazuParser(layout, fields.length),
     hasHeader: true,
     pending,
+    hasLabels,
+    idColumn: options.idColumn,
   });
 }

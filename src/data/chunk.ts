@@ -39,6 +39,13 @@ export interface DataChunk {
   /** rows × numDense, row-major; present when numDense > 0. */
   dense?: Float32Array;
   numDense: number;
+  /**
+   * Each row's place in its input: the 0-based index of its data row (text: line number − 1 − header lines;
+   * parquet: record index), counting rows that were skipped as bad, so it lines up with the input after a skip.
+   */
+  positions?: Float64Array;
+  /** The text of the reader's idColumn per row (ReaderOptions.idColumn). */
+  keys?: string[];
 }
 
 /** Number of values a column holds for `rows` rows. */
@@ -61,12 +68,18 @@ export class ChunkBuilder {
   offsets!: (Uint32Array | null)[];
   weights!: (Float32Array | null)[];
   dense!: Float32Array | null;
+  /** Input position of each row (DataChunk.positions); the reader writes it before commitRow(). */
+  positions!: Float64Array;
+  /** Id-column text per row, when the reader passes one through (DataChunk.keys). */
+  keys!: string[] | null;
+  private readonly withKeys: boolean;
   /** Values pushed so far per multi-valued field (including the open row). */
   private nvals: number[];
   private readonly fieldInfo: readonly FieldInfo[];
 
-  constructor(capacity: number, fields: readonly FieldInfo[], numDense: number) {
+  constructor(capacity: number, fields: readonly FieldInfo[], numDense: number, opts: { keys?: boolean } = {}) {
     this.capacity = capacity;
+    this.withKeys = opts.keys === true;
     this.fieldInfo = fields;
     this.numFields = fields.length;
     this.numDense = numDense;
@@ -90,6 +103,8 @@ export class ChunkBuilder {
       this.nvals[f] = 0;
     }
     this.dense = this.numDense > 0 ? new Float32Array(cap * this.numDense) : null;
+    this.positions = new Float64Array(cap);
+    this.keys = this.withKeys ? [] : null;
   }
 
   get full(): boolean {
@@ -167,6 +182,8 @@ export class ChunkBuilder {
     }
     const chunk: DataChunk = { rows, labels: this.labels.subarray(0, rows), fields, numDense: this.numDense };
     if (this.dense) chunk.dense = this.dense.subarray(0, rows * this.numDense);
+    chunk.positions = this.positions.subarray(0, rows);
+    if (this.keys) chunk.keys = this.keys.slice(0, rows);
     this.reset();
     return chunk;
   }

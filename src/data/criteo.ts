@@ -5,7 +5,7 @@ import { xxh64Bytes } from '../hash/xxh64.js';
 import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import type { DataReader, ReaderOptions } from './reader.js';
 import { IntIdCache, ShortTokenCache, label01, logSquaredBucket, parseIntBytes, quote } from './tokens.js';
-import { TextReader, normalizeCommon } from './text-reader.js';
+import { TextReader, noIdColumn, normalizeCommon, readHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 import { checkInput } from './source.js';
 import { ConfigError } from '../core/errors.js';
@@ -28,7 +28,11 @@ class CriteoParser implements LineParser {
   private readonly catBase: number;
   private readonly tokens = new ShortTokenCache(39);
 
-  constructor(dense: boolean) {
+  /** 1 when column 0 is the label, 0 for unlabelled rows (39 columns). */
+  private readonly L: number;
+
+  constructor(dense: boolean, hasLabel: boolean) {
+    this.L = hasLabel ? 1 : 0;
     this.dense = dense;
     this.catBase = dense ? 0 : 13;
     const nf = dense ? 26 : 39;
@@ -41,28 +45,34 @@ class CriteoParser implements LineParser {
   parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
     const seps = this.seps;
     // seps[k] = start of column k − 1, i.e. column k spans [seps[k] + 1, seps[k + 1]).
+    const L = this.L;
+    const cols = CRITEO_COLUMNS - 1 + L;
     seps[0] = start - 1;
     let n = 1;
     for (let i = start; i < end; i++) {
       if (buf[i] === 9) {
-        if (n < CRITEO_COLUMNS) seps[n] = i;
+        if (n < cols) seps[n] = i;
         n++;
       }
     }
-    if (n !== CRITEO_COLUMNS) {
-      const hint = n === CRITEO_COLUMNS - 1 ? ' (no label column? Criteo test files have none)' : '';
-      return this.fail('field-count', `expected ${CRITEO_COLUMNS} tab-separated fields, got ${n}${hint}`);
+    if (n !== cols) {
+      let hint = '';
+      if (L === 1 && n === CRITEO_COLUMNS - 1) hint = ' (no label column? Criteo test files have none: score them with `bhembed predict --no-label`)';
+      if (L === 0 && n === CRITEO_COLUMNS) hint = ' (the rows are read without a label, but this one has a label column)';
+      return this.fail('field-count', `expected ${cols} tab-separated fields${L === 0 ? ' (no label)' : ''}, got ${n}${hint}`);
     }
-    seps[CRITEO_COLUMNS] = end;
+    seps[cols] = end;
     const row = b.rows;
-    const label = label01(buf, start, seps[1]);
-    if (label < 0) return this.fail('label', `label ${quote(buf, start, seps[1])} is not 0/1`);
-    b.labels[row] = label;
+    if (L === 1) {
+      const label = label01(buf, start, seps[1]);
+      if (label < 0) return this.fail('label', `label ${quote(buf, start, seps[1])} is not 0/1`);
+      b.labels[row] = label;
+    }
     // I1..I13
     const dense = b.dense;
     for (let k = 0; k < 13; k++) {
-      const s = seps[k + 1] + 1;
-      const e = seps[k + 2];
+      const s = seps[k + L] + 1;
+      const e = seps[k + L + 1];
       if (this.dense) {
         let x = 0;
         if (s < e) {
@@ -86,8 +96,8 @@ class CriteoParser implements LineParser {
     // C1..C26
     const base = this.catBase;
     for (let k = 0; k < 26; k++) {
-      const s = seps[k + 14] + 1;
-      const e = seps[k + 15];
+      const s = seps[k + 13 + L] + 1;
+      const e = seps[k + 14 + L];
       const f = base + k;
       const ids = b.ids[f];
       if (s === e) {
@@ -113,7 +123,18 @@ export async function openCriteo(path: string, options: ReaderOptions = {}): Pro
   if (numeric !== 'category' && numeric !== 'dense') {
     throw new ConfigError(`numeric must be one of: 'category', 'dense' (got '${String(numeric)}')`, { key: 'numeric' });
   }
+  noIdColumn('criteo', options);
   await checkInput(path);
+  // 'detect': 39 tab-separated columns on the first line means no label (Criteo's own test files), 40 a label.
+  let hasLabel = common.labels !== 'none';
+  let pending;
+  if (common.labels === 'detect') {
+    const first = await readHeader(path, common.maxLineBytes, { asData: true });
+    pending = first.pending;
+    let tabs = 0;
+    for (let i = 0; i < first.header.length; i++) if (first.header.charCodeAt(i) === 9) tabs++;
+    hasLabel = tabs + 1 !== CRITEO_COLUMNS - 1;
+  }
   const dense = numeric === 'dense';
   const names = dense ? [...CRITEO_CAT_FEATURES] : [...CRITEO_INT_FEATURES, ...CRITEO_CAT_FEATURES];
   const fields: FieldInfo[] = names.map((name) => ({ name, multiValued: false, weighted: false }));
@@ -123,7 +144,9 @@ export async function openCriteo(path: string, options: ReaderOptions = {}): Pro
     options: common,
     fields,
     denseNames: dense ? [...CRITEO_INT_FEATURES] : [],
-    parser: new CriteoParser(dense),
+    parser: new CriteoParser(dense, hasLabel),
     hasHeader: false,
+    hasLabels: hasLabel,
+    pending,
   });
 }

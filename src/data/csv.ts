@@ -61,6 +61,8 @@ class CsvParser implements LineParser {
     /** Exact column count (header) or -1 (no header: at least roles.length). */
     private readonly exact: number,
     numFields: number,
+    /** Column passed through as the row's key (-1: none). */
+    private readonly idCol: number = -1,
   ) {
     this.tokens = new ShortTokenCache(numFields);
     this.seedOfInt = roles.filter((r) => r.role === ROLE_BUCKET).map((r) => r.target);
@@ -144,6 +146,7 @@ class CsvParser implements LineParser {
       return this.fail('field-count', `expected ${this.exact >= 0 ? '' : 'at least '}${this.exact >= 0 ? this.exact : this.roles.length} ${delimName}-separated fields, got ${n}`);
     }
     const row = b.rows;
+    if (this.idCol >= 0) (b.keys as string[])[row] = Buffer.from(buf.buffer, buf.byteOffset + this.starts[this.idCol], this.ends[this.idCol] - this.starts[this.idCol]).toString('utf8');
     let bucketK = 0;
     for (let c = 0; c < this.roles.length; c++) {
       const r = this.roles[c];
@@ -228,16 +231,21 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
     if (cells === null) throw dataError(name, 1, 'unbalanced or misplaced double quote in the header line');
     columns = cells;
   } else {
-    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name)];
+    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name), ...(options.idColumn !== undefined ? [options.idColumn] : [])];
     const bad = used.find((u) => !/^\d+$/.test(u));
     if (bad !== undefined) throw new DataError(`schema has header: false, so columns are named by 0-based position, but got '${bad}'`, { file: name });
-    const width = Math.max(...used.map(Number)) + 1;
-    columns = Array.from({ length: width }, (_, i) => String(i));
+    // Unlabelled rows of a headerless file lack the label's column: the columns after it move one place left.
+    const labelPos = Number(schema.label);
+    const width = Math.max(...used.map(Number)) + 1 - (common.labels === 'none' ? 1 : 0);
+    columns = Array.from({ length: width }, (_, i) => String(common.labels === 'none' && i >= labelPos ? i + 1 : i));
   }
+  // The label: required, ignored ('none'), or read when the header has it ('detect'; a headerless file states it).
+  const labelInFile = columns.includes(schema.label);
+  const hasLabels = common.labels === 'require' || (common.labels === 'detect' && (labelInFile || !schema.header));
   const roleOf = new Map<string, ColumnRole>();
   const fields: FieldInfo[] = [];
   const denseNames: string[] = [];
-  roleOf.set(schema.label, { role: ROLE_LABEL, target: -1, name: schema.label });
+  if (hasLabels) roleOf.set(schema.label, { role: ROLE_LABEL, target: -1, name: schema.label });
   for (const c of schema.categorical) {
     roleOf.set(c, { role: ROLE_CAT, target: fields.length, name: c });
     fields.push({ name: c, multiValued: false, weighted: false });
@@ -258,17 +266,39 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
       denseNames.push(nc.name);
     }
   }
-  const delimName = delimiter === '\t' ? 'tab' : delimiter === ',' ? 'comma' : `'${delimiter}'`;
-  for (const key of roleOf.keys()) {
+  for (const key of [...roleOf.keys(), ...(options.idColumn !== undefined ? [options.idColumn] : [])]) {
     const at = columns.flatMap((c, i) => (c === key ? [i + 1] : []));
     if (at.length === 0) {
-      const hint = columns.length === 1 ? `; only one column found: is the file ${delimName}-separated?` : '';
-      throw dataError(name, 1, `schema column '${key}' is not in the header (columns: ${previewColumns(columns)})${hint}`);
+      let hint = columns.length === 1 ? delimiterHint(columns[0], delimiter, format) : '';
+      if (hint === '' && key === schema.label) hint = '; unlabelled rows can be scored with `bhembed predict` (it detects the missing label)';
+      const what = key === options.idColumn && !roleOf.has(key) ? 'id column' : 'schema column';
+      throw dataError(name, 1, `${what} '${key}' is not in the header (columns: ${previewColumns(columns)})${hint}`);
     }
     // Two columns of one name would both feed the same field (the last one winning): refuse, name the positions.
     if (at.length > 1) throw dataError(name, 1, `schema column '${key}' appears ${at.length} times in the header (columns ${at.join(', ')}); rename all but one`);
   }
   const roles: ColumnRole[] = columns.map((c) => roleOf.get(c) ?? { role: ROLE_IGNORE, target: -1, name: c });
-  const parser = new CsvParser(roles, delimiter.charCodeAt(0), schema.header ? columns.length : -1, fields.length);
-  return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending });
+  const idCol = options.idColumn === undefined ? -1 : columns.indexOf(options.idColumn);
+  const parser = new CsvParser(roles, delimiter.charCodeAt(0), schema.header ? columns.length : -1, fields.length, idCol);
+  return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending, hasLabels, idColumn: options.idColumn });
+}
+
+const DELIMITERS: ReadonlyArray<[string, string]> = [
+  [',', 'comma'],
+  ['\t', 'tab'],
+  [';', 'semicolon'],
+  ['|', "'|'"],
+];
+
+/**
+ * The header split into one column: name the delimiter the header does contain and the flag that reads it
+ * (the hint used to ask whether the file used the delimiter that had just failed to split it).
+ */
+function delimiterHint(header: string, delimiter: string, format: DataFormat): string {
+  const asked = DELIMITERS.find(([d]) => d === delimiter)?.[1] ?? `'${delimiter}'`;
+  const found = DELIMITERS.find(([d]) => d !== delimiter && header.includes(d));
+  if (found === undefined) return `; only one column found when splitting on ${asked}s`;
+  const [d, word] = found;
+  const fix = d === ',' ? (format === 'csv' ? '"delimiter": "," in the schema' : '--format csv') : d === '\t' ? '--format tsv' : `"delimiter": "${d}" in the schema`;
+  return `; only one column found when splitting on ${asked}s (--format ${format}), but the header has ${word}s: use ${fix}`;
 }

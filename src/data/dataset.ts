@@ -13,6 +13,8 @@ export interface Dataset extends DataChunk {
   denseNames: readonly string[];
   /** Stats of the pass that loaded it (skipped rows per reason). */
   stats: PassStats;
+  /** libsvm/libfm/libffm: fewest features (libffm: fields) on any row (DataReader.minFeaturesSeen). */
+  minFeaturesSeen?: number;
 }
 
 /**
@@ -36,5 +38,6 @@ export async function loadDataset(a: DataReader | DataFormat, path?: string, opt
     numFields: reader.numFields,
     denseNames: reader.denseNames,
     stats: reader.stats,
+    ...(reader.minFeaturesSeen !== undefined && Number.isFinite(reader.minFeaturesSeen) ? { minFeaturesSeen: reader.minFeaturesSeen } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // in O(1) memory whatever the row count (10^8 is fine): per-value weights are hashes of (seed, field, value), never
 // tables, and Zipf ranks come from rejection-inversion (zipf.ts). Seeded and deterministic.
 
+import { recordWritten, trackPartial, untrackPartial } from '../core/cleanup.js';
 import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import { once } from 'node:events';
@@ -324,6 +325,8 @@ interface Sink {
 
 function openSink(target: string | Writable): Sink {
   if (typeof target !== 'string') return { stream: target, done: Promise.resolve(), owned: false };
+  // Written in place: until it is complete, an interrupted run must remove it (core/cleanup.ts).
+  trackPartial(target, `${target} (incomplete generated data)`);
   const file = createWriteStream(target);
   const failed = new Promise<never>((_, reject) => file.once('error', (e) => reject(ioWriteError(target, e))));
   failed.catch(() => undefined);
@@ -389,6 +392,11 @@ export async function generateCriteo(options: GenerateOptions): Promise<Generate
     ends.push(sink.done);
   }
   await Promise.all(ends);
+  for (const t of [options.out, probTarget]) {
+    if (typeof t !== 'string') continue;
+    untrackPartial(t);
+    recordWritten(t);
+  }
   const seconds = (performance.now() - t0) / 1000;
   return {
     rows: options.rows,

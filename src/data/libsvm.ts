@@ -8,8 +8,8 @@ import { LINE_OK } from './lines.js';
 import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
 import { STDIN, checkInput, displayName } from './source.js';
 import { FLOAT32_MAX, parseFloatBytes, parseIntBytes, quote } from './tokens.js';
-import { TextReader, normalizeCommon, openLines } from './text-reader.js';
-import type { LineParser } from './text-reader.js';
+import { TextReader, noIdColumn, normalizeCommon, openLines, readHeader } from './text-reader.js';
+import type { LineParser, NormalizedCommon } from './text-reader.js';
 
 /** libsvm labels: 1 or +1 → 1; 0 or -1 → 0 (also written as 1.0, -1.0). Anything else → -1. */
 function svmLabel(buf: Uint8Array, s: number, e: number): number {
@@ -52,23 +52,51 @@ function countTokens(buf: Uint8Array, s: number, e: number): number {
   return n;
 }
 
+/** Why a token without `idx:val` form is refused: most often another format read as libsvm. */
+function notIdxVal(buf: Uint8Array, start: number, end: number, what: string): string {
+  const tab = buf.subarray(start, end).indexOf(9) >= 0;
+  return `${what} is not index:value${tab ? ' (the line is tab-separated: is this a Criteo or TSV file? use --format criteo or tsv)' : ''}`;
+}
+
+/** Shape checks shared by the sparse parsers: the fewest features a row may have, and the fewest seen. */
+class ShapeCount {
+  minSeen = Infinity;
+  constructor(readonly minFeatures: number) {}
+  reset(): void {
+    this.minSeen = Infinity;
+  }
+}
+
 class SvmParser implements LineParser {
   kind = '';
   reason = '';
   private readonly emptyIds: Uint32Array;
 
-  constructor(private readonly numFields: number) {
+  constructor(
+    private readonly numFields: number,
+    private readonly hasLabel: boolean,
+    readonly shape: ShapeCount,
+  ) {
     this.emptyIds = new Uint32Array(2 * numFields);
     for (let f = 0; f < numFields; f++) xxh64Bytes(new Uint8Array(0), 0, 0, f, this.emptyIds, f);
+  }
+
+  reset(): void {
+    this.shape.reset();
   }
 
   parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
     const row = b.rows;
     let i = start;
-    while (i < end && !isSpace(buf[i])) i++;
-    const label = svmLabel(buf, start, i);
-    if (label < 0) return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1`);
-    b.labels[row] = label;
+    if (this.hasLabel) {
+      while (i < end && !isSpace(buf[i])) i++;
+      const label = svmLabel(buf, start, i);
+      if (label < 0) {
+        const colon = buf.subarray(start, i).indexOf(58) >= 0;
+        return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1${colon ? ' (it looks like a feature: are the rows unlabelled? `bhembed predict` detects that)' : ''}`);
+      }
+      b.labels[row] = label;
+    }
     let f = 0;
     for (;;) {
       while (i < end && isSpace(buf[i])) i++;
@@ -80,18 +108,18 @@ class SvmParser implements LineParser {
         i++;
       }
       if (f >= this.numFields) return this.fail('field-count', `expected at most ${this.numFields} features, got ${f + 1} or more`);
-      const idxEnd = colon < 0 ? i : colon;
+      if (colon < 0) return this.fail('token', notIdxVal(buf, start, end, `feature ${f + 1} ${quote(buf, s, i)}`));
+      const idxEnd = colon;
       if (idxEnd === s) return this.fail('token', `feature ${f + 1} ${quote(buf, s, i)} has an empty index`);
-      let w = 1;
-      if (colon >= 0) {
-        w = parseFloatBytes(buf, colon + 1, i);
-        if (Number.isNaN(w)) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is not a number`);
-        if (Math.abs(w) > FLOAT32_MAX) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is beyond the float32 range (±3.4e38)`);
-      }
+      const w = parseFloatBytes(buf, colon + 1, i);
+      if (Number.isNaN(w)) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is not a number`);
+      if (Math.abs(w) > FLOAT32_MAX) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is beyond the float32 range (±3.4e38)`);
       xxh64Bytes(buf, s, idxEnd, f, b.ids[f], row);
       (b.weights[f] as Float32Array)[row] = w;
       f++;
     }
+    if (f < this.shape.minFeatures) return this.fail('field-count', `expected ${this.shape.minFeatures} features (the model's training rows all had at least that many), got ${f}: is this the model's kind of data?`);
+    if (f < this.shape.minSeen) this.shape.minSeen = f;
     for (; f < this.numFields; f++) {
       b.ids[f][2 * row] = this.emptyIds[2 * f];
       b.ids[f][2 * row + 1] = this.emptyIds[2 * f + 1];
@@ -112,17 +140,27 @@ class FfmParser implements LineParser {
   reason = '';
   private readonly seen: Uint8Array;
 
-  constructor(private readonly numFields: number) {
+  constructor(
+    private readonly numFields: number,
+    private readonly hasLabel: boolean,
+    readonly shape: ShapeCount,
+  ) {
     this.seen = new Uint8Array(numFields);
+  }
+
+  reset(): void {
+    this.shape.reset();
   }
 
   parse(buf: Uint8Array, start: number, end: number, b: ChunkBuilder): boolean {
     const row = b.rows;
     let i = start;
-    while (i < end && !isSpace(buf[i])) i++;
-    const label = svmLabel(buf, start, i);
-    if (label < 0) return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1`);
-    b.labels[row] = label;
+    if (this.hasLabel) {
+      while (i < end && !isSpace(buf[i])) i++;
+      const label = svmLabel(buf, start, i);
+      if (label < 0) return this.fail('label', `label ${quote(buf, start, i)} is not 0/1 or -1/+1`);
+      b.labels[row] = label;
+    }
     const seen = this.seen;
     seen.fill(0);
     for (;;) {
@@ -150,6 +188,10 @@ class FfmParser implements LineParser {
       xxh64Bytes(buf, c1 + 1, c2, f, b.ids[f], v);
       seen[f] = 1;
     }
+    let present = 0;
+    for (let f = 0; f < this.numFields; f++) present += seen[f];
+    if (present < this.shape.minFeatures) return this.fail('field-count', `expected ${this.shape.minFeatures} fields (the model's training rows all had at least that many), got ${present}: is this the model's kind of data?`);
+    if (present < this.shape.minSeen) this.shape.minSeen = present;
     for (let f = 0; f < this.numFields; f++) {
       if (seen[f] === 0) {
         const v = b.pushValue(f, 1);
@@ -189,26 +231,43 @@ async function resolveNumFields(path: string, options: ReaderOptions, maxLineByt
  */
 export async function openLibsvm(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
+  noIdColumn(format, options);
   await checkInput(path);
-  const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => countTokens(buf, s, e) - 1);
+  const { hasLabel, pending } = await detectLabel(path, common);
+  const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => countTokens(buf, s, e) - (hasLabel ? 1 : 0));
   const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: false, weighted: true }));
-  return new TextReader({ format, path, options: common, fields, denseNames: [], parser: new SvmParser(n), hasHeader: false });
+  const parser = new SvmParser(n, hasLabel, new ShapeCount(options.minFeatures ?? 0));
+  return new TextReader({ format, path, options: common, fields, denseNames: [], parser, hasHeader: false, hasLabels: hasLabel, pending, minFeaturesSeen: () => parser.shape.minSeen });
+}
+
+/**
+ * labels 'detect': a labelled line starts with a label token (no colon), an unlabelled one with a feature
+ * (`idx:val`, `field:idx:val`). Reads the first line (stdin: keeps the pass open for the reader).
+ */
+async function detectLabel(path: string, common: NormalizedCommon): Promise<{ hasLabel: boolean; pending?: Awaited<ReturnType<typeof readHeader>>['pending'] }> {
+  if (common.labels !== 'detect') return { hasLabel: common.labels === 'require' };
+  const { header, pending } = await readHeader(path, common.maxLineBytes, { asData: true });
+  const first = header.trim().split(/[ \t]/)[0] ?? '';
+  return { hasLabel: !first.includes(':'), pending };
 }
 
 /** libffm: multi-valued fields (sum pooling, weight = val); a field absent from a line gets one "" value of weight 1. */
 export async function openLibffm(path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
+  noIdColumn('libffm', options);
   await checkInput(path);
-  const n = await resolveNumFields(path, options, common.maxLineBytes, maxFfmField);
+  const { hasLabel, pending } = await detectLabel(path, common);
+  const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => maxFfmField(buf, s, e, hasLabel));
   const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: true, weighted: true, pooling: 'sum' as const }));
-  return new TextReader({ format: 'libffm', path, options: common, fields, denseNames: [], parser: new FfmParser(n), hasHeader: false });
+  const parser = new FfmParser(n, hasLabel, new ShapeCount(options.minFeatures ?? 0));
+  return new TextReader({ format: 'libffm', path, options: common, fields, denseNames: [], parser, hasHeader: false, hasLabels: hasLabel, pending, minFeaturesSeen: () => parser.shape.minSeen });
 }
 
 /** 1 + the largest field number on the line (0 when none parse). */
-function maxFfmField(buf: Uint8Array, s: number, e: number): number {
+function maxFfmField(buf: Uint8Array, s: number, e: number, hasLabel: boolean): number {
   let max = 0;
   let i = s;
-  while (i < e && !isSpace(buf[i])) i++;
+  if (hasLabel) while (i < e && !isSpace(buf[i])) i++;
   while (i < e) {
     while (i < e && isSpace(buf[i])) i++;
     const t = i;

@@ -51,6 +51,8 @@ function toNumber(v: unknown): number {
 class ParquetReader implements DataReader {
   readonly format = 'parquet' as const;
   readonly canRewind = true;
+  readonly hasLabels: boolean;
+  readonly idColumn?: string;
   readonly fieldNames: readonly string[];
   readonly numFields: number;
   readonly denseNames: readonly string[];
@@ -64,7 +66,10 @@ class ParquetReader implements DataReader {
     denseNames: string[],
     private readonly roles: Role[],
     private readonly opts: NormalizedCommon,
+    idColumn?: string,
   ) {
+    this.hasLabels = roles.some((r) => r.kind === 'label');
+    if (idColumn !== undefined) this.idColumn = idColumn;
     this.fieldNames = fields.map((f) => f.name);
     this.numFields = fields.length;
     this.denseNames = denseNames;
@@ -136,9 +141,9 @@ class ParquetReader implements DataReader {
     const hp = await import('hyparquet');
     const file = await hp.asyncBufferFromFile(this.path);
     const metadata = await readMetadata(hp, file, this.path);
-    const columns = [...new Set(this.roles.map((r) => r.col))];
+    const columns = [...new Set([...this.roles.map((r) => r.col), ...(this.idColumn !== undefined ? [this.idColumn] : [])])];
     const stats = (this.stats = emptyStats());
-    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense);
+    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined });
     let start = 0;
     for (const g of metadata.row_groups) {
       const n = Number(g.num_rows);
@@ -155,6 +160,11 @@ class ParquetReader implements DataReader {
         stats.lines = rowNo;
         try {
           b.labels[b.rows] = 0;
+          b.positions[b.rows] = rowNo - 1;
+          if (this.idColumn !== undefined) {
+            const k = rows[i][this.idColumn];
+            (b.keys as string[])[b.rows] = k === null || k === undefined ? '' : k instanceof Uint8Array ? Buffer.from(k).toString('utf8') : String(k);
+          }
           this.fillRow(rows[i], b);
           b.commitRow();
           stats.rows++;
@@ -224,7 +234,9 @@ export async function openParquet(path: string, options: ReaderOptions = {}): Pr
       multi: [],
     };
   }
-  const roles: Role[] = [{ kind: 'label', col: schema.label }];
+  // The label: required, ignored ('none'), or read when the file has the column ('detect').
+  const hasLabels = common.labels === 'require' || (common.labels === 'detect' && colTypes.has(schema.label));
+  const roles: Role[] = hasLabels ? [{ kind: 'label', col: schema.label }] : [];
   const fields: FieldInfo[] = [];
   const denseNames: string[] = [];
   for (const c of schema.categorical) {
@@ -247,8 +259,12 @@ export async function openParquet(path: string, options: ReaderOptions = {}): Pr
   }
   for (const r of roles) {
     if (!colTypes.has(r.col)) {
-      throw new ConfigError(`schema column '${r.col}' is not in ${path} (columns: ${names.slice(0, 12).join(', ')})`, { key: 'schema' });
+      const hint = r.kind === 'label' ? '; unlabelled rows can be scored with `bhembed predict` (it detects the missing label)' : '';
+      throw new ConfigError(`schema column '${r.col}' is not in ${path} (columns: ${names.slice(0, 12).join(', ')})${hint}`, { key: 'schema' });
     }
   }
-  return new ParquetReader(path, fields, denseNames, roles, common);
+  if (options.idColumn !== undefined && !colTypes.has(options.idColumn)) {
+    throw new ConfigError(`id column '${options.idColumn}' is not in ${path} (columns: ${names.slice(0, 12).join(', ')})`, { key: 'idColumn' });
+  }
+  return new ParquetReader(path, fields, denseNames, roles, common, options.idColumn);
 }

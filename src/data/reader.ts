@@ -31,7 +31,29 @@ export interface ReaderOptions {
   schema?: TableSchema | string;
   /** libsvm/libfm/libffm: number of fields. When absent, a file is scanned once to find it (stdin needs it). */
   numFields?: number;
+  /**
+   * Whether rows carry a label. 'require': they must (training, eval). 'none': no label column or token; every
+   * column is read as in training and a label column that is present anyway is ignored. 'detect': decide from the
+   * header (avazu `click`, the schema's label in a csv/tsv header or parquet file) or from the first row (criteo: 39
+   * columns instead of 40; libsvm/libfm/libffm: the first token is a feature `idx:val`); `reader.hasLabels` tells.
+   * Unlabelled rows get label 0. @default 'require'
+   */
+  labels?: LabelMode;
+  /**
+   * avazu/csv/tsv/parquet: a column whose text each chunk passes through per row (`chunk.keys`), e.g. Avazu's `id`,
+   * so predictions can be joined back to the input. It may also be a feature column.
+   */
+  idColumn?: string;
+  /**
+   * libsvm/libfm: fewest features a row may have; libffm: fewest distinct fields. A model records what its training
+   * rows all had, so rows of another dataset (lastfm's 3 tokens read by a 10-field frappe model) are refused as
+   * 'field-count' errors instead of being scored with padded fields. @default 0
+   */
+  minFeatures?: number;
 }
+
+export type LabelMode = 'require' | 'none' | 'detect';
+export const LABEL_MODES: readonly LabelMode[] = ['require', 'none', 'detect'];
 
 /** Rows dropped under onError 'skip', per reason kind, with the first full message of each kind. */
 export interface SkipStats {
@@ -67,6 +89,12 @@ export interface DataReader {
   readonly numFields: number;
   readonly denseNames: readonly string[];
   readonly numDense: number;
+  /** false when the rows have no label (options.labels 'none', or 'detect' found none): chunk labels are 0. */
+  readonly hasLabels: boolean;
+  /** The options.idColumn read into chunk.keys, if any. */
+  readonly idColumn?: string;
+  /** libsvm/libfm/libffm: fewest features (libffm: fields) on any good row of the last pass (Infinity before one). */
+  readonly minFeaturesSeen?: number;
   /** false for stdin: a second chunks() call throws IoError. */
   readonly canRewind: boolean;
   /** Counts of the most recent (or running) pass. */

@@ -67,6 +67,35 @@ function bad(key: string, msg: string): ConfigError {
   return new ConfigError(`${k}: ${msg}`, { key: k });
 }
 
+const NUMERIC_KEYS = ['name', 'mode', 'transform', 'boundaries'];
+const MULTI_KEYS = ['name', 'separator', 'pooling'];
+
+/**
+ * A misspelt key inside a column entry ("sep" for "separator", "mdoe") would silently fall back to the default
+ * and train different features; refuse it like an unknown top-level key, with a close known key as the hint.
+ */
+function unknownKeys(o: Record<string, unknown>, known: readonly string[], key: string): void {
+  for (const k of Object.keys(o)) {
+    if (known.includes(k)) continue;
+    const near = known.find((n) => n.startsWith(k) || editDistance(n, k) <= 2);
+    throw bad(`${key}.${k}`, `unknown key${near !== undefined ? ` (did you mean '${near}'?)` : ''}; allowed keys: ${known.join(', ')}`);
+  }
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = d[0];
+    d[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const t = d[j];
+      d[j] = Math.min(d[j] + 1, d[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = t;
+    }
+  }
+  return d[b.length];
+}
+
 function strList(v: unknown, key: string): string[] {
   if (v === undefined) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw bad(key, 'must be an array of column names');
@@ -86,6 +115,7 @@ export function normalizeSchema(raw: unknown): NormalizedSchema {
   const numeric: NormalizedNumeric[] = ((s.numeric as unknown[] | undefined) ?? []).map((n, i) => {
     const o = typeof n === 'string' ? { name: n } : (n as Record<string, unknown>);
     if (typeof o !== 'object' || o === null || typeof o.name !== 'string') throw bad(`numeric[${i}]`, 'must be a column name or {name, mode, …}');
+    unknownKeys(o, NUMERIC_KEYS, `numeric[${i}]`);
     const mode = o.mode ?? 'dense';
     if (mode !== 'dense' && mode !== 'bucket') throw bad(`numeric[${i}].mode`, `must be one of: 'dense', 'bucket' (got '${String(mode)}')`);
     const transform = o.transform ?? 'none';
@@ -104,6 +134,7 @@ export function normalizeSchema(raw: unknown): NormalizedSchema {
   const multi = ((s.multi as unknown[] | undefined) ?? []).map((m, i) => {
     const o = m as Record<string, unknown>;
     if (typeof o !== 'object' || o === null || typeof o.name !== 'string') throw bad(`multi[${i}]`, 'must be {name, separator, pooling}');
+    unknownKeys(o, MULTI_KEYS, `multi[${i}]`);
     const separator = o.separator ?? '|';
     if (typeof separator !== 'string' || separator.length !== 1) throw bad(`multi[${i}].separator`, 'must be one character');
     const pooling = o.pooling ?? 'mean';

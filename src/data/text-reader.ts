@@ -6,8 +6,8 @@ import { ChunkBuilder } from './chunk.js';
 import type { DataChunk, FieldInfo } from './chunk.js';
 import { LINE_OK, lineFlagReason, sniffBinary, splitLines } from './lines.js';
 import type { LineBatch } from './lines.js';
-import { emptyStats, recordSkip } from './reader.js';
-import type { DataFormat, DataReader, OnError, PassStats, ReaderOptions } from './reader.js';
+import { LABEL_MODES, emptyStats, recordSkip } from './reader.js';
+import type { DataFormat, DataReader, LabelMode, OnError, PassStats, ReaderOptions } from './reader.js';
 import { STDIN, checkInput, displayName, openBytes, takeStdin } from './source.js';
 
 export const DEFAULT_CHUNK_ROWS = 8192;
@@ -25,6 +25,8 @@ export interface LineParser {
   kind: string;
   /** Full reason for the message, e.g. "expected 40 tab-separated fields, got 38". */
   reason: string;
+  /** Called at the start of each pass. */
+  reset?(): void;
 }
 
 export interface NormalizedCommon {
@@ -32,9 +34,14 @@ export interface NormalizedCommon {
   onError: OnError;
   maxLineBytes: number;
   maxRows: number;
+  labels: LabelMode;
 }
 
 export function normalizeCommon(o: ReaderOptions): NormalizedCommon {
+  const labels = o.labels ?? 'require';
+  if (!LABEL_MODES.includes(labels)) throw new ConfigError(`labels must be one of: ${LABEL_MODES.map((m) => `'${m}'`).join(', ')} (got '${String(labels)}')`, { key: 'labels' });
+  if (o.idColumn !== undefined && (typeof o.idColumn !== 'string' || o.idColumn === '')) throw new ConfigError('idColumn must be a column name', { key: 'idColumn' });
+  if (o.minFeatures !== undefined && !(Number.isInteger(o.minFeatures) && o.minFeatures >= 0)) throw new ConfigError(`minFeatures must be an integer ≥ 0, got ${String(o.minFeatures)}`, { key: 'minFeatures' });
   const chunkRows = o.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new ConfigError(`chunkRows must be a positive integer, got ${chunkRows}`, { key: 'chunkRows' });
   const onError = o.onError ?? 'fail';
@@ -43,7 +50,7 @@ export function normalizeCommon(o: ReaderOptions): NormalizedCommon {
   if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new ConfigError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`, { key: 'maxLineBytes' });
   const maxRows = o.maxRows ?? Infinity;
   if (!(maxRows >= 0)) throw new ConfigError(`maxRows must be ≥ 0, got ${maxRows}`, { key: 'maxRows' });
-  return { chunkRows, onError, maxLineBytes, maxRows };
+  return { chunkRows, onError, maxLineBytes, maxRows, labels };
 }
 
 /** A pass that was started before chunks() (stdin: the header line was already consumed). */
@@ -90,14 +97,14 @@ export async function openLines(path: string, maxLineBytes: number): Promise<Asy
  * Read the header line of a text file. For stdin the pass stays open and becomes the reader's first pass.
  * Throws DataError when the input is empty.
  */
-export async function readHeader(path: string, maxLineBytes: number): Promise<{ header: string; pending?: PendingPass }> {
+export async function readHeader(path: string, maxLineBytes: number, opts: { asData?: boolean } = {}): Promise<{ header: string; pending?: PendingPass }> {
   await checkInput(path);
   const lines = await openLines(path, maxLineBytes);
   const name = displayName(path);
   const first = await lines.next();
   if (first.done) {
     await lines.return(undefined);
-    throw new DataError(`${name}: file is empty, expected a header line`, { file: name });
+    throw new DataError(`${name}: file is empty${opts.asData ? '' : ', expected a header line'}`, { file: name });
   }
   const batch = first.value;
   if (batch.flags[0] !== LINE_OK) {
@@ -105,11 +112,11 @@ export async function readHeader(path: string, maxLineBytes: number): Promise<{ 
     throw dataError(name, 1, lineFlagReason(batch.flags[0], maxLineBytes).reason);
   }
   const header = Buffer.from(batch.buf.buffer, batch.buf.byteOffset + batch.starts[0], batch.ends[0] - batch.starts[0]).toString('utf8').replace(/^\uFEFF/, ''); // drop a UTF-8 byte-order mark
-  if (header.includes('\r')) {
+  if (header.includes('\r') && !opts.asData) {
     await lines.return(undefined);
     throw dataError(name, 1, crHint('the header line'));
   }
-  if (path === STDIN) return { header, pending: { lines, batch, index: 1 } };
+  if (path === STDIN) return { header, pending: { lines, batch, index: opts.asData ? 0 : 1 } };
   await lines.return(undefined);
   return { header };
 }
@@ -155,6 +162,13 @@ export function splitHeader(header: string, delim: string): string[] | null {
   }
 }
 
+/** A format without named columns cannot pass an id through: say so instead of ignoring the option. */
+export function noIdColumn(format: string, o: ReaderOptions): void {
+  if (o.idColumn !== undefined) {
+    throw new ConfigError(`idColumn '${o.idColumn}': ${format} rows have no named columns to pass through; rows are identified by their position (the row number)`, { key: 'idColumn' });
+  }
+}
+
 /** Column names for a message: the first 12, each cut to 30 characters. */
 export function previewColumns(cols: readonly string[]): string {
   const cut = cols.slice(0, 12).map((c) => (c.length > 30 ? `${c.slice(0, 30)}…` : c).replace(/\t/g, '\\t'));
@@ -171,6 +185,12 @@ export interface TextReaderInit {
   /** The first line of each pass is a header and is not parsed. */
   hasHeader: boolean;
   pending?: PendingPass;
+  /** false: the rows carry no label (chunk labels stay 0). @default true */
+  hasLabels?: boolean;
+  /** The id column the parser writes into the builder's keys. */
+  idColumn?: string;
+  /** The parser's fewest features per row of the last pass (libsvm/libffm). */
+  minFeaturesSeen?: () => number;
 }
 
 export class TextReader implements DataReader {
@@ -182,7 +202,10 @@ export class TextReader implements DataReader {
   readonly denseNames: readonly string[];
   readonly numDense: number;
   readonly canRewind: boolean;
+  readonly hasLabels: boolean;
+  readonly idColumn?: string;
   stats: PassStats = emptyStats();
+  private readonly minSeen?: () => number;
   private readonly opts: NormalizedCommon;
   private readonly parser: LineParser;
   private readonly hasHeader: boolean;
@@ -202,6 +225,13 @@ export class TextReader implements DataReader {
     this.parser = init.parser;
     this.hasHeader = init.hasHeader;
     this.pending = init.pending;
+    this.hasLabels = init.hasLabels ?? true;
+    if (init.idColumn !== undefined) this.idColumn = init.idColumn;
+    this.minSeen = init.minFeaturesSeen;
+  }
+
+  get minFeaturesSeen(): number | undefined {
+    return this.minSeen?.();
   }
 
   async *chunks(): AsyncGenerator<DataChunk, void, undefined> {
@@ -223,10 +253,12 @@ export class TextReader implements DataReader {
       if (this.hasHeader) startIndex = 1; // first line of the first batch is the header
     }
     this.passes++;
+    this.parser.reset?.();
     const stats = (this.stats = emptyStats());
     const { onError, maxLineBytes, maxRows } = this.opts;
     const parser = this.parser;
-    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense);
+    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined });
+    const headerLines = this.hasHeader ? 1 : 0;
     let sawLine = false;
     // Empty lines are held back until a non-empty line follows: then they are bad rows as before, but a run of
     // them at the end of the file (an editor's or `echo >>`'s extra newline) is no data and is not an error.
@@ -265,6 +297,7 @@ export class TextReader implements DataReader {
             ({ kind, reason } = lineFlagReason(flag, maxLineBytes));
           } else {
             b.labels[b.rows] = 0;
+            b.positions[b.rows] = lineNo - 1 - headerLines;
             ok = parser.parse(buf, starts[i], ends[i], b);
             if (ok) {
               b.commitRow();

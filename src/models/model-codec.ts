@@ -203,7 +203,11 @@ export function encodeModelFile(model: unknown, meta: Record<string, unknown>, t
 export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFileContents {
   if (bytes.length < 16) throw corrupt(source, `file is ${bytes.length} bytes, too short (truncated?)`);
   const magic = new TextDecoder().decode(bytes.subarray(0, 4));
-  if (magic !== MODEL_FILE_MAGIC) throw corrupt(source, `wrong magic '${JSON.stringify(magic).slice(1, -1)}' (expected '${MODEL_FILE_MAGIC}')`);
+  if (magic !== MODEL_FILE_MAGIC) {
+    // A data file given where the model goes (`eval data.gz model.bhm`) showed its raw bytes: name what it is.
+    const what = bytes[0] === 0x1f && bytes[1] === 0x8b ? 'this is gzip data (a compressed data file?), not a model file' : null;
+    throw corrupt(source, what ?? `wrong magic '${JSON.stringify(magic).slice(1, -1)}' (expected '${MODEL_FILE_MAGIC}')`);
+  }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(4, true);
   if (version !== MODEL_FILE_VERSION) {

@@ -1,6 +1,7 @@
 // The `.bhm` model file on disk: reading (verified, IoError naming the file) and atomic writing. The format itself,
 // bytes in and out, is model-codec.ts; everything it exports is re-exported here for the existing importers.
 
+import { recordWritten, trackPartial, untrackPartial } from '../core/cleanup.js';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { IoError } from '../core/errors.js';
@@ -40,6 +41,7 @@ export function readModelFile(path: string): ModelFileContents {
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
   let fd = -1;
+  trackPartial(tmp, `${path} (temporary ${tmp})`);
   try {
     fd = openSync(tmp, 'wx');
     let off = 0;
@@ -48,6 +50,8 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     closeSync(fd);
     fd = -1;
     renameSync(tmp, path);
+    untrackPartial(tmp);
+    recordWritten(path);
   } catch (e) {
     if (fd >= 0) closeSync(fd);
     try {
@@ -55,6 +59,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     } catch {
       /* already gone */
     }
+    untrackPartial(tmp);
     const code = (e as NodeJS.ErrnoException).code;
     throw new IoError(`${path}: cannot write (${code ?? String(e)})`, { file: path });
   }

@@ -145,7 +145,8 @@ export class Predictor {
       // int8 applies to the fused deep tower only; say so instead of silently serving fp32 under an int8 label.
       // (Batch norm and dropout are fine: at inference they fold into the tower's Linear layers.)
       const parts = ARCH_PARTS[config.arch];
-      const why = !(parts.deep || parts.cross) || config.mlp.length === 0 ? `arch '${config.arch}' with mlp [${config.mlp.join(', ')}] has no hidden layers to quantize` : null;
+      // A model without a deep tower has no mlp at all (its config still carries the default sizes): say that.
+      const why = !(parts.deep || parts.cross) ? `arch '${config.arch}' has no deep tower, so no hidden layers to quantize` : config.mlp.length === 0 ? `arch '${config.arch}' was trained with no hidden layers (mlp []), so there is nothing to quantize` : null;
       if (why !== null) {
         model.dispose?.();
         throw new ConfigError(`precision '${precision}': ${path}: ${why}; use precision 'fp32'`, { key: 'precision', value: precision });

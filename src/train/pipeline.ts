@@ -189,6 +189,9 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   };
   const valid = await load(options.valid);
   const test = await load(options.test);
+  // Stored in the model file only (valid/test were read without it): eval/predict then refuse rows of another
+  // dataset's shape instead of scoring them with padded fields.
+  if (train.minFeaturesSeen !== undefined && train.minFeaturesSeen > 0) reader.minFeatures = train.minFeaturesSeen;
   const counter = new DistinctCounter(train.fieldNames);
   counter.add(train);
   const distinct = counter.result().distinct;

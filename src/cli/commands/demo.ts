@@ -2,7 +2,8 @@
 // trains full, hash, QR and BH embeddings at about 100× and 1000× compression, prints the comparison table and
 // writes the plot (./bhembed-demo/ by default). A few minutes on 2 cores; rerunning reuses data and finished runs.
 
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { trackPartial, untrackPartial } from '../../core/cleanup.js';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -35,6 +36,8 @@ export function demoRatios(fullRows: number, numFields: number): number[] {
 
 /** Split the first `first` lines of src into a and the rest into b (streaming). */
 async function splitLines(src: string, first: number, a: string, b: string): Promise<void> {
+  trackPartial(a, `${a} (temporary)`);
+  trackPartial(b, `${b} (temporary)`);
   const outA = createWriteStream(a);
   const outB = createWriteStream(b);
   const rl = createInterface({ input: createReadStream(src), crlfDelay: Infinity });
@@ -88,6 +91,9 @@ async function runDemo(flags: DemoFlags): Promise<void> {
     await splitLines(all, trainRows, `${train}.tmp`, `${test}.tmp`);
     renameSync(`${train}.tmp`, train);
     renameSync(`${test}.tmp`, test);
+    untrackPartial(`${train}.tmp`);
+    untrackPartial(`${test}.tmp`);
+    rmSync(all, { force: true }); // the split copies hold every row: a second full copy only took disk (230 MB)
     writeJson(manifest, { ...gen, trainRows, testRows });
   }
   const rep = pipelineReporter({ quiet: flags.quiet });

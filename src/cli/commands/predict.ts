@@ -8,9 +8,11 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { IoError } from '../../core/errors.js';
+import { recordWritten, trackPartial, untrackPartial } from '../../core/cleanup.js';
+import { IoError, UsageError } from '../../core/errors.js';
 import { formatSkips } from '../../data/reader.js';
-import type { DataReader } from '../../data/reader.js';
+import type { DataReader, ReaderOptions } from '../../data/reader.js';
+import type { DataChunk } from '../../data/chunk.js';
 import { Predictor } from '../../serve/predictor.js';
 import { BinaryMetrics } from '../../train/metrics.js';
 import type { InferPrecision } from '../../kernels/index.js';
@@ -21,7 +23,10 @@ import { Progress } from '../progress.js';
 
 interface PredictFlags {
   output?: string;
-  outputFormat: string;
+  outputFormat?: string;
+  /** false with --no-label. */
+  label: boolean;
+  idColumn?: string;
   metrics?: string;
   onError?: string;
   quiet?: boolean;
@@ -53,13 +58,18 @@ export function register(program: Command): void {
     .argument('<model>', 'model file written by `bhembed train --out`')
     .argument('<data>', "data in the model's training format ('-' for stdin)")
     .option('-o, --output <file>', 'write predictions here instead of stdout')
-    .addOption(new Option('--output-format <fmt>', 'csv: row,label,probability; jsonl: {"row","label","probability"}').choices(['csv', 'jsonl']).default('csv'))
+    .addOption(new Option('--output-format <fmt>', 'csv: row,label,probability; jsonl: {"row","label","probability"} (default: from the --output name, .jsonl/.ndjson → jsonl, else csv)').choices(['csv', 'jsonl']))
+    .option('--no-label', 'the rows have no label column/token (live traffic, competition test files); without this flag a missing label is detected and stated')
+    .option('--id-column <name>', 'avazu/csv/tsv/parquet: copy this column into the output as "id" (e.g. Avazu\'s id), to join predictions back to the input')
     .option('--metrics <file>', 'also write {"auc","logloss","rows"} of the predictions against the labels')
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
     .addOption(precisionOption())
     .addOption(workersOption())
     .option('-q, --quiet', 'no progress or metrics on stderr (skipped rows are still reported)')
-    .addHelpText('after', '\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json')
+    .addHelpText(
+      'after',
+      '\nColumns: row (the 0-based data row of the input; rows skipped as bad keep their numbers), id (--id-column),\nlabel (labelled input only), probability.\n\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json\n  bhembed predict model.bhm avazu-test.csv --id-column id -o submission.csv',
+    )
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }
 
@@ -86,8 +96,16 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
   checkNotInput('--metrics', flags.metrics, { 'model file': modelPath, 'data file': dataPath, '--output file': flags.output });
   const predictor = await Predictor.load(modelPath, { precision: flags.precision as InferPrecision, workers: flags.workers });
   try {
-    const reader = await predictor.open(dataPath, flags.onError ? { onError: flags.onError as 'fail' | 'skip' } : {});
+    const extra: ReaderOptions = { labels: flags.label === false ? 'none' : 'detect' };
+    if (flags.onError) extra.onError = flags.onError as 'fail' | 'skip';
+    if (flags.idColumn !== undefined) extra.idColumn = flags.idColumn;
+    const reader = await predictor.open(dataPath, extra);
+    if (!reader.hasLabels) {
+      if (flags.metrics !== undefined) throw new UsageError(`--metrics: ${dataPath} has no labels to score the predictions against; drop --metrics`);
+      if (flags.label !== false && !flags.quiet) process.stderr.write(`bhembed: ${dataPath}: no label column found: writing probabilities only (--no-label says so and silences this)\n`);
+    }
     const target = flags.output === undefined ? null : outputTarget(flags.output);
+    if (target !== null) trackPartial(target.write, target.final === null ? target.write : `${target.final} (temporary ${target.write})`);
     const out: Writable = target ? createWriteStream(target.write) : process.stdout;
     const failed = target ? once(out, 'error').then(([e]) => Promise.reject(new IoError(`${flags.output}: cannot write (${(e as Error).message})`))) : null;
     failed?.catch(() => undefined);
@@ -99,15 +117,19 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
         out.end();
         await Promise.race([once(out, 'close'), failed]);
         if (target.final !== null) renameSync(target.write, target.final);
+        untrackPartial(target.write);
+        recordWritten(target.final ?? target.write);
       }
     } catch (e) {
       if (target) {
         out.destroy();
         if (target.final !== null) rmSync(target.write, { force: true });
+        untrackPartial(target.write);
       }
       throw e;
     }
     const r = metrics.result();
+    if (!reader.hasLabels) r.n = reader.stats.rows;
     if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
     if (!flags.quiet) process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
     // skipped rows are reported even with --quiet: dropped data is never silent
@@ -117,18 +139,65 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
   }
 }
 
-async function writePredictions(predictor: Predictor, reader: DataReader, out: Writable, failed: Promise<never> | null, flags: PredictFlags, metrics: BinaryMetrics): Promise<void> {
-  const jsonl = flags.outputFormat === 'jsonl';
-  const progress = flags.quiet ? null : new Progress({ label: 'predict', unit: 'rows' });
-  if (!jsonl) out.write('row,label,probability\n');
-  for await (const b of predictor.predictChunks(reader.chunks())) {
-    let text = '';
-    for (let i = 0; i < b.probs.length; i++) {
-      const row = b.firstRow + i;
-      // String() of the float32 value read as a double is exact: parsing it back gives the same float32.
-      text += jsonl ? `{"row":${row},"label":${b.labels[i]},"probability":${b.probs[i]}}\n` : `${row},${b.labels[i]},${b.probs[i]}\n`;
+/** --output-format, else from the --output name: .jsonl / .ndjson write JSON lines, anything else CSV. */
+export function outputFormatOf(flags: Pick<PredictFlags, 'output' | 'outputFormat'>): 'csv' | 'jsonl' {
+  if (flags.outputFormat !== undefined) return flags.outputFormat === 'jsonl' ? 'jsonl' : 'csv';
+  return flags.output !== undefined && /\.(jsonl|ndjson)$/i.test(flags.output) ? 'jsonl' : 'csv';
+}
+
+/** A CSV cell: quoted when it holds a comma, quote or line break (RFC 4180). */
+function csvCell(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Each read row's input position and id text, in order: the chunks pass through here on their way to the predictor,
+ * which returns batches in input order, so row i of the output is the i-th row queued.
+ */
+class RowMeta {
+  private readonly queue: Pick<DataChunk, 'rows' | 'positions' | 'keys'>[] = [];
+  private at = 0;
+
+  async *tap(chunks: AsyncIterable<DataChunk>): AsyncGenerator<DataChunk> {
+    for await (const c of chunks) {
+      if (c.rows > 0) this.queue.push({ rows: c.rows, positions: c.positions, keys: c.keys }); // not the chunk: its columns can go
+      yield c;
     }
-    metrics.add(b.probs, b.labels, b.probs.length);
+  }
+
+  shift(): { position?: number; key?: string } {
+    const c = this.queue[0];
+    if (c === undefined) return {};
+    const i = this.at++;
+    if (this.at >= c.rows) {
+      this.queue.shift();
+      this.at = 0;
+    }
+    return { position: c.positions?.[i], key: c.keys?.[i] };
+  }
+}
+
+async function writePredictions(predictor: Predictor, reader: DataReader, out: Writable, failed: Promise<never> | null, flags: PredictFlags, metrics: BinaryMetrics): Promise<void> {
+  const jsonl = outputFormatOf(flags) === 'jsonl';
+  const withLabel = reader.hasLabels;
+  const withId = reader.idColumn !== undefined;
+  const progress = flags.quiet ? null : new Progress({ label: 'predict', unit: 'rows' });
+  // The header goes out with the first rows, so a file that fails at its first row prints only the error.
+  let header = jsonl ? '' : `row,${withId ? 'id,' : ''}${withLabel ? 'label,' : ''}probability\n`;
+  const meta = new RowMeta();
+  for await (const b of predictor.predictChunks(meta.tap(reader.chunks()))) {
+    let text = header;
+    header = '';
+    for (let i = 0; i < b.probs.length; i++) {
+      // The row's place in the input, so output lines stay joined to input lines after skipped rows.
+      const { position, key } = meta.shift();
+      const row = position ?? b.firstRow + i;
+      const id = withId ? (key ?? '') : '';
+      // String() of the float32 value read as a double is exact: parsing it back gives the same float32.
+      if (jsonl) text += `{"row":${row}${withId ? `,"id":${JSON.stringify(id)}` : ''}${withLabel ? `,"label":${b.labels[i]}` : ''},"probability":${b.probs[i]}}\n`;
+      else text += `${row},${withId ? `${csvCell(id)},` : ''}${withLabel ? `${b.labels[i]},` : ''}${b.probs[i]}\n`;
+    }
+    if (withLabel) metrics.add(b.probs, b.labels, b.probs.length);
     if (!out.write(text)) await Promise.race([once(out, 'drain'), ...(failed ? [failed] : [])]);
     progress?.update(b.firstRow + b.probs.length);
   }

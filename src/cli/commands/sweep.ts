@@ -146,6 +146,8 @@ Example:
 }
 
 async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolean): Promise<void> {
+  // --seed comes with the shared model flags, but every cell takes its seed from --seeds: it was silently ignored.
+  if (given('seed')) throw new UsageError(`--seed: a sweep trains one run per seed of --seeds; use --seeds ${flags.seed}`);
   const dataOpts: DataOptions = parseDataFlags(flags);
   const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh', given);
   const methods = noDuplicates('--methods', parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS)));

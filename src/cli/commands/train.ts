@@ -62,6 +62,7 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Pro
     if (kept > 0) lines.push(`planner kept ${kept} of ${outcome.plan.fields.length} fields full (their full table fits the budget)`);
   }
   if (flags.out !== undefined && outcome.modelFileBytes !== undefined) lines.push(`model file ${flags.out} (${formatBytes(outcome.modelFileBytes)})`);
+  else lines.push('model not saved: give --out FILE to keep it for eval, predict and inspect');
   if (flags.metrics !== undefined) lines.push(`metrics ${flags.metrics}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   for (const l of skipLines([data.train, data.valid, data.test])) process.stderr.write(`bhembed: ${l}\n`);

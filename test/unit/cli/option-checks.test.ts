@@ -82,3 +82,10 @@ test('handleError on a terminal clears the line first (an interrupted progress b
   assert.equal(tty, '\r\x1b[2Kbhembed: --x: bad\n');
   assert.equal(file, 'bhembed: --x: bad\n');
 });
+
+test('sweep --seed is refused with the --seeds spelling (every cell takes its seed from --seeds; --seed was ignored)', async () => {
+  await assert.rejects(run(argv('sweep', '--train', 'missing.tsv', '--test', 'missing.tsv', '--format', 'criteo', '--seed', '7')), {
+    name: 'UsageError',
+    message: '--seed: a sweep trains one run per seed of --seeds; use --seeds 7',
+  });
+});

@@ -45,7 +45,7 @@ const CASES: FormatCase[] = [
   {
     format: 'libsvm',
     options: { numFields: 3 },
-    good: (i) => `${i % 2 ? '+1' : '-1'} ${i}:1 ${i + 1}:0.5 7`,
+    good: (i) => `${i % 2 ? '+1' : '-1'} ${i}:1 ${i + 1}:0.5 7:1`,
     wrongCount: '1 1:1 2:1 3:1 4:1',
     wrongCountReason: 'expected at most 3 features, got 4 or more',
     badLabel: '2 1:1',

@@ -47,7 +47,7 @@ test('avazu: splitHour → hour_of_day as written and weekday (0 = Sunday) from 
 });
 
 test('libsvm/libfm: field = token position, id = XXH64(idx), weight = val; -1 → 0; short lines padded with ""', async () => {
-  const text = ['+1 12:0.5 7 3:2', '-1 5:1', '0 1:1 2:1 3:-1.5e-1', '1.0 8'].join('\n');
+  const text = ['+1 12:0.5 7:1 3:2', '-1 5:1', '0 1:1 2:1 3:-1.5e-1', '1.0 8:1'].join('\n');
   for (const format of ['libsvm', 'libfm'] as const) {
     const reader = await openReader(format, tmpFile(text));
     assert.equal(reader.numFields, 3, 'found by a scan: the longest line has 3 features');

@@ -36,11 +36,20 @@ test('csv: an unbalanced quote in the header is a DataError on line 1', async ()
   });
 });
 
-test('csv: a header that splits into one column asks about the delimiter; long names are cut', async () => {
+test('csv/tsv: a header that splits into one column names the delimiter it does have and the fix; long names are cut', async () => {
   const p = tmpFile(`y\tsite\t${'x'.repeat(50)}\n1\ta\tb\n`);
   await assert.rejects(openReader('csv', p, { schema: { label: 'y', categorical: ['site'] } }), {
     name: 'DataError',
-    message: `${p}:1: schema column 'y' is not in the header (columns: y\\tsite\\t${'x'.repeat(23)}…); only one column found: is the file comma-separated?`,
+    message: `${p}:1: schema column 'y' is not in the header (columns: y\\tsite\\t${'x'.repeat(23)}…); only one column found when splitting on commas (--format csv), but the header has tabs: use --format tsv`,
+  });
+  // The other way round (the hint used to ask "is the file tab-separated?" of a comma-separated file).
+  const c = tmpFile('y,site\n1,a\n');
+  await assert.rejects(openReader('tsv', c, { schema: { label: 'y', categorical: ['site'] } }), {
+    message: `${c}:1: schema column 'y' is not in the header (columns: y,site); only one column found when splitting on tabs (--format tsv), but the header has commas: use --format csv`,
+  });
+  const semi = tmpFile('y;site\n1;a\n');
+  await assert.rejects(openReader('csv', semi, { schema: { label: 'y', categorical: ['site'] } }), {
+    message: `${semi}:1: schema column 'y' is not in the header (columns: y;site); only one column found when splitting on commas (--format csv), but the header has semicolons: use "delimiter": ";" in the schema`,
   });
 });
 
