@@ -178,6 +178,14 @@ async function createInt8Ort(ops: Ops, opts: GemmProviderOptions, precision: Inf
     return await createOrt(ops, opts, precision);
   } catch (e) {
     if (e instanceof ConfigError) throw e;
+    // onnxruntime-node is an optional peer dependency (its installer downloads CUDA files unless told not to).
+    const missing = /ERR_MODULE_NOT_FOUND|Cannot find (package|module) 'onnxruntime-node'/.test(`${(e as { code?: string }).code ?? ''} ${(e as Error).message}`);
+    if (missing) {
+      throw new ConfigError(
+        `precision '${precision}' needs onnxruntime-node, an optional dependency that is not installed: add it with \`ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node\` (the variable keeps its installer from downloading CUDA files), or use precision 'fp32'`,
+        { key: 'precision', value: precision },
+      );
+    }
     throw new ConfigError(`precision '${precision}' needs onnxruntime-node, which could not be loaded (${(e as Error).message.split('\n')[0]}); use precision 'fp32'`, { key: 'precision', value: precision });
   }
 }
