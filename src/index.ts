@@ -43,14 +43,22 @@ export type { Dataset as LoadedDataset } from './data/dataset.js';
 export { countDistinct, DistinctCounter } from './data/distinct.js';
 export { generateCriteo, expectedAuc, CRITEO_KAGGLE_CARDINALITIES } from './data/generate.js';
 export type { GenerateOptions, GenerateStats } from './data/generate.js';
+// the one seam the trainer pulls batches from: rows in memory (shuffled or in order), streamed, sharded
+export { appendRows, batchBufferOf, shapeOf, checkColumns } from './data/batches/columns.js';
+export type { Columns, ColumnField, BatchShape } from './data/batches/columns.js';
+export type { BatchSource, SourceState } from './data/batches/source.js';
+export { MemorySource, columnsFromRows } from './data/batches/memory.js';
+export type { MemorySourceOptions, PlainRow } from './data/batches/memory.js';
+export { StreamSource } from './data/batches/stream.js';
+export type { StreamSourceOptions } from './data/batches/stream.js';
+export { ShardedSource } from './data/batches/sharded.js';
 
 // --- training ---
 export { Trainer } from './train/trainer.js';
 export type { TrainerOptions, FitResult, EvalResult } from './train/trainer.js';
-export type { Dataset } from './train/dataset.js';
 export { BinaryMetrics, auc, logloss } from './train/metrics.js';
-export { trainModel, loadRunData } from './train/pipeline.js';
-export { runSweep, summarizeSweep } from './train/sweep.js';
+export { trainModel, loadRunData } from './experiment/pipeline.js';
+export { runSweep, summarizeSweep } from './experiment/sweep.js';
 
 // --- serving ---
 export { Predictor } from './serve/predictor.js';

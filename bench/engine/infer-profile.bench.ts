@@ -15,7 +15,7 @@ import { createGemmProvider, createOps } from '../../src/kernels/index.js';
 import type { InferPrecision } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/models/config.js';
 import { createModel } from '../../src/models/registry.js';
-import { batchBufferFor, gatherBatch, type Dataset } from '../../src/train/dataset.js';
+import { batchBufferOf, gatherRows, shapeOf, type Columns as Dataset } from '../../src/data/batches/columns.js';
 import { Rng } from '../../src/core/rng.js';
 import { readMeta, readSplit } from '../peers/dump.js';
 import { Predictor } from '../../src/serve/predictor.js';
@@ -26,7 +26,7 @@ function readDataset(dir: string, F: number, labels: Float32Array): Dataset {
   const b = readFileSync(join(dir, 'test.ids.u32'));
   const all = new Uint32Array(b.byteLength / 4);
   new Uint8Array(all.buffer).set(b);
-  return { n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * n, (f + 1) * 2 * n) })) };
+  return { rows: n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * n, (f + 1) * 2 * n) })) };
 }
 
 async function main(): Promise<void> {
@@ -52,14 +52,14 @@ async function main(): Promise<void> {
     seed: meta.seed,
   };
   const ops = await createOps('auto');
-  const batches = Math.ceil(ds.n / B);
-  const buf = batchBufferFor(ds, B);
-  const order = Int32Array.from({ length: ds.n }, (_, i) => i);
+  const batches = Math.ceil(ds.rows / B);
+  const buf = batchBufferOf(shapeOf(ds), B);
+  const order = Int32Array.from({ length: ds.rows }, (_, i) => i);
   // Gather alone (what Trainer.predict does before each model.predict).
   let tg = performance.now();
-  for (let s = 0; s < ds.n; s += B) gatherBatch(ds, order, s, Math.min(B, ds.n - s), buf);
+  for (let s = 0; s < ds.rows; s += B) gatherRows(ds, order, s, Math.min(B, ds.rows - s), buf);
   tg = performance.now() - tg;
-  console.log(`${meta.name}: ${ds.n} test rows, ${batches} batches of ${B}; ops ${ops.name}; gatherBatch ${(tg / batches).toFixed(2)} ms/batch`);
+  console.log(`${meta.name}: ${ds.rows} test rows, ${batches} batches of ${B}; ops ${ops.name}; gatherBatch ${(tg / batches).toFixed(2)} ms/batch`);
   // Best round per precision (predict ms/batch, tower-alone ms), for the ratios printed at the end.
   const best = new Map<string, { predict: number; tower: number }>();
   for (const precision of precisions) {
@@ -74,12 +74,12 @@ async function main(): Promise<void> {
     const y = new Float32Array(B);
     let ranges: Float32Array | null = null;
     if (precision === 'int8-static') {
-      const cal = batchBufferFor(ds, B);
-      const k = Math.min(ds.n, 65_536);
+      const cal = batchBufferOf(shapeOf(ds), B);
+      const k = Math.min(ds.rows, 65_536);
       await model.calibrate(
         (function* () {
           for (let s = 0; s < k; s += B) {
-            gatherBatch(ds, order, s, Math.min(B, k - s), cal);
+            gatherRows(ds, order, s, Math.min(B, k - s), cal);
             yield cal;
           }
         })(),
@@ -88,9 +88,9 @@ async function main(): Promise<void> {
     }
     for (let r = 0; r < rounds; r++) {
       let tp = 0;
-      for (let s = 0; s < ds.n; s += B) {
-        const c = Math.min(B, ds.n - s);
-        gatherBatch(ds, order, s, c, buf);
+      for (let s = 0; s < ds.rows; s += B) {
+        const c = Math.min(B, ds.rows - s);
+        gatherRows(ds, order, s, c, buf);
         const t0 = performance.now();
         await model.predict(buf);
         tp += performance.now() - t0;
@@ -107,8 +107,8 @@ async function main(): Promise<void> {
       let tGeneral = 0;
       let fusedUsed = false;
       if (model.emb) {
-        for (let s = 0; s < ds.n; s += B) {
-          gatherBatch(ds, order, s, Math.min(B, ds.n - s), buf);
+        for (let s = 0; s < ds.rows; s += B) {
+          gatherRows(ds, order, s, Math.min(B, ds.rows - s), buf);
           let t0 = performance.now();
           model.layout.build(buf, true);
           fusedUsed = model.layout.fusedActive;
@@ -125,7 +125,7 @@ async function main(): Promise<void> {
       const perT = tt / batches;
       const b0 = best.get(precision);
       best.set(precision, { predict: Math.min(b0?.predict ?? Infinity, per), tower: Math.min(b0?.tower ?? Infinity, perT) });
-      console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.n / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.n / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);
+      console.log(`  ${precision} round ${r + 1}: predict ${per.toFixed(2)} ms/batch (${Math.round((ds.rows / tp) * 1000).toLocaleString('en-US')} rows/s incl. partial last batch), tower alone ${perT.toFixed(2)} ms, rest ${(per - perT).toFixed(2)} ms; with gather ${Math.round((ds.rows / (tp + tg)) * 1000).toLocaleString('en-US')} rows/s`);
     }
     // The same model served by Predictor with worker threads (each its own model copy and 1 ORT thread).
     for (const workers of workerCounts) {
@@ -140,12 +140,12 @@ async function main(): Promise<void> {
         }
         for await (const b of p.predictChunks(one())) void b;
       };
-      await run(chunk(Math.min(ds.n, 2 * B * workers)));
+      await run(chunk(Math.min(ds.rows, 2 * B * workers)));
       for (let r = 0; r < rounds; r++) {
         const t0 = performance.now();
-        await run(chunk(ds.n));
+        await run(chunk(ds.rows));
         const t = performance.now() - t0;
-        console.log(`  ${precision} Predictor workers=${workers} round ${r + 1}: ${(t / batches).toFixed(2)} ms/batch, ${Math.round((ds.n / t) * 1000).toLocaleString('en-US')} rows/s (predictChunks, batching included)`);
+        console.log(`  ${precision} Predictor workers=${workers} round ${r + 1}: ${(t / batches).toFixed(2)} ms/batch, ${Math.round((ds.rows / t) * 1000).toLocaleString('en-US')} rows/s (predictChunks, batching included)`);
       }
       await p.close();
     }

@@ -15,7 +15,7 @@ import { BatchBuffer } from '../../src/core/batch.js';
 import { createIndexer } from '../../src/embedding/registry.js';
 import type { OpsKind } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/models/config.js';
-import type { Dataset } from '../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../src/data/batches/columns.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { readFileSync } from 'node:fs';
 import { Predictor } from '../../src/serve/predictor.js';
@@ -23,7 +23,7 @@ import type { DataChunk } from '../../src/data/chunk.js';
 import type { InferPrecision } from '../../src/kernels/index.js';
 import type { ModelFileContents } from '../../src/models/model-file.js';
 import { calibrateOnDataset, modelTensors } from '../../src/train/checkpoint.js';
-import { batchBufferFor, gatherBatch } from '../../src/train/dataset.js';
+import { batchBufferOf, gatherRows, shapeOf } from '../../src/data/batches/columns.js';
 import type { Trainer as TrainerT } from '../../src/train/trainer.js';
 import { join } from 'node:path';
 import type { IndexSpec } from '../../src/embedding/config.js';
@@ -37,7 +37,7 @@ function readDataset(dir: string, split: PeerSplit, F: number, labels: Float32Ar
   const all = new Uint32Array(b.byteLength / 4);
   new Uint8Array(all.buffer).set(b);
   const fields = Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * n, (f + 1) * 2 * n) }));
-  return { n, labels, fields };
+  return { rows: n, labels, fields };
 }
 
 /** Copy sample i of a Dataset into a 1-row batch. */
@@ -75,27 +75,27 @@ async function measureWorkers(contents: ModelFileContents, ds: Dataset, B: numbe
     }
     for await (const b of p.predictChunks(one())) into?.set(b.probs, b.firstRow);
   };
-  await run(chunk(Math.min(ds.n, 2 * B * workers)), null);
-  const probs = new Float32Array(ds.n);
+  await run(chunk(Math.min(ds.rows, 2 * B * workers)), null);
+  const probs = new Float32Array(ds.rows);
   const t0 = performance.now();
-  await run(chunk(ds.n), probs);
-  const per4096 = ds.n / ((performance.now() - t0) / 1000);
+  await run(chunk(ds.rows), probs);
+  const per4096 = ds.rows / ((performance.now() - t0) / 1000);
   await p.close();
   return { probs, per4096 };
 }
 
 async function measureInt8(trainer: TrainerT, ds: Dataset, B: number, k1: number, engineOps: string, precision: InferPrecision): Promise<{ probs: Float32Array; per4096: number; per1: number }> {
   const p = await Predictor.fromContents(servedContents(trainer, B, engineOps), '<peer>', { precision });
-  const m = ds.n;
-  const batch = batchBufferFor(ds, B);
+  const m = ds.rows;
+  const batch = batchBufferOf(shapeOf(ds), B);
   const order = Int32Array.from({ length: m }, (_, i) => i);
-  gatherBatch(ds, order, 0, Math.min(B, m), batch);
+  gatherRows(ds, order, 0, Math.min(B, m), batch);
   await p.model.predict(batch);
   const probs = new Float32Array(m);
   const t0 = performance.now();
   for (let s = 0; s < m; s += B) {
     const c = Math.min(B, m - s);
-    gatherBatch(ds, order, s, c, batch);
+    gatherRows(ds, order, s, c, batch);
     probs.set((await p.model.predict(batch)).subarray(0, c), s);
   }
   const per4096 = m / ((performance.now() - t0) / 1000);
@@ -171,13 +171,13 @@ async function main(): Promise<void> {
     earlyStopping: false,
     optim: { lr: meta.lr, embeddingOptimizer: 'adam', beta1: meta.optimizer.beta1, beta2: meta.optimizer.beta2, eps: meta.optimizer.eps },
   });
-  const n = trainSet.n;
+  const n = trainSet.rows;
   const t0 = performance.now();
   const fit = await trainer.fit(trainSet);
   const trainS = (performance.now() - t0) / 1000;
   await trainer.close();
 
-  const m = testSet.n;
+  const m = testSet.rows;
   const t1 = performance.now();
   const probs = await trainer.predict(testSet);
   const inferS = (performance.now() - t1) / 1000;

@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../../src/core/rng.js';
 import type { ModelConfig } from '../../src/models/config.js';
-import type { Dataset } from '../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../src/data/batches/columns.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { machine, printTable, writeJson } from '../engine/timing.js';
 
@@ -49,7 +49,7 @@ function synthetic(n: number): Dataset {
     for (let f = 0; f < FIELDS; f++) fields[f].ids[2 * r] = rng.nextU32();
     labels[r] = rng.next() < 0.3 ? 1 : 0;
   }
-  return { n, labels, fields };
+  return { rows: n, labels, fields };
 }
 
 const maxRssMB = (): number => process.resourceUsage().maxRSS / 1024;
@@ -65,7 +65,7 @@ async function childFixed(warm: boolean): Promise<void> {
   const rng = new Rng(2);
   const n = warm ? 4096 : 64;
   const epochs = warm ? 5 : 2;
-  const data: Dataset = { n, labels: Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)), fields: [{ ids: Uint32Array.from({ length: 2 * n }, () => rng.nextU32()) }] };
+  const data: Dataset = { rows: n, labels: Float32Array.from({ length: n }, () => (rng.next() < 0.5 ? 1 : 0)), fields: [{ ids: Uint32Array.from({ length: 2 * n }, () => rng.nextU32()) }] };
   const tr = await Trainer.create(tiny, { batchSize: 16, epochs: 1, earlyStopping: false, threads: THREADS });
   for (let e = 0; e < epochs; e++) {
     await tr.fit(data);
@@ -80,7 +80,7 @@ async function childModel(): Promise<void> {
   const dataMB = (data.labels.byteLength + data.fields.reduce((s, f) => s + f.ids.byteLength, 0)) / MB;
   const tr = await Trainer.create(config(), { batchSize: B, epochs: 1, earlyStopping: false, threads: THREADS, optim: { lr: 1e-3, embeddingOptimizer: 'adam' } });
   await tr.fit(data);
-  await tr.predict({ ...data, n: B * 2 });
+  await tr.predict({ ...data, rows: B * 2 });
   const m = tr.model;
   const dense = m.params.size;
   const table = (m.emb?.table.length ?? 0) + (m.lin?.table.length ?? 0);

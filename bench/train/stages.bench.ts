@@ -9,7 +9,7 @@ import { Rng } from '../../src/core/rng.js';
 import { createGemmProvider, createOps } from '../../src/kernels/index.js';
 import type { ModelConfig } from '../../src/models/config.js';
 import { createModel } from '../../src/models/registry.js';
-import { batchBufferFor, gatherBatch, type Dataset } from '../../src/train/dataset.js';
+import { batchBufferOf, gatherRows, shapeOf, type Columns as Dataset } from '../../src/data/batches/columns.js';
 import { machine, printTable, writeJson } from '../engine/timing.js';
 
 const args = process.argv.slice(2);
@@ -34,7 +34,7 @@ function synthetic(n: number, seed: number): Dataset {
     }
     labels[r] = rng.next() < 0.3 ? 1 : 0;
   }
-  return { n, labels, fields };
+  return { rows: n, labels, fields };
 }
 
 const config: ModelConfig = {
@@ -48,8 +48,8 @@ const ops = await createOps('wasm');
 const gemm = await createGemmProvider('auto', ops, INFER_THREADS > 0 ? { inferThreads: INFER_THREADS } : {});
 const model = createModel(config, { ops, gemm, maxBatch: B, optim: { lr: 1e-3, embeddingOptimizer: 'adam' } });
 const data = synthetic(B * 4, 1);
-const batch = batchBufferFor(data, B);
-const order = Int32Array.from({ length: data.n }, (_, i) => i);
+const batch = batchBufferOf(shapeOf(data), B);
+const order = Int32Array.from({ length: data.rows }, (_, i) => i);
 
 const acc = new Map<string, number>();
 function wrap<T extends object>(obj: T, key: keyof T & string, label: string): void {
@@ -79,7 +79,7 @@ async function trainSteps(n: number): Promise<number> {
   const t0 = performance.now();
   for (let s = 0; s < n; s++) {
     const g0 = performance.now();
-    gatherBatch(data, order, (s * B) % data.n, B, batch);
+    gatherRows(data, order, (s * B) % data.rows, B, batch);
     acc.set('gather batch', (acc.get('gather batch') ?? 0) + performance.now() - g0);
     await model.trainStep(batch);
   }
@@ -90,7 +90,7 @@ async function predictBatches(n: number): Promise<number> {
   const t0 = performance.now();
   for (let s = 0; s < n; s++) {
     const g0 = performance.now();
-    gatherBatch(data, order, (s * B) % data.n, B, batch);
+    gatherRows(data, order, (s * B) % data.rows, B, batch);
     acc.set('gather batch', (acc.get('gather batch') ?? 0) + performance.now() - g0);
     await model.predict(batch);
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import type { IndexSpec } from '../../src/embedding/config.js';
 import type { ModelConfig } from '../../src/models/config.js';
-import type { Dataset } from '../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../src/data/batches/columns.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { machine, printTable, writeJson } from '../engine/timing.js';
 
@@ -37,7 +37,7 @@ function synthetic(n: number, F: number, seed: number): Dataset {
     }
     labels[r] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
-  return { n, labels, fields };
+  return { rows: n, labels, fields };
 }
 
 let data: Dataset;
@@ -55,7 +55,7 @@ if (dump) {
   const N = labels.length;
   const F = meta.fields.length;
   // Only the n rows used (fit() copies whole id columns into shared memory for the workers).
-  data = { n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * N, f * 2 * N + 2 * n) })) };
+  data = { rows: n, labels, fields: Array.from({ length: F }, (_, f) => ({ ids: all.subarray(f * 2 * N, f * 2 * N + 2 * n) })) };
   config = { arch: 'dnn', dim: meta.dim, mlp: meta.mlp, seed: meta.seed, initStd: meta.init.embeddingStd, fields: meta.fields.map((fd, f) => ({ name: fd.name, index: specs[f], fusion: fd.fusion })) };
 } else {
   const F = 10;
@@ -85,7 +85,7 @@ async function runLeg(opts: TrainerOptions): Promise<Run> {
   const t0 = performance.now();
   const fit = await tr.fit(data);
   await tr.dispose();
-  return { fitS: fit.seconds, sps: data.n / fit.seconds, loss: fit.trainLoss, ...timing(t0) };
+  return { fitS: fit.seconds, sps: data.rows / fit.seconds, loss: fit.trainLoss, ...timing(t0) };
 }
 
 // onStep timestamps of the last fit (set through the trainer options below).
@@ -122,4 +122,4 @@ for (const leg of legs) {
   json.push({ leg: leg.key, label: leg.label, samplesPerSec: sps, ratio: sps / base, steadySamplesPerSec: steady, steadyRatio: steady / baseSteady, startupSeconds: start, runs: rs });
 }
 printTable(['config', 'fit samples/s', '× 1 thread', 'steady samples/s', '× 1 thread', 'start-up s', 'train loss'], rows);
-writeJson('bench/results/threads.json', { machine: machine(), data: dump ?? 'synthetic frappe-shaped', n: data.n, batch: B, config, repeats, results: json });
+writeJson('bench/results/threads.json', { machine: machine(), data: dump ?? 'synthetic frappe-shaped', n: data.rows, batch: B, config, repeats, results: json });

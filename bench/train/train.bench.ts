@@ -10,7 +10,7 @@
 
 import { Rng } from '../../src/core/rng.js';
 import type { ModelConfig } from '../../src/models/config.js';
-import type { Dataset } from '../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../src/data/batches/columns.js';
 import { Trainer, type TrainerOptions } from '../../src/train/trainer.js';
 import { machine, printTable, writeJson } from '../engine/timing.js';
 
@@ -42,7 +42,7 @@ function synthetic(n: number, seed: number): Dataset {
     for (let i = 0; i < DENSE; i++) dense[r * DENSE + i] = rng.normal();
     labels[r] = rng.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
-  return { n, labels, fields, numDense: DENSE, dense: DENSE > 0 ? dense : null };
+  return { rows: n, labels, fields, numDense: DENSE, dense: DENSE > 0 ? dense : null };
 }
 
 const bh = { method: 'bh' as const, codeBits: peer ? 64 : 32, blockBits: peer ? 4 : 8, strategy: 'succession' as const };
@@ -71,7 +71,7 @@ let baseInfer = 0;
 for (const r of runs) {
   const tr = await Trainer.create(config, { batchSize: BATCH, epochs: 1, earlyStopping: false, optim: { lr: 1e-3, embeddingOptimizer: 'adam' }, ...r.opts });
   const n = r.opts.engine === 'reference' ? Math.min(N, 8192) : N;
-  const sub: Dataset = { ...data, n };
+  const sub: Dataset = { ...data, rows: n };
   const fit = await tr.fit(sub);
   await tr.close();
   const t0 = performance.now();

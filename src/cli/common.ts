@@ -19,7 +19,7 @@ import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
-import type { DataOptions, ModelOptions, RunData } from '../train/pipeline.js';
+import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
 import { errorLine } from './handle-error.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 

@@ -2,7 +2,7 @@
 // redrawn bar with rate and ETA; otherwise (pipes, CI, logs) a plain line every few seconds. Library code never
 // prints: commands create a Progress and feed it from the trainer's callbacks.
 
-import type { ProgressEvent } from '../train/pipeline.js';
+import type { ProgressEvent } from '../experiment/pipeline.js';
 
 export interface ProgressStream {
   write(s: string): boolean;

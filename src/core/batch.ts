@@ -16,6 +16,11 @@ export interface BatchField {
    * null: exactly one value per sample, value b belongs to sample b.
    */
   offsets: Int32Array | null;
+  /**
+   * One weight per value (libsvm/libffm values), multiplied into the value's embedding rows before pooling;
+   * null or absent: every value weighs 1.
+   */
+  weights?: Float32Array | null;
 }
 
 /** A mini-batch. Arrays may be longer than needed (preallocated for the maximum batch size); only `size` rows count. */
@@ -41,23 +46,51 @@ export class BatchBuffer implements Batch {
   readonly dense: Float32Array | null;
   readonly maxBatch: number;
 
-  constructor(maxBatch: number, multiValued: boolean[], numDense: number) {
+  /** true: arrays live in SharedArrayBuffers (a training batch that worker threads read). */
+  readonly shared: boolean;
+  /** Bumped whenever reserveValues reallocates a field's arrays (threads holding views must take the new ones). */
+  version = 0;
+
+  /**
+   * @param multiValued per field: rows hold 0..n values (offsets are kept)
+   * @param weighted per field: values carry weights (absent: no field does)
+   */
+  constructor(maxBatch: number, multiValued: boolean[], numDense: number, weighted?: boolean[], shared = false) {
     this.maxBatch = maxBatch;
-    this.labels = new Float32Array(maxBatch);
-    this.fields = multiValued.map((mv) => ({
-      ids: new Uint32Array(2 * maxBatch * (mv ? 4 : 1)),
-      offsets: mv ? new Int32Array(maxBatch + 1) : null,
-    }));
-    this.dense = numDense > 0 ? new Float32Array(maxBatch * numDense) : null;
+    this.shared = shared;
+    this.labels = this.f32(maxBatch);
+    this.fields = multiValued.map((mv, f) => {
+      const cap = maxBatch * (mv ? 4 : 1);
+      return { ids: this.u32(2 * cap), offsets: mv ? this.i32(maxBatch + 1) : null, weights: weighted?.[f] ? this.f32(cap) : null };
+    });
+    this.dense = numDense > 0 ? this.f32(maxBatch * numDense) : null;
   }
 
-  /** Make sure field f can hold n values (grows by doubling; keeps nothing). */
+  private f32(n: number): Float32Array {
+    return this.shared ? new Float32Array(new SharedArrayBuffer(4 * n)) : new Float32Array(n);
+  }
+  private u32(n: number): Uint32Array {
+    return this.shared ? new Uint32Array(new SharedArrayBuffer(4 * n)) : new Uint32Array(n);
+  }
+  private i32(n: number): Int32Array {
+    return this.shared ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+  }
+
+  /** Make sure field f can hold n values (grows by doubling, keeping the values already there). */
   reserveValues(f: number, n: number): Uint32Array {
     const fld = this.fields[f];
     if (fld.ids.length < 2 * n) {
       let cap = fld.ids.length / 2;
       while (cap < n) cap *= 2;
-      fld.ids = new Uint32Array(2 * cap);
+      const ids = this.u32(2 * cap);
+      ids.set(fld.ids);
+      fld.ids = ids;
+      if (fld.weights) {
+        const w = this.f32(cap);
+        w.set(fld.weights);
+        fld.weights = w;
+      }
+      this.version++;
     }
     return fld.ids;
   }

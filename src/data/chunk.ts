@@ -9,9 +9,9 @@ export interface FieldInfo {
   name: string;
   /** true: a row holds 0..n values (FieldColumn.offsets is set). */
   multiValued: boolean;
-  /** true: FieldColumn.weights is set (libsvm/libffm values, mean pooling as 1/n). */
+  /** true: FieldColumn.weights is set (libsvm/libffm values; the model multiplies them into the value's rows). */
   weighted: boolean;
-  /** How a multi-valued field's values should be fused. Mean is already folded into weights = 1/n. */
+  /** How the model pools a multi-valued field's values (the model config's `pooling`; weights stay raw). */
   pooling?: 'sum' | 'mean';
 }
 
@@ -148,14 +148,7 @@ export class ChunkBuilder {
     for (let f = 0; f < this.numFields; f++) {
       const off = this.offsets[f];
       if (off === null) continue;
-      const n = this.nvals[f];
-      if (this.fieldInfo[f].pooling === 'mean') {
-        const from = off[r - 1];
-        const w = this.weights[f] as Float32Array;
-        const inv = n > from ? 1 / (n - from) : 0;
-        for (let i = from; i < n; i++) w[i] *= inv;
-      }
-      off[r] = n;
+      off[r] = this.nvals[f];
     }
     this.rows = r;
   }

@@ -258,7 +258,7 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
   }
   for (const m of schema.multi) {
     roleOf.set(m.name, { role: ROLE_MULTI, target: fields.length, name: m.name, separator: m.separator.charCodeAt(0) });
-    fields.push({ name: m.name, multiValued: true, weighted: true, pooling: m.pooling });
+    fields.push({ name: m.name, multiValued: true, weighted: false, pooling: m.pooling });
   }
   for (const nc of schema.numeric) {
     if (nc.mode === 'dense') {

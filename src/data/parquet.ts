@@ -250,7 +250,7 @@ export async function openParquet(path: string, options: ReaderOptions = {}): Pr
   }
   for (const m of schema.multi) {
     roles.push({ kind: 'multi', col: m.name, field: fields.length, separator: m.separator });
-    fields.push({ name: m.name, multiValued: true, weighted: true, pooling: m.pooling });
+    fields.push({ name: m.name, multiValued: true, weighted: false, pooling: m.pooling });
   }
   for (const n of schema.numeric) {
     if (n.mode !== 'dense') continue;

@@ -189,9 +189,10 @@ export class EmbeddingLayout {
     if (batch.fields.length !== F) throw new ConfigError(`batch: ${batch.fields.length} fields given, the model has ${F}`);
     if (B * this.segPerSample + 1 > this.offsets.length) throw new ConfigError(`batch: size ${B} exceeds the model's maxBatch`);
     this.fusedActive = false;
-    if (inferOnly && this.noConcat && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
+    const valueWeights = batch.fields.some((bf) => (bf.weights ?? null) !== null);
+    if (inferOnly && this.noConcat && !valueWeights && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
     let total = 0;
-    let weights = this.staticWeights;
+    let weights = this.staticWeights || valueWeights;
     const single = this.noConcat && batch.fields.every((bf) => bf.offsets === null);
     for (let f = 0; f < F; f++) {
       const bf = batch.fields[f];
@@ -216,7 +217,7 @@ export class EmbeddingLayout {
     }
     this.ensureRows(total);
     if (single) {
-      this.buildSingleValued(batch);
+      this.buildSingleValued(batch, valueWeights);
       return;
     }
     const rows = this.rows;
@@ -232,6 +233,7 @@ export class EmbeddingLayout {
         const base = this.rowBase[f];
         const sc = this.scratch[f];
         const o = batch.fields[f].offsets;
+        const vw = batch.fields[f].weights ?? null;
         const lo = o === null ? b : o[b];
         const hi = o === null ? b + 1 : o[b + 1];
         const pool = fld.pooling === 'mean' && hi > lo ? 1 / (hi - lo) : 1;
@@ -240,7 +242,7 @@ export class EmbeddingLayout {
             offs[s++] = r;
             for (let v = lo; v < hi; v++) {
               rows[r] = base + sc[v * K + k];
-              bw[r] = pool;
+              bw[r] = vw === null ? pool : pool * vw[v];
               if (blk !== null) blk[r] = -1;
               r++;
             }
@@ -250,9 +252,10 @@ export class EmbeddingLayout {
           const w = fld.fusion === 'mean' ? pool / K : pool;
           const bb = this.blockBase[f];
           for (let v = lo; v < hi; v++) {
+            const wv = vw === null ? w : w * vw[v];
             for (let k = 0; k < K; k++) {
               rows[r] = base + sc[v * K + k];
-              bw[r] = w;
+              bw[r] = wv;
               if (blk !== null) blk[r] = bb < 0 ? -1 : bb + k;
               r++;
             }
@@ -309,7 +312,7 @@ export class EmbeddingLayout {
   // The same layout as build's general loop when every field is single-valued and none is concat: sample b's
   // field f is segment b·F + f, covering rows [b·P + o_f, b·P + o_f + K_f) (P = Σ K, o_f = Σ_{g<f} K_g).
   // Field-major loops with no per-row branches; weights and block ids are written only when a kernel reads them.
-  private buildSingleValued(batch: Batch): void {
+  private buildSingleValued(batch: Batch, valueWeights: boolean): void {
     const B = batch.size;
     const F = this.fields.length;
     const P = this.rowsPerSample;
@@ -339,18 +342,20 @@ export class EmbeddingLayout {
     }
     for (let b = 0, s = 0; b < B; b++) for (let f = 0; f < F; f++) offs[s++] = b * P + this.fieldRowOffset[f];
     offs[B * F] = B * P;
-    if (this.staticWeights || this.numBlocks > 0) {
+    if (this.staticWeights || valueWeights || this.numBlocks > 0) {
       const bw = this.baseWeights;
       const blk = this.numBlocks > 0 ? this.blockOf : null;
       for (let f = 0; f < F; f++) {
         const fld = this.fields[f];
         const K = fld.indexer.rowsPerValue;
         const w = fld.fusion === 'mean' ? 1 / K : 1;
+        const vw = batch.fields[f].weights ?? null;
         const bb = this.blockBase[f];
         const fo = this.fieldRowOffset[f];
         for (let b = 0; b < B; b++) {
           const dst = b * P + fo;
-          for (let k = 0; k < K; k++) bw[dst + k] = w;
+          const wb = vw === null ? w : w * vw[b];
+          for (let k = 0; k < K; k++) bw[dst + k] = wb;
           if (blk !== null) for (let k = 0; k < K; k++) blk[dst + k] = bb < 0 ? -1 : bb + k;
         }
       }
@@ -358,7 +363,7 @@ export class EmbeddingLayout {
     this.nRows = B * P;
     this.nSeg = B * F;
     this.batch = B;
-    this.useWeights = this.staticWeights;
+    this.useWeights = this.staticWeights || valueWeights;
   }
 }
 

@@ -80,7 +80,7 @@ export class PredictPool {
     let slot = this.slots[0];
     for (const s of this.slots) if (s.inFlight < slot.inFlight) slot = s;
     const id = this.nextId++;
-    const transfer = [batch.labels.buffer, ...batch.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : [])]), ...(batch.dense ? [batch.dense.buffer] : [])];
+    const transfer = [batch.labels.buffer, ...batch.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : []), ...(f.weights ? [f.weights.buffer] : [])]), ...(batch.dense ? [batch.dense.buffer] : [])];
     return new Promise<Float32Array>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, slot });
       if (slot.inFlight++ === 0) slot.worker.ref();

@@ -3,7 +3,9 @@
 // contiguous batches of `evalBatch` from the start of the input, the same batches the training run scored its
 // test set with, so a loaded model reproduces the training run's metrics bit for bit.
 
-import { BatchBuffer, type Batch } from '../core/batch.js';
+import type { Batch, BatchBuffer } from '../core/batch.js';
+import { batchBufferOf, shapeOf, type Columns } from '../data/batches/columns.js';
+import { StreamSource } from '../data/batches/stream.js';
 import { CheckpointError, ConfigError, DataError, isBhembedError } from '../core/errors.js';
 import type { DataChunk } from '../data/chunk.js';
 import { openReader } from '../data/open.js';
@@ -65,12 +67,6 @@ export interface PredictedBatch {
   labels: Float32Array;
   /** Index of the batch's first row in the input. */
   firstRow: number;
-}
-
-interface Segment {
-  chunk: DataChunk;
-  start: number;
-  count: number;
 }
 
 /**
@@ -191,21 +187,31 @@ export class Predictor {
   // results yielded in input order.
   private async *predictChunksPooled(chunks: AsyncIterable<DataChunk>, pool: PredictPool): AsyncGenerator<PredictedBatch> {
     const B = this.evalBatch;
-    const numDense = this.config.numDense;
+    const src = await inOrder(chunks);
+    if (src === null) return;
     const inFlight: Array<{ probs: Promise<Float32Array>; labels: Float32Array; firstRow: number }> = [];
     const take = async (): Promise<PredictedBatch> => {
       const b = inFlight.shift() as (typeof inFlight)[number];
       return { probs: await b.probs, labels: b.labels, firstRow: b.firstRow };
     };
-    for await (const g of segmentBatches(chunks, B)) {
-      const batch = batchOfSegments(g.segs, g.rows, numDense);
-      const labels = batch.labels.slice(); // before score(): it transfers the batch's buffers to the worker
-      const probs = pool.score(batch);
-      probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
-      inFlight.push({ probs, labels, firstRow: g.firstRow });
-      if (inFlight.length >= 2 * pool.size) yield await take();
+    let firstRow = 0;
+    try {
+      for (;;) {
+        // A fresh buffer per batch: score() transfers its arrays to the worker.
+        const batch = batchBufferOf(src.shape, B);
+        const n = await src.next(batch);
+        if (n === 0) break;
+        const labels = batch.labels.slice(0, n); // before score(): it transfers the batch's buffers to the worker
+        const probs = pool.score(batch);
+        probs.catch(() => undefined); // awaited in order below; keeps an early failure from being unhandled
+        inFlight.push({ probs, labels, firstRow });
+        firstRow += n;
+        if (inFlight.length >= 2 * pool.size) yield await take();
+      }
+      while (inFlight.length > 0) yield await take();
+    } finally {
+      await src.close();
     }
-    while (inFlight.length > 0) yield await take();
   }
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
@@ -263,43 +269,38 @@ export class Predictor {
       yield* this.predictChunksPooled(chunks, this.pool);
       return;
     }
-    const B = this.evalBatch;
-    let buf: BatchBuffer | null = null;
-    for await (const g of segmentBatches(chunks, B)) {
-      const first = g.segs[0].chunk;
-      if (buf === null) buf = new BatchBuffer(B, first.fields.map((c) => c.offsets !== undefined), this.config.numDense);
-      fillBatch(buf, g.segs, g.rows, this.config.numDense);
-      const labels = buf.labels.slice(0, g.rows);
-      const probs = (await this.model.predict(buf)).slice(0, g.rows);
-      yield { probs, labels, firstRow: g.firstRow };
+    const src = await inOrder(chunks);
+    if (src === null) return;
+    const buf: BatchBuffer = batchBufferOf(src.shape, this.evalBatch);
+    let firstRow = 0;
+    try {
+      for (;;) {
+        const n = await src.next(buf);
+        if (n === 0) break;
+        const labels = buf.labels.slice(0, n);
+        const probs = (await this.model.predict(buf)).slice(0, n);
+        yield { probs, labels, firstRow };
+        firstRow += n;
+      }
+    } finally {
+      await src.close();
     }
   }
 }
 
 /**
- * Cut a chunk stream into contiguous batches of B rows (the last may be shorter): each batch as the chunk segments
- * it spans, so batches never depend on how the rows were split into chunks.
+ * One pass over a chunk stream as an in-order source (contiguous batches from the first row, whatever the chunk
+ * sizes); its shape is the first chunk's. null when the stream is empty.
  */
-async function* segmentBatches(chunks: AsyncIterable<DataChunk>, B: number): AsyncGenerator<{ segs: Segment[]; rows: number; firstRow: number }> {
-  let segs: Segment[] = [];
-  let rows = 0;
-  let firstRow = 0;
-  for await (const chunk of chunks) {
-    let r = 0;
-    while (r < chunk.rows) {
-      const n = Math.min(B - rows, chunk.rows - r);
-      segs.push({ chunk, start: r, count: n });
-      rows += n;
-      r += n;
-      if (rows === B) {
-        yield { segs, rows, firstRow };
-        firstRow += rows;
-        segs = [];
-        rows = 0;
-      }
-    }
+async function inOrder(chunks: AsyncIterable<DataChunk>): Promise<StreamSource | null> {
+  const it = chunks[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return null;
+  async function* all(): AsyncGenerator<Columns> {
+    yield first.value;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  if (rows > 0) yield { segs, rows, firstRow };
+  return new StreamSource({ shape: shapeOf(first.value), pass: all });
 }
 
 /** What a model file records about its training data: enough to read new data the same way. */
@@ -348,87 +349,4 @@ function checkPrecision(p: InferPrecision): InferPrecision {
 function checkWorkers(n: number): number {
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`workers must be a positive integer, got ${String(n)}`, { key: 'workers', value: n });
   return n;
-}
-
-/** The rows of the segments as one new Batch (fresh arrays of exactly its rows, so they can be transferred). */
-function batchOfSegments(segs: Segment[], n: number, numDense: number): Batch {
-  const F = segs[0].chunk.fields.length;
-  const labels = new Float32Array(n);
-  const dense = numDense > 0 ? new Float32Array(n * numDense) : null;
-  let at = 0;
-  for (const s of segs) {
-    labels.set(s.chunk.labels.subarray(s.start, s.start + s.count), at);
-    if (dense && s.chunk.dense) dense.set(s.chunk.dense.subarray(s.start * numDense, (s.start + s.count) * numDense), at * numDense);
-    at += s.count;
-  }
-  const fields: Batch['fields'] = [];
-  for (let f = 0; f < F; f++) {
-    if (segs[0].chunk.fields[f].offsets === undefined) {
-      const ids = new Uint32Array(2 * n);
-      let r = 0;
-      for (const s of segs) {
-        ids.set(s.chunk.fields[f].ids.subarray(2 * s.start, 2 * (s.start + s.count)), 2 * r);
-        r += s.count;
-      }
-      fields.push({ ids, offsets: null });
-      continue;
-    }
-    const ids = new Uint32Array(2 * countValues(segs, f));
-    const offsets = new Int32Array(n + 1);
-    copyMultiValued(segs, f, ids, offsets);
-    fields.push({ ids, offsets });
-  }
-  return { size: n, labels, fields, dense };
-}
-
-/** Values of multi-valued field f over the segments' rows. */
-function countValues(segs: Segment[], f: number): number {
-  let total = 0;
-  for (const s of segs) {
-    const o = s.chunk.fields[f].offsets as Uint32Array;
-    total += o[s.start + s.count] - o[s.start];
-  }
-  return total;
-}
-
-/** Concatenate multi-valued field f of the segments: ids (2 words per value) and row offsets (offsets[0] = 0). */
-function copyMultiValued(segs: Segment[], f: number, ids: Uint32Array, offsets: Int32Array): void {
-  offsets[0] = 0;
-  let v = 0;
-  let row = 0;
-  for (const s of segs) {
-    const col = s.chunk.fields[f];
-    const o = col.offsets as Uint32Array;
-    ids.set(col.ids.subarray(2 * o[s.start], 2 * o[s.start + s.count]), 2 * v);
-    for (let r = 0; r < s.count; r++) {
-      v += o[s.start + r + 1] - o[s.start + r];
-      offsets[++row] = v;
-    }
-  }
-}
-
-/** Copy the pending rows (possibly from several chunks) into the batch buffer. */
-function fillBatch(buf: BatchBuffer, segs: Segment[], n: number, numDense: number): void {
-  buf.size = n;
-  let i = 0;
-  for (const s of segs) {
-    buf.labels.set(s.chunk.labels.subarray(s.start, s.start + s.count), i);
-    if (numDense > 0 && buf.dense && s.chunk.dense) {
-      buf.dense.set(s.chunk.dense.subarray(s.start * numDense, (s.start + s.count) * numDense), i * numDense);
-    }
-    i += s.count;
-  }
-  for (let f = 0; f < buf.fields.length; f++) {
-    const dst = buf.fields[f];
-    if (dst.offsets === null) {
-      let at = 0;
-      for (const s of segs) {
-        dst.ids.set(s.chunk.fields[f].ids.subarray(2 * s.start, 2 * (s.start + s.count)), 2 * at);
-        at += s.count;
-      }
-      continue;
-    }
-    const ids = buf.reserveValues(f, countValues(segs, f));
-    copyMultiValued(segs, f, ids, buf.fields[f].offsets as Int32Array);
-  }
 }

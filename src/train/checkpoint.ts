@@ -7,7 +7,8 @@ import type { BatchBuffer } from '../core/batch.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import type { ModelFileMeta, NamedTensor, WeightDtype } from '../models/model-file.js';
 import { readModelFile, writeModelFile } from '../models/model-file.js';
-import { batchBufferFor, gatherBatch, type Dataset } from './dataset.js';
+import { appendRows, batchBufferOf, shapeOf, type Columns } from '../data/batches/columns.js';
+import type { BatchSource } from '../data/batches/source.js';
 
 export interface SaveModelOptions {
   /** float16 halves the file; predictions then differ slightly from the trained model's. @default 'float32' */
@@ -34,16 +35,37 @@ export const CALIBRATION_ROWS = 65_536;
  * model's maxBatch. Does nothing for a model without a deep tower. The training pipeline runs it on the
  * training set before saving, so every saved model can be served with precision 'int8-static'.
  */
-export async function calibrateOnDataset(model: CtrModel, ds: Dataset, maxRows = CALIBRATION_ROWS): Promise<void> {
-  if (model.mlp === null || ds.n === 0) return;
-  const k = Math.min(ds.n, maxRows);
+export async function calibrateOnDataset(model: CtrModel, ds: Columns, maxRows = CALIBRATION_ROWS): Promise<void> {
+  if (model.mlp === null || ds.rows === 0) return;
+  const k = Math.min(ds.rows, maxRows);
   const order = new Int32Array(k);
-  for (let i = 0; i < k; i++) order[i] = Math.floor((i * ds.n) / k);
+  for (let i = 0; i < k; i++) order[i] = Math.floor((i * ds.rows) / k);
   const B = model.maxBatch;
-  const buf = batchBufferFor(ds, B);
+  const buf = batchBufferOf(shapeOf(ds), B);
   async function* batches(): AsyncGenerator<BatchBuffer> {
     for (let s = 0; s < k; s += B) {
-      gatherBatch(ds, order, s, Math.min(B, k - s), buf);
+      buf.size = 0;
+      appendRows(ds, order, s, Math.min(B, k - s), buf);
+      yield buf;
+    }
+  }
+  await model.calibrate(batches());
+}
+
+/**
+ * The same for a source that is not held in memory: the first maxRows rows of one pass (a stream cannot be
+ * strided without reading it all; a shuffled stream's first rows are spread over its shuffle buffer).
+ */
+export async function calibrateOnSource(model: CtrModel, src: BatchSource, maxRows = CALIBRATION_ROWS): Promise<void> {
+  if (model.mlp === null) return;
+  const B = model.maxBatch;
+  const buf = batchBufferOf(src.shape, B);
+  async function* batches(): AsyncGenerator<BatchBuffer> {
+    let done = 0;
+    while (done < maxRows) {
+      const n = await src.next(buf, Math.min(B, maxRows - done));
+      if (n === 0) return;
+      done += n;
       yield buf;
     }
   }

@@ -15,15 +15,17 @@
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
-import { Rng } from '../core/rng.js';
+import type { BatchBuffer } from '../core/batch.js';
+import { BhembedError, ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
+import { batchBufferOf, checkColumns, type BatchShape, type Columns } from '../data/batches/columns.js';
+import { MemorySource } from '../data/batches/memory.js';
+import { isBatchSource, type BatchSource } from '../data/batches/source.js';
 import { createGemmProvider, createOps, WasmOps, type GemmKind, type OpsKind } from '../kernels/index.js';
 import type { GemmProvider, Ops } from '../kernels/ops.js';
 import type { ModelConfig } from '../models/config.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import { createModel } from '../models/registry.js';
 import { normalizeOptim, type OptimConfig } from '../nn/optim/config.js';
-import { batchBufferFor, checkDataset, gatherBatch, shareDataset, type Dataset } from './dataset.js';
 import { BinaryMetrics } from './metrics.js';
 import {
   CMD_DATA,
@@ -38,7 +40,6 @@ import {
   CTRL_ERR_FB,
   CTRL_GEN,
   CTRL_SIZE,
-  CTRL_START,
   CTRL_STEP,
   barrierAsync,
   finishStep,
@@ -65,7 +66,7 @@ export interface TrainerOptions {
   batchSize?: number;
   /** @default 1 */
   epochs?: number;
-  /** Reshuffle the rows every epoch. @default true */
+  /** Reshuffle the rows every epoch (rows given as Columns; a BatchSource shuffles as it was built to). @default true */
   shuffle?: boolean;
   /** Shuffling and dropout seed (the model's init seed is ModelConfig.seed). @default 1 */
   seed?: number;
@@ -111,7 +112,7 @@ export interface StepProgress {
   step: number;
   /** Rows of this epoch done so far. */
   done: number;
-  /** Rows per epoch. */
+  /** Rows per epoch (for a stream not yet read through: the rows done so far). */
   total: number;
   /** Summed (not mean) loss of this step's batch. */
   loss: number;
@@ -148,10 +149,16 @@ export interface FitResult {
 
 interface WorkerHandle {
   worker: Worker;
-  /** Carries each fit's dataset (read synchronously by the worker on CMD_DATA). */
+  /** Carries each fit's shared batch buffer (read synchronously by the worker on CMD_DATA). */
   port: MessagePort;
   grad: Float32Array;
   errors: PlainError[];
+}
+
+/** A source's batches must have the model's fields and dense width. */
+function checkShape(shape: BatchShape, numFields: number, numDense: number, what: string): void {
+  if (shape.fields.length !== numFields) throw new ConfigError(`${what}: ${shape.fields.length} fields, the model has ${numFields}`);
+  if (shape.numDense !== numDense) throw new ConfigError(`${what}: ${shape.numDense} dense inputs per row, the model expects ${numDense}`, { key: 'numDense' });
 }
 
 /**
@@ -181,8 +188,8 @@ export class Trainer {
   private workers: WorkerHandle[] = [];
   private ctrl: Int32Array | null = null;
   private losses: Float64Array | null = null;
-  private order: Int32Array | null = null;
-  private sharedTrain: Dataset | null = null;
+  /** The buffers of the shared batch the workers hold (re-sent when the batch grows). */
+  private sentVersion = -1;
   private sync: StepSync | null = null;
   private exchange: SparseExchange | null = null;
   private merger: SparseMerger | null = null;
@@ -230,8 +237,11 @@ export class Trainer {
     return trainer;
   }
 
-  /** Train on `train`, evaluating on `valid` (if given) for early stopping; the best weights stay in the model. */
-  async fit(train: Dataset, valid?: Dataset): Promise<FitResult> {
+  /**
+   * Train on `train` (rows in memory, shuffled each epoch, or any BatchSource), evaluating on `valid` (if given)
+   * for early stopping; the best weights stay in the model.
+   */
+  async fit(train: Columns | BatchSource, valid?: Columns | BatchSource): Promise<FitResult> {
     // Idle workers do not keep the process alive (a forgotten close() cannot hang it); training ones do.
     const ref = (on: boolean): void => this.workers.forEach((w) => (on ? w.worker.ref() : w.worker.unref()));
     ref(true);
@@ -242,26 +252,23 @@ export class Trainer {
     }
   }
 
-  private async fitLoop(train: Dataset, valid?: Dataset): Promise<FitResult> {
+  private async fitLoop(trainIn: Columns | BatchSource, validIn?: Columns | BatchSource): Promise<FitResult> {
     const t0 = performance.now();
-    const model = this.model;
-    const cfg = model.config;
-    checkDataset(train, cfg.fields.length, cfg.numDense, 'train');
-    if (valid) checkDataset(valid, cfg.fields.length, cfg.numDense, 'valid');
     const { batchSize, epochs, shuffle, evalEvery } = this.opts;
+    const train = this.sourceOf(trainIn, 'train', { shuffle, seed: this.opts.seed });
+    const valid = validIn === undefined ? undefined : this.sourceOf(validIn, 'valid', {});
     const es = this.opts.earlyStopping === false || !valid ? null : { patience: this.opts.earlyStopping?.patience ?? 2, minDelta: this.opts.earlyStopping?.minDelta ?? 0 };
-    const rng = new Rng(this.opts.seed);
-    const n = train.n;
-    let order: Int32Array;
+    // No step has more rows than a pass (a buffer larger than the data only reserves memory).
+    const cap = Math.max(1, Math.min(batchSize, train.rowsPerPass ?? batchSize));
+    const batch = batchBufferOf(train.shape, cap, this.threads > 1);
     if (this.threads > 1) {
       if (this.workers.length === 0) {
         await this.startWorkers();
         for (const w of this.workers) w.worker.ref();
       }
-      order = await this.shareData(train);
-    } else order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    const batch = batchBufferFor(train, Math.max(1, Math.min(batchSize, n))); // no step has more than n rows
+      this.sentVersion = -1;
+      await this.shareBatch(batch);
+    }
     const history: FitResult['history'] = [];
     let best: FitResult['best'] = null;
     let snapshot: Float32Array[] | null = null;
@@ -288,18 +295,21 @@ export class Trainer {
       return es !== null && bad >= es.patience;
     };
 
+    let n = 0;
     for (epoch = 0; epoch < epochs && !stopped; epoch++) {
       this.epoch = epoch;
-      if (shuffle) rng.shuffle(order);
       epochLoss = 0;
-      for (let start = 0; start < n; start += batchSize) {
-        const count = Math.min(batchSize, n - start);
-        const loss = this.threads > 1 ? await this.parallelStep(train, order, start, count, batch) : await this.serialStep(train, order, start, count, batch);
+      n = 0;
+      for (;;) {
+        const count = await train.next(batch, batchSize);
+        if (count === 0) break;
+        const loss = this.threads > 1 ? await this.parallelStep(batch, count) : await this.serialStep(batch, count);
         if (!Number.isFinite(loss)) throw divergedError(epoch, this.step, `loss ${loss}`);
         epochLoss += loss;
         evalLoss += loss / Math.max(1, count);
         evalCount++;
-        this.opts.onStep?.({ epoch, step: this.step, done: start + count, total: n, loss });
+        n += count;
+        this.opts.onStep?.({ epoch, step: this.step, done: n, total: train.rowsPerPass ?? n, loss });
         if (evalEvery > 0 && this.step % evalEvery === 0 && (await evaluateNow())) {
           stopped = true;
           break;
@@ -321,8 +331,18 @@ export class Trainer {
     };
   }
 
-  private async serialStep(ds: Dataset, order: Int32Array, start: number, count: number, batch: ReturnType<typeof batchBufferFor>): Promise<number> {
-    gatherBatch(ds, order, start, count, batch);
+  /** Rows given as Columns become an in-memory source; a source must have the model's fields. */
+  private sourceOf(x: Columns | BatchSource, what: string, opts: { shuffle?: boolean; seed?: number }): BatchSource {
+    const cfg = this.model.config;
+    if (isBatchSource(x)) {
+      checkShape(x.shape, cfg.fields.length, cfg.numDense, what);
+      return x;
+    }
+    checkColumns(x, cfg.fields.length, cfg.numDense, what);
+    return new MemorySource(x, opts);
+  }
+
+  private async serialStep(batch: BatchBuffer, count: number): Promise<number> {
     const m = this.model;
     const t = ++this.step;
     const loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
@@ -331,12 +351,14 @@ export class Trainer {
     return loss;
   }
 
-  private async parallelStep(ds: Dataset, order: Int32Array, start: number, count: number, batch: ReturnType<typeof batchBufferFor>): Promise<number> {
+  // The batch is in shared memory: every thread takes its shard of it (workers copy theirs out; the main thread
+  // narrows the batch to its shard in place, since it is the last to read it).
+  private async parallelStep(batch: BatchBuffer, count: number): Promise<number> {
     const ctrl = this.ctrl as Int32Array;
     const losses = this.losses as Float64Array;
     const N = this.threads;
+    if (batch.version !== this.sentVersion) await this.shareBatch(batch);
     const t = ++this.step;
-    ctrl[CTRL_START] = start;
     ctrl[CTRL_COUNT] = count;
     ctrl[CTRL_STEP] = t;
     Atomics.store(ctrl, CTRL_DONE, 0);
@@ -350,7 +372,8 @@ export class Trainer {
     let failure: unknown = null;
     try {
       const [lo, hi] = shardRange(count, N, 0);
-      gatherBatch(ds, order, start + lo, hi - lo, batch);
+      // Shard 0 is rows [0, hi) of the batch: the batch itself with its size cut (lo is 0).
+      batch.size = hi - lo;
       loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
       if (this.merger === null) m.applySparse(t);
     } catch (e) {
@@ -389,7 +412,7 @@ export class Trainer {
       for (let i = 0; i < 50 && this.workers.every((w) => w.errors.length === 0); i++) await new Promise((r) => setTimeout(r, 10));
       const e = this.workers.find((w) => w.errors.length > 0)?.errors[0];
       await this.close();
-      throw e ? fromPlain(e) : new ConfigError('training worker failed');
+      throw e ? fromPlain(e) : new BhembedError('internal', 'training worker failed');
     }
   }
 
@@ -405,13 +428,12 @@ export class Trainer {
     Atomics.notify(ctrl, CTRL_DONE);
   }
 
-  // Hands the training set (copied into shared memory) and a shared row order to every worker.
-  private async shareData(train: Dataset): Promise<Int32Array> {
+  // Hands the shared batch buffer (its current arrays) to every worker; again whenever the batch grows.
+  private async shareBatch(batch: BatchBuffer): Promise<void> {
     const ctrl = this.ctrl as Int32Array;
-    this.sharedTrain = shareDataset(train);
-    this.order = new Int32Array(new SharedArrayBuffer(4 * Math.max(1, train.n)));
     const grads = [this.model.params.grad, ...this.workers.map((w) => w.grad)];
-    const data: WorkerData = { dataset: this.sharedTrain, order: this.order, grads };
+    const data: WorkerData = { batch: { labels: batch.labels, fields: batch.fields, dense: batch.dense, numDense: this.model.config.numDense }, grads };
+    this.sentVersion = batch.version;
     for (const w of this.workers) w.port.postMessage(data);
     this.sync = { ctrl, threads: this.threads, id: 0, model: this.model, merger: this.merger, grads };
     Atomics.store(ctrl, CTRL_DONE, 0);
@@ -419,7 +441,6 @@ export class Trainer {
     Atomics.add(ctrl, CTRL_GEN, 1);
     Atomics.notify(ctrl, CTRL_GEN);
     await this.waitWorkers();
-    return this.order;
   }
 
   private async startWorkers(): Promise<void> {
@@ -475,7 +496,8 @@ export class Trainer {
             reject(e);
           });
           worker.on('exit', (code: number) => {
-            if (ready && !stopping && this.workers.includes(handle)) this.abort(handle, toPlain(new ConfigError(`training worker ${w} exited (code ${code})`)));
+            // A crash, not a setting: a runtime failure (exit 1), never a usage error.
+            if (ready && !stopping && this.workers.includes(handle)) this.abort(handle, toPlain(new BhembedError('internal', `training worker ${w} exited unexpectedly (code ${code})`)));
           });
         }),
       );
@@ -490,10 +512,8 @@ export class Trainer {
     }
   }
 
-  /** AUC and log loss of the model on a dataset (inference mode, batches of batchSize). */
-  async evaluate(ds: Dataset): Promise<EvalResult> {
-    const cfg = this.model.config;
-    checkDataset(ds, cfg.fields.length, cfg.numDense, 'eval');
+  /** AUC and log loss of the model on rows in memory or one pass of a source (inference mode, batches of batchSize). */
+  async evaluate(ds: Columns | BatchSource): Promise<EvalResult> {
     const metrics = new BinaryMetrics();
     await this.forEachPrediction(ds, (p, labels, count) => {
       // Weights blown up to Infinity give NaN scores even while the clamped training loss stays finite.
@@ -504,25 +524,29 @@ export class Trainer {
     return { auc: r.auc, logloss: r.logloss, n: r.n };
   }
 
-  /** Click probabilities for every row of a dataset. */
-  async predict(ds: Dataset): Promise<Float32Array> {
-    const out = new Float32Array(ds.n);
+  /** Click probabilities for every row (in order) of rows in memory or one pass of a source. */
+  async predict(ds: Columns | BatchSource): Promise<Float32Array> {
+    let out = new Float32Array(isBatchSource(ds) ? 1024 : Math.max(1, ds.rows));
     let pos = 0;
     await this.forEachPrediction(ds, (p, _l, count) => {
+      if (pos + count > out.length) {
+        const bigger = new Float32Array(Math.max(2 * out.length, pos + count));
+        bigger.set(out);
+        out = bigger;
+      }
       out.set(p.subarray(0, count), pos);
       pos += count;
     });
-    return out;
+    return out.slice(0, pos);
   }
 
-  private async forEachPrediction(ds: Dataset, sink: (p: Float32Array, labels: Float32Array, count: number) => void): Promise<void> {
+  private async forEachPrediction(ds: Columns | BatchSource, sink: (p: Float32Array, labels: Float32Array, count: number) => void): Promise<void> {
     const B = this.opts.batchSize;
-    const batch = batchBufferFor(ds, Math.max(1, Math.min(B, ds.n))); // same batches; no larger buffer than the data
-    const rows = new Int32Array(Math.max(1, Math.min(B, ds.n)));
-    for (let start = 0; start < ds.n; start += B) {
-      const count = Math.min(B, ds.n - start);
-      for (let i = 0; i < count; i++) rows[i] = start + i;
-      gatherBatch(ds, rows, 0, count, batch);
+    const src = this.sourceOf(ds, 'eval', {});
+    const batch = batchBufferOf(src.shape, Math.max(1, Math.min(B, src.rowsPerPass ?? B))); // no larger buffer than the data
+    for (;;) {
+      const count = await src.next(batch, B);
+      if (count === 0) break;
       const p = await this.model.predict(batch);
       sink(p, batch.labels, count);
     }

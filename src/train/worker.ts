@@ -5,15 +5,20 @@
 // Adam step on its slice of the parameters with the gradients of all threads summed (finishStep). Synchronization
 // is a shared Int32Array with Atomics (no message per step). Importing this file on the main thread runs nothing.
 //
+// Threads receive batches: the main thread pulls each batch from the BatchSource into a batch buffer in shared
+// memory, and each worker copies its shard of it out (data/batches/columns.ts appendRows).
+//
 //   ctrl[GEN]   bumped by main to start a step (or stop)   ctrl[DONE]  workers finished this step
-//   ctrl[START] first position in `order`  ctrl[COUNT] batch size  ctrl[STEP] 1-based step
-//   ctrl[CMD]   RUN (a step) | DATA (read the next fit's dataset and order from `port`, then count as done) | STOP
+//   ctrl[COUNT] batch size  ctrl[STEP] 1-based step
+//   ctrl[CMD]   RUN (a step) | DATA (take the shared batch's arrays from `port`, then count as done) | STOP
 //   ctrl[ERR]   set by a thread that failed (it still counts as done, then posts the error)
 //   ctrl[ERR_FB] set by a thread whose forward/backward failed (before the sparse exchange: nobody updates rows)
 //   ctrl[BAR], ctrl[BAR_GEN]  the step's barrier (arrivals, generation)   ctrl[ABORT]  set by main when a worker died
 
 import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
+import type { BatchBuffer } from '../core/batch.js';
 import { BhembedError, toPlain } from '../core/errors.js';
+import { appendRows, batchBufferOf, type Columns } from '../data/batches/columns.js';
 import { WasmOps, type WasmShared } from '../kernels/index.js';
 import { createGemmProvider, type GemmKind } from '../kernels/index.js';
 import type { Ops } from '../kernels/ops.js';
@@ -22,13 +27,11 @@ import type { NormalizedModelConfig } from '../models/config.js';
 import type { SharedModelState } from '../models/ctr-model.js';
 import { createModel } from '../models/registry.js';
 import type { NormalizedOptimConfig } from '../nn/optim/config.js';
-import { batchBufferFor, gatherBatch, type Dataset } from './dataset.js';
 import { mergeAndApply, SparseMerger, type SparseExchange } from './sparse-sync.js';
 import type { CtrModel } from '../models/ctr-model.js';
 
 export const CTRL_GEN = 0;
 export const CTRL_DONE = 1;
-export const CTRL_START = 2;
 export const CTRL_COUNT = 3;
 export const CTRL_STEP = 4;
 export const CTRL_CMD = 5;
@@ -68,15 +71,14 @@ export interface WorkerInit {
   seed: number;
   /** The merged sparse update's exchange; null: Hogwild (each thread steps its own shard's rows). */
   exchange: SparseExchange | null;
-  /** Each fit's { dataset, order } (shared arrays), posted before CMD_DATA. */
+  /** The shared batch's arrays (WorkerData), posted before CMD_DATA. */
   port: MessagePort;
 }
 
 /** What the main thread posts on `port` before CMD_DATA. */
 export interface WorkerData {
-  dataset: Dataset;
-  /** Row order of the epoch (shared; the main thread reshuffles it in place). */
-  order: Int32Array;
+  /** The shared batch buffer's arrays (SharedArrayBuffer views); each step's rows are in its first ctrl[COUNT] rows. */
+  batch: Pick<Columns, 'labels' | 'fields' | 'dense' | 'numDense'>;
   /** Every thread's dense gradient buffer, by thread id (the main thread's is 0). */
   grads: Float32Array[];
 }
@@ -140,7 +142,7 @@ function receiveData(port: MessagePort, ctrl: Int32Array): WorkerData {
     if (m !== undefined) return m.message as WorkerData;
     Atomics.wait(ctrl, CTRL_SIZE - 1, 0, 5);
   }
-  throw new BhembedError('internal', 'training worker: no dataset arrived with CMD_DATA');
+  throw new BhembedError('internal', 'training worker: no batch arrived with CMD_DATA');
 }
 
 /** Thrown out of a barrier when the main thread aborted the step (a worker died). */
@@ -210,7 +212,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
   const merger = init.exchange ? new SparseMerger(model.ops, init.exchange, init.workerId) : null;
   let data: WorkerData | null = null;
   let sync: StepSync | null = null;
-  let batch = null as ReturnType<typeof batchBufferFor> | null;
+  let batch: BatchBuffer | null = null;
   const ctrl = init.ctrl;
   const N = init.nWorkers;
   const barrier = (): void => barrierSync(ctrl, N);
@@ -229,7 +231,11 @@ async function runWorker(init: WorkerInit): Promise<void> {
     if (cmd === CMD_DATA) {
       try {
         data = receiveData(init.port, ctrl);
-        batch = batchBufferFor(data.dataset, init.shardMax);
+        const shape = {
+          fields: data.batch.fields.map((f) => ({ multiValued: (f.offsets ?? null) !== null, weighted: (f.weights ?? null) !== null })),
+          numDense: data.batch.numDense ?? 0,
+        };
+        batch = batchBufferOf(shape, init.shardMax);
         sync = { ctrl, threads: N, id: init.workerId, model, merger, grads: data.grads };
       } catch (e) {
         report(e);
@@ -241,11 +247,11 @@ async function runWorker(init: WorkerInit): Promise<void> {
     const t = ctrl[CTRL_STEP];
     let ok = true;
     try {
-      const start = ctrl[CTRL_START];
       const count = ctrl[CTRL_COUNT];
       const [lo, hi] = shardRange(count, N, init.workerId);
-      if (data === null || batch === null) throw new BhembedError('internal', 'training worker: step before any dataset');
-      gatherBatch(data.dataset, data.order, start + lo, hi - lo, batch);
+      if (data === null || batch === null) throw new BhembedError('internal', 'training worker: step before any batch');
+      batch.size = 0;
+      appendRows({ rows: count, ...data.batch }, null, lo, hi - lo, batch);
       init.losses[init.workerId] = await model.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(init.seed, t, init.workerId) });
       if (merger === null) model.applySparse(t);
     } catch (e) {
@@ -254,7 +260,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
       report(e);
     }
     try {
-      if (sync === null) throw new BhembedError('internal', 'training worker: step before any dataset');
+      if (sync === null) throw new BhembedError('internal', 'training worker: step before any batch');
       await finishStep(sync, ok, t, barrier);
     } catch (e) {
       if (ok) report(e);

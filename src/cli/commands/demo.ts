@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { IndexMethod } from '../../embedding/config.js';
 import { generateCriteo } from '../../data/generate.js';
-import { loadRunData } from '../../train/pipeline.js';
+import { loadRunData } from '../../experiment/pipeline.js';
 import { ensureOutputDir, writeJson } from '../common.js';
 import { parseIntOpt } from '../options.js';
 import { pipelineReporter } from '../progress.js';

@@ -1,5 +1,5 @@
 // `bhembed train`: one model from data files to a model file and a metrics JSON. Progress on stderr, the result
-// summary on stdout. The work itself is train/pipeline.ts; this file only maps flags and prints.
+// summary on stdout. The work itself is experiment/pipeline.ts; this file only maps flags and prints.
 
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -7,8 +7,8 @@ import { parseChoice } from '../options.js';
 import { addDataOptions, addModelOptions, givenIn, checkNotInput, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
-import { checkModelOptions, loadRunData, trainModel } from '../../train/pipeline.js';
-import { formatRunMetrics } from '../../train/report.js';
+import { checkModelOptions, loadRunData, trainModel } from '../../experiment/pipeline.js';
+import { formatRunMetrics } from '../../experiment/report.js';
 
 interface TrainFlags extends RawDataFlags, RawModelFlags {
   out?: string;

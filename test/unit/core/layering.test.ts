@@ -1,4 +1,5 @@
 // Enforces the import direction core → hash → kernels → {embedding, nn} → models → {train, export, web} → {serve, cli},
+// with experiment/ (pipeline, sweep, report, plot) between train and cli,
 // with data/ beside them (data imports only core and hash). Convention alone leaks; this test does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,9 @@ const ALLOWED: Record<string, string[]> = {
   serve: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data'],
   export: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models'],
   web: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'export'],
-  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'serve', 'export'],
+  // Experiment tooling (pipeline, sweep, report, plot) sits on the training engine; the engine never imports it.
+  experiment: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train'],
+  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'experiment', 'serve', 'export'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

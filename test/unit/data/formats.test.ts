@@ -103,7 +103,9 @@ test('csv: categorical, dense (log1p), bucketized (boundaries and log² rule), m
   assert.deepEqual(got[1].values.slice(0, 4), expectIds(['s2', 'say "hi"', '2', '']));
   assert.deepEqual(got[2].values.slice(0, 4), expectIds(['', 'a3', '3', '2']));
   assert.deepEqual(got[0].values[4], ['t1', 't2', 't3'].map((t) => refHash(t, 4)));
-  assert.deepEqual(got[0].weights[4], [1, 1, 1].map((w) => Math.fround(w / 3)));
+  // Values weigh 1; the pooling is the model's (mean divides by the row's count there), named on the field.
+  assert.deepEqual(got[0].weights[4], [1, 1, 1]);
+  assert.deepEqual(reader.fields.map((f) => f.pooling), [undefined, undefined, undefined, undefined, 'mean', 'sum']);
   assert.deepEqual(got[0].values[5], ['c1', 'c2'].map((t) => refHash(t, 5)));
   assert.deepEqual(got[0].weights[5], [1, 1]);
   assert.deepEqual(got[1].values[4], [refHash('', 4)], 'empty multi cell = one "" value');

@@ -20,7 +20,7 @@ import { Mlp } from '../../../src/nn/mlp.js';
 import { DenseParams } from '../../../src/nn/params.js';
 import { Predictor } from '../../../src/serve/predictor.js';
 import { calibrateOnDataset, saveModel } from '../../../src/train/checkpoint.js';
-import type { Dataset } from '../../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../../src/data/batches/columns.js';
 import { BinaryMetrics } from '../../../src/train/metrics.js';
 import { csvMeta, spreadDnn } from '../../spread-model.js';
 
@@ -120,7 +120,7 @@ test('int8-static Predictor: AUC within 0.002 of fp32, rows alone = rows in a ba
   saveModel(plainPath, model, { ...meta, engine: { ops: ops.name, gemm: 'auto' } });
   // Calibration rows: a separate draw from the same distribution as the scored rows.
   const calN = 20_000;
-  const calDs: Dataset = { n: calN, labels: new Float32Array(calN), fields: zipfIds(rng, calN).map((ids) => ({ ids })) };
+  const calDs: Dataset = { rows: calN, labels: new Float32Array(calN), fields: zipfIds(rng, calN).map((ids) => ({ ids })) };
   await calibrateOnDataset(model, calDs);
   const ranges = model.inputRangesTensor();
   assert.ok(ranges !== null);

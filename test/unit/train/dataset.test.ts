@@ -1,11 +1,11 @@
-// The columnar Dataset: gathering shuffled rows (single- and multi-valued fields, dense block) into a reusable
+// Rows in memory (Columns): gathering shuffled rows (single- and multi-valued fields, dense block) into a reusable
 // batch, validation messages, shared copies; and the Trainer end to end on a multi-valued field, on 1 and 2
 // threads, with evaluation every k steps.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { batchBufferFor, checkDataset, gatherBatch, shareDataset, type Dataset } from '../../../src/train/dataset.js';
+import { batchBufferOf, checkColumns as checkDataset, gatherRows, shapeOf, shareColumns as shareDataset, type Columns as Dataset } from '../../../src/data/batches/columns.js';
 import { Trainer } from '../../../src/train/trainer.js';
 
 function multiDataset(n: number, seed: number): Dataset {
@@ -33,14 +33,14 @@ function multiDataset(n: number, seed: number): Dataset {
   }
   const ids = new Uint32Array(2 * tags.length);
   tags.forEach((t, i) => (ids[2 * i] = t));
-  return { n, labels, fields: [{ ids: single }, { ids, offsets }], numDense: 1, dense };
+  return { rows: n, labels, fields: [{ ids: single }, { ids, offsets }], numDense: 1, dense };
 }
 
-test('gatherBatch copies rows in the given order, multi-valued fields included', () => {
+test('gatherRows copies rows in the given order, multi-valued fields included', () => {
   const ds = multiDataset(50, 1);
-  const out = batchBufferFor(ds, 8);
+  const out = batchBufferOf(shapeOf(ds), 8);
   const order = Int32Array.from({ length: 50 }, (_, i) => 49 - i);
-  gatherBatch(ds, order, 3, 7, out);
+  gatherRows(ds, order, 3, 7, out);
   assert.equal(out.size, 7);
   const o = ds.fields[1].offsets as Int32Array;
   let v = 0;
@@ -60,7 +60,7 @@ test('gatherBatch copies rows in the given order, multi-valued fields included',
   assert.deepEqual([...sh.fields[1].ids], [...ds.fields[1].ids]);
 });
 
-test('checkDataset names what disagrees', () => {
+test('checkColumns names what disagrees', () => {
   const ds = multiDataset(10, 2);
   assert.throws(() => checkDataset(ds, 3, 1), /2 fields, the model has 3/);
   assert.throws(() => checkDataset(ds, 2, 0), /numDense|dense inputs/);
@@ -104,7 +104,7 @@ test('an error inside a worker thread reaches fit() as the original error, and w
   const n = 8;
   const ids = new Uint32Array(2 * n);
   ids[6] = 1 << 20;
-  const ds: Dataset = { n, labels: new Float32Array(n).fill(1, 0, 4), fields: [{ ids }] };
+  const ds: Dataset = { rows: n, labels: new Float32Array(n).fill(1, 0, 4), fields: [{ ids }] };
   const tr = await Trainer.create(
     { arch: 'lr', fields: [{ index: { method: 'bh', codeBits: 4, blockBits: 2, strategy: 'succession', dense: true } }] },
     { threads: 2, batchSize: 4, shuffle: false, earlyStopping: false },

@@ -4,7 +4,7 @@
 // The teacher's own probabilities give the Bayes-optimal AUC on the same sample, the yardstick for models.
 
 import { Rng } from '../../../src/core/rng.js';
-import type { Dataset } from '../../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../../src/data/batches/columns.js';
 
 export interface PlantedTask {
   train: Dataset;
@@ -61,7 +61,7 @@ export function plantedTask(o: PlantedOptions = {}): PlantedTask {
       probs[r] = p;
       labels[r] = rng.next() < p ? 1 : 0;
     }
-    return { ds: { n, labels, fields: ids.map((i) => ({ ids: i })), numDense, dense }, probs };
+    return { ds: { rows: n, labels, fields: ids.map((i) => ({ ids: i })), numDense, dense }, probs };
   };
   const tr = make(o.nTrain ?? 6000);
   const va = make(o.nValid ?? 2000);

@@ -10,7 +10,7 @@ import { Rng } from '../../../src/core/rng.js';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import type { ModelConfig } from '../../../src/models/config.js';
 import type { SparseOptimizerKind } from '../../../src/nn/optim/config.js';
-import type { Dataset } from '../../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../../src/data/batches/columns.js';
 import { Trainer, type TrainerOptions } from '../../../src/train/trainer.js';
 import { plantedTask } from './planted-data.js';
 
@@ -109,7 +109,7 @@ test('multi-valued fields: a shard touching more rows than one exchange round ho
   const tags = new Uint32Array(2 * vals.length);
   vals.forEach((v, i) => (tags[2 * i] = v));
   const single = new Uint32Array(2 * n).map((_, i) => (i % 2 === 0 ? rng.int(50) : 0));
-  const ds: Dataset = { n, labels: Float32Array.from({ length: n }, () => (rng.next() < 0.4 ? 1 : 0)), fields: [{ ids: tags, offsets }, { ids: single }] };
+  const ds: Dataset = { rows: n, labels: Float32Array.from({ length: n }, () => (rng.next() < 0.4 ? 1 : 0)), fields: [{ ids: tags, offsets }, { ids: single }] };
   const config: ModelConfig = { arch: 'wdl', dim: 4, mlp: [16], seed: 2, initStd: 0.1, fields: [{ index: { method: 'hash', rows: 500 }, pooling: 'mean' }, { index: { method: 'hash', rows: 50 } }] };
   const run = async (threads: number): Promise<Float32Array[]> => {
     const tr = await Trainer.create(config, { threads, batchSize: 32, epochs: 1, seed: 5, earlyStopping: false, engine: 'wasm', gemm: 'wasm', optim: { lr: 0.01, embeddingL2: 1e-3 } });
@@ -139,7 +139,7 @@ function poisoned(n: number, bad: number): Dataset {
   const ids = new Uint32Array(2 * n);
   for (let i = 0; i < n; i++) ids[2 * i] = i % 16;
   ids[2 * bad] = 1 << 20;
-  return { n, labels: Float32Array.from({ length: n }, (_, i) => i % 2), fields: [{ ids }] };
+  return { rows: n, labels: Float32Array.from({ length: n }, (_, i) => i % 2), fields: [{ ids }] };
 }
 
 for (const [where, bad] of [['worker 2', 5], ['the main thread', 0]] as const) {

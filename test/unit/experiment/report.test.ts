@@ -2,8 +2,8 @@
 // `bhembed eval` does, not 'AUC NaN'; the metrics JSON keeps it machine-readable (null).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RunMetrics } from '../../../src/train/report.js';
-import { formatRunMetrics, summarizeEmbedding } from '../../../src/train/report.js';
+import type { RunMetrics } from '../../../src/experiment/report.js';
+import { formatRunMetrics, summarizeEmbedding } from '../../../src/experiment/report.js';
 
 function metrics(testAuc: number, validAuc: number): RunMetrics {
   return {

@@ -1,7 +1,7 @@
 // The hand-written SVG: log-axis ticks, one polyline per series placed where the log scale says.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linePlotSvg, logTicks, niceTicks } from '../../../src/train/plot-svg.js';
+import { linePlotSvg, logTicks, niceTicks } from '../../../src/experiment/plot-svg.js';
 
 test('tick helpers', () => {
   assert.deepEqual(logTicks(0.5, 2000), [1, 10, 100, 1000]);

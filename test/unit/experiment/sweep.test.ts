@@ -3,8 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../../src/train/sweep.js';
-import type { SweepCell } from '../../../src/train/sweep.js';
+import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../../src/experiment/sweep.js';
+import type { SweepCell } from '../../../src/experiment/sweep.js';
 import { tempDir } from '../../temp-dir.js';
 
 test('grid: full once per seed, others at every ratio', () => {

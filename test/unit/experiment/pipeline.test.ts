@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { hashedCodeBits } from '../../../src/embedding/planner.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
-import { checkModelOptions, loadRunData, planIndexSpecs } from '../../../src/train/pipeline.js';
-import type { ModelOptions } from '../../../src/train/pipeline.js';
+import { checkModelOptions, loadRunData, planIndexSpecs } from '../../../src/experiment/pipeline.js';
+import type { ModelOptions } from '../../../src/experiment/pipeline.js';
 import { tempDir } from '../../temp-dir.js';
 
 /** libfm rows with 3 fields of very different cardinality (3, 40, 400 values). */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
-import { loadRunData } from '../../../src/train/pipeline.js';
+import { loadRunData } from '../../../src/experiment/pipeline.js';
 import { tempDir } from '../../temp-dir.js';
 
 const COLS = ['id', 'click', 'hour', 'C1', 'site_id', 'app_id'];

@@ -25,11 +25,10 @@ import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
 import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import type { OptimConfig, SparseOptimizerKind } from '../nn/optim/config.js';
-import { calibrateOnDataset, saveModel } from './checkpoint.js';
-import type { Dataset } from './dataset.js';
-import type { EvalResult } from './trainer.js';
-import { Trainer } from './trainer.js';
-import type { SparseSync } from './sparse-sync.js';
+import { calibrateOnDataset, saveModel } from '../train/checkpoint.js';
+import type { EvalResult } from '../train/trainer.js';
+import { Trainer } from '../train/trainer.js';
+import type { SparseSync } from '../train/sparse-sync.js';
 import type { FieldEmbeddingReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
 
@@ -140,16 +139,6 @@ function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'e
   if (m.initStd !== undefined) r.initStd = m.initStd;
   if (m.embeddingLr !== undefined) r.embeddingLr = m.embeddingLr;
   return r;
-}
-
-function toTrainDataset(ds: DataSet): Dataset {
-  return {
-    n: ds.rows,
-    labels: ds.labels,
-    fields: ds.fields.map((c) => ({ ids: c.ids, offsets: c.offsets ? new Int32Array(c.offsets.buffer, c.offsets.byteOffset, c.offsets.length) : null })),
-    numDense: ds.numDense,
-    dense: ds.dense ?? null,
-  };
 }
 
 function readSchema(path: string): Record<string, unknown> {
@@ -344,7 +333,8 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     arch: m.arch,
     dim: m.dim,
     mlp: m.mlp,
-    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum' })),
+    // A multi-valued column pools as its reader declares (a schema's "pooling", libffm's sum).
+    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum', pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
     numDense: data.train.numDense,
     seed: m.seed,
   };
@@ -382,15 +372,15 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     const model = trainer.model;
     const n = data.train.rows;
     emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
-    const trainDs = toTrainDataset(data.train);
-    const validDs = data.valid ? toTrainDataset(data.valid) : undefined;
+    const trainDs = data.train;
+    const validDs = data.valid;
     const fit = await trainer.fit(trainDs, validDs);
     emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
-    const score = async (ds: Dataset | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
+    const score = async (ds: DataSet | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
     // Scored with the weights the model ends with (the best ones under early stopping, else the last), which are
     // the weights saved: `eval` on the valid file then reproduces these numbers.
     const valid = await score(validDs);
-    const test = await score(data.test ? toTrainDataset(data.test) : undefined);
+    const test = await score(data.test);
 
     const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
     let embParams = 0;
