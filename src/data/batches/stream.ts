@@ -146,14 +146,16 @@ export class StreamSource implements BatchSource {
   }
 
   private async nextShuffled(out: BatchBuffer, want: number): Promise<void> {
-    while (this.waiting < this.bufferRows + want) {
-      const c = await this.pull();
-      if (c === null) break;
-      this.addChunk(c);
-    }
-    const refs = this.refs;
     const one = [0];
-    while (out.size < want && this.waiting > 0) {
+    while (out.size < want) {
+      // Top up before each draw, so the draws depend on the stream and the seed only, not on the batch sizes
+      // (restore replays a pass in other batch sizes).
+      while (this.waiting <= this.bufferRows && !this.inputDone) {
+        const c = await this.pull();
+        if (c !== null) this.addChunk(c);
+      }
+      if (this.waiting === 0) break;
+      const refs = this.refs;
       const j = this.rng.int(this.waiting);
       const slot = refs[2 * j];
       const row = refs[2 * j + 1];
