@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import type { ModelConfig } from '../../../src/models/config.js';
-import type { Dataset } from '../../../src/train/dataset.js';
+import type { Columns as Dataset } from '../../../src/data/batches/columns.js';
 import { Trainer, type TrainerOptions } from '../../../src/train/trainer.js';
 import { plantedTask } from './planted-data.js';
 
@@ -18,10 +18,10 @@ const task = plantedTask({ seed: 11, nTrain: 600, nValid: 200, nTest: 200 });
 function flat(ds: Dataset): Dataset {
   const fields = ds.fields.map((f) => {
     const ids = new Uint32Array(f.ids.length);
-    for (let r = 0; r < ds.n; r++) ids.set(f.ids.subarray(0, 2), 2 * r);
+    for (let r = 0; r < ds.rows; r++) ids.set(f.ids.subarray(0, 2), 2 * r);
     return { ids };
   });
-  return { ...ds, fields, dense: new Float32Array(ds.n * (ds.numDense ?? 0)).fill((ds.dense as Float32Array)[0]) };
+  return { ...ds, fields, dense: new Float32Array(ds.rows * (ds.numDense ?? 0)).fill((ds.dense as Float32Array)[0]) };
 }
 const flatValid = flat(task.valid);
 
