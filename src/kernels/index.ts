@@ -14,6 +14,7 @@ export type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
 export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes, unsharedKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
+export type { RowState, RowStateShared } from './row-state.js';
 export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
 export { activationQuant, INFER_PRECISIONS, quantizeColumns } from './quantize.js';
 export type { ActivationQuant, InferPrecision, QuantizedColumns } from './quantize.js';
@@ -28,10 +29,14 @@ export interface CreateOpsOptions {
   /** Hard ceiling for WASM memory growth, at most 4 GiB (wasm32). @default 4 GiB */
   maximumBytes?: number;
   /**
-   * Bytes the caller expects to allocate (tables, optimizer state, activations). 'auto' picks the reference
-   * backend when this cannot fit in wasm32 memory (4 GiB minus WASM_RESERVED_BYTES); 'wasm' then throws.
+   * Bytes the caller expects to allocate in the backend's main memory (tables, activations; not the row-wise
+   * optimizer state, which the WASM backend keeps in memories of its own when it does not fit: see rowState).
+   * When they cannot fit in wasm32 memory (4 GiB minus WASM_RESERVED_BYTES), 'wasm' and 'auto' throw a ConfigError
+   * naming the size: there is no silent fallback to the (much slower) reference backend.
    */
   expectedBytes?: number;
+  /** See WasmOpsOptions.stateShardBytes. @default 3.5 GiB */
+  stateShardBytes?: number;
 }
 
 /** Headroom kept below 4 GiB for the allocator header, per-thread GEMM scratch and rounding. */
@@ -43,18 +48,20 @@ export function fitsInWasm(bytes: number): boolean {
   return bytes <= WASM_MAX_BYTES - WASM_RESERVED_BYTES;
 }
 
-/** A compute backend. 'auto' = WASM when kernels.wasm loads (and opts.expectedBytes fits), else reference. */
+/** A compute backend. 'auto' = WASM when kernels.wasm loads, else reference. */
 export async function createOps(kind: OpsKind = 'auto', opts: CreateOpsOptions = {}): Promise<Ops> {
   switch (kind) {
     case 'reference':
       return new ReferenceOps();
     case 'wasm':
-      if (opts.expectedBytes !== undefined && !fitsInWasm(opts.expectedBytes)) {
-        throw new ConfigError(`engine 'wasm': ${opts.expectedBytes} bytes of model state exceed wasm32 memory (4 GiB); use engine 'reference' or a smaller model`, { key: 'engine', value: kind });
-      }
-      return WasmOps.create(opts);
     case 'auto':
-      if (opts.expectedBytes !== undefined && !fitsInWasm(opts.expectedBytes)) return new ReferenceOps();
+      if (opts.expectedBytes !== undefined && !fitsInWasm(opts.expectedBytes)) {
+        throw new ConfigError(
+          `engine '${kind}': ${opts.expectedBytes} bytes of tables and activations exceed wasm32 memory (4 GiB; optimizer state is kept apart); use a smaller dim or table, or engine 'reference'`,
+          { key: 'engine', value: kind },
+        );
+      }
+      if (kind === 'wasm') return WasmOps.create(opts);
       try {
         return await WasmOps.create(opts);
       } catch {

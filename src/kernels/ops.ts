@@ -8,6 +8,7 @@
 
 import type { FusedBag, FusedBagAlloc, FusedBagField } from './fused-bag.js';
 import type { InferPrecision } from './quantize.js';
+import type { RowState, RowStateShared } from './row-state.js';
 
 export type BackendName = 'reference' | 'wasm';
 
@@ -102,6 +103,14 @@ export interface Ops {
   sparseAdagrad(table: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void;
   /** sparseAdam (lazy Adam): m, v updated only on touched rows; bias correction from the global step t (1-based). */
   sparseAdam(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void;
+
+  /**
+   * rowState (optional): row-wise optimizer state (`arrays` table-shaped float arrays: 2 for lazy Adam's m and v, 1
+   * for Adagrad) kept in memories of its own when it does not fit next to the table (wasm32: 4 GiB), or `attach`
+   * from another thread's RowState.shared. null: allocate the state with allocF32 as usual. alloc: where this
+   * thread's staging buffers come from (@default the backend). See row-state.ts.
+   */
+  rowState?(numRows: number, dim: number, arrays: 1 | 2, attach?: RowStateShared, alloc?: Pick<Ops, 'allocF32' | 'allocI32' | 'free'>): RowState | null;
 
   // --- dense optimizer ---
   /** adam: g ← g + wd·w; m,v moments; w −= lr · m̂ / (√v̂ + eps), step t 1-based. */

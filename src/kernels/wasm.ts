@@ -13,6 +13,7 @@
 import { BhembedError, ConfigError } from '../core/errors.js';
 import { WasmFusedBag, type FusedBag, type FusedBagAlloc, type FusedBagField, type FusedBagHost } from './fused-bag.js';
 import type { BackendName, Ops } from './ops.js';
+import { ShardedRowState, stateRowsPerShard, type RowState, type RowStateHost, type RowStateShared } from './row-state.js';
 
 const PAGE = 65536;
 const HEADER = 16384;
@@ -75,6 +76,10 @@ interface KernelExports {
   crossForward(x0: number, u: number, xl: number, out: number, n: number): void;
   crossBackward(x0: number, u: number, dOut: number, dU: number, dX0: number, n: number): void;
   bhBagForward(table: number, dim: number, B: number, F: number, fields: number, weights: number, hasWeights: number, out: number, outStride: number): void;
+  rowSplit(table: number, grad: number, dim: number, rows: number, u: number, lo: number, hi: number, outRows: number, outW: number, outG: number): number;
+  rowScatter(table: number, dim: number, rows: number, n: number, lo: number, src: number): void;
+  sparseAdamRows(w: number, m: number, v: number, dim: number, rows: number, u: number, grad: number, stepSize: number, beta1: number, beta2: number, eps: number, l2: number, bc2inv: number): void;
+  sparseAdagradRows(w: number, acc: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number, eps: number): void;
 }
 
 /** Options for WasmOps.create. */
@@ -85,7 +90,18 @@ export interface WasmOpsOptions {
   maximumBytes?: number;
   /** The compiled kernels (e.g. received from the main thread); loaded from kernels.wasm when absent. */
   module?: WasmModule;
+  /**
+   * Row-wise optimizer state (rowState) larger than this, or too large to fit in this memory next to what it already
+   * holds (keeping STATE_HEADROOM_BYTES free), goes to memories of its own of at most this many bytes each.
+   * Small values force the sharded path (tests). @default 3.5 GiB
+   */
+  stateShardBytes?: number;
 }
+
+/** Default size of one optimizer-state shard memory (wasm32 memories stop at 4 GiB; staging lives there too). */
+export const STATE_SHARD_BYTES = 3.5 * 2 ** 30;
+/** Free bytes rowState keeps in the main memory for worker threads' buffers, activations and scratch. */
+export const STATE_HEADROOM_BYTES = 2 ** 30;
 
 /** What a worker needs to run kernels over the same memory: both survive postMessage. */
 export interface WasmShared {
@@ -202,7 +218,7 @@ function roundUp(x: number, a: number): number {
  * const x = ops.allocF32(1024); ops.relu(x, x, 1024);
  * worker.postMessage(ops.shared);               // in the worker: const wops = WasmOps.attach(shared);
  */
-export class WasmOps implements Ops {
+export class WasmOps implements Ops, RowStateHost {
   readonly name: BackendName = 'wasm';
   readonly memory: WasmMemory;
   readonly module: WasmModule;
@@ -217,6 +233,8 @@ export class WasmOps implements Ops {
   private scratchBytes = 0;
   /** A private backend: ordinary (non-shared) memory of a fixed size, see createPrivate. */
   readonly isPrivate: boolean;
+  /** See WasmOpsOptions.stateShardBytes. */
+  stateShardBytes = STATE_SHARD_BYTES;
 
   private constructor(module: WasmModule, memory: WasmMemory, maxPages: number | null, priv = false) {
     this.module = module;
@@ -255,7 +273,21 @@ export class WasmOps implements Ops {
     const maximum = Math.ceil(maximumBytes / PAGE);
     const initial = Math.max(Math.ceil(initialBytes / PAGE), HEAP / PAGE + 4);
     const memory = new WA.Memory({ initial: Math.min(initial, maximum), maximum, shared: true });
-    return new WasmOps(module, memory, maximum);
+    const ops = new WasmOps(module, memory, maximum);
+    if (opts.stateShardBytes !== undefined) {
+      if (!(opts.stateShardBytes > 0 && opts.stateShardBytes <= STATE_SHARD_BYTES)) {
+        throw new ConfigError(`wasm.stateShardBytes must be in (0, 3.5 GiB], got ${opts.stateShardBytes}`, { key: 'stateShardBytes', value: opts.stateShardBytes });
+      }
+      ops.stateShardBytes = opts.stateShardBytes;
+    }
+    return ops;
+  }
+
+  /** A backend on a fresh shared memory of at least `bytes` free (a state shard), synchronously from this module. */
+  private shardOps(bytes: number): WasmOps {
+    const initial = Math.min(MAX_PAGES, Math.ceil((bytes + 2 * HEAP) / PAGE) + 16);
+    const memory = new WA.Memory({ initial, maximum: MAX_PAGES, shared: true });
+    return new WasmOps(this.module, memory, MAX_PAGES);
   }
 
   /**
@@ -501,6 +533,42 @@ export class WasmOps implements Ops {
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const bc2inv = 1 / (1 - Math.pow(beta2, step));
     this.k.sparseAdam(this.ptr(table), this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(grad), stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+
+  // --- optimizer state in memories of its own (row-state.ts) ---
+
+  /**
+   * Sharded optimizer state when `arrays` × numRows × dim floats exceed stateShardBytes or would not fit here
+   * (keeping STATE_HEADROOM_BYTES free); null otherwise (the caller allocates it in this memory). With attach, this
+   * thread's instances over another thread's shards. alloc: where this thread's staging goes. @default this
+   */
+  rowState(numRows: number, dim: number, arrays: 1 | 2, attach?: RowStateShared, alloc: Pick<Ops, 'allocF32' | 'allocI32' | 'free'> = this): RowState | null {
+    const module = this.module;
+    if (attach !== undefined) return ShardedRowState.attach(this, alloc, attach, (memory) => WasmOps.attach({ module, memory: memory as WasmMemory }));
+    if (this.isPrivate) return null;
+    const bytes = arrays * numRows * dim * 4;
+    const fits = this.bytesAllocated + HEAP + bytes <= this.maxBytes - STATE_HEADROOM_BYTES;
+    if (fits && bytes <= this.stateShardBytes) return null;
+    const rowsPerShard = stateRowsPerShard(this.stateShardBytes, dim, arrays);
+    return ShardedRowState.create(this, alloc, numRows, dim, arrays, rowsPerShard, (b) => this.shardOps(b));
+  }
+
+  rowSplit(table: Float32Array, grad: Float32Array, dim: number, rows: Int32Array, u: number, lo: number, hi: number, outRows: Int32Array, outW: Float32Array, outG: Float32Array): number {
+    return this.k.rowSplit(this.ptr(table), this.ptr(grad), dim, this.ptr(rows), u, lo, hi, this.ptr(outRows), this.ptr(outW), this.ptr(outG));
+  }
+
+  rowScatter(table: Float32Array, dim: number, rows: Int32Array, n: number, lo: number, src: Float32Array): void {
+    this.k.rowScatter(this.ptr(table), dim, this.ptr(rows), n, lo, this.ptr(src));
+  }
+
+  sparseAdamRows(w: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void {
+    const stepSize = lr / (1 - Math.pow(beta1, step));
+    const bc2inv = 1 / (1 - Math.pow(beta2, step));
+    this.k.sparseAdamRows(this.ptr(w), this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(grad), stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+
+  sparseAdagradRows(w: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void {
+    this.k.sparseAdagradRows(this.ptr(w), this.ptr(acc), dim, this.ptr(rows), u, this.ptr(grad), lr, l2, eps);
   }
 
   // --- dense optimizer ---

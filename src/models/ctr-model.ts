@@ -21,7 +21,7 @@ import { bceWithLogits } from '../nn/loss.js';
 import { Mlp } from '../nn/mlp.js';
 import { DenseAdam } from '../nn/optim/adam.js';
 import { normalizeOptim, type NormalizedOptimConfig, type OptimConfig } from '../nn/optim/config.js';
-import { SparseOptimizer } from '../nn/optim/sparse.js';
+import { SparseOptimizer, type SparseStateShared } from '../nn/optim/sparse.js';
 import { DenseParams, type NamedParam } from '../nn/params.js';
 import { TrackedOps } from '../nn/tracked-ops.js';
 import type { NormalizedModelConfig } from './config.js';
@@ -42,7 +42,7 @@ export interface SharedModelState {
   /** Running statistics; omit to keep private ones (only one thread should update the shared copy). */
   buffers?: Float32Array;
   tables: Record<string, Float32Array>;
-  sparseState: Record<string, { state1: Float32Array; state2: Float32Array }>;
+  sparseState: Record<string, SparseStateShared>;
   /** Dense Adam moments, for threads that step a range of the dense parameters (applyDenseRange). */
   denseAdam?: { m: Float32Array; v: Float32Array };
 }
@@ -327,8 +327,8 @@ export class CtrModel {
     if (this.embOpt !== null || this.linOpt !== null) return;
     const kind = this.optim.embeddingOptimizer;
     const st = this.attachedState;
-    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb);
-    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear);
+    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb, this.emb.dim);
+    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear, this.lin.dim);
   }
 
   /** Row-wise optimizer on the rows the last forwardBackward touched (t: 1-based global step). */
@@ -450,11 +450,11 @@ export class CtrModel {
     const sparseState: SharedModelState['sparseState'] = {};
     if (this.emb && this.embOpt) {
       tables.emb = this.emb.table;
-      sparseState.emb = { state1: this.embOpt.state1, state2: this.embOpt.state2 };
+      sparseState.emb = this.embOpt.shared;
     }
     if (this.lin && this.linOpt) {
       tables.linear = this.lin.table;
-      sparseState.linear = { state1: this.linOpt.state1, state2: this.linOpt.state2 };
+      sparseState.linear = this.linOpt.shared;
     }
     const adam = this.denseAdam();
     return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState, denseAdam: { m: adam.m, v: adam.v } };

@@ -4,6 +4,7 @@
 
 import type { FusedBag, FusedBagField } from '../kernels/fused-bag.js';
 import type { BackendName, Ops } from '../kernels/ops.js';
+import type { RowState, RowStateShared } from '../kernels/row-state.js';
 
 export class TrackedOps implements Ops {
   readonly name: BackendName;
@@ -131,6 +132,11 @@ export class TrackedOps implements Ops {
 
   sparseAdam(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void {
     this.inner.sparseAdam(table, m, v, dim, rows, u, grad, lr, beta1, beta2, eps, l2, step);
+  }
+
+  /** The backend's sharded optimizer state (null when it has none or the state fits), its staging tracked here. */
+  rowState(numRows: number, dim: number, arrays: 1 | 2, attach?: RowStateShared): RowState | null {
+    return this.inner.rowState?.(numRows, dim, arrays, attach, this) ?? null;
   }
 
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, step: number): void {

@@ -1,30 +1,61 @@
 // Row-wise optimizers for embedding tables: only the rows a batch touched are read or written (lazy Adam,
 // Adagrad, SGD). State arrays have the table's shape and, like the table, may live in shared memory so that
-// worker threads update rows Hogwild-style (Niu et al. 2011) without locks.
+// worker threads update rows Hogwild-style (Niu et al. 2011) without locks. When the backend cannot hold the state
+// next to the table (a full Criteo Kaggle table's Adam state: 4.3 GB), it lives in row shards of their own
+// (kernels/row-state.ts), and the update is the same, bit for bit.
 
 import { ConfigError } from '../../core/errors.js';
 import type { Ops } from '../../kernels/ops.js';
+import type { RowState, RowStateShared } from '../../kernels/row-state.js';
 import type { NormalizedOptimConfig, SparseOptimizerKind } from './config.js';
 
 /** Adagrad's denominator epsilon (the backend op takes it explicitly). */
 export const ADAGRAD_EPS = 1e-10;
 
+/** A sparse optimizer's state as another thread attaches to it (survives postMessage). */
+export interface SparseStateShared {
+  state1: Float32Array;
+  state2: Float32Array;
+  /** Set when the state lives in row shards (state1/state2 are then empty). */
+  rows?: RowStateShared;
+}
+
 export class SparseOptimizer {
   readonly kind: SparseOptimizerKind;
-  /** Adam m / Adagrad accumulator (table-shaped); empty for SGD. */
+  /** Adam m / Adagrad accumulator (table-shaped); empty for SGD, and when rowState holds the state. */
   state1: Float32Array;
   /** Adam v (table-shaped); empty otherwise. */
   state2: Float32Array;
+  /** The state in row shards of their own (see kernels/row-state.ts), or null when state1/state2 hold it. */
+  readonly rowState: RowState | null;
   private readonly ops: Ops;
   private readonly size: number;
 
-  constructor(ops: Ops, kind: SparseOptimizerKind, tableSize: number, attach?: { state1: Float32Array; state2: Float32Array }) {
+  /**
+   * dim: floats per table row; when given, a backend with Ops.rowState may keep the state in row shards (state too
+   * large for its memory). attach: another thread's state (SparseStateShared).
+   */
+  constructor(ops: Ops, kind: SparseOptimizerKind, tableSize: number, attach?: SparseStateShared, dim?: number) {
     this.ops = ops;
     this.kind = kind;
     this.size = tableSize;
-    const n1 = kind === 'sgd' ? 0 : tableSize;
-    const n2 = kind === 'adam' ? tableSize : 0;
-    if (attach) {
+    const arrays = kind === 'adam' ? 2 : kind === 'adagrad' ? 1 : 0;
+    const n1 = arrays >= 1 ? tableSize : 0;
+    const n2 = arrays >= 2 ? tableSize : 0;
+    let rowState: RowState | null = null;
+    if (attach?.rows !== undefined) {
+      if (ops.rowState === undefined) throw new ConfigError(`sparse optimizer: the attached state is sharded, backend '${ops.name}' cannot attach to it`);
+      rowState = ops.rowState(attach.rows.numRows, attach.rows.dim, attach.rows.arrays, attach.rows);
+      if (rowState === null || rowState.numRows * rowState.dim !== tableSize || rowState.arrays !== arrays) throw new ConfigError(`sparse optimizer: attached state does not match ${kind} for ${tableSize} floats`);
+    } else if (attach === undefined && arrays > 0 && dim !== undefined && ops.rowState !== undefined) {
+      if (!(Number.isInteger(dim) && dim >= 1 && tableSize % dim === 0)) throw new ConfigError(`sparse optimizer: ${tableSize} floats are not rows of ${dim}`);
+      rowState = ops.rowState(tableSize / dim, dim, arrays as 1 | 2);
+    }
+    this.rowState = rowState;
+    if (rowState !== null) {
+      this.state1 = new Float32Array(0);
+      this.state2 = new Float32Array(0);
+    } else if (attach) {
       if (attach.state1.length !== n1 || attach.state2.length !== n2) throw new ConfigError(`sparse optimizer: attached state does not match ${kind} for ${tableSize} floats`);
       this.state1 = attach.state1;
       this.state2 = attach.state2;
@@ -39,22 +70,32 @@ export class SparseOptimizer {
     if (u === 0) return;
     const lr = cfg.embeddingLr;
     const l2 = cfg.embeddingL2;
+    const rs = this.rowState;
+    if (rs !== null && rs.dim !== dim) throw new ConfigError(`sparse optimizer: rows of ${dim} floats, the state holds rows of ${rs.dim}`);
     switch (this.kind) {
       case 'sgd':
         this.ops.sparseSgd(table, dim, rows, u, grad, lr, l2);
         return;
       case 'adagrad':
-        this.ops.sparseAdagrad(table, this.state1, dim, rows, u, grad, lr, l2, ADAGRAD_EPS);
+        if (rs !== null) rs.adagrad(table, rows, u, grad, lr, l2, ADAGRAD_EPS);
+        else this.ops.sparseAdagrad(table, this.state1, dim, rows, u, grad, lr, l2, ADAGRAD_EPS);
         return;
       case 'adam':
-        this.ops.sparseAdam(table, this.state1, this.state2, dim, rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
+        if (rs !== null) rs.adam(table, rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
+        else this.ops.sparseAdam(table, this.state1, this.state2, dim, rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
         return;
     }
+  }
+
+  /** What another thread passes as `attach`. */
+  get shared(): SparseStateShared {
+    return { state1: this.state1, state2: this.state2, rows: this.rowState?.shared };
   }
 
   reset(): void {
     this.state1.fill(0);
     this.state2.fill(0);
+    this.rowState?.fill(0);
   }
 
   get tableSize(): number {

@@ -246,11 +246,32 @@ export function sparseSgd(table: usize, dim: i32, rows: usize, u: i32, grad: usi
   }
 }
 
-export function sparseAdagrad(table: usize, acc: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32, eps: f32): void {
-  const rowBytes = <usize>dim * 4;
+// One Adagrad step on one row: acc += g²; w −= lr·g / (√acc + eps), g = grad + l2·w.
+// @ts-ignore: decorator
+@inline
+function adagradSpan(w: usize, g: usize, a: usize, dim: i32, lr: f32, l2: f32, eps: f32): void {
   const vlr = f32x4.splat(lr);
   const vl2 = f32x4.splat(l2);
   const veps = f32x4.splat(eps);
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) {
+    const wv = v128.load(at(w, j));
+    const gv = f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, wv));
+    const av = f32x4.add(v128.load(at(a, j)), f32x4.mul(gv, gv));
+    v128.store(at(a, j), av);
+    v128.store(at(w, j), f32x4.sub(wv, f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(av), veps))));
+  }
+  for (; j < dim; j++) {
+    const wv = load<f32>(at(w, j));
+    const gv = load<f32>(at(g, j)) + l2 * wv;
+    const av = load<f32>(at(a, j)) + gv * gv;
+    store<f32>(at(a, j), av);
+    store<f32>(at(w, j), wv - (lr * gv) / (Mathf.sqrt(av) + eps));
+  }
+}
+
+export function sparseAdagrad(table: usize, acc: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32, eps: f32): void {
+  const rowBytes = <usize>dim * 4;
   let sink = 0;
   for (let k = 0; k < u; k++) {
     if (k + LOOKAHEAD < u) {
@@ -258,24 +279,7 @@ export function sparseAdagrad(table: usize, acc: usize, dim: i32, rows: usize, u
       sink ^= load<i32>(table + nx) ^ load<i32>(acc + nx);
     }
     const off = <usize>load<i32>(at(rows, k)) * rowBytes;
-    const w = table + off;
-    const a = acc + off;
-    const g = grad + <usize>k * rowBytes;
-    let j = 0;
-    for (; j + 4 <= dim; j += 4) {
-      const wv = v128.load(at(w, j));
-      const gv = f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, wv));
-      const av = f32x4.add(v128.load(at(a, j)), f32x4.mul(gv, gv));
-      v128.store(at(a, j), av);
-      v128.store(at(w, j), f32x4.sub(wv, f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(av), veps))));
-    }
-    for (; j < dim; j++) {
-      const wv = load<f32>(at(w, j));
-      const gv = load<f32>(at(g, j)) + l2 * wv;
-      const av = load<f32>(at(a, j)) + gv * gv;
-      store<f32>(at(a, j), av);
-      store<f32>(at(w, j), wv - (lr * gv) / (Mathf.sqrt(av) + eps));
-    }
+    adagradSpan(table + off, grad + <usize>k * rowBytes, acc + off, dim, lr, l2, eps);
   }
   prefetchSink ^= sink;
 }
@@ -329,4 +333,71 @@ export function sparseAdam(table: usize, m: usize, v: usize, dim: i32, rows: usi
 
 export function adam(w: usize, g: usize, m: usize, v: usize, n: i32, stepSize: f32, beta1: f32, beta2: f32, eps: f32, wd: f32, bc2inv: f32): void {
   adamSpan(w, g, m, v, n, stepSize, beta1, beta2, eps, wd, bc2inv);
+}
+
+// --- state shards (kernels/row-state.ts): optimizer state of rows [lo, hi) in a memory of its own ---
+// The main memory's rowSplit copies the touched rows of one shard (their table rows and gradients) into staging,
+// the shard's instance runs sparseAdamRows / sparseAdagradRows on those copies with its own state rows, and
+// rowScatter writes the updated rows back: the same adamSpan / adagradSpan on the same values, so bit-identical
+// to sparseAdam / sparseAdagrad on one memory.
+
+// dst[0..dim) = src[0..dim)
+// @ts-ignore: decorator
+@inline
+function copyRow(dst: usize, src: usize, dim: i32): void {
+  let j = 0;
+  for (; j + 4 <= dim; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
+  for (; j < dim; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
+}
+
+/**
+ * Of the u rows in `rows`, those in [lo, hi): local index r − lo to outRows[c], table row to outW[c], gradient row
+ * k to outG[c] (c counts up from 0, in the order of rows). Returns c.
+ */
+export function rowSplit(table: usize, grad: usize, dim: i32, rows: usize, u: i32, lo: i32, hi: i32, outRows: usize, outW: usize, outG: usize): i32 {
+  const rowBytes = <usize>dim * 4;
+  let c = 0;
+  for (let k = 0; k < u; k++) {
+    const r = load<i32>(at(rows, k));
+    if (r < lo || r >= hi) continue;
+    store<i32>(at(outRows, c), r - lo);
+    copyRow(outW + <usize>c * rowBytes, table + <usize>r * rowBytes, dim);
+    copyRow(outG + <usize>c * rowBytes, grad + <usize>k * rowBytes, dim);
+    c++;
+  }
+  return c;
+}
+
+/** table[lo + rows[i]] = src[i] for i < n (the rows rowSplit took out, updated). */
+export function rowScatter(table: usize, dim: i32, rows: usize, n: i32, lo: i32, src: usize): void {
+  const rowBytes = <usize>dim * 4;
+  for (let i = 0; i < n; i++) copyRow(table + <usize>(lo + load<i32>(at(rows, i))) * rowBytes, src + <usize>i * rowBytes, dim);
+}
+
+/** sparseAdam with the u weight rows compact in w (row k at w + k·dim) and m, v indexed by rows[k]. */
+export function sparseAdamRows(w: usize, m: usize, v: usize, dim: i32, rows: usize, u: i32, grad: usize, stepSize: f32, beta1: f32, beta2: f32, eps: f32, l2: f32, bc2inv: f32): void {
+  const rowBytes = <usize>dim * 4;
+  let sink = 0;
+  for (let k = 0; k < u; k++) {
+    if (k + LOOKAHEAD < u) {
+      const nx = <usize>load<i32>(at(rows, k + LOOKAHEAD)) * rowBytes;
+      sink ^= load<i32>(m + nx) ^ load<i32>(v + nx);
+    }
+    const off = <usize>load<i32>(at(rows, k)) * rowBytes;
+    const kb = <usize>k * rowBytes;
+    adamSpan(w + kb, grad + kb, m + off, v + off, dim, stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+  prefetchSink ^= sink;
+}
+
+/** sparseAdagrad with the u weight rows compact in w and acc indexed by rows[k]. */
+export function sparseAdagradRows(w: usize, acc: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32, eps: f32): void {
+  const rowBytes = <usize>dim * 4;
+  let sink = 0;
+  for (let k = 0; k < u; k++) {
+    if (k + LOOKAHEAD < u) sink ^= load<i32>(acc + <usize>load<i32>(at(rows, k + LOOKAHEAD)) * rowBytes);
+    const kb = <usize>k * rowBytes;
+    adagradSpan(w + kb, grad + kb, acc + <usize>load<i32>(at(rows, k)) * rowBytes, dim, lr, l2, eps);
+  }
+  prefetchSink ^= sink;
 }
