@@ -90,8 +90,10 @@ test('a worker attached to the shared memory trains the same table (sparseSgd) a
   assert.ok(next.byteOffset > (msg.mine as number));
 });
 
-test('createOps: auto falls back to reference when expectedBytes exceeds wasm32 memory; wasm refuses', async () => {
-  assert.equal((await createOps('auto', { expectedBytes: 5 * 2 ** 30 })).name, 'reference');
+test('createOps: expectedBytes beyond wasm32 memory is refused by auto and wasm alike (no silent reference fallback)', async () => {
+  for (const kind of ['auto', 'wasm'] as const) {
+    await assert.rejects(createOps(kind, { expectedBytes: 5 * 2 ** 30 }), (e: unknown) => isBhembedError(e) && e.code === 'config.invalid' && /exceed wasm32 memory/.test(e.message));
+  }
   assert.equal((await createOps('auto', { expectedBytes: 1 << 20, initialBytes: 1 << 20 })).name, 'wasm');
-  await assert.rejects(createOps('wasm', { expectedBytes: 5 * 2 ** 30 }), (e: unknown) => isBhembedError(e) && e.code === 'config.invalid');
+  assert.equal((await createOps('reference', { expectedBytes: 5 * 2 ** 30 })).name, 'reference');
 });
