@@ -19,6 +19,7 @@ import type { Rng } from '../core/rng.js';
 import type { BinaryCodeIndexer } from '../embedding/binary-code.js';
 import type { Indexer } from '../embedding/table.js';
 import type { FusedBag, FusedBagField } from '../kernels/fused-bag.js';
+import { fitsInWasm } from '../kernels/index.js';
 import type { Ops } from '../kernels/ops.js';
 import type { LayerContext } from './layer.js';
 import type { DenseParams } from './params.js';
@@ -451,7 +452,13 @@ export class EmbeddingBag {
 
   /** Fresh table: normal(0, initStd) per entry from rng. */
   allocateTable(rng: Rng): void {
-    this.table = this.ctx.ops.allocF32(this.layout.totalRows * this.dim);
+    const n = this.layout.totalRows * this.dim;
+    // The table itself lives in the backend's one memory (its optimizer state may not: see kernels/row-state.ts).
+    if (this.ctx.ops.name === 'wasm' && !fitsInWasm(4 * n)) {
+      const gib = ((4 * n) / 2 ** 30).toFixed(2);
+      throw new ConfigError(`${this.name}: a table of ${this.layout.totalRows} rows × dim ${this.dim} (${gib} GiB) exceeds the WASM backend's 4 GiB memory (optimizer state is kept apart, the table is not); lower dim, use a compressed embedding, or engine 'reference'`, { key: 'dim' });
+    }
+    this.table = this.ctx.ops.allocF32(n);
     if (this.initStd > 0) for (let i = 0; i < this.table.length; i++) this.table[i] = this.initStd * rng.normal();
   }
 
