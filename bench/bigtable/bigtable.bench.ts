@@ -18,8 +18,8 @@ import { FullVocabBuilder } from '../../src/embedding/full.js';
 import { xxh64Bytes } from '../../src/hash/xxh64.js';
 import { WasmOps } from '../../src/kernels/wasm.js';
 import type { ModelConfig } from '../../src/models/config.js';
-import type { Dataset } from '../../src/train/dataset.js';
-import { loadRunData } from '../../src/train/pipeline.js';
+import type { Columns as Dataset } from '../../src/data/batches/columns.js';
+import { loadRunData } from '../../src/experiment/pipeline.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { machine, printTable, writeJson } from '../engine/timing.js';
 
@@ -44,9 +44,9 @@ try {
   const data = await loadRunData({ format: 'criteo', train: file, numeric: 'dense' });
   rmSync(file);
   const ds = data.train;
-  const all: Dataset = { n: ds.rows, labels: ds.labels, fields: ds.fields.map((c) => ({ ids: c.ids })), numDense: ds.numDense, dense: ds.dense ?? null };
+  const all: Dataset = { rows: ds.rows, labels: ds.labels, fields: ds.fields.map((c) => ({ ids: c.ids })), numDense: ds.numDense, dense: ds.dense ?? null };
   const slice = (lo: number, hi: number): Dataset => ({
-    n: hi - lo,
+    rows: hi - lo,
     labels: all.labels.subarray(lo, hi),
     fields: all.fields.map((c) => ({ ids: c.ids.subarray(2 * lo, 2 * hi) })),
     numDense: all.numDense,
@@ -92,8 +92,8 @@ try {
   let oov = 0;
   for (let f = 0; f < 26; f++) {
     const ix = bigTr.model.layout.fields[f].indexer;
-    for (let lo = 0; lo < all.n; lo += probe.length) {
-      const n = Math.min(probe.length, all.n - lo);
+    for (let lo = 0; lo < all.rows; lo += probe.length) {
+      const n = Math.min(probe.length, all.rows - lo);
       ix.index(all.fields[f].ids.subarray(2 * lo, 2 * (lo + n)), n, probe, 0);
       for (let i = 0; i < n; i++) if (probe[i] === 0) oov++;
     }
