@@ -20,6 +20,7 @@ import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
+import { AUTO_MEMORY_BYTES, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
 import { errorLine } from './handle-error.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 
@@ -94,6 +95,12 @@ function canonical(path: string): string {
 }
 
 /** Refuse an output that is one of the inputs (--out train.txt would overwrite the training data). */
+/** The inputs of a data flag by name for checkNotInput (each file of a list under its own name). */
+export function inputFiles(name: string, paths: string | string[] | undefined): Record<string, string | undefined> {
+  if (paths === undefined || typeof paths === 'string') return { [name]: paths };
+  return Object.fromEntries(paths.map((p, i) => [paths.length > 1 ? `${name} ${i + 1}` : name, p]));
+}
+
 export function checkNotInput(option: string, out: string | undefined, inputs: Record<string, string | undefined>): void {
   if (out === undefined || out === '-' || out === '') return;
   const o = canonical(out);
@@ -119,7 +126,7 @@ export function writeJson(path: string, value: unknown): void {
 }
 
 /** `skipped N row(s) (kind), first: file:line: reason` lines for each loaded file. */
-export function skipLines(sets: (DataSet | undefined)[]): string[] {
+export function skipLines(sets: ({ stats: DataSet['stats'] } | undefined)[]): string[] {
   return sets.flatMap((d) => (d ? formatSkips(d.stats) : []));
 }
 
@@ -130,11 +137,12 @@ export function skipLines(sets: (DataSet | undefined)[]): string[] {
 export function checkValidClasses(data: RunData, patience: number, epochs: number): void {
   const v = data.valid;
   if (v === undefined || patience === 0 || epochs < 2 || v.rows === 0) return;
-  const first = v.labels[0];
-  for (let i = 1; i < v.rows; i++) if (v.labels[i] !== first) return;
+  if (v.positives > 0 && v.positives < v.rows) return;
+  const first = v.positives > 0 ? 1 : 0;
+  const name = inputName(data.options.valid);
   throw new DataError(
-    `${data.options.valid}: every label is ${first}, so the validation AUC is undefined and cannot pick the best epoch; give a validation file with both classes, or --patience 0 to keep the last epoch`,
-    { file: data.options.valid },
+    `${name}: every label is ${first}, so the validation AUC is undefined and cannot pick the best epoch; give a validation file with both classes, or --patience 0 to keep the last epoch`,
+    { file: name },
   );
 }
 
@@ -166,9 +174,11 @@ export function checkSchemaFile(path: string | undefined): void {
 }
 
 export interface RawDataFlags {
-  train?: string;
-  valid?: string;
-  test?: string;
+  train?: string[];
+  valid?: string[];
+  test?: string[];
+  shuffleBuffer?: string;
+  dataMode?: string;
   format?: string;
   schema?: string;
   onError: string;
@@ -178,10 +188,15 @@ export interface RawDataFlags {
 }
 
 export function addDataOptions(cmd: Command, opts: { train: boolean } = { train: true }): Command {
-  if (opts.train) cmd.option('--train <file>', 'training data (gzip is detected)');
+  if (opts.train) {
+    cmd
+      .option('--train <files...>', 'training data: files, globs (\'day_*.gz\') or folders of parts, read in order (gzip is detected)')
+      .option('--shuffle-buffer <rows>', `streamed training: rows the shuffle draws from (about twice as many are held in memory) (default: ${DEFAULT_SHUFFLE_BUFFER})`)
+      .addOption(new Option('--data-mode <mode>', `hold the rows in memory, or stream them from the files each epoch (auto: memory up to ${AUTO_MEMORY_BYTES / 2 ** 20} MiB of input)`).choices(['auto', 'memory', 'stream']).default('auto'));
+  }
   return cmd
-    .option('--valid <file>', 'validation data: early stopping and the best epoch')
-    .option('--test <file>', 'test data, scored once at the end')
+    .option('--valid <files...>', 'validation data: early stopping and the best epoch')
+    .option('--test <files...>', 'test data, scored once at the end')
     .addOption(new Option('--format <name>', 'data format').choices(CLI_FORMATS as string[]))
     .option('--schema <file>', 'csv/tsv/parquet: JSON schema {label, categorical, numeric, multi}')
     .addOption(new Option('--on-error <mode>', 'bad rows: fail at the first (exit 2) or skip and count them').choices(['fail', 'skip']).default('fail'))
@@ -210,6 +225,8 @@ export function parseDataFlags(f: RawDataFlags): DataOptions {
     train: required('--train', f.train),
     valid: f.valid,
     test: f.test,
+    dataMode: f.dataMode === undefined ? undefined : parseChoice('--data-mode', f.dataMode, ['auto', 'memory', 'stream'] as const),
+    shuffleBuffer: f.shuffleBuffer === undefined ? undefined : parseIntOpt('--shuffle-buffer', f.shuffleBuffer, 1),
     schema: f.schema,
     onError: f.onError === 'skip' ? 'skip' : 'fail',
     numeric: f.numeric as DataOptions['numeric'],

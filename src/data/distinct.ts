@@ -8,8 +8,14 @@ import { columnLength } from './chunk.js';
 import type { DataReader } from './reader.js';
 
 export interface DistinctOptions {
-  /** 'exact': hash table of every id (~24 bytes per distinct value). 'approx': HyperLogLog, ~1% error. @default 'exact' */
-  method?: 'exact' | 'approx';
+  /**
+   * 'exact': hash table of every id (~24 bytes per distinct value). 'approx': HyperLogLog, ~1% error. 'auto': exact
+   * until the tables hold exactCapBytes, then every field continues as HyperLogLog (result().approx says so).
+   * @default 'exact'
+   */
+  method?: 'exact' | 'approx' | 'auto';
+  /** 'auto': memory the exact tables may take. @default 512 MiB */
+  exactCapBytes?: number;
   /** Also count values seen at least this often (exact only). @default 1 */
   minCount?: number;
 }
@@ -68,6 +74,16 @@ class IdCounter {
     }
   }
 
+  get bytes(): number {
+    return this.table.byteLength;
+  }
+
+  /** Feed every id to f. */
+  forEach(f: (lo: number, hi: number) => void): void {
+    const t = this.table;
+    for (let p = 0; p < t.length; p += 3) if (t[p + 2] !== 0) f(t[p], t[p + 1]);
+  }
+
   countAtLeast(k: number): number {
     if (k <= 1) return this.size;
     let n = 0;
@@ -114,8 +130,9 @@ class Hll {
  *   c.result().frequent; // rows each 'full' table needs, per field
  */
 export class DistinctCounter {
-  private readonly exact: IdCounter[] | null;
-  private readonly hll: Hll[] | null;
+  private exact: IdCounter[] | null;
+  private hll: Hll[] | null;
+  private readonly capBytes: number;
   private readonly minCount: number;
   private rows = 0;
 
@@ -124,10 +141,11 @@ export class DistinctCounter {
     options: DistinctOptions = {},
   ) {
     const method = options.method ?? 'exact';
-    if (method !== 'exact' && method !== 'approx') throw new ConfigError(`method must be one of: 'exact', 'approx' (got '${String(method)}')`, { key: 'method' });
+    if (method !== 'exact' && method !== 'approx' && method !== 'auto') throw new ConfigError(`method must be one of: 'exact', 'approx', 'auto' (got '${String(method)}')`, { key: 'method' });
+    this.capBytes = method === 'auto' ? (options.exactCapBytes ?? 512 * 2 ** 20) : Infinity;
     this.minCount = options.minCount ?? 1;
     if (!Number.isInteger(this.minCount) || this.minCount < 1) throw new ConfigError(`minCount must be a positive integer, got ${this.minCount}`, { key: 'minCount' });
-    this.exact = method === 'exact' ? fieldNames.map(() => new IdCounter()) : null;
+    this.exact = method !== 'approx' ? fieldNames.map(() => new IdCounter()) : null;
     this.hll = method === 'approx' ? fieldNames.map(() => new Hll()) : null;
   }
 
@@ -144,6 +162,15 @@ export class DistinctCounter {
         const h = (this.hll as Hll[])[f];
         for (let i = 0; i < n; i++) h.add(ids[2 * i], ids[2 * i + 1]);
       }
+    }
+    if (this.exact !== null && this.capBytes !== Infinity && this.exact.reduce((a, c) => a + c.bytes, 0) > this.capBytes) {
+      // Over the cap: carry every id counted so far into HyperLogLog and count approximately from here on.
+      this.hll = this.exact.map((c) => {
+        const h = new Hll();
+        c.forEach((lo, hi) => h.add(lo, hi));
+        return h;
+      });
+      this.exact = null;
     }
   }
 

@@ -6,7 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, IoError, UsageError } from '../core/errors.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
-import { loadDataset } from '../data/dataset.js';
+import { MemorySource } from '../data/batches/memory.js';
+import type { BatchSource } from '../data/batches/source.js';
+import { StreamSource } from '../data/batches/stream.js';
+import type { BatchShape } from '../data/batches/columns.js';
+import { concatChunks, type DataChunk } from '../data/chunk.js';
+import { expandInputs, inputBytes, MultiFileInput } from '../data/inputs.js';
 import { DistinctCounter } from '../data/distinct.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
@@ -25,7 +30,7 @@ import type { ModelFileMeta, WeightDtype } from '../models/model-file.js';
 import { ARCH_PARTS } from '../models/registry.js';
 import type { Fusion } from '../nn/embedding-bag.js';
 import type { OptimConfig, SparseOptimizerKind } from '../nn/optim/config.js';
-import { calibrateOnDataset, saveModel } from '../train/checkpoint.js';
+import { calibrateOnDataset, calibrateOnSource, saveModel } from '../train/checkpoint.js';
 import type { EvalResult } from '../train/trainer.js';
 import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
@@ -34,9 +39,20 @@ import { summarizeEmbedding } from './report.js';
 
 export interface DataOptions {
   format: DataFormat;
-  train: string;
-  valid?: string;
-  test?: string;
+  /** Files, globs (`day_*.gz`) or directories of parts, read in order (several: an array or comma-joined). */
+  train: string | string[];
+  valid?: string | string[];
+  test?: string | string[];
+  /**
+   * 'memory' loads every row; 'stream' reads the files again each epoch through a shuffle buffer, so memory does
+   * not grow with rows; 'auto' holds inputs up to AUTO_MEMORY_BYTES on disk in memory and streams larger ones.
+   * @default 'auto'
+   */
+  dataMode?: 'auto' | 'memory' | 'stream';
+  /** Streamed training: rows the shuffle draws from (about twice this many are held). @default DEFAULT_SHUFFLE_BUFFER */
+  shuffleBuffer?: number;
+  /** Streamed training with --embedding full: build the full vocabularies in the counting pass. @default true */
+  fullVocab?: boolean;
   /** csv/tsv/parquet: a schema file path (read and inlined into the model file). */
   schema?: string;
   /** @default 'fail' */
@@ -49,16 +65,47 @@ export interface DataOptions {
   maxRows?: number;
 }
 
+/** Inputs up to this many bytes on disk are held in memory under dataMode 'auto' (gzip counts 4×). */
+export const AUTO_MEMORY_BYTES = 256 * 2 ** 20;
+/** Rows a streamed run's shuffle draws from by default (~100 MB of Criteo-shaped rows held). */
+export const DEFAULT_SHUFFLE_BUFFER = 200_000;
+/** Exact distinct counting of a streamed input stops (HyperLogLog estimates from then on) above this. */
+export const DISTINCT_EXACT_CAP_BYTES = 512 * 2 ** 20;
+
+/** One split (train, valid or test): its files, its columns' description and, held in memory or not, its rows. */
+export interface SplitData {
+  files: string[];
+  fieldInfo: DataSet['fieldInfo'];
+  fieldNames: readonly string[];
+  numFields: number;
+  denseNames: readonly string[];
+  numDense: number;
+  /** Rows of one pass (after skips). */
+  rows: number;
+  /** Rows labelled 1 (to tell a one-class validation set). */
+  positives: number;
+  stats: DataSet['stats'];
+  /** 'memory': `columns` holds every row. 'stream': every pass reads the files again. */
+  mode: 'memory' | 'stream';
+  columns: DataSet | null;
+}
+
 /** Everything one run needs from disk, loaded once (a sweep trains many cells on it). */
 export interface RunData {
   options: DataOptions;
-  train: DataSet;
-  valid?: DataSet;
-  test?: DataSet;
+  train: SplitData;
+  valid?: SplitData;
+  test?: SplitData;
   /** Distinct values per field in the training data. */
   distinct: number[];
+  /** true: the distinct counts are HyperLogLog estimates (a streamed input beyond the exact counter's memory cap). */
+  distinctEstimated: boolean;
+  /** Streamed training with fullVocab: each field's full vocabulary, built in the counting pass. */
+  fullSpecs: IndexSpec[] | null;
   /** Reader options that reproduce this parsing (stored in the model file). */
   reader: ReaderOptions;
+  /** Reader options the streamed splits are read with (the model file's, without what only the file records). */
+  readerForSplits: ReaderOptions;
   loadSeconds: number;
 }
 
@@ -149,6 +196,48 @@ function readSchema(path: string): Record<string, unknown> {
   }
 }
 
+/** A split's paths for messages. */
+export function inputName(x: string | string[] | undefined): string {
+  return x === undefined ? '' : typeof x === 'string' ? x : x.join(',');
+}
+
+/** Shape of a split's batches. */
+function shapeOfSplit(d: SplitData): BatchShape {
+  return { fields: d.fieldInfo.map((f) => ({ multiValued: f.multiValued, weighted: f.weighted })), numDense: d.numDense };
+}
+
+/**
+ * The split's rows as a batch source: in memory, shuffled per epoch (training) or in order; streamed, through a
+ * shuffle buffer of `shuffleBuffer` rows (0: in order).
+ */
+export async function splitSource(data: RunData, split: SplitData, opts: { shuffle: boolean; seed: number }): Promise<BatchSource> {
+  if (split.columns !== null) return new MemorySource(split.columns, opts);
+  const input = await MultiFileInput.open(data.options.format, split.files, data.readerForSplits);
+  return new StreamSource({
+    shape: shapeOfSplit(split),
+    pass: () => input.chunks(),
+    shuffleBuffer: opts.shuffle ? Math.max(1, data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER) : 0,
+    seed: opts.seed,
+  });
+}
+
+function splitOf(files: string[], input: MultiFileInput, columns: DataSet | null, rows: number, positives: number): SplitData {
+  const r = input.first;
+  return {
+    files,
+    fieldInfo: r.fields,
+    fieldNames: r.fieldNames,
+    numFields: r.numFields,
+    denseNames: r.denseNames,
+    numDense: r.numDense,
+    rows,
+    positives,
+    stats: input.stats,
+    mode: columns === null ? 'stream' : 'memory',
+    columns,
+  };
+}
+
 /** Load train (and valid/test) with one reader configuration and count distinct values per training field. */
 export async function loadRunData(options: DataOptions, onProgress?: (e: ProgressEvent) => void): Promise<RunData> {
   const t0 = performance.now();
@@ -160,35 +249,88 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   if ((options.format === 'csv' || options.format === 'tsv' || options.format === 'parquet') && reader.schema === undefined) {
     throw new UsageError(`--format ${options.format} needs --schema FILE (label, categorical and numeric columns)`);
   }
-  onProgress?.({ type: 'phase', phase: 'load', message: `reading ${options.train}` });
-  const train = await loadDataset(options.format, options.train, reader);
-  if (train.rows === 0) {
-    checkSomeRows(options.train, train.stats); // all skipped (onError 'skip'): how many, and the first reason
-    throw new ConfigError(`${options.train}: no training rows`, { key: 'train' });
+  const mode = options.dataMode ?? 'auto';
+  if (!['auto', 'memory', 'stream'].includes(mode)) throw new ConfigError(`dataMode: '${String(mode)}' is not one of auto | memory | stream`, { key: 'dataMode' });
+  const trainName = inputName(options.train);
+  const trainFiles = expandInputs(options.train, '--train');
+  const gz = (f: string): number => (/\.gz$/i.test(f) ? 4 : 1);
+  const bytes = trainFiles.reduce((a, f) => a + inputBytes([f]) * gz(f), 0);
+  const inMemory = mode === 'memory' || (mode === 'auto' && bytes <= AUTO_MEMORY_BYTES);
+  onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : 'counting'} ${trainName}` });
+  const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
+  const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
+  const vocab = !inMemory && options.fullVocab !== false ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024)) : null;
+  const parts: DataChunk[] = [];
+  let rows = 0;
+  let positives = 0;
+  for await (const c of trainIn.chunks()) {
+    rows += c.rows;
+    for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
+    counter.add(c);
+    if (inMemory) parts.push(c);
+    else if (vocab !== null) vocab.forEach((b, f) => b.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
   }
+  if (rows === 0) {
+    checkSomeRows(trainName, trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason
+    throw new ConfigError(`${trainName}: no training rows`, { key: 'train' });
+  }
+  const first = trainIn.first;
+  const columns: DataSet | null = inMemory
+    ? { ...concatChunks(parts, first.fields, first.numDense), fieldInfo: first.fields, fieldNames: first.fieldNames, numFields: first.numFields, denseNames: first.denseNames, stats: trainIn.stats }
+    : null;
+  parts.length = 0;
+  const train = splitOf(trainFiles, trainIn, columns, rows, positives);
   if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') reader.numFields = train.numFields;
-  const load = async (path: string | undefined): Promise<DataSet | undefined> => {
+  const splitReader = { ...reader };
+  const load = async (path: string | string[] | undefined, flag: string): Promise<SplitData | undefined> => {
     if (path === undefined) return undefined;
-    onProgress?.({ type: 'phase', phase: 'load', message: `reading ${path}` });
-    const ds = await loadDataset(options.format, path, reader);
+    const name = inputName(path);
+    const files = expandInputs(path, flag);
+    onProgress?.({ type: 'phase', phase: 'load', message: `reading ${name}` });
+    const input = await MultiFileInput.open(options.format, files, splitReader);
     // Same columns by name and order (equal counts are not enough), and at least one row to score.
-    checkSameFields(path, ds, options.train, train);
-    checkSomeRows(path, ds.stats);
-    return ds;
+    checkSameFields(name, input.first, trainName, first);
+    const held: DataChunk[] = [];
+    let n = 0;
+    let pos = 0;
+    for await (const c of input.chunks()) {
+      n += c.rows;
+      for (let i = 0; i < c.rows; i++) pos += c.labels[i] === 1 ? 1 : 0;
+      if (inMemory) held.push(c);
+    }
+    checkSomeRows(name, input.stats);
+    const cols: DataSet | null = inMemory
+      ? { ...concatChunks(held, input.first.fields, input.first.numDense), fieldInfo: input.first.fields, fieldNames: input.first.fieldNames, numFields: input.first.numFields, denseNames: input.first.denseNames, stats: input.stats }
+      : null;
+    return splitOf(files, input, cols, n, pos);
   };
-  const valid = await load(options.valid);
-  const test = await load(options.test);
+  const valid = await load(options.valid, '--valid');
+  const test = await load(options.test, '--test');
   // Stored in the model file only (valid/test were read without it): eval/predict then refuse rows of another
   // dataset's shape instead of scoring them with padded fields.
-  if (train.minFeaturesSeen !== undefined && train.minFeaturesSeen > 0) reader.minFeatures = train.minFeaturesSeen;
-  const counter = new DistinctCounter(train.fieldNames);
-  counter.add(train);
-  const distinct = counter.result().distinct;
-  return { options, train, valid, test, distinct, reader, loadSeconds: (performance.now() - t0) / 1000 };
+  const minSeen = first.minFeaturesSeen;
+  if (minSeen !== undefined && Number.isFinite(minSeen) && minSeen > 0) reader.minFeatures = minSeen;
+  const counted = counter.result();
+  return {
+    options,
+    train,
+    valid,
+    test,
+    distinct: counted.distinct,
+    distinctEstimated: counted.approx,
+    fullSpecs: vocab === null ? null : vocab.map((b) => b.build(1)),
+    reader,
+    readerForSplits: splitReader,
+    loadSeconds: (performance.now() - t0) / 1000,
+  };
 }
 
-
-function fullSpec(ds: DataSet, f: number): IndexSpec {
+function fullSpec(data: RunData, f: number): IndexSpec {
+  const ds = data.train.columns;
+  if (ds === null) {
+    if (data.fullSpecs === null) throw new ConfigError('--embedding full on streamed data needs the vocabularies of the counting pass (loadRunData with fullVocab)', { key: 'fullVocab' });
+    return data.fullSpecs[f];
+  }
   const b = new FullVocabBuilder(1024);
   b.add(ds.fields[f].ids, columnLength(ds.fields[f], ds.rows));
   return b.build(1);
@@ -211,7 +353,7 @@ export function checkModelOptions(m: ModelOptions): void {
 
 function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan): IndexSpec[] {
   return plan.fields.map((p, f): IndexSpec => {
-    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data.train, f);
+    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data, f);
     switch (m.method) {
       case 'bh':
         return p.bh;
@@ -241,7 +383,7 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   const names = data.train.fieldNames;
   const strategy = m.bhStrategy ?? 'succession';
   checkModelOptions(m);
-  if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data.train, f)), plan: null };
+  if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data, f)), plan: null };
   if (m.blockBits !== undefined) {
     return {
       specs: data.distinct.map((n) => {
@@ -368,18 +510,25 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       emit?.({ type: 'epoch', epoch: e.epoch, epochs: m.epochs, auc: e.auc, logloss: e.logloss, trainLoss: e.trainLoss, seconds: e.seconds });
     },
   });
+  const sources: BatchSource[] = [];
   try {
     const model = trainer.model;
     const n = data.train.rows;
     emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
-    const trainDs = data.train;
-    const validDs = data.valid;
+    const trainDs = await splitSource(data, data.train, { shuffle: true, seed: m.seed });
+    const validDs = data.valid ? await splitSource(data, data.valid, { shuffle: false, seed: m.seed }) : undefined;
+    sources.push(trainDs, ...(validDs ? [validDs] : []));
     const fit = await trainer.fit(trainDs, validDs);
     emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
-    const score = async (ds: DataSet | undefined): Promise<EvalResult | undefined> => (ds ? trainer.evaluate(ds) : undefined);
+    const score = async (split: SplitData | undefined): Promise<EvalResult | undefined> => {
+      if (!split) return undefined;
+      const src = split === data.valid && validDs ? validDs : await splitSource(data, split, { shuffle: false, seed: m.seed });
+      sources.push(src);
+      return trainer.evaluate(src);
+    };
     // Scored with the weights the model ends with (the best ones under early stopping, else the last), which are
     // the weights saved: `eval` on the valid file then reproduces these numbers.
-    const valid = await score(validDs);
+    const valid = await score(data.valid);
     const test = await score(data.test);
 
     const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
@@ -406,9 +555,20 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         ...regOf(m),
         skipped: Object.keys(skipped).length ? skipped : undefined,
         loss: fit.history.length ? fit.history.map((h) => h.trainLoss) : [fit.trainLoss],
+        data: {
+          mode: data.train.mode,
+          ...(data.train.mode === 'stream' ? { shuffleBuffer: data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER } : {}),
+          files: data.train.files.length,
+          distinctEstimated: data.distinctEstimated,
+        },
       },
       denseParams,
-      data: { format: data.options.format, train: data.options.train, valid: data.options.valid, test: data.options.test },
+      data: {
+        format: data.options.format,
+        train: inputName(data.options.train),
+        valid: data.options.valid === undefined ? undefined : inputName(data.options.valid),
+        test: data.options.test === undefined ? undefined : inputName(data.options.test),
+      },
       bhembedVersion: run.version,
       createdAt: new Date().toISOString(),
     };
@@ -430,12 +590,18 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       delete (meta.data.reader as ReaderOptions).maxRows;
       // Activation ranges for precision 'int8-static', from the training rows (always present, and what the
       // weights were fit to; the validation set is optional), evenly strided, up to CALIBRATION_ROWS.
-      await calibrateOnDataset(model, trainDs);
+      if (data.train.columns !== null) await calibrateOnDataset(model, data.train.columns);
+      else {
+        const src = await splitSource(data, data.train, { shuffle: false, seed: m.seed });
+        sources.push(src);
+        await calibrateOnSource(model, src);
+      }
       outcome.modelFileBytes = saveModel(run.out, model, meta, { dtype: run.dtype });
       metrics.modelFileBytes = outcome.modelFileBytes;
     }
     return outcome;
   } finally {
+    for (const src of sources) await src.close();
     // Frees the model's backend memory too, so a sweep of many cells does not grow WASM memory without bound.
     await trainer.dispose();
   }

@@ -57,6 +57,8 @@ export interface TrainReport {
   skipped?: Record<string, number>;
   /** Training loss per epoch. */
   loss?: number[];
+  /** How the training rows were read: held in memory, or streamed from the files each epoch through a shuffle buffer. */
+  data?: { mode: 'memory' | 'stream'; shuffleBuffer?: number; files: number; distinctEstimated: boolean };
 }
 
 export interface RunMetrics {
@@ -97,6 +99,11 @@ export function formatRunMetrics(m: RunMetrics): string[] {
     `model ${m.model}, embedding ${e.method}: ${e.rows} rows (${(e.bytes / 1024).toFixed(1)} KB), full would be ${e.fullRows} rows → ${e.compression.toFixed(1)}× compression`,
     `trained ${m.train.rows} rows × ${m.train.epochs} epoch(s) in ${m.train.seconds.toFixed(1)} s (${Math.round(m.train.samplesPerSec)} samples/s, ${m.train.threads} thread(s))`,
   ];
+  const d = m.train.data;
+  if (d) {
+    const how = d.mode === 'memory' ? 'held in memory' : `streamed from ${d.files} file(s) each epoch, shuffle buffer ${d.shuffleBuffer} rows`;
+    lines.push(`data: ${how}; distinct values per field ${d.distinctEstimated ? 'estimated (HyperLogLog)' : 'counted exactly'}`);
+  }
   if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
   if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);
   return lines;

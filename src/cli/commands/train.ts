@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { parseChoice } from '../options.js';
-import { addDataOptions, addModelOptions, givenIn, checkNotInput, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
+import { addDataOptions, addModelOptions, givenIn, checkNotInput, inputFiles, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../experiment/pipeline.js';
@@ -46,7 +46,7 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Pro
   checkModelOptions(modelOpts);
   checkOutputFile('--out', flags.out);
   checkOutputFile('--metrics', flags.metrics);
-  const inputs = { '--train file': dataOpts.train, '--valid file': dataOpts.valid, '--test file': dataOpts.test, '--schema file': dataOpts.schema };
+  const inputs = { ...inputFiles('--train file', dataOpts.train), ...inputFiles('--valid file', dataOpts.valid), ...inputFiles('--test file', dataOpts.test), '--schema file': dataOpts.schema };
   checkNotInput('--out', flags.out, inputs);
   checkNotInput('--metrics', flags.metrics, { ...inputs, '--out file': flags.out });
   const rep = pipelineReporter({ quiet: flags.quiet });
