@@ -74,6 +74,18 @@ export function expandInputs(inputs: string | readonly string[], flag = 'input')
   return out;
 }
 
+/** Can every input be read more than once (regular files, not stdin or a pipe)? */
+export function rereadable(files: readonly string[]): boolean {
+  return files.every((f) => {
+    if (f === STDIN) return false;
+    try {
+      return !statSync(f).isFIFO();
+    } catch {
+      return true; // missing: the reader names it
+    }
+  });
+}
+
 /** Bytes on disk of the files (stdin and pipes count as unknown: Infinity). */
 export function inputBytes(files: readonly string[]): number {
   let total = 0;

@@ -11,7 +11,7 @@ import type { BatchSource } from '../data/batches/source.js';
 import { StreamSource } from '../data/batches/stream.js';
 import type { BatchShape } from '../data/batches/columns.js';
 import { concatChunks, type DataChunk } from '../data/chunk.js';
-import { expandInputs, inputBytes, MultiFileInput } from '../data/inputs.js';
+import { expandInputs, inputBytes, MultiFileInput, rereadable } from '../data/inputs.js';
 import { DistinctCounter } from '../data/distinct.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
@@ -255,7 +255,10 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   const trainFiles = expandInputs(options.train, '--train');
   const gz = (f: string): number => (/\.gz$/i.test(f) ? 4 : 1);
   const bytes = trainFiles.reduce((a, f) => a + inputBytes([f]) * gz(f), 0);
-  const inMemory = mode === 'memory' || (mode === 'auto' && bytes <= AUTO_MEMORY_BYTES);
+  // stdin and pipes can be read once: their rows are held (the counting pass and the epochs need several passes).
+  const once = !rereadable(trainFiles);
+  if (once && mode === 'stream') throw new UsageError(`--data-mode stream reads the training data once per epoch, but ${trainName} can be read only once (stdin or a pipe); give files`);
+  const inMemory = once || mode === 'memory' || (mode === 'auto' && bytes <= AUTO_MEMORY_BYTES);
   onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : 'counting'} ${trainName}` });
   const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
   const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
@@ -291,15 +294,16 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     // Same columns by name and order (equal counts are not enough), and at least one row to score.
     checkSameFields(name, input.first, trainName, first);
     const held: DataChunk[] = [];
+    const hold = inMemory || !rereadable(files); // stdin or a pipe is read once: its rows are held
     let n = 0;
     let pos = 0;
     for await (const c of input.chunks()) {
       n += c.rows;
       for (let i = 0; i < c.rows; i++) pos += c.labels[i] === 1 ? 1 : 0;
-      if (inMemory) held.push(c);
+      if (hold) held.push(c);
     }
     checkSomeRows(name, input.stats);
-    const cols: DataSet | null = inMemory
+    const cols: DataSet | null = hold
       ? { ...concatChunks(held, input.first.fields, input.first.numDense), fieldInfo: input.first.fields, fieldNames: input.first.fieldNames, numFields: input.first.numFields, denseNames: input.first.denseNames, stats: input.stats }
       : null;
     return splitOf(files, input, cols, n, pos);
