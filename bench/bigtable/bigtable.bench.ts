@@ -41,9 +41,9 @@ try {
   log(`generating ${ROWS} Criteo-shaped rows (Criteo Kaggle cardinalities) into ${dir}`);
   const gen = await generateCriteo({ rows: ROWS, out: file, probOut: null, seed: SEED });
   log(`generated in ${gen.seconds.toFixed(0)} s; loading (dense integers, 26 categorical fields)`);
-  const data = await loadRunData({ format: 'criteo', train: file, numeric: 'dense' });
+  const data = await loadRunData({ format: 'criteo', train: file, numeric: 'dense', dataMode: 'memory' });
   rmSync(file);
-  const ds = data.train;
+  const ds = data.train.columns as NonNullable<typeof data.train.columns>;
   const all: Dataset = { rows: ds.rows, labels: ds.labels, fields: ds.fields.map((c) => ({ ids: c.ids })), numDense: ds.numDense, dense: ds.dense ?? null };
   const slice = (lo: number, hi: number): Dataset => ({
     rows: hi - lo,
