@@ -10,8 +10,9 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import type { IndexMethod } from '../../embedding/config.js';
 import { generateCriteo } from '../../data/generate.js';
-import { loadRunData } from '../../experiment/pipeline.js';
-import { ensureOutputDir, writeJson } from '../common.js';
+import { loadRunData, trainModel, type ModelOptions } from '../../experiment/pipeline.js';
+import { ensureOutputDir, packageVersion, writeJson } from '../common.js';
+import { writeDemoPage } from './demo-web.js';
 import { parseIntOpt } from '../options.js';
 import { pipelineReporter } from '../progress.js';
 import { runGrid } from './sweep.js';
@@ -23,9 +24,12 @@ interface DemoFlags {
   threads: string;
   quick?: boolean;
   quiet?: boolean;
+  web?: boolean;
 }
 
 const METHODS: IndexMethod[] = ['full', 'hash', 'qr', 'bh'];
+/** The demo's model settings (every method; the web page's model is the BH one). */
+const DEMO_MODEL: Omit<ModelOptions, 'method' | 'seed' | 'compression' | 'threads'> = { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'weighted', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', bhStrategy: 'succession', patience: 0 };
 const RATIOS = [10, 100, 1000];
 
 /** The two largest ratios that leave every field at least 4 rows (small data cannot reach 1000×). */
@@ -61,7 +65,8 @@ export function register(program: Command): void {
     .option('--threads <n>', 'training threads', '1')
     .option('--quick', 'a tiny version (20 000 rows) that finishes in seconds')
     .option('-q, --quiet', 'only the final table')
-    .addHelpText('after', '\nExample:\n  npx bhembed demo            # then open bhembed-demo/auc-vs-compression.svg')
+    .option('--web', 'also write web/index.html: pick field values and see the BH model score them in the browser (works offline from the file)')
+    .addHelpText('after', '\nExample:\n  npx bhembed demo            # then open bhembed-demo/auc-vs-compression.svg\n  npx bhembed demo --web      # and open bhembed-demo/web/index.html')
     .action(async (flags: DemoFlags) => runDemo(flags));
 }
 
@@ -104,10 +109,28 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   if (ratios.at(-1) !== 1000) log(`(${fullRows} rows is too few for 1000×: comparing at ${ratios.join('× and ')}× instead)`);
   const grid = await runGrid(
     data,
-    { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'weighted', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', threads, bhStrategy: 'succession', patience: 0 },
+    { ...DEMO_MODEL, threads },
     { methods: METHODS, compressions: ratios, seeds: [1], outDir: flags.outDir, title: 'bhembed demo: DeepFM test AUC vs embedding compression', quiet: flags.quiet },
   );
   process.stdout.write(`\n${grid.markdown}\n`);
   process.stdout.write(`plot: ${grid.files.svg}\ntable: ${grid.files.md}  (also ${grid.files.csv}, ${grid.files.json})\n`);
+  if (flags.web) {
+    // The page's model: BH at the smaller ratio with the grid's settings, saved as a model file (reused while the data is).
+    const webDir = join(flags.outDir, 'web');
+    mkdirSync(webDir, { recursive: true });
+    const modelPath = join(webDir, 'model.bhm');
+    const ratio = ratios[0];
+    let about = '';
+    if (!(same && existsSync(modelPath))) {
+      log(`training the page's model: DeepFM with BH embeddings at ${ratio}× compression`);
+      const { metrics } = await trainModel(data, { ...DEMO_MODEL, threads, method: 'bh', compression: ratio, seed: 1 }, { out: modelPath, onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
+      rep.done();
+      about = `DeepFM, BH embeddings at ${metrics.embedding.compression.toFixed(0)}× compression (${metrics.embedding.rows} rows), test AUC ${metrics.test?.auc.toFixed(4) ?? '?'}, trained by bhembed demo on planted Criteo-format data.`;
+      writeJson(join(webDir, 'about.json'), { about });
+    } else about = (JSON.parse(readFileSync(join(webDir, 'about.json'), 'utf8')) as { about: string }).about;
+    const firstLines = (path: string, n: number): string[] => readFileSync(path, 'utf8').split('\n', n).filter((l) => l !== '');
+    const page = writeDemoPage(join(webDir, 'index.html'), { model: readFileSync(modelPath), trainLines: firstLines(train, 20000), testLines: firstLines(test, 40), about });
+    process.stdout.write(`web page: ${page}  (open it in a browser: it scores offline)\n`);
+  }
   log(`demo finished in ${((performance.now() - t0) / 1000).toFixed(0)} s (${grid.ran} run(s) trained, ${grid.skipped} reused)`);
 }
