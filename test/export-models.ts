@@ -16,9 +16,12 @@ export { ARCHS };
 /** 16-hex-digit ids of the full field's vocabulary (some ≥ 2^63). */
 export const VOCAB = ['0000000000000007', 'ffffffffffffffff', '8000000000000000', '26c7827d889f6da3', 'a1b2c3d4e5f60718', '0000000100000000'];
 
-/** The fields: every index method, every fusion, one multi-valued field ('tags', mean pooling). */
-export function exportFields(): FieldConfig[] {
-  return [
+/**
+ * The fields: every index method, every fusion, two multi-valued fields ('tags' mean pooling, 'kw' sum pooling).
+ * single: without the multi-valued fields (the exporter then fuses all fields with one Gather and one MatMul).
+ */
+export function exportFields(single = false): FieldConfig[] {
+  const all: FieldConfig[] = [
     { name: 'site', index: { method: 'bh', codeBits: 64, blockBits: 8, strategy: 'succession' }, fusion: 'sum' },
     { name: 'app', index: { method: 'bh', codeBits: 20, blockBits: 6, strategy: 'skip' }, fusion: 'weighted' },
     { name: 'dev', index: { method: 'bh', codeBits: 61, blockBits: 7, strategy: 'skip' }, fusion: 'mean' },
@@ -30,6 +33,7 @@ export function exportFields(): FieldConfig[] {
     { name: 'tags', index: { method: 'bh', codeBits: 32, blockBits: 8, strategy: 'skip' }, pooling: 'mean' },
     { name: 'kw', index: { method: 'qr', remainder: 31, quotient: 37 }, fusion: 'mean', pooling: 'sum' },
   ];
+  return single ? all.filter((_, i) => !MULTI.includes(i)) : all;
 }
 
 /** Indices of the multi-valued fields in exportFields(). */
@@ -37,13 +41,13 @@ export const MULTI = [8, 9];
 export const NUM_DENSE = 3;
 
 /** A model config of `arch` over exportFields(), tiny widths. */
-export function exportConfig(arch: Arch, batchNorm = false): ModelConfig {
-  return { arch, dim: 4, mlp: [16, 8], crossLayers: 2, batchNorm, fields: exportFields(), numDense: NUM_DENSE, seed: 5 };
+export function exportConfig(arch: Arch, batchNorm = false, single = false): ModelConfig {
+  return { arch, dim: 4, mlp: [16, 8], crossLayers: 2, batchNorm, fields: exportFields(single), numDense: NUM_DENSE, seed: 5 };
 }
 
 /** The model file contents of `arch` with spread weights (and, with batch norm, spread running statistics). */
-export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchNorm = false): Promise<ModelFileContents> {
-  const config = exportConfig(arch, batchNorm);
+export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchNorm = false, single = false): Promise<ModelFileContents> {
+  const config = exportConfig(arch, batchNorm, single);
   const model = createModel(config, { ops, maxBatch: 64 });
   const rng = new Rng(seed);
   for (const p of model.parameters()) {
@@ -56,7 +60,7 @@ export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchN
       format: 'csv',
       fieldNames: config.fields.map((f) => f.name as string),
       denseNames: ['d0', 'd1', 'd2'],
-      reader: { schema: { label: 'y', multi: MULTI.map((i) => ({ name: config.fields[i].name })) } },
+      reader: { schema: { label: 'y', multi: single ? [] : MULTI.map((i) => ({ name: exportFields()[i].name })) } },
     },
     engine: { ops: ops.name, gemm: 'auto' },
     evalBatch: 64,
@@ -79,14 +83,14 @@ export interface ExportRows {
 const TOP = 0x80000000;
 
 /** n rows with seeded ids: a third of the 64-bit ids ≥ 2^63, the full field mixing vocabulary and OOV ids. */
-export function exportRows(n: number, seed: number): ExportRows {
+export function exportRows(n: number, seed: number, single = false): ExportRows {
   const rng = new Rng(seed);
-  const fields = exportFields();
+  const fields = exportFields(single);
   const u32 = (): number => rng.int(0x10000) * 0x10000 + rng.int(0x10000);
   const batchFields: Batch['fields'] = [];
   const ids: ExportRows['ids'] = [];
   fields.forEach((f, fi) => {
-    const multi = MULTI.includes(fi);
+    const multi = !single && MULTI.includes(fi);
     const per = Array.from({ length: n }, () => (multi ? rng.int(4) : 1)); // multi: 0–3 values, empty rows included
     const L = Math.max(1, ...per);
     const words: number[] = [];

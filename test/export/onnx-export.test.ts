@@ -69,15 +69,17 @@ describe('index graphs give the indexers rows', () => {
 });
 
 describe('exported graph scores equal the Predictor', () => {
-  const rows = exportRows(48, 11);
-  for (const { arch, batchNorm } of EXPORT_CASES) {
-    test(`${arch}${batchNorm ? ' with batch norm' : ''}`, async () => {
-      const file = await exportModelFile(ops, arch, 100 + arch.length, batchNorm);
+  const cases = [...EXPORT_CASES.map((c) => ({ ...c, single: false })), ...EXPORT_CASES.map((c) => ({ ...c, single: true }))];
+  for (const { arch, batchNorm, single } of cases) {
+    test(`${arch}${batchNorm ? ' with batch norm' : ''}${single ? ', single-valued fields only (one Gather, MatMul fusion)' : ''}`, async () => {
+      const rows = exportRows(48, 11, single);
+      const file = await exportModelFile(ops, arch, 100 + arch.length, batchNorm, single);
       const exported = exportOnnx(file);
       assert.deepEqual(
         exported.inputs.filter((x) => x.kind !== 'ids').map((x) => x.name),
-        ['tags_count', 'kw_count', 'dense'],
+        single ? ['dense'] : ['tags_count', 'kw_count', 'dense'],
       );
+      assert.equal(Buffer.from(exported.bytes).includes('_fusion'), single, 'the fused single-valued path is taken exactly when every field is single-valued');
       const predictor = await Predictor.fromContents(file, `${arch}.bhm`);
       const want = (await predictor.model.predict(rows.batch)).slice();
       await predictor.close();
