@@ -1,5 +1,5 @@
 // Raw values → hash ids and dense inputs exactly as the data readers of the model's training format make them
-// (docs/index-spec.md §5), from the reader settings a model file records. No file system: the browser bundle runs it.
+// (docs/index-spec.md §4), from the reader settings a model file records. No file system: the browser bundle runs it.
 // It must never drift from src/data/: test/browser/web.test.ts compares it with the readers on the same rows.
 
 import { ConfigError } from '../core/errors.js';
