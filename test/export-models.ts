@@ -38,6 +38,13 @@ export function exportFields(single = false): FieldConfig[] {
 
 /** Indices of the multi-valued fields in exportFields(). */
 export const MULTI = [8, 9];
+/** Fields whose values carry weights in the multi-valued set (as libsvm/libffm values do): 'user' and 'tags'. */
+export const WEIGHTED = [4, 8];
+
+/** exportFields' weighted flags (none when single). */
+export function weightedFlags(single = false): boolean[] {
+  return exportFields(single).map((_, i) => !single && WEIGHTED.includes(i));
+}
 export const NUM_DENSE = 3;
 
 /** A model config of `arch` over exportFields(), tiny widths. */
@@ -74,8 +81,8 @@ export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchN
 /** Rows as both a bhembed Batch and ONNX feeds (ids as signed int64, multi-valued fields padded to L with counts). */
 export interface ExportRows {
   batch: Batch;
-  /** Per field: the ids as BigInt64Array ([N] or [N, L]); for multi-valued fields also L and the counts. */
-  ids: { values: BigInt64Array; L: number; counts: BigInt64Array | null }[];
+  /** Per field: the ids as BigInt64Array ([N] or [N, L]); for multi-valued fields also L and the counts; value weights (same layout) for weighted fields. */
+  ids: { values: BigInt64Array; L: number; counts: BigInt64Array | null; weights: Float32Array | null }[];
   dense: Float32Array;
   n: number;
 }
@@ -95,6 +102,9 @@ export function exportRows(n: number, seed: number, single = false): ExportRows 
     const L = Math.max(1, ...per);
     const words: number[] = [];
     const padded = new BigInt64Array(n * (multi ? L : 1));
+    const weighted = !single && WEIGHTED.includes(fi);
+    const paddedW = weighted ? new Float32Array(n * (multi ? L : 1)) : null;
+    const valueW: number[] = [];
     for (let r = 0; r < n; r++) {
       for (let v = 0; v < per[r]; v++) {
         let lo = u32();
@@ -111,6 +121,11 @@ export function exportRows(n: number, seed: number, single = false): ExportRows 
         }
         words.push(lo, hi);
         padded[r * (multi ? L : 1) + v] = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+        if (paddedW !== null) {
+          const w = Math.fround(0.25 + 2 * rng.next());
+          valueW.push(w);
+          paddedW[r * (multi ? L : 1) + v] = w;
+        }
       }
     }
     let offsets: Int32Array | null = null;
@@ -118,8 +133,8 @@ export function exportRows(n: number, seed: number, single = false): ExportRows 
       offsets = new Int32Array(n + 1);
       for (let r = 0; r < n; r++) offsets[r + 1] = offsets[r] + per[r];
     }
-    batchFields.push({ ids: Uint32Array.from(words), offsets });
-    ids.push({ values: padded, L: multi ? L : 0, counts: multi ? BigInt64Array.from(per, (c) => BigInt(c)) : null });
+    batchFields.push({ ids: Uint32Array.from(words), offsets, weights: paddedW !== null ? Float32Array.from(valueW) : null });
+    ids.push({ values: padded, L: multi ? L : 0, counts: multi ? BigInt64Array.from(per, (c) => BigInt(c)) : null, weights: paddedW });
   });
   const dense = Float32Array.from({ length: n * NUM_DENSE }, () => rng.normal());
   return { batch: { size: n, labels: new Float32Array(n), fields: batchFields, dense }, ids, dense, n };

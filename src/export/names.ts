@@ -7,3 +7,5 @@ export const OUTPUT_NAME = 'probability';
 export const DENSE_INPUT = 'dense';
 /** Suffix of a multi-valued field's count input: `${field}${COUNT_SUFFIX}`, int64 [N]. */
 export const COUNT_SUFFIX = '_count';
+/** Suffix of a weighted field's value-weight input (libsvm/libfm/libffm values): `${field}${WEIGHT_SUFFIX}`, float32. */
+export const WEIGHT_SUFFIX = '_weight';

@@ -7,8 +7,9 @@
 //   const p = await model.score([{ C1: '68fd1e64', I3: 5, tags: ['a', 'b'] }]);   // Float32Array of probabilities
 
 import type { Batch } from '../core/batch.js';
+import type { FieldRule } from './raw-values.js';
 import { ConfigError } from '../core/errors.js';
-import { COUNT_SUFFIX, DENSE_INPUT, OUTPUT_NAME } from '../export/names.js';
+import { COUNT_SUFFIX, DENSE_INPUT, OUTPUT_NAME, WEIGHT_SUFFIX } from '../export/names.js';
 import type { Ops, WasmModule } from '../kernels/index.js';
 import { unsharedKernelBytes, WasmOps } from '../kernels/index.js';
 import type { NormalizedModelConfig, ModelConfig } from '../models/config.js';
@@ -17,9 +18,9 @@ import type { CtrModel } from '../models/ctr-model.js';
 import { decodeModelFile, type ModelFileContents } from '../models/model-codec.js';
 import { createModel } from '../models/registry.js';
 import { kernelBytes } from './kernel-bytes.js';
-import { denseValue, hashText, rawRules, valueTexts, type RawRules, type RawValue } from './raw-values.js';
+import { denseValue, hashText, rawRules, splitWeighted, valueTexts, type RawRules, type RawValue } from './raw-values.js';
 
-export { OUTPUT_NAME, DENSE_INPUT, COUNT_SUFFIX };
+export { OUTPUT_NAME, DENSE_INPUT, COUNT_SUFFIX, WEIGHT_SUFFIX };
 export type { RawValue, RawRules, FieldRule, DenseRule } from './raw-values.js';
 
 /** One row of raw values by field name (and dense input name). Missing fields read as missing values. */
@@ -29,6 +30,8 @@ export type RawRow = Record<string, RawValue>;
 export interface IdRow {
   ids: bigint[][];
   dense: number[];
+  /** Per field, one weight per id (libsvm/libfm/libffm values); absent or null for unweighted fields. */
+  weights?: (number[] | null)[];
 }
 
 export interface WebLoadOptions {
@@ -115,18 +118,29 @@ export class WebModel {
     return this.multi[f];
   }
 
-  /** The hash ids and dense floats of raw rows, as the training format's reader makes them. */
+  /** The hash ids (and value weights) and dense floats of raw rows, as the training format's reader makes them. */
   toIds(rows: readonly RawRow[]): IdRow[] {
     const tmp = new Uint32Array(2);
-    return rows.map((row) => ({
-      ids: this.rules.fields.map((rule) =>
-        valueTexts(rule, row[rule.name]).map((t) => {
-          hashText(rule, t, tmp, 0);
-          return (BigInt(tmp[1]) << 32n) | BigInt(tmp[0]);
-        }),
-      ),
-      dense: this.rules.dense.map((d) => denseValue(d, row[d.name] as string | number | null | undefined)),
-    }));
+    const id = (rule: FieldRule, t: string): bigint => {
+      hashText(rule, t, tmp, 0);
+      return (BigInt(tmp[1]) << 32n) | BigInt(tmp[0]);
+    };
+    return rows.map((row) => {
+      const ids: bigint[][] = [];
+      const weights: (number[] | null)[] = [];
+      for (const rule of this.rules.fields) {
+        const texts = valueTexts(rule, row[rule.name]);
+        if (rule.weighted) {
+          const parts = texts.map((t) => splitWeighted(rule, t));
+          ids.push(parts.map((p) => id(rule, p.text)));
+          weights.push(parts.map((p) => p.weight));
+        } else {
+          ids.push(texts.map((t) => id(rule, t)));
+          weights.push(null);
+        }
+      }
+      return { ids, weights, dense: this.rules.dense.map((d) => denseValue(d, row[d.name] as string | number | null | undefined)) };
+    });
   }
 
   /** Click probabilities of raw rows. */
@@ -154,18 +168,22 @@ export class WebModel {
       const n = multi ? rows.reduce((s, r) => s + r.ids[f].length, 0) : B;
       const ids = new Uint32Array(2 * n);
       const offsets = multi ? new Int32Array(B + 1) : null;
+      const weights = this.rules.fields[f].weighted ? new Float32Array(n) : null;
       let v = 0;
       rows.forEach((r, i) => {
         const vals = r.ids[f];
         if (!multi && vals.length !== 1) throw new ConfigError(`field ${this.config.fields[f].name}: ${vals.length} values given, it takes one`, { key: this.config.fields[f].name });
-        for (const id of vals) {
+        const w = r.weights?.[f] ?? null;
+        for (let j = 0; j < vals.length; j++) {
+          const id = vals[j];
           ids[2 * v] = Number(id & 0xffffffffn);
           ids[2 * v + 1] = Number((id >> 32n) & 0xffffffffn);
+          if (weights !== null) weights[v] = w === null ? 1 : w[j];
           v++;
         }
         if (offsets !== null) offsets[i + 1] = v;
       });
-      return { ids, offsets };
+      return { ids, offsets, weights };
     });
     return { size: B, labels: new Float32Array(B), fields, dense };
   }
@@ -179,15 +197,25 @@ export class WebModel {
     const n = rows.length;
     const feeds: Record<string, T> = {};
     this.config.fields.forEach((field, f) => {
+      const weighted = this.rules.fields[f].weighted;
+      const wOf = (r: IdRow, j: number): number => r.weights?.[f]?.[j] ?? 1;
       if (!this.multi[f]) {
         feeds[field.name] = new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt.asIntN(64, r.ids[f][0])), [n]);
+        if (weighted) feeds[`${field.name}${WEIGHT_SUFFIX}`] = new ort.Tensor('float32', Float32Array.from(rows, (r) => wOf(r, 0)), [n]);
         return;
       }
       const L = Math.max(1, ...rows.map((r) => r.ids[f].length));
       const flat = new BigInt64Array(n * L);
-      rows.forEach((r, i) => r.ids[f].forEach((id, j) => (flat[i * L + j] = BigInt.asIntN(64, id))));
+      const w = new Float32Array(n * L);
+      rows.forEach((r, i) =>
+        r.ids[f].forEach((id, j) => {
+          flat[i * L + j] = BigInt.asIntN(64, id);
+          w[i * L + j] = wOf(r, j);
+        }),
+      );
       feeds[field.name] = new ort.Tensor('int64', flat, [n, L]);
       feeds[`${field.name}${COUNT_SUFFIX}`] = new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt(r.ids[f].length)), [n]);
+      if (weighted) feeds[`${field.name}${WEIGHT_SUFFIX}`] = new ort.Tensor('float32', w, [n, L]);
     });
     const nd = this.config.numDense;
     if (nd > 0) {

@@ -19,6 +19,8 @@ export interface FieldRule {
   boundaries: number[] | null;
   /** Multi-valued: a string is split at this character (a list is taken as is); null when single-valued. */
   separator: string | null;
+  /** libsvm/libfm/libffm: each value is written `idx:val`; idx is hashed, val is the value's weight. */
+  weighted: boolean;
 }
 
 /** How one dense input's raw value becomes its float. */
@@ -46,16 +48,17 @@ export function rawRules(meta: Record<string, unknown>, fieldNames: readonly str
   const format = typeof data.format === 'string' ? data.format : 'csv';
   const reader = data.reader ?? {};
   const denseNames = Array.isArray(data.denseNames) ? (data.denseNames as string[]) : Array.from({ length: numDense }, (_, i) => `d${i}`);
-  const text = (name: string, seed: number, separator: string | null = null): FieldRule => ({ name, seed, kind: 'text', boundaries: null, separator });
+  const text = (name: string, seed: number, separator: string | null = null, weighted = false): FieldRule => ({ name, seed, kind: 'text', boundaries: null, separator, weighted });
   if (format === 'criteo') {
     const dense = reader.numeric === 'dense';
     return {
       format,
-      fields: fieldNames.map((n, i) => (!dense && /^I\d+$/.test(n) ? { name: n, seed: i, kind: 'int', boundaries: null, separator: null } : text(n, i))),
+      fields: fieldNames.map((n, i) => (!dense && /^I\d+$/.test(n) ? { name: n, seed: i, kind: 'int', boundaries: null, separator: null, weighted: false } : text(n, i))),
       dense: denseNames.map((name) => ({ name, transform: 'log1p-positive' })),
     };
   }
-  if (format === 'libffm') return { format, fields: fieldNames.map((n, i) => text(n, i, ' ')), dense: [] };
+  if (format === 'libffm') return { format, fields: fieldNames.map((n, i) => text(n, i, ' ', true)), dense: [] };
+  if (format === 'libsvm' || format === 'libfm') return { format, fields: fieldNames.map((n, i) => text(n, i, null, true)), dense: [] };
   if (format === 'csv' || format === 'tsv' || format === 'parquet') {
     const schema = (typeof reader.schema === 'object' && reader.schema !== null ? reader.schema : {}) as SchemaLike;
     const numeric = new Map<string, { mode?: string; transform?: string; boundaries?: number[] }>();
@@ -69,13 +72,13 @@ export function rawRules(meta: Record<string, unknown>, fieldNames: readonly str
       format,
       fields: fieldNames.map((n, i): FieldRule => {
         const num = numeric.get(n);
-        if (num?.mode === 'bucket') return { name: n, seed: i, kind: 'bucket', boundaries: Array.isArray(num.boundaries) ? num.boundaries : null, separator: null };
+        if (num?.mode === 'bucket') return { name: n, seed: i, kind: 'bucket', boundaries: Array.isArray(num.boundaries) ? num.boundaries : null, separator: null, weighted: false };
         return text(n, i, multi.get(n) ?? null);
       }),
       dense: denseNames.map((name) => ({ name, transform: numeric.get(name)?.transform === 'log1p' ? 'log1p' : 'none' })),
     };
   }
-  // avazu, libsvm, libfm: every field hashes its token as written.
+  // avazu: every field hashes its cell as written.
   return { format, fields: fieldNames.map((n, i) => text(n, i)), dense: [] };
 }
 
@@ -108,6 +111,19 @@ export function valueTexts(rule: FieldRule, v: RawValue): string[] {
   // The readers split a multi-valued cell at its separator; an empty cell is one empty value.
   if (rule.separator !== null) return (one === null || one === undefined ? '' : String(one)).split(rule.separator);
   return [valueText(rule, one)];
+}
+
+/**
+ * A weighted field's value `idx:val` as the text to hash (idx) and its weight (val); a missing value is "" with
+ * weight 1, as the readers fill absent features.
+ */
+export function splitWeighted(rule: FieldRule, text: string): { text: string; weight: number } {
+  if (text === '') return { text: '', weight: 1 };
+  const colon = text.indexOf(':');
+  if (colon <= 0) throw new ConfigError(`${rule.name}: value ${JSON.stringify(text)} is not idx:val`, { key: rule.name });
+  const weight = Number(text.slice(colon + 1));
+  if (!Number.isFinite(weight) || text.slice(colon + 1).trim() === '') throw new ConfigError(`${rule.name}: value ${JSON.stringify(text)}: val is not a number`, { key: rule.name });
+  return { text: text.slice(0, colon), weight };
 }
 
 /** XXH64 of text with the field's seed into ids[2·at], ids[2·at + 1] (low, high word). */

@@ -59,6 +59,7 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
   // 1. Every index method and a multi-valued field, on id rows (a third of them ≥ 2^63).
   const file = await exportModelFile(ops, 'deepfm', 77);
   const rows = exportRows(rowsOfIds, 5);
+  for (const f of rows.batch.fields) f.weights = null; // a CSV-format model: its values carry no weights
   const p = await Predictor.fromContents(file, 'all-methods.bhm');
   const want = (await p.model.predict(rows.batch)).slice();
   await p.close();
@@ -105,5 +106,31 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
   const header = lines[0].split(',');
   const csvRaw = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
   cases.push({ name: 'csv', bhm: encodeModelFile(csv.model, csv.meta, csv.tensors), onnx: exportOnnx(csv).bytes, raw: csvRaw, ids: null, want: await scoresOfFile(csv, csvPath) });
+
+  // 4–5. libsvm (single-valued `idx:val` tokens) and libffm (`field:idx:val`, multi-valued, sum pooling): values carry weights.
+  for (const format of ['libsvm', 'libffm'] as const) {
+    const path = join(FIXTURES, `data.${format}`);
+    const names = ['f0', 'f1', 'f2'];
+    const file = spread(
+      { arch: format === 'libsvm' ? 'fm' : 'deepfm', dim: 4, mlp: [8], fields: names.map((name, i) => ({ name, index: i === 2 ? { method: 'hash', rows: 13 } : bh(12, 3, 'skip'), pooling: 'sum' })) },
+      ops,
+      10,
+      metaFor(format, names, [], { numFields: 3 }),
+    );
+    const raw = readFileSync(path, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => {
+        const toks = line.trim().split(/\s+/).slice(1);
+        if (format === 'libsvm') return Object.fromEntries(toks.map((t, i) => [names[i], t]));
+        const row: Record<string, string[]> = {};
+        for (const t of toks) {
+          const c = t.indexOf(':');
+          (row[`f${t.slice(0, c)}`] ??= []).push(t.slice(c + 1));
+        }
+        return row;
+      });
+    cases.push({ name: format, bhm: encodeModelFile(file.model, file.meta, file.tensors), onnx: exportOnnx(file).bytes, raw, ids: null, want: await scoresOfFile(file, path) });
+  }
   return cases;
 }

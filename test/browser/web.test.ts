@@ -1,6 +1,7 @@
 // bhembed/web in headless Chromium: the bundle's scores equal Node's (the Predictor) within 1e-6 on the same rows,
-// and so do onnxruntime-web's on the exported graph. Three models: every index method on id rows (ids ≥ 2^63 among
-// them, multi-valued fields), a Criteo TSV and a CSV fed raw values, hashed in the page as the readers hash them.
+// and so do onnxruntime-web's on the exported graph. Five models: every index method on id rows (ids ≥ 2^63 among
+// them, multi-valued fields), then raw values hashed in the page as the readers hash them: a Criteo TSV, a CSV, and
+// libsvm and libffm files whose `idx:val` values carry weights.
 // Chromium is Debian's `chromium`, installed with apt-get when missing; without it the test skips and says why.
 
 import assert from 'node:assert/strict';
@@ -45,7 +46,7 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return m;
 }
 
-for (const name of ['all-methods', 'criteo', 'csv']) {
+for (const name of ['all-methods', 'criteo', 'csv', 'libsvm', 'libffm']) {
   test(`${name}: bhembed/web and onnxruntime-web in Chromium equal Node within 1e-6`, { skip }, () => {
     const c = cases.find((x) => x.name === name) as WebCase;
     const r = results[name];

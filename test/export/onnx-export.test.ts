@@ -1,6 +1,6 @@
 // The exported ONNX graph is a contract: for every architecture and every index method (BH succession, skip and
 // dense; hash; qr; dhash; full via LabelEncoder), onnxruntime-node's scores equal the Predictor's on the same rows
-// within 1e-6, with hash ids ≥ 2^63 among them, multi-valued fields, dense inputs and folded batch norm.
+// within 1e-6, with hash ids ≥ 2^63 among them, multi-valued fields, value weights, dense inputs and folded batch norm.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -12,7 +12,7 @@ import { indexRows } from '../../src/export/index-graph.js';
 import { encodeOnnxModel } from '../../src/kernels/onnx-encode.js';
 import { createOps, type Ops } from '../../src/kernels/index.js';
 import { Predictor } from '../../src/serve/predictor.js';
-import { EXPORT_CASES, exportFields, exportModelFile, exportRows, type ExportRows } from '../export-models.js';
+import { EXPORT_CASES, exportFields, exportModelFile, exportRows, weightedFlags, type ExportRows } from '../export-models.js';
 
 /** The ONNX feeds for rows, by the exported graph's input list. */
 export function feedsOf(m: ExportedModel, rows: ExportRows): Record<string, ort.Tensor> {
@@ -20,6 +20,10 @@ export function feedsOf(m: ExportedModel, rows: ExportRows): Record<string, ort.
   for (const x of m.inputs) {
     if (x.kind === 'dense') feeds[x.name] = new ort.Tensor('float32', rows.dense, [rows.n, rows.dense.length / rows.n]);
     else if (x.kind === 'count') feeds[x.name] = new ort.Tensor('int64', rows.ids[x.field].counts as BigInt64Array, [rows.n]);
+    else if (x.kind === 'weight') {
+      const f = rows.ids[x.field];
+      feeds[x.name] = new ort.Tensor('float32', f.weights as Float32Array, f.L > 0 ? [rows.n, f.L] : [rows.n]);
+    }
     else {
       const f = rows.ids[x.field];
       feeds[x.name] = new ort.Tensor('int64', f.values, f.L > 0 ? [rows.n, f.L] : [rows.n]);
@@ -74,10 +78,10 @@ describe('exported graph scores equal the Predictor', () => {
     test(`${arch}${batchNorm ? ' with batch norm' : ''}${single ? ', single-valued fields only (one Gather, MatMul fusion)' : ''}`, async () => {
       const rows = exportRows(48, 11, single);
       const file = await exportModelFile(ops, arch, 100 + arch.length, batchNorm, single);
-      const exported = exportOnnx(file);
+      const exported = exportOnnx(file, { weighted: weightedFlags(single) });
       assert.deepEqual(
         exported.inputs.filter((x) => x.kind !== 'ids').map((x) => x.name),
-        single ? ['dense'] : ['tags_count', 'kw_count', 'dense'],
+        single ? ['dense'] : ['user_weight', 'tags_count', 'tags_weight', 'kw_count', 'dense'],
       );
       assert.equal(Buffer.from(exported.bytes).includes('_fusion'), single, 'the fused single-valued path is taken exactly when every field is single-valued');
       const predictor = await Predictor.fromContents(file, `${arch}.bhm`);

@@ -39,7 +39,7 @@ export function register(program: Command): void {
       writeFileAtomic(flags.output, out.bytes);
       if (flags.quiet) return;
       const lines = [`wrote ${flags.output} (${formatBytes(out.bytes.length)}, ONNX opset ${EXPORT_OPSET}, ${out.config.arch}): inputs`];
-      for (const x of out.inputs) lines.push(`  ${x.name.padEnd(24)} ${x.type.padEnd(8)} [${x.dims.join(', ')}]${x.kind === 'count' ? '  values used of each row' : ''}`);
+      for (const x of out.inputs) lines.push(`  ${x.name.padEnd(24)} ${x.type.padEnd(8)} [${x.dims.join(', ')}]${x.kind === 'count' ? '  values used of each row' : x.kind === 'weight' ? '  each value\'s weight' : ''}`);
       lines.push(`output\n  ${out.output.padEnd(24)} float32  [N]`);
       process.stderr.write(`${lines.join('\n')}\n`);
     });
