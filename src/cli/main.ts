@@ -12,9 +12,10 @@ import { register as registerGenerate } from './commands/generate.js';
 import { register as registerSweep } from './commands/sweep.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExport } from './commands/export.js';
+import { register as registerCluster } from './commands/cluster.js';
 
 /** Every command, in help order. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerExport, registerSweep, registerGenerate, registerDemo, registerIndex];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerExport, registerSweep, registerGenerate, registerDemo, registerIndex, registerCluster];
 
 function packageVersion(): string {
   try {

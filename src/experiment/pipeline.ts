@@ -154,7 +154,7 @@ export interface ModelOptions {
 }
 
 /** The optimizer settings of a run, as the trainer takes them. */
-function optimOf(m: ModelOptions): OptimConfig {
+export function optimOf(m: ModelOptions): OptimConfig {
   const o: OptimConfig = { lr: m.lr, embeddingOptimizer: m.optimizer };
   if (m.embeddingLr !== undefined) o.embeddingLr = m.embeddingLr;
   if (m.embeddingL2 !== undefined && m.embeddingL2 > 0) o.embeddingL2 = m.embeddingL2;
@@ -177,7 +177,7 @@ export interface RunOutcome {
 
 
 /** The regularization and init settings of a run, for the metrics JSON and the model file (only those set). */
-function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> {
+export function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> {
   const r: Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> = {};
   if (m.dropout) r.dropout = m.dropout;
   if (m.batchNorm) r.batchNorm = true;
@@ -447,7 +447,25 @@ function tooSmallBudget(message: string, minBudgetBytes: number): ConfigError {
   return new ConfigError(message, { key: 'memoryBudget', minBudgetBytes });
 }
 
-function specRows(spec: IndexSpec): number {
+/** The model config a run trains (the cluster runner builds the same one). */
+export function modelConfigFor(data: RunData, m: ModelOptions, specs: IndexSpec[]): ModelConfig {
+  const names = data.train.fieldNames;
+  const config: ModelConfig = {
+    arch: m.arch,
+    dim: m.dim,
+    mlp: m.mlp,
+    // A multi-valued column pools as its reader declares (a schema's "pooling", libffm's sum).
+    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum', pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
+    numDense: data.train.numDense,
+    seed: m.seed,
+  };
+  if (m.dropout !== undefined && m.dropout > 0) config.dropout = m.dropout;
+  if (m.batchNorm === true) config.batchNorm = true;
+  if (m.initStd !== undefined) config.initStd = m.initStd;
+  return config;
+}
+
+export function specRows(spec: IndexSpec): number {
   if (spec.method === 'full') return spec.vocab.length + 1;
   if (spec.method === 'bh') return bhNumRows(spec.codeBits, spec.blockBits, spec.strategy);
   return createIndexer(spec).numRows;
@@ -475,18 +493,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
   const { specs, plan } = planIndexSpecs(data, m);
   const names = data.train.fieldNames;
-  const config: ModelConfig = {
-    arch: m.arch,
-    dim: m.dim,
-    mlp: m.mlp,
-    // A multi-valued column pools as its reader declares (a schema's "pooling", libffm's sum).
-    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum', pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
-    numDense: data.train.numDense,
-    seed: m.seed,
-  };
-  if (m.dropout !== undefined && m.dropout > 0) config.dropout = m.dropout;
-  if (m.batchNorm === true) config.batchNorm = true;
-  if (m.initStd !== undefined) config.initStd = m.initStd;
+  const config = modelConfigFor(data, m, specs);
   // Resolve 'auto' once, so the model file records the exact backend and GEMM the scores came from.
   const engine = m.engine ?? 'auto';
   const ops0 = await createOps(engine);

@@ -3,14 +3,16 @@
 
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { UsageError } from '../../core/errors.js';
 import { parseChoice } from '../options.js';
 import { addDataOptions, addModelOptions, givenIn, checkNotInput, inputFiles, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
 import { checkModelOptions, loadRunData, trainModel } from '../../experiment/pipeline.js';
 import { formatRunMetrics } from '../../experiment/report.js';
+import { addClusterTrainOptions, runClusterTrain, type ClusterFlags } from './cluster.js';
 
-interface TrainFlags extends RawDataFlags, RawModelFlags {
+interface TrainFlags extends RawDataFlags, RawModelFlags, ClusterFlags {
   out?: string;
   metrics?: string;
   dtype: string;
@@ -35,7 +37,8 @@ Examples:
     .option('--out <file>', 'model file to write (atomically)')
     .option('--metrics <file>', 'metrics JSON to write')
     .addOption(new Option('--dtype <type>', 'weight precision in the model file').choices(['float32', 'float16']).default('float32'))
-    .option('-q, --quiet', 'no progress output')
+    .option('-q, --quiet', 'no progress output');
+  addClusterTrainOptions(cmd)
     .action(withDataExit(async (flags: TrainFlags, c: Command) => runTrain(flags, givenIn(c))));
 }
 
@@ -49,6 +52,10 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Pro
   const inputs = { ...inputFiles('--train file', dataOpts.train), ...inputFiles('--valid file', dataOpts.valid), ...inputFiles('--test file', dataOpts.test), '--schema file': dataOpts.schema };
   checkNotInput('--out', flags.out, inputs);
   checkNotInput('--metrics', flags.metrics, { ...inputs, '--out file': flags.out });
+  if (flags.cluster !== undefined || flags.job !== undefined) return runClusterTrain(flags, dataOpts, modelOpts, given);
+  for (const k of ['syncEvery', 'shardRows', 'ackWait', 'merge'] as const) {
+    if (given(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --cluster training only`);
+  }
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData(dataOpts, rep.onProgress);
   checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);

@@ -1,5 +1,5 @@
 // Enforces the import direction core → hash → kernels → {embedding, nn} → models → {train, export, web} → {serve, cli},
-// with experiment/ (pipeline, sweep, report, plot) between train and cli,
+// with experiment/ (pipeline, sweep, report, plot) between train and cli, cluster/ above experiment (cli only imports it),
 // with data/ beside them (data imports only core and hash). Convention alone leaks; this test does not.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +25,8 @@ const ALLOWED: Record<string, string[]> = {
   web: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'export'],
   // Experiment tooling (pipeline, sweep, report, plot) sits on the training engine; the engine never imports it.
   experiment: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train'],
-  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'experiment', 'serve', 'export'],
+  cli: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'experiment', 'serve', 'export', 'cluster'],
+  cluster: ['core', 'hash', 'kernels', 'embedding', 'nn', 'models', 'data', 'train', 'experiment'],
 };
 
 function walk(dir: string, out: string[] = []): string[] {

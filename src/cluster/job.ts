@@ -1,0 +1,168 @@
+// A cluster job's plan, written once by the first coordinator: the data and model options, the model config (the
+// planner ran on the whole training set, exactly as `bhembed train` plans it), and the shards. Shard k of epoch e
+// is rows order_e[kS, (k+1)S) of the epoch's shuffled row order, drawn with the trainer's own RNG and seed, so one
+// worker taking the shards in order sees the very batches `bhembed train` sees. Each shard's rows go to the object
+// store as columnar data (no worker needs the input files) and its id to the work-queue stream.
+
+import { UsageError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { createGemmProvider, createOps, type GemmKind } from '../kernels/index.js';
+import type { ModelConfig } from '../models/config.js';
+import type { ModelFileMeta } from '../models/model-file.js';
+import type { ReaderOptions } from '../data/reader.js';
+import { loadRunData, modelConfigFor, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
+import { Trainer } from '../train/trainer.js';
+import type { MergeMode } from './average.js';
+import { encodeShard } from './codec.js';
+import type { JobStore } from './nats.js';
+
+/** When workers average: every this many rows (per worker) or seconds, and at every shard's end. */
+export type SyncEvery = { rows: number } | { seconds: number };
+
+export interface ShardRef {
+  id: string;
+  epoch: number;
+  index: number;
+  rows: number;
+}
+
+export interface JobSpec {
+  job: string;
+  data: DataOptions;
+  model: ModelOptions;
+  /** Training rows per epoch. */
+  rows: number;
+  epochs: number;
+  batchSize: number;
+  shardRows: number;
+  shards: ShardRef[];
+  sync: SyncEvery;
+  merge: MergeMode;
+  ackWaitS: number;
+  /** Reader settings that reproduce the parsing (valid/test scoring at the end). */
+  reader: ReaderOptions;
+  meta: Pick<ModelFileMeta, 'data' | 'embedding'>;
+  fieldRows: { name: string; method: string; rows: number; fullRows: number }[];
+  createdAt: string;
+  version: string;
+}
+
+export const DEFAULT_SHARD_ROWS = 16_384;
+
+export interface SetupOptions {
+  data: DataOptions;
+  model: ModelOptions;
+  sync: SyncEvery;
+  /** @default 'sum' */
+  merge?: MergeMode;
+  shardRows?: number;
+  ackWaitS: number;
+  version: string;
+  onProgress?: (e: ProgressEvent) => void;
+}
+
+/** Loads and plans like `bhembed train`, uploads config and shards, publishes the shard ids. Returns the data too. */
+export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: () => boolean): Promise<{ spec: JobSpec; config: ModelConfig; data: RunData }> {
+  await store.purgeShards();
+  const data = await loadRunData(o.data, o.onProgress);
+  const m = o.model;
+  const { specs } = planIndexSpecs(data, m);
+  const config = modelConfigFor(data, m, specs);
+  const n = data.train.rows;
+  const batchSize = Math.min(m.batchSize, n);
+  const wantShard = Math.max(1, o.shardRows ?? DEFAULT_SHARD_ROWS);
+  const shardRows = Math.ceil(wantShard / batchSize) * batchSize; // whole batches: the same steps as one process
+  const ds = data.train;
+  await store.putBlob('config.json', new TextEncoder().encode(JSON.stringify(config)));
+  const rng = new Rng(m.seed);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const shards: ShardRef[] = [];
+  for (let e = 0; e < m.epochs; e++) {
+    rng.shuffle(order); // as Trainer.fit: one RNG, shuffled in place every epoch
+    for (let k = 0, start = 0; start < n; k++, start += shardRows) {
+      const rows = order.subarray(start, Math.min(n, start + shardRows));
+      const ref: ShardRef = { id: `e${e}-s${k}`, epoch: e, index: k, rows: rows.length };
+      await store.putBlob(`shard/${ref.id}`, encodeShard(ds, rows));
+      shards.push(ref);
+    }
+  }
+  const names = data.train.fieldNames;
+  const fieldRows = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
+  const reader = { ...(data.reader as Record<string, unknown>) } as ReaderOptions;
+  delete reader.maxRows;
+  const spec: JobSpec = {
+    job: store.job,
+    data: o.data,
+    model: m,
+    rows: n,
+    epochs: m.epochs,
+    batchSize,
+    shardRows,
+    shards,
+    sync: o.sync,
+    merge: o.merge ?? 'sum',
+    ackWaitS: o.ackWaitS,
+    reader: data.reader,
+    meta: {
+      data: { format: o.data.format, fieldNames: [...names], denseNames: [...data.train.denseNames], reader: reader as Record<string, unknown> },
+      embedding: { method: m.method, dim: m.dim, fields: fieldRows },
+    },
+    fieldRows,
+    createdAt: new Date().toISOString(),
+    version: o.version,
+  };
+  if (!stillLeader()) throw new Error('lost the coordinator lease during setup');
+  await store.putJson('spec', spec);
+  // Shard ids go out last: a worker that takes one finds its data, the spec and the config in place.
+  for (const s of shards) await store.publishShard(new TextEncoder().encode(JSON.stringify(s)));
+  return { spec, config, data };
+}
+
+/** A trainer for the job's model on this machine, built as trainModel builds it (engine, GEMM, optimizer). */
+export async function makeTrainer(config: ModelConfig, spec: JobSpec, threads: number): Promise<{ trainer: Trainer; gemm: GemmKind }> {
+  const m = spec.model;
+  const engine = m.engine ?? 'auto';
+  const ops0 = await createOps(engine);
+  const gemm: GemmKind = m.gemm && m.gemm !== 'auto' ? m.gemm : ((await createGemmProvider('auto', ops0)).name as GemmKind);
+  const ops = threads > 1 && ops0.name !== 'wasm' ? undefined : ops0;
+  const trainer = await Trainer.create(config, {
+    batchSize: spec.batchSize,
+    epochs: 1,
+    shuffle: false, // the shards are already in the epoch's shuffled order
+    seed: m.seed,
+    threads,
+    sparseSync: m.sparseSync,
+    engine,
+    gemm,
+    ops,
+    optim: optimOf(m),
+    earlyStopping: false,
+  });
+  return { trainer, gemm };
+}
+
+/** The model file's metadata for a model version of the job. */
+export function versionMeta(spec: JobSpec, engine: { ops: string; gemm: string }, metrics: Record<string, unknown>): ModelFileMeta {
+  const m = spec.model;
+  return {
+    bhembed: spec.version,
+    data: spec.meta.data,
+    engine,
+    evalBatch: spec.batchSize,
+    embedding: spec.meta.embedding,
+    optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize: spec.batchSize, seed: m.seed, threads: m.threads, patience: 0, ...regOf(m), cluster: { job: spec.job, sync: spec.sync, merge: spec.merge, shardRows: spec.shardRows } },
+    metrics,
+  };
+}
+
+export function parseSyncEvery(text: string): SyncEvery {
+  const t = text.trim();
+  const sec = /^(\d+(?:\.\d+)?)s$/.exec(t);
+  if (sec) {
+    const s = Number(sec[1]);
+    if (s > 0) return { seconds: s };
+  }
+  if (/^\d+$/.test(t) && Number(t) > 0) return { rows: Number(t) };
+  throw new UsageError(`--sync-every '${text}': give rows (4096) or seconds (2s)`);
+}

@@ -1,0 +1,222 @@
+// The JetStream resources of one cluster job and the only place that talks to the @nats-io clients: a work-queue
+// stream of shards, a KV bucket of job state (lease, rounds, shard records), a short-TTL KV bucket of worker
+// heartbeats and an object store of blobs (shard data, parameter snapshots, model versions). Every call retries
+// through leader elections and reconnects (a JetStream cluster that loses a server answers 503 / times out for a
+// few seconds), so callers never see a transient failure. Loaded only by `--cluster` code paths.
+
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
+import { Objm, type ObjectStore } from '@nats-io/obj';
+import { ConfigError, IoError, UsageError } from '../core/errors.js';
+
+/** Seconds a worker's heartbeat lives without renewal; a worker silent this long counts as dead. */
+export const HEARTBEAT_TTL_S = 4;
+/** Seconds a coordinator lease lasts without renewal. */
+export const LEASE_TTL_S = 4;
+
+export interface JobNames {
+  stream: string;
+  subject: string;
+  consumer: string;
+  kv: string;
+  hb: string;
+  obj: string;
+}
+
+const JOB_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function checkJobName(job: string): void {
+  if (!JOB_RE.test(job)) throw new UsageError(`--job '${job}': use 1-64 letters, digits, '-' or '_'`);
+}
+
+export function jobNames(job: string): JobNames {
+  checkJobName(job);
+  return { stream: `BHJ_${job}`, subject: `bhj.${job}.shard`, consumer: 'workers', kv: `bhj_${job}`, hb: `bhj_${job}_hb`, obj: `bhj_${job}_blobs` };
+}
+
+/** Parses nats://HOST:PORT[,nats://HOST2:PORT…] into server URLs (usage error on anything else). */
+export function parseClusterUrl(url: string): string[] {
+  const parts = url.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (parts.length === 0) throw new UsageError(`--cluster '${url}': expected nats://HOST:PORT`);
+  for (const p of parts) if (!/^(nats|tls):\/\/[^\s/:]+(:\d+)?$/.test(p)) throw new UsageError(`--cluster '${p}': expected nats://HOST:PORT`);
+  return parts;
+}
+
+function transient(e: unknown): boolean {
+  const msg = String((e as Error)?.message ?? e);
+  const code = (e as { code?: unknown })?.code;
+  return (
+    /timeout|TIMEOUT|503|jetstream is not enabled|jetstream not enabled|temporarily unavailable|no responders|no_responders|NoResponders|disconnect|reconnect|CONNECTION|connection|leader|cluster|Timeout|stream not found|insufficient resources|closed|expected last/i.test(msg) ||
+    code === 'TIMEOUT' ||
+    code === 503
+  ) && !/wrong last sequence|key exists/i.test(msg);
+}
+
+/** Seconds one JetStream call may take before it counts as lost (a push consumer on a dead server never ends). */
+const CALL_TIMEOUT_MS = 8000;
+
+function timed<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('call timeout')), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Runs op, retrying transient JetStream failures (leader election, reconnect, a call that hangs) for up to `ms`. */
+export async function retry<T>(what: string, op: () => Promise<T>, ms = 60_000): Promise<T> {
+  const until = Date.now() + ms;
+  let wait = 50;
+  for (;;) {
+    try {
+      return await timed(op(), CALL_TIMEOUT_MS);
+    } catch (e) {
+      if (!transient(e) || Date.now() > until) throw new IoError(`cluster: ${what} failed: ${(e as Error).message}`);
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(1000, wait * 2);
+    }
+  }
+}
+
+/** One job's handles. `replicas` 3 on a 3-server cluster (survives one server), else 1. */
+export class JobStore {
+  readonly names: JobNames;
+  private constructor(
+    readonly nc: NatsConnection,
+    readonly js: JetStreamClient,
+    readonly jsm: JetStreamManager,
+    readonly kv: KV,
+    readonly hb: KV,
+    readonly obj: ObjectStore,
+    readonly job: string,
+  ) {
+    this.names = jobNames(job);
+  }
+
+  static async open(url: string, job: string, opts: { name?: string } = {}): Promise<JobStore> {
+    const names = jobNames(job);
+    const servers = parseClusterUrl(url);
+    let nc: NatsConnection;
+    try {
+      nc = await connect({ servers, name: opts.name ?? 'bhembed', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5000 });
+    } catch (e) {
+      throw new IoError(`--cluster ${url}: cannot connect (${(e as Error).message}); is \`nats-server -js\` running there?`);
+    }
+    try {
+      // A server without -js answers 'not enabled' at once; give it a few seconds (a cluster electing its leader says the same).
+      const jsm = await retry('JetStream', () => jetstreamManager(nc, { timeout: 5000 }), 8000);
+      const js = jetstream(nc, { timeout: 5000 });
+      const info = await retry('server info', () => jsm.getAccountInfo());
+      void info;
+      // A clustered server lists every member's client URL; 3 replicas there (one server may die), else 1.
+      const replicas = (nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1;
+      await retry('shard stream', async () => {
+        try {
+          await jsm.streams.info(names.stream);
+        } catch {
+          await jsm.streams.add({ name: names.stream, subjects: [names.subject], retention: RetentionPolicy.Workqueue, num_replicas: replicas });
+        }
+      });
+      const kvm = new Kvm(js);
+      const kv = await retry('job bucket', () => kvm.create(names.kv, { replicas, history: 1 }));
+      const hb = await retry('heartbeat bucket', () => kvm.create(names.hb, { replicas, history: 1, ttl: HEARTBEAT_TTL_S * 1000 }));
+      const obj = await retry('object store', () => new Objm(js).create(names.obj, { replicas }));
+      return new JobStore(nc, js, jsm, kv, hb, obj, job);
+    } catch (e) {
+      await nc.close().catch(() => undefined);
+      if (/jetstream (is )?not enabled|503/i.test((e as Error).message)) {
+        throw new ConfigError(`--cluster ${url}: JetStream is not enabled on the server (start it with \`nats-server -js\`)`);
+      }
+      throw e;
+    }
+  }
+
+  /** The shard consumer (durable, explicit ack, redelivery after ackWaitS without ack or progress). */
+  async consumer(ackWaitS: number): Promise<Consumer> {
+    const { stream, consumer } = this.names;
+    await retry('shard consumer', async () => {
+      try {
+        await this.jsm.consumers.info(stream, consumer);
+      } catch {
+        await this.jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, ack_wait: ackWaitS * 1e9, max_deliver: -1 });
+      }
+    });
+    return retry('shard consumer', () => this.js.consumers.get(stream, consumer));
+  }
+
+  async publishShard(data: Uint8Array): Promise<void> {
+    await retry('publish shard', () => this.js.publish(this.names.subject, data));
+  }
+
+  async purgeShards(): Promise<void> {
+    await retry('purge shards', () => this.jsm.streams.purge(this.names.stream));
+  }
+
+  async pendingShards(): Promise<number> {
+    const info = await retry('stream info', () => this.jsm.streams.info(this.names.stream));
+    return info.state.messages;
+  }
+
+  async getJson<T>(key: string, bucket: 'kv' | 'hb' = 'kv'): Promise<{ value: T; revision: number } | null> {
+    const e = await retry(`get ${key}`, () => this[bucket].get(key));
+    if (e === null || e.operation !== 'PUT' || e.length === 0) return null;
+    return { value: e.json<T>(), revision: e.revision };
+  }
+
+  async putJson(key: string, value: unknown, bucket: 'kv' | 'hb' = 'kv'): Promise<number> {
+    return retry(`put ${key}`, () => this[bucket].put(key, JSON.stringify(value)));
+  }
+
+  /** Compare-and-set: writes only if the key is still at `revision` (0: only if absent). null when someone else won. */
+  async casJson(key: string, value: unknown, revision: number): Promise<number | null> {
+    try {
+      return await retry(`update ${key}`, () => (revision === 0 ? this.kv.create(key, JSON.stringify(value)) : this.kv.update(key, JSON.stringify(value), revision)));
+    } catch (e) {
+      if (/wrong last sequence|key exists|expected last/i.test((e as Error).message)) return null;
+      throw e;
+    }
+  }
+
+  async keys(filter: string, bucket: 'kv' | 'hb' = 'kv'): Promise<string[]> {
+    return retry(`keys ${filter}`, async () => {
+      const out: string[] = [];
+      for await (const k of await this[bucket].keys(filter)) out.push(k);
+      return out;
+    });
+  }
+
+  async deleteKey(key: string): Promise<void> {
+    await retry(`delete ${key}`, () => this.kv.purge(key));
+  }
+
+  async putBlob(name: string, data: Uint8Array): Promise<void> {
+    await retry(`put ${name}`, () => this.obj.putBlob({ name }, data));
+  }
+
+  async getBlob(name: string): Promise<Uint8Array> {
+    const b = await retry(`get ${name}`, () => this.obj.getBlob(name));
+    if (b === null) throw new IoError(`cluster job ${this.job}: object ${name} is missing`);
+    return b;
+  }
+
+  async hasBlob(name: string): Promise<boolean> {
+    return (await retry(`info ${name}`, () => this.obj.info(name))) !== null;
+  }
+
+  async deleteBlob(name: string): Promise<void> {
+    await retry(`delete ${name}`, () => this.obj.delete(name)).catch(() => undefined);
+  }
+
+  async listBlobs(prefix: string): Promise<string[]> {
+    const list = await retry('list objects', () => this.obj.list());
+    return list.filter((o) => !o.deleted && o.name.startsWith(prefix)).map((o) => o.name);
+  }
+
+  async close(): Promise<void> {
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+export type { JsMsg };

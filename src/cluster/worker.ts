@@ -1,0 +1,292 @@
+// One cluster worker (`bhembed train --cluster URL --job NAME`): takes shards from the work queue, trains them on
+// its local threads (Trainer.fit on each run of rows), and at every --sync-every and every shard's end submits
+// its replica and waits for the round's average. A shard is acked only after the round holding its last rows has
+// closed, so a worker killed at any point loses nothing: its shard is redelivered (ack wait) and trained again.
+// Every worker also competes for the coordinator lease (coordinator.ts) and runs that role while it holds it.
+//
+//   round r:  worker w:  sub/r/w (blob) + sub.r.w (key)  ->  coordinator: params/(r+1), closed.r, round = r+1
+//             worker w:  sees round > r; in closed.r's contributors? adopt params/(r+1) : resubmit in round r+1
+
+import { hostname } from 'node:os';
+import { ConfigError } from '../core/errors.js';
+import type { ModelConfig } from '../models/config.js';
+import type { NamedParam } from '../nn/params.js';
+import type { Trainer } from '../train/trainer.js';
+import { decodeParams, decodeShard, diffParams, encodeSubmission, sliceColumns } from './codec.js';
+import { Coordinator, type ClusterReport } from './coordinator.js';
+import type { JobSpec, SetupOptions, ShardRef } from './job.js';
+import { makeTrainer } from './job.js';
+import { HEARTBEAT_TTL_S, JobStore, type JsMsg } from './nats.js';
+
+export interface RoundRecord {
+  r: number;
+  /** Object holding the round's base parameters; null = the model's seeded initial weights. */
+  params: string | null;
+  at: number;
+  closedRounds: number;
+}
+
+export interface ClosedRecord {
+  contributors: string[];
+  rows: number;
+  rowsChanged: number;
+  bytes: number;
+  seconds: number;
+  at: number;
+}
+
+export interface WorkerStats {
+  worker: string;
+  host: string;
+  pid: number;
+  rows: number;
+  shards: number;
+  trainSeconds: number;
+  syncSeconds: number;
+  syncs: number;
+  bytesUp: number;
+  at: number;
+}
+
+export interface WorkerOptions {
+  /** Local training threads. @default 1 */
+  threads: number;
+  /** Plan used when this worker is the one that sets the job up. */
+  setup: SetupOptions;
+  /** Rows per Trainer.fit call between checks (bounded so heartbeats and the lease keep running). */
+  maxChunkRows?: number;
+  log?: (line: string) => void;
+  /** Called after each shard (for progress bars). */
+  onShard?: (s: { shard: ShardRef; rows: number; done: number; total: number }) => void;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function workerId(): string {
+  return `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** Copies of every tensor (the round's base: rows that differ from it are the worker's changes). */
+function copyParams(ps: readonly NamedParam[]): Float32Array[] {
+  return ps.map((p) => new Float32Array(p.data));
+}
+
+export class ClusterWorker {
+  readonly id = workerId();
+  private readonly coordinator: Coordinator;
+  private stats: WorkerStats;
+  private timers: NodeJS.Timeout[] = [];
+  private stopping = false;
+  private trainer: Trainer | null = null;
+  private base: Float32Array[] = [];
+  private baseKey: string | null | undefined = undefined;
+  private pendingRows = 0;
+  private pendingShards: Record<string, number> = {};
+  private currentShard: string | null = null;
+  private attempts: Record<string, number> = {};
+
+  constructor(
+    private readonly store: JobStore,
+    private readonly opts: WorkerOptions,
+  ) {
+    this.stats = { worker: this.id, host: hostname(), pid: process.pid, rows: 0, shards: 0, trainSeconds: 0, syncSeconds: 0, syncs: 0, bytesUp: 0, at: Date.now() };
+    this.coordinator = new Coordinator(store, this.id, opts.setup, (l) => this.log(l));
+  }
+
+  private log(line: string): void {
+    this.opts.log?.(line);
+  }
+
+  /** Runs until the job is done; returns the final report. */
+  async run(): Promise<ClusterReport> {
+    const hbEvery = Math.max(200, (HEARTBEAT_TTL_S * 1000) / 4);
+    const beat = (): void => {
+      if (this.stopping) return;
+      void this.store.putJson(`w.${this.id}`, { ...this.stats, shard: this.currentShard, at: Date.now() }, 'hb').catch(() => undefined);
+    };
+    this.timers.push(setInterval(beat, hbEvery));
+    this.coordinator.start();
+    try {
+      const { spec, config } = await this.waitForJob();
+      if (spec === null) return await this.coordinator.waitReport();
+      const { trainer } = await makeTrainer(config as ModelConfig, spec, this.opts.threads);
+      this.trainer = trainer;
+      beat(); // alive (and counted in rounds) only once it can train
+      await this.loop(spec);
+      return await this.coordinator.waitReport();
+    } finally {
+      this.stopping = true;
+      for (const t of this.timers) clearInterval(t);
+      await this.coordinator.stop();
+      await this.store.hb.delete(`w.${this.id}`).catch(() => undefined);
+      await this.trainer?.dispose();
+    }
+  }
+
+  private async waitForJob(): Promise<{ spec: JobSpec | null; config: ModelConfig | null }> {
+    for (;;) {
+      const state = await this.store.getJson<{ state: string; message?: string }>('state');
+      if (state?.value.state === 'done') return { spec: null, config: null };
+      if (state?.value.state === 'failed') throw new ConfigError(`cluster job ${this.store.job}: setup failed: ${state.value.message ?? 'unknown error'}`);
+      if (state?.value.state === 'running') {
+        const spec = (await this.store.getJson<JobSpec>('spec'))?.value as JobSpec;
+        const config = JSON.parse(new TextDecoder().decode(await this.store.getBlob('config.json'))) as ModelConfig;
+        return { spec, config };
+      }
+      await this.coordinator.failure();
+      await sleep(100);
+    }
+  }
+
+  private get params(): NamedParam[] {
+    return (this.trainer as Trainer).model.parameters();
+  }
+
+  /** Load the round's base parameters when they differ from the ones this replica started from. */
+  private async adopt(round: RoundRecord): Promise<void> {
+    if (this.baseKey === round.params && this.base.length > 0) return;
+    const ps = this.params;
+    if (round.params !== null) {
+      const arrays = decodeParams(await this.store.getBlob(round.params), ps);
+      ps.forEach((p, i) => p.data.set(arrays[i]));
+    }
+    this.base = copyParams(ps);
+    this.baseKey = round.params;
+  }
+
+  private async round(): Promise<RoundRecord> {
+    for (;;) {
+      const r = await this.store.getJson<RoundRecord>('round');
+      if (r !== null) return r.value;
+      await sleep(50);
+    }
+  }
+
+  private async jobDone(): Promise<boolean> {
+    return (await this.store.getJson<{ state: string }>('state'))?.value.state === 'done';
+  }
+
+  private async loop(spec: JobSpec): Promise<void> {
+    let consumer = await this.store.consumer(spec.ackWaitS);
+    const total = spec.shards.length;
+    for (;;) {
+      await this.coordinator.failure();
+      if (await this.jobDone()) return;
+      let msg: JsMsg | null = null;
+      try {
+        msg = await Promise.race([consumer.next({ expires: 1000 }), sleep(5000).then(() => Promise.reject(new Error('next timeout')))]);
+      } catch {
+        // A server went away: the client reconnects; ask again through a fresh consumer handle. (A shard handed out
+        // to the lost call is redelivered after the ack wait.)
+        await sleep(200);
+        consumer = await this.store.consumer(spec.ackWaitS);
+        continue;
+      }
+      if (msg === null) {
+        await this.idleSubmit();
+        continue;
+      }
+      const shard = msg.json<ShardRef>();
+      if ((await this.store.getJson(`done.${shard.id}`)) !== null) {
+        msg.ack();
+        continue;
+      }
+      const attempt = msg.info.deliveryCount;
+      this.attempts[shard.id] = attempt;
+      if (attempt > 1) {
+        await this.store.putJson(`redelivered.${shard.id}`, { attempts: attempt, worker: this.id, at: Date.now() });
+        this.log(`shard ${shard.id}: redelivered (attempt ${attempt})`);
+      }
+      const m = msg;
+      const keep = setInterval(() => m.working(), Math.max(250, (spec.ackWaitS * 1000) / 4));
+      try {
+        await this.trainShard(spec, shard);
+        await this.store.putJson(`done.${shard.id}`, { worker: this.id, rows: shard.rows, attempt, at: Date.now() });
+        m.ack();
+      } finally {
+        clearInterval(keep);
+        this.currentShard = null;
+      }
+      this.stats.shards++;
+      const done = (await this.store.keys('done.>')).length;
+      this.opts.onShard?.({ shard, rows: shard.rows, done, total });
+    }
+  }
+
+  private async trainShard(spec: JobSpec, shard: ShardRef): Promise<void> {
+    const trainer = this.trainer as Trainer;
+    this.currentShard = shard.id;
+    await this.adopt(await this.round());
+    const ds = decodeShard(await this.store.getBlob(`shard/${shard.id}`));
+    const B = spec.batchSize;
+    const maxChunk = Math.max(B, Math.floor((this.opts.maxChunkRows ?? 8 * B) / B) * B);
+    const sync = spec.sync;
+    let sinceSync = 0;
+    let syncT0 = performance.now();
+    for (let a = 0; a < ds.rows; ) {
+      let chunk = Math.min(ds.rows - a, maxChunk);
+      if ('rows' in sync) chunk = Math.min(chunk, Math.max(B, Math.ceil((sync.rows - sinceSync) / B) * B));
+      const t0 = performance.now();
+      await trainer.fit(sliceColumns(ds, a, a + chunk));
+      this.stats.trainSeconds += (performance.now() - t0) / 1000;
+      this.stats.rows += chunk;
+      a += chunk;
+      sinceSync += chunk;
+      this.pendingRows += chunk;
+      this.pendingShards[shard.id] = (this.pendingShards[shard.id] ?? 0) + chunk;
+      const due = 'rows' in sync ? sinceSync >= sync.rows : (performance.now() - syncT0) / 1000 >= sync.seconds;
+      if (due && a < ds.rows) {
+        await this.sync();
+        sinceSync = 0;
+        syncT0 = performance.now();
+      }
+      await new Promise((r) => setImmediate(r)); // let heartbeats, keepalives and the lease run
+      await this.coordinator.failure();
+    }
+    await this.sync();
+  }
+
+  /** Submit this replica for the open round; wait until a closed round includes it; adopt the average. */
+  private async sync(): Promise<void> {
+    if (this.pendingRows === 0) return;
+    const t0 = performance.now();
+    const bytes = encodeSubmission({ worker: this.id, base: this.baseKey ?? null, rows: this.pendingRows, shards: this.pendingShards, tensors: diffParams(this.params, this.base) });
+    for (;;) {
+      const round = await this.round();
+      const r = round.r;
+      await this.store.putBlob(`sub/${r}/${this.id}`, bytes);
+      await this.store.putJson(`sub.${r}.${this.id}`, { rows: this.pendingRows, bytes: bytes.length, at: Date.now() });
+      this.stats.bytesUp += bytes.length;
+      let next: RoundRecord;
+      for (;;) {
+        await this.coordinator.failure();
+        next = await this.round();
+        if (next.r > r) break;
+        await sleep(10);
+      }
+      const closed = await this.store.getJson<ClosedRecord>(`closed.${r}`);
+      if (closed?.value.contributors.includes(this.id)) {
+        // The average of round r is the base of round r + 1 (rounds closed since then hold no rows of ours).
+        await this.adopt(next);
+        break;
+      }
+    }
+    for (const [id, rows] of Object.entries(this.pendingShards)) {
+      const key = `prog.${id}.${this.attempts[id] ?? 1}`;
+      const prev = (await this.store.getJson<{ rows: number }>(key))?.value.rows ?? 0;
+      await this.store.putJson(key, { rows: prev + rows, worker: this.id });
+    }
+    this.pendingRows = 0;
+    this.pendingShards = {};
+    this.stats.syncs++;
+    this.stats.syncSeconds += (performance.now() - t0) / 1000;
+    await this.store.putJson(`stats.${this.id}`, { ...this.stats, at: Date.now() });
+  }
+
+  /** No shard to take: tell the open round this worker has nothing to add, so it need not wait for us. */
+  private async idleSubmit(): Promise<void> {
+    const round = await this.round();
+    if ((await this.store.getJson(`sub.${round.r}.${this.id}`)) !== null) return;
+    await this.store.putJson(`sub.${round.r}.${this.id}`, { rows: 0, bytes: 0, at: Date.now() });
+  }
+}
