@@ -73,6 +73,7 @@ export async function retry<T>(what: string, op: () => Promise<T>, ms = 60_000):
     try {
       return await timed(op(), CALL_TIMEOUT_MS);
     } catch (e) {
+      if (process.env.BHEMBED_DEBUG === '1') process.stderr.write(`bhembed: cluster: ${what}: ${(e as Error).message} (retrying: ${transient(e)})\n`);
       if (!transient(e) || Date.now() > until) throw new IoError(`cluster: ${what} failed: ${(e as Error).message}`);
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(1000, wait * 2);
@@ -110,8 +111,9 @@ export class JobStore {
       const js = jetstream(nc, { timeout: 5000 });
       const info = await retry('server info', () => jsm.getAccountInfo());
       void info;
-      // A clustered server lists every member's client URL; 3 replicas there (one server may die), else 1.
-      const replicas = (nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1;
+      // 3 replicas (one server may die) when the job is given 3+ servers or the server names 3+ cluster members;
+      // else 1. (connect_urls fills in as the cluster gossips: the URL list is the dependable sign.)
+      const replicas = servers.length >= 3 || (nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1;
       await retry('shard stream', async () => {
         try {
           await jsm.streams.info(names.stream);
