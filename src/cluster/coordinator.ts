@@ -217,7 +217,7 @@ export class Coordinator {
     const subKeys = await this.store.keys(`sub.${round.r}.*`);
     if (subKeys.length === 0) return;
     const submitted = new Set(subKeys.map((k) => k.slice(`sub.${round.r}.`.length)));
-    const live = (await this.store.keys('w.*', 'hb')).map((k) => k.slice(2));
+    const live = [...(await this.store.liveWorkers()).keys()];
     if (live.some((w) => !submitted.has(w))) return;
     const t0 = performance.now();
     const global = await this.globalOf(round);

@@ -11,7 +11,7 @@ import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { ConfigError, IoError, UsageError } from '../core/errors.js';
 
-/** Seconds a worker's heartbeat lives without renewal; a worker silent this long counts as dead. */
+/** Seconds since a worker's last heartbeat (its `w.<id>` key's time) after which it counts as dead. */
 export const HEARTBEAT_TTL_S = 4;
 /** Seconds a coordinator lease lasts without renewal. */
 export const LEASE_TTL_S = 4;
@@ -21,7 +21,6 @@ export interface JobNames {
   subject: string;
   consumer: string;
   kv: string;
-  hb: string;
   obj: string;
 }
 
@@ -33,7 +32,7 @@ export function checkJobName(job: string): void {
 
 export function jobNames(job: string): JobNames {
   checkJobName(job);
-  return { stream: `BHJ_${job}`, subject: `bhj.${job}.shard`, consumer: 'workers', kv: `bhj_${job}`, hb: `bhj_${job}_hb`, obj: `bhj_${job}_blobs` };
+  return { stream: `BHJ_${job}`, subject: `bhj.${job}.shard`, consumer: 'workers', kv: `bhj_${job}`, obj: `bhj_${job}_blobs` };
 }
 
 /** Parses nats://HOST:PORT[,nats://HOST2:PORT…] into server URLs (usage error on anything else). */
@@ -89,7 +88,6 @@ export class JobStore {
     readonly js: JetStreamClient,
     readonly jsm: JetStreamManager,
     readonly kv: KV,
-    readonly hb: KV,
     readonly obj: ObjectStore,
     readonly job: string,
   ) {
@@ -123,9 +121,8 @@ export class JobStore {
       });
       const kvm = new Kvm(js);
       const kv = await retry('job bucket', () => kvm.create(names.kv, { replicas, history: 1 }));
-      const hb = await retry('heartbeat bucket', () => kvm.create(names.hb, { replicas, history: 1, ttl: HEARTBEAT_TTL_S * 1000 }));
       const obj = await retry('object store', () => new Objm(js).create(names.obj, { replicas }));
-      return new JobStore(nc, js, jsm, kv, hb, obj, job);
+      return new JobStore(nc, js, jsm, kv, obj, job);
     } catch (e) {
       await nc.close().catch(() => undefined);
       if (/jetstream (is )?not enabled|503/i.test((e as Error).message)) {
@@ -161,14 +158,14 @@ export class JobStore {
     return info.state.messages;
   }
 
-  async getJson<T>(key: string, bucket: 'kv' | 'hb' = 'kv'): Promise<{ value: T; revision: number } | null> {
-    const e = await retry(`get ${key}`, () => this[bucket].get(key));
+  async getJson<T>(key: string): Promise<{ value: T; revision: number } | null> {
+    const e = await retry(`get ${key}`, () => this.kv.get(key));
     if (e === null || e.operation !== 'PUT' || e.length === 0) return null;
     return { value: e.json<T>(), revision: e.revision };
   }
 
-  async putJson(key: string, value: unknown, bucket: 'kv' | 'hb' = 'kv'): Promise<number> {
-    return retry(`put ${key}`, () => this[bucket].put(key, JSON.stringify(value)));
+  async putJson(key: string, value: unknown): Promise<number> {
+    return retry(`put ${key}`, () => this.kv.put(key, JSON.stringify(value)));
   }
 
   /** Compare-and-set: writes only if the key is still at `revision` (0: only if absent). null when someone else won. */
@@ -181,10 +178,26 @@ export class JobStore {
     }
   }
 
-  async keys(filter: string, bucket: 'kv' | 'hb' = 'kv'): Promise<string[]> {
+  /** One try, no retries (heartbeats: the next one follows in a second). */
+  async putOnce(key: string, value: unknown): Promise<void> {
+    await timed(this.kv.put(key, JSON.stringify(value)), CALL_TIMEOUT_MS);
+  }
+
+  /** Workers whose heartbeat is at most HEARTBEAT_TTL_S old, with their last heartbeat's value. */
+  async liveWorkers<T extends { at: number }>(): Promise<Map<string, T>> {
+    const out = new Map<string, T>();
+    const now = Date.now();
+    for (const k of await this.keys('w.*')) {
+      const v = (await this.getJson<T>(k))?.value;
+      if (v && now - v.at <= HEARTBEAT_TTL_S * 1000) out.set(k.slice(2), v);
+    }
+    return out;
+  }
+
+  async keys(filter: string): Promise<string[]> {
     return retry(`keys ${filter}`, async () => {
       const out: string[] = [];
-      for await (const k of await this[bucket].keys(filter)) out.push(k);
+      for await (const k of await this.kv.keys(filter)) out.push(k);
       return out;
     });
   }

@@ -37,10 +37,7 @@ export async function clusterStatus(store: JobStore): Promise<ClusterStatus> {
     pending = await store.pendingShards(); // no worker has asked for a shard yet
   }
   const workers: ClusterStatus['workers'] = [];
-  for (const k of await store.keys('w.*', 'hb')) {
-    const w = (await store.getJson<WorkerStats & { shard: string | null }>(k, 'hb'))?.value;
-    if (w) workers.push({ ...w, ageSeconds: (now - w.at) / 1000 });
-  }
+  for (const w of (await store.liveWorkers<WorkerStats & { shard: string | null }>()).values()) workers.push({ ...w, ageSeconds: (now - w.at) / 1000 });
   const lease = (await store.getJson<Lease>('lease'))?.value;
   const last = (await store.getJson<{ round: number; workers: number; rows: number; bytes: number; seconds: number; at: number }>('lastSync'))?.value;
   const round = (await store.getJson<{ closedRounds: number }>('round'))?.value;

@@ -102,7 +102,7 @@ export class ClusterWorker {
     const hbEvery = Math.max(200, (HEARTBEAT_TTL_S * 1000) / 4);
     const beat = (): void => {
       if (this.stopping) return;
-      void this.store.putJson(`w.${this.id}`, { ...this.stats, shard: this.currentShard, at: Date.now() }, 'hb').catch(() => undefined);
+      void this.store.putOnce(`w.${this.id}`, { ...this.stats, shard: this.currentShard, at: Date.now() }).catch(() => undefined);
     };
     this.timers.push(setInterval(beat, hbEvery));
     this.coordinator.start();
@@ -118,7 +118,7 @@ export class ClusterWorker {
       this.stopping = true;
       for (const t of this.timers) clearInterval(t);
       await this.coordinator.stop();
-      await this.store.hb.delete(`w.${this.id}`).catch(() => undefined);
+      await this.store.deleteKey(`w.${this.id}`).catch(() => undefined);
       await this.trainer?.dispose();
     }
   }
