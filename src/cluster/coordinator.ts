@@ -10,7 +10,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadDataset } from '../data/dataset.js';
 import type { ModelConfig } from '../models/config.js';
 import { calibrateOnDataset, saveModel } from '../train/checkpoint.js';
 import type { Columns } from '../data/batches/columns.js';
@@ -170,7 +169,7 @@ export class Coordinator {
       const { spec, config, data } = await setupJob(this.store, this.setup, () => this.isLeader);
       this.spec = spec;
       this.config = config;
-      this.trainData = data.train;
+      this.trainData = data.train.columns;
       const round: RoundRecord = { r: 0, params: null, at: Date.now(), closedRounds: 0 };
       await this.store.putJson('round', round);
       await this.store.putJson('versions', []);
@@ -214,6 +213,8 @@ export class Coordinator {
     const cur = await this.store.getJson<RoundRecord>('round');
     if (cur === null) return;
     const round = cur.value;
+    // A coordinator that died between the round's compare-and-set and closed.<r>: write it from the round record.
+    if (round.closed && (await this.store.getJson(`closed.${round.closed.r}`)) === null) await this.store.putJson(`closed.${round.closed.r}`, round.closed);
     const subKeys = await this.store.keys(`sub.${round.r}.*`);
     if (subKeys.length === 0) return;
     const submitted = new Set(subKeys.map((k) => k.slice(`sub.${round.r}.`.length)));
@@ -240,25 +241,30 @@ export class Coordinator {
     const stats = averageInto(global, subs, (this.spec as JobSpec).merge, baseOf);
     let params = round.params;
     if (stats.contributors > 0) {
-      params = `params/${round.r + 1}`;
+      // A name of its own: a coordinator that lost the lease mid-round cannot overwrite the winner's snapshot.
+      params = `params/${round.r + 1}-${this.id}`;
       const ps = (await this.model()).model.parameters();
       await this.store.putBlob(params, encodeParams(ps.map((p, i) => ({ ...p, data: global[i] }))));
     }
     const rows = subs.reduce((a, s) => a + s.rows, 0);
-    const closed: ClosedRecord = { contributors: [...submitted], rows, rowsChanged: stats.rowsChanged, bytes, seconds: (performance.now() - t0) / 1000, at: Date.now() };
+    const closed: ClosedRecord = { r: round.r, contributors: [...submitted], rows, rowsChanged: stats.rowsChanged, bytes, seconds: (performance.now() - t0) / 1000, at: Date.now() };
+    const kept = [...(round.kept ?? []), ...(params !== null && params !== round.params ? [params] : [])];
+    const drop = kept.length > KEEP_PARAMS ? kept.splice(0, kept.length - KEEP_PARAMS) : [];
+    const next: RoundRecord = { r: round.r + 1, params, at: Date.now(), closedRounds: round.closedRounds + (stats.contributors > 0 ? 1 : 0), closed, kept };
+    if (!this.isLeader || (await this.store.casJson('round', next, cur.revision)) === null) {
+      if (params !== round.params && params !== null) await this.store.deleteBlob(params);
+      return;
+    }
+    // The round record is the truth (written atomically); closed.<r> serves workers that saw a later round first.
     await this.store.putJson(`closed.${round.r}`, closed);
-    const next: RoundRecord = { r: round.r + 1, params, at: Date.now(), closedRounds: round.closedRounds + (stats.contributors > 0 ? 1 : 0) };
-    if (!this.isLeader) return;
-    if ((await this.store.casJson('round', next, cur.revision)) === null) return;
     this.globalKey = params;
     if (stats.contributors > 0) await this.store.putJson('lastSync', { round: round.r, workers: stats.contributors, rows, bytes, rowsChanged: stats.rowsChanged, seconds: closed.seconds, at: Date.now() });
-    // Old rounds' blobs are no longer needed (keep the previous base for workers still downloading it).
     for (const w of submitted) {
       await this.store.deleteKey(`sub.${round.r}.${w}`);
       await this.store.deleteBlob(`sub/${round.r}/${w}`);
     }
     // Bases of workers that missed a few rounds stay available for a while.
-    if (round.r >= KEEP_PARAMS) await this.store.deleteBlob(`params/${round.r - KEEP_PARAMS}`);
+    for (const d of drop) await this.store.deleteBlob(d);
   }
 
   /** A model version after each finished epoch and, when every shard is done, the final one and the report. */
@@ -360,14 +366,14 @@ export class Coordinator {
       seconds: (Date.now() - this.startedAt) / 1000,
       finishedAt: new Date().toISOString(),
     };
-    const score = async (path: string | undefined): Promise<{ auc: number; logloss: number; rows: number } | undefined> => {
-      if (path === undefined) return undefined;
-      const ds = await loadDataset(spec.data.format, path, spec.reader);
+    const score = async (name: 'valid' | 'test'): Promise<{ auc: number; logloss: number; rows: number } | undefined> => {
+      if (spec.evalRows[name] === 0) return undefined;
+      const ds = decodeShard(await this.store.getBlob(`eval/${name}`));
       const r = await trainer.evaluate(ds);
       return { auc: r.auc, logloss: r.logloss, rows: ds.rows };
     };
-    const valid = await score(spec.data.valid);
-    const test = await score(spec.data.test);
+    const valid = await score('valid');
+    const test = await score('test');
     if (valid) report.valid = valid;
     if (test) report.test = test;
     return report;

@@ -12,6 +12,7 @@ import type { ModelFileMeta } from '../models/model-file.js';
 import type { ReaderOptions } from '../data/reader.js';
 import { loadRunData, modelConfigFor, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
 import { Trainer } from '../train/trainer.js';
+import type { Columns } from '../data/batches/columns.js';
 import type { MergeMode } from './average.js';
 import { encodeShard } from './codec.js';
 import type { JobStore } from './nats.js';
@@ -39,8 +40,8 @@ export interface JobSpec {
   sync: SyncEvery;
   merge: MergeMode;
   ackWaitS: number;
-  /** Reader settings that reproduce the parsing (valid/test scoring at the end). */
-  reader: ReaderOptions;
+  /** Rows of the valid and test sets (in the object store as eval/valid, eval/test), 0 when not given. */
+  evalRows: { valid: number; test: number };
   meta: Pick<ModelFileMeta, 'data' | 'embedding'>;
   fieldRows: { name: string; method: string; rows: number; fullRows: number }[];
   createdAt: string;
@@ -53,7 +54,7 @@ export interface SetupOptions {
   data: DataOptions;
   model: ModelOptions;
   sync: SyncEvery;
-  /** @default 'sum' */
+  /** @default 'mean' */
   merge?: MergeMode;
   shardRows?: number;
   ackWaitS: number;
@@ -64,7 +65,9 @@ export interface SetupOptions {
 /** Loads and plans like `bhembed train`, uploads config and shards, publishes the shard ids. Returns the data too. */
 export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: () => boolean): Promise<{ spec: JobSpec; config: ModelConfig; data: RunData }> {
   await store.purgeShards();
-  const data = await loadRunData(o.data, o.onProgress);
+  // The coordinator holds the rows in memory to cut them into shards (streamed setup is future work).
+  const data = await loadRunData({ ...o.data, dataMode: 'memory' }, o.onProgress);
+  const ds = data.train.columns as Columns;
   const m = o.model;
   const { specs } = planIndexSpecs(data, m);
   const config = modelConfigFor(data, m, specs);
@@ -72,8 +75,11 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
   const batchSize = Math.min(m.batchSize, n);
   const wantShard = Math.max(1, o.shardRows ?? DEFAULT_SHARD_ROWS);
   const shardRows = Math.ceil(wantShard / batchSize) * batchSize; // whole batches: the same steps as one process
-  const ds = data.train;
   await store.putBlob('config.json', new TextEncoder().encode(JSON.stringify(config)));
+  // Valid and test rows go to the object store too, so whichever worker coordinates at the end can score them.
+  for (const [name, split] of [['valid', data.valid], ['test', data.test]] as const) {
+    if (split?.columns) await store.putBlob(`eval/${name}`, encodeShard(split.columns, Int32Array.from({ length: split.columns.rows }, (_, i) => i)));
+  }
   const rng = new Rng(m.seed);
   const order = new Int32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
@@ -101,9 +107,9 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
     shardRows,
     shards,
     sync: o.sync,
-    merge: o.merge ?? 'sum',
+    merge: o.merge ?? 'mean',
     ackWaitS: o.ackWaitS,
-    reader: data.reader,
+    evalRows: { valid: data.valid?.rows ?? 0, test: data.test?.rows ?? 0 },
     meta: {
       data: { format: o.data.format, fieldNames: [...names], denseNames: [...data.train.denseNames], reader: reader as Record<string, unknown> },
       embedding: { method: m.method, dim: m.dim, fields: fieldRows },

@@ -14,7 +14,7 @@ import { ConfigError, IoError, UsageError } from '../core/errors.js';
 /** Seconds since a worker's last heartbeat (its `w.<id>` key's time) after which it counts as dead. */
 export const HEARTBEAT_TTL_S = 4;
 /** Seconds a coordinator lease lasts without renewal. */
-export const LEASE_TTL_S = 4;
+export const LEASE_TTL_S = 6;
 
 export interface JobNames {
   stream: string;

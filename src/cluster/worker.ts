@@ -4,7 +4,7 @@
 // closed, so a worker killed at any point loses nothing: its shard is redelivered (ack wait) and trained again.
 // Every worker also competes for the coordinator lease (coordinator.ts) and runs that role while it holds it.
 //
-//   round r:  worker w:  sub/r/w (blob) + sub.r.w (key)  ->  coordinator: params/(r+1), closed.r, round = r+1
+//   round r:  worker w:  sub/r/w (blob) + sub.r.w (key)  ->  coordinator: params/(r+1)-id, round = r+1 (with closed r)
 //             worker w:  sees round > r; in closed.r's contributors? adopt params/(r+1) : resubmit in round r+1
 
 import { hostname } from 'node:os';
@@ -24,9 +24,14 @@ export interface RoundRecord {
   params: string | null;
   at: number;
   closedRounds: number;
+  /** The round this record closed (r - 1). */
+  closed?: ClosedRecord;
+  /** Parameter snapshots still kept (oldest first). */
+  kept?: string[];
 }
 
 export interface ClosedRecord {
+  r: number;
   contributors: string[];
   rows: number;
   rowsChanged: number;
@@ -264,8 +269,12 @@ export class ClusterWorker {
         if (next.r > r) break;
         await sleep(10);
       }
-      const closed = await this.store.getJson<ClosedRecord>(`closed.${r}`);
-      if (closed?.value.contributors.includes(this.id)) {
+      let closed: ClosedRecord | null = next.closed?.r === r ? next.closed : null;
+      while (closed === null) {
+        closed = (await this.store.getJson<ClosedRecord>(`closed.${r}`))?.value ?? null;
+        if (closed === null) await sleep(20); // written right after the round record (or by the next coordinator)
+      }
+      if (closed.contributors.includes(this.id)) {
         // The average of round r is the base of round r + 1 (rounds closed since then hold no rows of ours).
         await this.adopt(next);
         break;

@@ -30,7 +30,7 @@ export function addClusterTrainOptions(cmd: Command): Command {
     .option('--sync-every <n>', 'cluster: average the replicas every N rows per worker, or every Ns seconds (e.g. 2s); also at each shard end', '16384')
     .option('--shard-rows <n>', 'cluster: rows per shard (rounded up to whole batches)', '16384')
     .option('--ack-wait <seconds>', "cluster: a shard whose worker is silent this long goes to another worker", '10')
-    .option('--merge <mode>', "cluster: combine replicas by 'sum' (every worker's change lands) or 'mean' (model averaging)", 'sum');
+    .option('--merge <mode>', "cluster: combine replicas by 'mean' (model averaging), 'sum' (every worker's change lands) or 'rows-sum' (dense mean, embedding rows summed)", 'mean');
 }
 
 /** One worker: joins (or sets up) the job, trains until every shard is done, prints the job report. */
@@ -49,7 +49,7 @@ export async function runClusterTrain(flags: ClusterFlags, data: DataOptions, mo
   parseClusterUrl(url);
   const sync = parseSyncEvery(flags.syncEvery ?? '16384');
   const shardRows = parseIntOpt('--shard-rows', flags.shardRows ?? '16384', 1);
-  const merge = parseChoice('--merge', flags.merge ?? 'sum', ['sum', 'mean'] as const);
+  const merge = parseChoice('--merge', flags.merge ?? 'mean', ['mean', 'sum', 'rows-sum'] as const);
   const ackWaitS = parseFloatOpt('--ack-wait', flags.ackWait ?? '10', 1);
   const store = await JobStore.open(url, job, { name: `bhembed-worker-${process.pid}` });
   const progress = flags.quiet ? null : new Progress({ label: `cluster ${job}`, unit: 'shards' });
