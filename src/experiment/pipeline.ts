@@ -12,6 +12,7 @@ import { StreamSource } from '../data/batches/stream.js';
 import type { BatchShape } from '../data/batches/columns.js';
 import { concatChunks, type DataChunk } from '../data/chunk.js';
 import { expandInputs, inputBytes, MultiFileInput, rereadable } from '../data/inputs.js';
+import { parsedOnWorker } from '../data/parse-worker.js';
 import { DistinctCounter } from '../data/distinct.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
@@ -51,7 +52,7 @@ export interface DataOptions {
   dataMode?: 'auto' | 'memory' | 'stream';
   /** Streamed training: rows the shuffle draws from (about twice this many are held). @default DEFAULT_SHUFFLE_BUFFER */
   shuffleBuffer?: number;
-  /** Streamed training with --embedding full: build the full vocabularies in the counting pass. @default true */
+  /** Streamed training with --embedding full: build the full vocabularies in the counting pass. @default false */
   fullVocab?: boolean;
   /** csv/tsv/parquet: a schema file path (read and inlined into the model file). */
   schema?: string;
@@ -70,7 +71,7 @@ export const AUTO_MEMORY_BYTES = 256 * 2 ** 20;
 /** Rows a streamed run's shuffle draws from by default (~100 MB of Criteo-shaped rows held). */
 export const DEFAULT_SHUFFLE_BUFFER = 200_000;
 /** Exact distinct counting of a streamed input stops (HyperLogLog estimates from then on) above this. */
-export const DISTINCT_EXACT_CAP_BYTES = 512 * 2 ** 20;
+export const DISTINCT_EXACT_CAP_BYTES = 64 * 2 ** 20;
 
 /** One split (train, valid or test): its files, its columns' description and, held in memory or not, its rows. */
 export interface SplitData {
@@ -210,12 +211,12 @@ function shapeOfSplit(d: SplitData): BatchShape {
  * The split's rows as a batch source: in memory, shuffled per epoch (training) or in order; streamed, through a
  * shuffle buffer of `shuffleBuffer` rows (0: in order).
  */
-export async function splitSource(data: RunData, split: SplitData, opts: { shuffle: boolean; seed: number }): Promise<BatchSource> {
+export function splitSource(data: RunData, split: SplitData, opts: { shuffle: boolean; seed: number }): BatchSource {
   if (split.columns !== null) return new MemorySource(split.columns, opts);
-  const input = await MultiFileInput.open(data.options.format, split.files, data.readerForSplits);
+  // Files are read, parsed and hashed on a worker thread while this thread trains.
   return new StreamSource({
     shape: shapeOfSplit(split),
-    pass: () => input.chunks(),
+    pass: () => parsedOnWorker(data.options.format, split.files, data.readerForSplits),
     shuffleBuffer: opts.shuffle ? Math.max(1, data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER) : 0,
     seed: opts.seed,
   });
@@ -262,7 +263,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : 'counting'} ${trainName}` });
   const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
   const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
-  const vocab = !inMemory && options.fullVocab !== false ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024)) : null;
+  const vocab = !inMemory && options.fullVocab === true ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024)) : null;
   const parts: DataChunk[] = [];
   let rows = 0;
   let positives = 0;
