@@ -255,6 +255,7 @@ export interface RawModelFlags {
   engine: string;
   gemm: string;
   patience: string;
+  evalEvery?: string;
   dropout: string;
   batchNorm?: boolean;
   l2: string;
@@ -285,6 +286,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .addOption(new Option('--sparse-sync <mode>', 'threads > 1: merged sums each embedding row\'s gradient over the shards and steps it once (the same optimizer as 1 thread); hogwild lets each thread step its own shard\'s rows').choices(['merged', 'hogwild']).default('merged'))
     .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
     .option('--patience <n>', 'with --valid: stop after n epochs without a validation AUC gain and keep the best epoch\'s weights (0 = off: train every epoch, keep the last weights)', '2')
+    .option('--eval-every <rows>', 'with --valid: evaluate every so many training rows (a series in the metrics JSON, a progress line each; --patience then counts evaluations)')
     .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', '0')
     .option('--batch-norm', 'batch normalization after each hidden Linear of the deep tower')
     .option('--l2 <x>', 'L2 on the embedding rows each batch touches (gradient += x·row, every step)', '0')
@@ -326,6 +328,7 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod, given?: 
     engine: f.engine as ModelOptions['engine'],
     gemm: f.gemm as ModelOptions['gemm'],
     patience: parseIntOpt('--patience', f.patience, 0),
+    evalEveryRows: f.evalEvery === undefined ? undefined : parseIntOpt('--eval-every', f.evalEvery, 1),
   };
   const parts = ARCH_PARTS[m.arch];
   if (given?.('mlp') === true && !(parts.deep || parts.cross)) {

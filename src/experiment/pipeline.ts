@@ -140,6 +140,8 @@ export interface ModelOptions {
   gemm?: GemmKind;
   /** Early stopping patience on validation AUC; 0 disables. @default 0 */
   patience?: number;
+  /** With a validation set: evaluate every this many training rows (rounded to whole batches) instead of per epoch. */
+  evalEveryRows?: number;
   /** Dropout after each hidden ReLU. @default 0 */
   dropout?: number;
   /** Batch norm after each hidden Linear. @default false */
@@ -515,6 +517,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     ops,
     optim: optimOf(m),
     earlyStopping: m.patience && m.patience > 0 ? { patience: m.patience } : false,
+    evalEvery: m.evalEveryRows !== undefined && data.valid ? Math.max(1, Math.round(m.evalEveryRows / batchSize)) : 0,
     onStep: emit ? (st) => emit({ type: 'step', epoch: st.epoch, epochs: m.epochs, done: st.done, total: st.total }) : undefined,
     onEvent: (e) => {
       // With a validation set, one line per epoch after its evaluation; without, at the end of the epoch.
@@ -585,6 +588,8 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       createdAt: new Date().toISOString(),
     };
     if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: data.valid.rows };
+    // Progressive validation: one point per evaluation, at the training rows seen so far.
+    if (metrics.valid && m.evalEveryRows !== undefined) metrics.valid.series = fit.history.map((h) => ({ rows: h.step * batchSize, auc: h.auc, logloss: h.logloss }));
     if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows };
     const outcome: RunOutcome = { metrics, config, plan };
     if (run.out !== undefined) {

@@ -6,6 +6,8 @@ export interface ScoreReport {
   auc: number;
   logloss: number;
   rows: number;
+  /** --eval-every: validation after every so many training rows (`rows` here: training rows seen, in whole batches). */
+  series?: { rows: number; auc: number; logloss: number }[];
 }
 
 export interface FieldEmbeddingReport {

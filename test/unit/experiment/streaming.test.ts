@@ -84,3 +84,14 @@ test('distinct counting: exact under the memory cap, HyperLogLog past it, and sa
   assert.equal(r.approx, true);
   assert.ok(Math.abs(r.distinct[0] - n) / n < 0.03, `estimate ${r.distinct[0]} of ${n}`);
 });
+
+test('--eval-every: a validation series at every so many training rows, streamed', async () => {
+  const { trainDir, testFile } = await parts();
+  const data = await loadRunData({ format: 'criteo', train: trainDir, valid: testFile, dataMode: 'stream', shuffleBuffer: 1000 });
+  const { metrics } = await trainModel(data, { ...model, evalEveryRows: 1024 });
+  const series = metrics.valid?.series ?? [];
+  // 6000 rows in batches of 128: 47 steps per epoch, an evaluation every 8 steps (1024 rows), 2 epochs → 11.
+  assert.deepEqual(series.map((p) => p.rows), Array.from({ length: 11 }, (_, i) => 1024 * (i + 1)));
+  assert.ok(series.every((p) => p.auc > 0.5 && Number.isFinite(p.logloss)));
+  assert.ok(series[series.length - 1].logloss < series[0].logloss, 'the validation loss falls as the stream goes');
+});
