@@ -1,9 +1,9 @@
 // npm run test:mutation [-- folder …]: StrykerJS over the core, one folder at a time (stryker.config.mjs lists the
-// folders with their source files and the tests that cover them), at nice 10 and concurrency 1 (MUTATION_CONCURRENCY
+// folders with their source files and the tests that cover them), at nice 10 and concurrency 2 (MUTATION_CONCURRENCY
 // to change it): the machine is shared. Prints each folder's mutation score and the surviving mutants, and writes
 // reports/mutation/<folder>.json (Stryker's mutation-testing-elements report).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FOLDERS } from '../stryker.config.mjs';
@@ -16,9 +16,11 @@ for (const n of names) {
     process.exit(2);
   }
 }
-// The sandbox build copies the WASM kernels from this build (scripts/mutation-build.mjs).
-const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
-if (build.status !== 0) process.exit(1);
+// The sandbox build copies the WASM kernels from this project's build (scripts/mutation-build.mjs).
+if (!existsSync(join(root, 'dist', 'src', 'kernels', 'kernels.wasm'))) {
+  const build = spawnSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { cwd: root, stdio: 'inherit' });
+  if (build.status !== 0) process.exit(1);
+}
 const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js');
 const rows = [];
 for (const name of names) {
