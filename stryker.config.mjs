@@ -28,7 +28,7 @@ export default {
   buildCommand: 'node scripts/mutation-build.mjs',
   mutate: folder.mutate,
   coverageAnalysis: 'perTest',
-  ignorePatterns: ['dist', 'bench/results', 'reports', 'bhembed-demo'],
+  ignorePatterns: ['dist', 'bench/results', 'reports', 'bhembed-demo', '.stryker-tmp'],
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 5000,
   timeoutFactor: 1.5,

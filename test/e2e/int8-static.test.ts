@@ -7,17 +7,16 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeModelFile, encodeModelFile } from '../../src/models/model-file.js';
 import { INPUT_RANGES_TENSOR } from '../../src/models/ctr-model.js';
-import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+import { bhembed, tempDir } from './cli-helpers.js';
+import { sharedModel } from './shared-model.js';
 import { bhembedInProcess } from './cli-in-process.js';
 import { buildProgram } from '../../src/cli/main.js';
 
 const dir = tempDir();
-const data = writeCriteoSplits(dir, { train: 1200, valid: 300, test: 600 });
-const model = join(dir, 'm.bhm');
+// The small BH model precision.test.ts uses too, trained once (shared-model.ts).
+const { data, model } = await sharedModel();
 
 test('predict/eval --precision int8-static round trip, and the error for a file without ranges', async () => {
-  const t = bhembed(['train', '--train', data.train, '--test', data.test, '--format', 'criteo', '--embedding', 'bh', '--block-bits', '3', '--dim', '4', '--mlp', '32,32', '--epochs', '2', '--batch-size', '128', '--lr', '0.01', '-q', '--out', model]);
-  assert.equal(t.status, 0, t.stderr);
   const file = decodeModelFile(readFileSync(model));
   const ranges = file.tensors.find((x) => x.name === INPUT_RANGES_TENSOR);
   assert.ok(ranges, 'train --out records the ranges');

@@ -4,17 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
+import { buildProgram } from '../../src/cli/main.js';
+import { bhembed, tempDir } from './cli-helpers.js';
+import { bhembedInProcess } from './cli-in-process.js';
+import { sharedModel } from './shared-model.js';
 
 const dir = tempDir();
-const data = writeCriteoSplits(dir, { train: 1200, valid: 300, test: 600 });
-const model = join(dir, 'm.bhm');
+// The small BH model int8-static.test.ts uses too, trained once (shared-model.ts).
+const { data, model, metrics: trained } = await sharedModel();
 
-test('predict/eval --precision int8 round trip', () => {
-  const metricsPath = join(dir, 'train.json');
-  const t = bhembed(['train', '--train', data.train, '--test', data.test, '--format', 'criteo', '--embedding', 'bh', '--block-bits', '3', '--dim', '4', '--mlp', '32,32', '--epochs', '2', '--batch-size', '128', '--lr', '0.01', '-q', '--out', model, '--metrics', metricsPath]);
-  assert.equal(t.status, 0, t.stderr);
-  const trained = JSON.parse(readFileSync(metricsPath, 'utf8'));
+test('predict/eval --precision int8 round trip', async () => {
 
   const rows = (csv: string): number[] => readFileSync(csv, 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',')[2]));
   const out32 = join(dir, 'p32.csv');
@@ -48,14 +47,14 @@ test('predict/eval --precision int8 round trip', () => {
   const e2 = bhembed(['eval', model, data.test, '--precision', 'int8', '--workers', '2', '--json', '-q']);
   assert.equal(e2.status, 0, e2.stderr);
   assert.ok(Math.abs(JSON.parse(e2.stdout).results[0].auc - j8.auc) < 1e-3, 'eval --workers 2 scores the same batches');
-  const bad = bhembed(['eval', model, data.test, '--workers', '0']);
+  const bad = await bhembedInProcess(['eval', model, data.test, '--workers', '0']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--workers: 0 is out of range/);
 
-  const h = bhembed(['predict', '--help']);
-  assert.match(h.stdout, /--precision <p>/);
-  assert.match(h.stdout, /int8/);
-  assert.match(h.stdout, /choices:\s+"fp32",\s+"int8"/);
+  const h = buildProgram().commands.find((c) => c.name() === 'predict')?.helpInformation() ?? '';
+  assert.match(h, /--precision <p>/);
+  assert.match(h, /int8/);
+  assert.match(h, /choices:\s+"fp32",\s+"int8"/);
 });
 
 test('int8 without onnxruntime (BHEMBED_ENGINE forces the WASM GEMM) is a one-line config error, not a silent fp32', () => {
@@ -73,9 +72,9 @@ test('int8 without onnxruntime (BHEMBED_ENGINE forces the WASM GEMM) is a one-li
   }
 });
 
-test('a bad --precision is a usage error naming the choices, without a stack trace', () => {
+test('a bad --precision is a usage error naming the choices, without a stack trace', async () => {
   for (const cmd of ['predict', 'eval']) {
-    const r = bhembed([cmd, join(dir, 'missing.bhm'), data.test, '--precision', 'fp16']);
+    const r = await bhembedInProcess([cmd, join(dir, 'missing.bhm'), data.test, '--precision', 'fp16']);
     assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
     assert.match(r.stderr, /argument 'fp16' is invalid\. Allowed choices are fp32, int8/);
     assert.doesNotMatch(r.stderr, /\n\s+at /);
