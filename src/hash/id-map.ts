@@ -45,7 +45,9 @@ export class IdMap {
 
   /** Set the value of id (lo, hi). */
   set(lo: number, hi: number, value: number): void {
-    this.vals[this.slotFor(lo >>> 0, hi >>> 0)] = value;
+    // slotFor first: it may grow the table, and `this.vals[slotFor()]` would read the old array before the call.
+    const s = this.slotFor(lo >>> 0, hi >>> 0);
+    this.vals[s] = value;
   }
 
   /** Add `by` to the value of id (lo, hi) (a new id starts at 0); returns the new value. */

@@ -29,3 +29,19 @@ test('IdMap counts and looks up like a Map', () => {
   m.set(0, 0, 77);
   assert.equal(m.get(0, 0), 77);
 });
+
+test('IdMap tells apart ids that share one half: same lo with 600 different hi, same hi with 600 different lo', () => {
+  const m = new IdMap();
+  for (let k = 0; k < 600; k++) {
+    m.set(7, k, k);
+    m.set(k + 100, 9, 1000 + k);
+  }
+  assert.equal(m.size, 1200);
+  for (let k = 0; k < 600; k++) {
+    assert.equal(m.get(7, k), k, `id (lo 7, hi ${k}) must not answer with another id's value that has lo 7`);
+    assert.equal(m.get(k + 100, 9), 1000 + k, `id (lo ${k + 100}, hi 9)`);
+    assert.equal(m.add(7, k, 1), k + 1, 'add finds the same slot as set');
+  }
+  assert.equal(m.get(7, 600), -1);
+  assert.equal(m.get(99, 9), -1);
+});

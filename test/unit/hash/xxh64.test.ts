@@ -57,3 +57,20 @@ test('BatchHasher equals xxh64String, grows its scratch, treats missing as ""', 
   }
   assert.equal(out[0] | out[1] | out[2] | out[3], 0);
 });
+
+test('BatchHasher encodes UTF-16 edge cases as TextEncoder does: pairs, lone and swapped surrogates, range edges', () => {
+  const units = [0x7f, 0x80, 0x7ff, 0x800, 0xd7ff, 0xd800, 0xdbff, 0xdc00, 0xdfff, 0xe000, 0xfffd, 0xffff];
+  const values: string[] = [];
+  for (const a of units) {
+    values.push(String.fromCharCode(a), `x${String.fromCharCode(a)}`);
+    for (const b of units) values.push(String.fromCharCode(a, b), String.fromCharCode(a, b, 0x61));
+  }
+  values.push('\u{1F600}', '\u{10000}', '\u{10FFFF}', 'a\uD83D', '\uDE00\uD83D', '\uD83D\uD83D\uDE00');
+  const h = new BatchHasher(16);
+  const out = new Uint32Array(2);
+  for (const v of values) {
+    h.hashString(v, 3, out, 0);
+    const codes = Array.from(v, (c) => c.codePointAt(0)!.toString(16)).join(' ');
+    assert.equal((BigInt(out[1]) << 32n) | BigInt(out[0]), xxh64String(v, 3), `code points ${codes}: BatchHasher must encode as TextEncoder does (lone surrogates → U+FFFD)`);
+  }
+});
