@@ -77,3 +77,64 @@ test('log loss matches its definition with clipping', () => {
   m.reset();
   assert.equal(m.count, 0);
 });
+
+test('streaming: small chunks (sorted runs merged by size class) give the brute-force AUC and the exact log loss, across result() calls and reset()', () => {
+  const rng = new Rng(12);
+  const n = 3000;
+  const s = new Float32Array(n);
+  const y = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s[i] = Math.floor(rng.next() * 40) / 40; // heavy ties, across many runs
+    y[i] = rng.next() < 0.3 + 0.5 * s[i] ? 1 : 0;
+  }
+  const want = bruteAuc(s, y);
+  const loss = (k: number): number => {
+    let l = 0;
+    for (let i = 0; i < k; i++) {
+      const p = Math.min(Math.max(s[i], LOGLOSS_EPS), 1 - LOGLOSS_EPS);
+      l -= y[i] > 0.5 ? Math.log(p) : Math.log(1 - p);
+    }
+    return l / k;
+  };
+  for (const chunk of [1, 2, 3, 7, 64, 1000]) {
+    const m = new BinaryMetrics(chunk);
+    // uneven add() calls, a result() in the middle (it flushes and collapses the runs), then the rest
+    let at = 0;
+    for (const size of [1, 5, 17, 500, 977]) {
+      m.add(s.subarray(at, at + size), y.subarray(at, at + size));
+      at += size;
+    }
+    const mid = m.result();
+    assert.ok(Math.abs(mid.auc - bruteAuc(s.subarray(0, at), y.subarray(0, at))) < 1e-12, `chunk ${chunk}: AUC of the first ${at} rows`);
+    m.add(s.subarray(at), y.subarray(at));
+    const r = m.result();
+    assert.ok(Math.abs(r.auc - want) < 1e-12, `chunk ${chunk}: streamed AUC ${r.auc} vs brute force ${want}`);
+    assert.ok(Math.abs(r.logloss - loss(n)) < 1e-12, `chunk ${chunk}: log loss`);
+    assert.equal(r.n, n);
+    assert.equal(r.positives, y.reduce((a, v) => a + v, 0));
+    assert.deepEqual(m.result(), r, `chunk ${chunk}: result() twice gives the same`);
+    assert.equal(m.count, n);
+    m.reset();
+    assert.equal(m.count, 0);
+    const e = m.result();
+    assert.ok(Number.isNaN(e.auc) && Number.isNaN(e.logloss) && e.n === 0 && e.positives === 0, `chunk ${chunk}: empty after reset`);
+    m.add(s.subarray(0, 100), y.subarray(0, 100));
+    assert.ok(Math.abs(m.result().auc - bruteAuc(s.subarray(0, 100), y.subarray(0, 100))) < 1e-12, `chunk ${chunk}: after reset only the new rows count`);
+  }
+});
+
+test('labels: > 0.5 is positive (0.5 is negative); one class gives NaN AUC but a log loss; NaN scores are refused', () => {
+  const m = new BinaryMetrics(4);
+  m.add([0.2, 0.9, 0.4], [0.5, 1, 0.51]);
+  const r = m.result();
+  assert.equal(r.positives, 2, 'labels 1 and 0.51 are positives, 0.5 is not');
+  assert.equal(r.auc, 1, 'the negative (label 0.5) scores below both positives');
+  const one = new BinaryMetrics(2);
+  one.add([0.1, 0.2, 0.3], [1, 1, 1]);
+  assert.ok(Number.isNaN(one.result().auc));
+  assert.ok(Math.abs(one.result().logloss - -(Math.log(0.1) + Math.log(0.2) + Math.log(0.3)) / 3) < 1e-12);
+  const neg = new BinaryMetrics(2);
+  neg.add([0.1, 0.2, 0.3], [0, 0, 0]);
+  assert.ok(Number.isNaN(neg.result().auc));
+  assert.throws(() => new BinaryMetrics().add([0.1, NaN], [0, 1]), /metrics: score 1 is NaN/);
+});
