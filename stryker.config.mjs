@@ -5,7 +5,13 @@
 // MUTATION_FOLDER picks the folder: its source files (or line ranges) and the tests that cover it.
 export const FOLDERS = {
   hash: { mutate: ['src/hash/*.ts'], tests: ['dist/test/unit/hash/*.test.js'] },
-  embedding: { mutate: ['src/embedding/*.ts'], tests: ['dist/test/unit/embedding/*.test.js'] },
+  // src/embedding/ in two runs: the planner and the baseline indexers, then BH and the configs (whose tests include
+  // binary-code.test.js's exhaustive loops, the slowest per mutant).
+  planner: {
+    mutate: ['src/embedding/{planner,qr,hashing,double-hash,full,registry}.ts'],
+    tests: ['dist/test/unit/embedding/{planner,baselines,vectors}.test.js'],
+  },
+  bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{binary-code,baselines,vectors,planner}.test.js'] },
   metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
   optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
   // The readers' hashing: the token helpers and caches, and each reader's categorical path.
@@ -28,14 +34,14 @@ export default {
   buildCommand: 'node scripts/mutation-build.mjs',
   mutate: folder.mutate,
   coverageAnalysis: 'perTest',
-  ignorePatterns: ['dist', 'bench/results', 'reports', 'bhembed-demo', '.stryker-tmp'],
+  ignorePatterns: ['dist', 'bench/results', 'reports', 'bhembed-demo', '.stryker-tmp*'],
   concurrency: Number(process.env.MUTATION_CONCURRENCY ?? 2),
   timeoutMS: 5000,
   timeoutFactor: 1.5,
   reporters: ['clear-text', 'json', 'progress-append-only'],
   jsonReporter: { fileName: `reports/mutation/${name}.json` },
   clearTextReporter: { allowColor: false, logTests: false, maxTestsToLog: 0 },
-  tempDirName: `.stryker-tmp/${name}`,
+  tempDirName: `.stryker-tmp-${name}`,
   cleanTempDir: 'always',
   // Not the AssemblyScript sources (decorators Babel cannot parse); tsc must accept the instrumented files.
   disableTypeChecks: '{src/hash,src/embedding,src/nn,src/data,src/train}/**/*.ts',

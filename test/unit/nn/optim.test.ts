@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import { ReferenceOps } from '../../../src/kernels/reference.js';
+import { createOps } from '../../../src/kernels/index.js';
 import { DenseAdam } from '../../../src/nn/optim/adam.js';
 import { normalizeOptim } from '../../../src/nn/optim/config.js';
 import { ADAGRAD_EPS, SparseOptimizer } from '../../../src/nn/optim/sparse.js';
@@ -82,6 +83,7 @@ test('dense Adam: weight decay reaches decayed tensors only', () => {
 
 test('optimizer config validation names the key', () => {
   assert.throws(() => normalizeOptim({ embeddingOptimizer: 'rmsprop' as never }), /embeddingOptimizer.*adam \| adagrad \| sgd/);
+  assert.throws(() => normalizeOptim({ embeddingOptimizer: 'rmsprop' as never }), (e: unknown) => e instanceof ConfigError && (e.details as { key?: string }).key === 'embeddingOptimizer');
   assert.throws(() => normalizeOptim({ lr: -1 }), /lr/);
 });
 
@@ -125,7 +127,8 @@ test('normalizeOptim: the documented defaults, embeddingLr defaults to lr, and e
   }
 });
 
-test('dense Adam: three steps follow the Adam formula with L2 weight decay on the decayed region only; stepRange over two halves is the same step', () => {
+for (const backend of ['reference', 'wasm'] as const) test(`dense Adam (${backend}): three steps follow the Adam formula with L2 weight decay on the decayed region only; stepRange over two halves is the same step`, async () => {
+  const ops = backend === 'wasm' ? await createOps('wasm') : new ReferenceOps();
   const build = (): { p: DenseParams; adam: DenseAdam } => {
     const p = new DenseParams();
     p.add('w', [3, 2], 'normal', true, () => undefined);
