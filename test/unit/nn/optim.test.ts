@@ -162,6 +162,7 @@ for (const backend of ['reference', 'wasm'] as const) test(`dense Adam (${backen
   adam.reset();
   assert.ok(adam.m.every((x) => x === 0) && adam.v.every((x) => x === 0), 'reset zeroes the moments');
   assert.throws(() => new DenseAdam(ops, p, { m: new Float32Array(2), v: new Float32Array(9) }), /dense adam: attached moments have 2 floats, the parameters 9/);
+  assert.throws(() => new DenseAdam(ops, p, { m: new Float32Array(9), v: new Float32Array(2) }), /dense adam: attached moments/, 'a wrong second moment is refused too');
   const shared = new DenseAdam(ops, p, { m: adam.m, v: adam.v });
   assert.equal(shared.m, adam.m, 'attached moments are used, not copied');
 });

@@ -84,3 +84,26 @@ test('evalEvery counts steps across epochs: evaluations at steps 4, 8, 12 and th
   assert.equal(r.epochs, 2);
   assert.equal(r.stoppedEarly, true);
 });
+
+test('progress: onStep per step (rows done, summed batch loss), onEvent epoch then eval, and the losses they report', async () => {
+  const steps: Array<{ epoch: number; step: number; done: number; total: number; loss: number }> = [];
+  const events: Array<{ type: string; epoch: number; step: number; trainLoss?: number; auc?: number }> = [];
+  const { fit: r } = await fit({ epochs: 2, earlyStopping: false, onStep: (s) => steps.push({ ...s }), onEvent: (e) => events.push({ ...e }) }, task.valid);
+  assert.deepEqual(steps.map((s) => s.step), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], 'one onStep per optimizer step, 1-based and global');
+  assert.deepEqual(steps.slice(0, 6).map((s) => s.done), [100, 200, 300, 400, 500, 600], 'rows of the epoch done');
+  assert.ok(steps.every((s) => s.total === 600 && s.loss > 0 && Number.isFinite(s.loss)));
+  assert.deepEqual(steps.map((s) => s.epoch), [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(events.map((e) => `${e.type}${e.epoch}@${e.step}`), ['epoch0@6', 'eval0@6', 'epoch1@12', 'eval1@12'], 'each epoch ends with its epoch event, then its evaluation');
+  const epochLoss = (e: number): number => steps.filter((s) => s.epoch === e).reduce((a, s) => a + s.loss, 0) / 600;
+  const meanStepLoss = (e: number): number => steps.filter((s) => s.epoch === e).reduce((a, s) => a + s.loss / 100, 0) / 6;
+  for (const e of [0, 1]) {
+    assert.ok(Math.abs((events[2 * e].trainLoss as number) - epochLoss(e)) < 1e-9, `epoch ${e}: the epoch event's train loss is the mean row loss`);
+    assert.ok(Math.abs((events[2 * e + 1].trainLoss as number) - meanStepLoss(e)) < 1e-9, `epoch ${e}: the eval event's train loss is the mean step loss since the last evaluation`);
+    assert.equal(r.history[e].trainLoss, events[2 * e + 1].trainLoss);
+    assert.equal(r.history[e].auc, events[2 * e + 1].auc);
+  }
+  assert.ok(Math.abs(r.trainLoss - epochLoss(1)) < 1e-9, 'FitResult.trainLoss is the last epoch\'s');
+  assert.equal(r.best?.auc, Math.max(...r.history.map((h) => h.auc)), 'best is the highest validation AUC');
+  assert.ok(r.history[1].auc > r.history[0].auc, 'the planted task improves from epoch 1 to 2 (so best is the last here)');
+  assert.equal(r.best?.epoch, 1);
+});
