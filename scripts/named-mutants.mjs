@@ -15,16 +15,16 @@ const MUTANTS = [
   ['early stopping never stops', 'src/train/trainer.ts', 'return es !== null && bad >= es.patience;', 'return false;', ['unit/train/early-stopping', 'e2e/regularization-flags']],
   ['patience off by one', 'src/train/trainer.ts', 'return es !== null && bad >= es.patience;', 'return es !== null && bad > es.patience;', ['unit/train/early-stopping', 'e2e/regularization-flags']],
   ['--embedding-lr ignored', 'src/nn/optim/sparse.ts', 'const lr = cfg.embeddingLr;', 'const lr = cfg.lr;', ['unit/nn/optim', 'e2e/regularization-flags']],
-  ['--embedding-lr not passed on', 'src/train/pipeline.ts', 'if (m.embeddingLr !== undefined) o.embeddingLr = m.embeddingLr;', '', ['e2e/regularization-flags']],
-  ['--l2 not passed on', 'src/train/pipeline.ts', 'if (m.embeddingL2 !== undefined && m.embeddingL2 > 0) o.embeddingL2 = m.embeddingL2;', '', ['e2e/regularization-flags']],
-  ['--init-std not passed on', 'src/train/pipeline.ts', 'if (m.initStd !== undefined) config.initStd = m.initStd;', '', ['e2e/regularization-flags']],
+  ['--embedding-lr not passed on', 'src/experiment/pipeline.ts', 'if (m.embeddingLr !== undefined) o.embeddingLr = m.embeddingLr;', '', ['e2e/regularization-flags']],
+  ['--l2 not passed on', 'src/experiment/pipeline.ts', 'if (m.embeddingL2 !== undefined && m.embeddingL2 > 0) o.embeddingL2 = m.embeddingL2;', '', ['e2e/regularization-flags']],
+  ['--init-std not passed on', 'src/experiment/pipeline.ts', 'if (m.initStd !== undefined) config.initStd = m.initStd;', '', ['e2e/regularization-flags']],
   ['QR collapses into the hashing trick', 'src/embedding/planner.ts', 'const m = Math.ceil(rows / 2);', 'const m = rows - 1;', ['unit/embedding/planner']],
   ['token cache slot without its field', 'src/data/tokens.ts', 'const slot = (f << this.bits) + (', 'const slot = (', ['unit/data/token-fields']],
   ['dense BH rejects S = 32 (indexer)', 'src/embedding/binary-code.ts', 'S >= 32 ? hi >>> (S - 32)', 'S > 32 ? hi >>> (S - 32)', ['unit/embedding/binary-code']],
   ['dense BH at S = 32 leaves the fused path (embedding bag)', 'src/nn/embedding-bag.ts', 'codeBits >= 32 ? hi >>> (codeBits - 32)', 'codeBits > 32 ? hi >>> (codeBits - 32)', ['unit/nn/fused-bag']],
   ['every error exits 1', 'src/cli/handle-error.ts', "e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME", 'EXIT_RUNTIME', ['e2e/bad-input', 'e2e/int8-static']],
   ['every error exits 2', 'src/cli/handle-error.ts', "e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME", 'EXIT_USAGE', ['e2e/bad-input']],
-  ['a byte budget planned at 30 %', 'src/train/pipeline.ts', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: budget });', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: Math.floor(budget * 0.3) });', ['unit/train/pipeline']],
+  ['a byte budget planned at 30 %', 'src/experiment/pipeline.ts', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: budget });', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: Math.floor(budget * 0.3) });', ['unit/experiment/pipeline']],
 ];
 
 const only = process.argv.slice(2);

@@ -20,10 +20,20 @@ test('compatibility fixtures of 0.1.0 exist: six architectures, each index metho
   assert.ok(Object.keys(first.models).length >= 6);
 });
 
+/**
+ * Known breaks, reported as TODO (the check still runs and prints its message) instead of failing the suite: a
+ * release whose scores for an older file changed on purpose lists the file here with the commit and the reason.
+ */
+const KNOWN_BREAKS: Record<string, string> = {
+  '0.1.0/full-fm': 'libsvm value weights reach the embedding bag since 24988c2 (0.1.0 trained and scored them as 1); the file does not say which, so its scores changed',
+  '0.1.0/dhash-dcnv2': 'libffm value weights and pooling as the reader declares since 24988c2 (0.1.0 ignored the weights); the file does not say which, so its scores changed',
+};
+
 for (const release of releases) {
   const recorded = JSON.parse(readFileSync(join(FIXTURES, 'compat', release, 'scores.json'), 'utf8')) as CompatScores;
   for (const [name, m] of Object.entries(recorded.models)) {
-    test(`a ${release} model file (${name}) loads and scores its data as ${release} did`, async () => {
+    const todo = KNOWN_BREAKS[`${release}/${name}`];
+    test(`a ${release} model file (${name}) loads and scores its data as ${release} did`, todo === undefined ? {} : { todo }, async () => {
       const path = join(FIXTURES, 'compat', release, `${name}.bhm`);
       assert.ok(existsSync(path), path);
       const p = await Predictor.load(path);
