@@ -11,6 +11,12 @@ export const FOLDERS = {
     mutate: ['src/embedding/{planner,qr}.ts'],
     tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
   },
+  // The plan's assembly (shapes to FieldPlans, the equal-memory baselines and their collision counts) and QR.
+  // (The plan's assembly alone, quick: the run reported in TESTING.md.)
+  'planner-baselines': {
+    mutate: ['src/embedding/planner.ts:317-357', 'src/embedding/qr.ts'],
+    tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
+  },
   baselines: { mutate: ['src/embedding/{hashing,double-hash,full,registry}.ts'], tests: ['dist/test/unit/embedding/{baselines,vectors}.test.js'] },
   bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{binary-code,baselines,vectors,planner}.test.js'] },
   metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
