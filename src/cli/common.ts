@@ -26,7 +26,7 @@ import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required
 
 /** Formats the CLI lists (tsv and libsvm also work). */
 export const CLI_FORMATS: readonly DataFormat[] = DATA_FORMATS;
-export const CLI_METHODS: readonly IndexMethod[] = ['full', 'hash', 'qr', 'dhash', 'bh'];
+export const CLI_METHODS: readonly IndexMethod[] = ['full', 'hash', 'qr', 'dhash', 'bh', 'hybrid'];
 export const CLI_OPTIMIZERS: readonly SparseOptimizerKind[] = ['adam', 'adagrad', 'sgd'];
 
 /** Exit code for bad input data (`bhembed: file:line: reason`). */
@@ -240,6 +240,8 @@ export interface RawModelFlags {
   embedding: string;
   bhStrategy: string;
   blockBits?: string;
+  codeBits?: string;
+  hotShare?: string;
   compression?: string;
   memoryBudget?: string;
   dim: string;
@@ -270,6 +272,8 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     cmd
       .addOption(new Option('--embedding <method>', 'embedding table method').choices(CLI_METHODS as string[]).default('bh'))
       .option('--block-bits <t>', 'bh: block length t in bits (code length S from the collision rule)')
+      .option('--code-bits <S>', 'bh, hybrid: code length S in bits, 1–64, instead of the collision rule (reproduce a paper setting; the planner still picks t)')
+      .option('--hot-share <x>', 'hybrid: fraction in [0, 1) of each field\'s memory for hot rows and their keys, instead of the planner\'s rule')
       .option('--compression <R>', 'target compression fullRows/rows through the planner (fields that fit stay full)')
       .option('--memory-budget <size>', 'target embedding memory, e.g. 4MB (planner, like --compression)');
   }
@@ -349,6 +353,11 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod, given?: 
   m.initStd = parseFloatOpt('--init-std', f.initStd, 0);
   if (f.embeddingLr !== undefined) m.embeddingLr = parseFloatOpt('--embedding-lr', f.embeddingLr, 0, Infinity, true);
   if (f.blockBits !== undefined) m.blockBits = parseIntOpt('--block-bits', f.blockBits, 1, 64);
+  if (f.codeBits !== undefined) m.codeBits = parseIntOpt('--code-bits', f.codeBits, 1, 64);
+  if (f.hotShare !== undefined) {
+    m.hotShare = parseFloatOpt('--hot-share', f.hotShare, 0, 1);
+    if (m.hotShare >= 1) throw new UsageError(`--hot-share: ${m.hotShare} is out of range (must be ≥ 0 and < 1)`);
+  }
   if (f.compression !== undefined) m.compression = parseFloatOpt('--compression', f.compression, 1);
   if (f.memoryBudget !== undefined) m.memoryBudget = parseSize('--memory-budget', f.memoryBudget);
   return m;

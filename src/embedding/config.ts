@@ -47,11 +47,30 @@ export interface DoubleHashSpec {
   hashes: number;
 }
 
-export type IndexSpec = BhSpec | FullSpec | HashSpec | QrSpec | DoubleHashSpec;
+/**
+ * Frequency-aware hybrid (issue 13; after CAFE, Zhang et al., SIGMOD 2024: hot features get embeddings of their own,
+ * the rest share): the hot values listed in `hot` own one row each (rows 0 … H − 1), every other value, new ids
+ * included, goes through a BH index whose rows follow them (rows H … H + Σ_k 2^width_k − 1).
+ */
+export interface HybridSpec {
+  method: 'hybrid';
+  /** The hot values as 16-hex-digit hash ids, in row order from row 0 (most frequent first when built from data). */
+  hot: string[];
+  /** BH code length S of the cold part, 1–64. */
+  codeBits: number;
+  /** BH block length t of the cold part. K = ceil(S / t) rows per value. */
+  blockBits: number;
+  strategy: BhStrategy;
+}
+
+export type IndexSpec = BhSpec | FullSpec | HashSpec | QrSpec | DoubleHashSpec | HybridSpec;
 export type IndexMethod = IndexSpec['method'];
 
 /** The methods, in the order the CLI and docs list them. */
-export const INDEX_METHODS: readonly IndexMethod[] = ['bh', 'full', 'hash', 'qr', 'dhash'];
+export const INDEX_METHODS: readonly IndexMethod[] = ['bh', 'full', 'hash', 'qr', 'dhash', 'hybrid'];
+
+/** Bytes one hot key takes in memory and in the budget: the 64-bit hash id. */
+export const HOT_KEY_BYTES = 8;
 
 /** Rows are int32 in every batch buffer, so a table holds at most 2^31 − 1 rows. */
 export const MAX_TABLE_ROWS = 2147483647;
@@ -158,6 +177,27 @@ export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
     }
     case 'dhash':
       return { method: 'dhash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS), hashes: intIn(o, 'hashes', where, 1, 64) };
+    case 'hybrid': {
+      const codeBits = intIn(o, 'codeBits', where, 1, 64);
+      const blockBits = intIn(o, 'blockBits', where, 1, 64);
+      const strategy = o.strategy ?? 'succession';
+      if (typeof strategy !== 'string' || !BH_STRATEGIES.includes(strategy as BhStrategy)) {
+        throw new ConfigError(`${where}.strategy must be one of: ${BH_STRATEGIES.join(', ')}; got ${JSON.stringify(o.strategy)}`, {
+          key: `${where}.strategy`,
+          value: o.strategy,
+          allowed: BH_STRATEGIES,
+        });
+      }
+      if (!Array.isArray(o.hot)) throw new ConfigError(`${where}.hot must be an array of 16-hex-digit hash ids`, { key: `${where}.hot` });
+      for (let i = 0; i < o.hot.length; i++) {
+        const h = o.hot[i];
+        if (typeof h !== 'string' || !HEX64.test(h)) {
+          throw new ConfigError(`${where}.hot[${i}] must be 16 lower-case hex digits, got ${JSON.stringify(h)}`, { key: `${where}.hot[${i}]` });
+        }
+      }
+      rowsCheck(o.hot.length + bhNumRows(codeBits, blockBits, strategy as BhStrategy), `${where} (hybrid hot + bh rows)`, 'use fewer hot values or a smaller blockBits');
+      return { method: 'hybrid', hot: o.hot as string[], codeBits, blockBits, strategy: strategy as BhStrategy };
+    }
     default:
       throw new ConfigError(`${where}.method must be one of: ${INDEX_METHODS.join(', ')}; got ${JSON.stringify(o.method)}`, {
         key: `${where}.method`,

@@ -28,6 +28,8 @@ export interface PlanTarget {
   dense?: boolean;
   /** Hashed ids: S is at least the smallest S whose expected colliding pairs n²/2^(S+1) ≤ maxCollisionRate·n (longer if that fills the share better). @default 0.001 */
   maxCollisionRate?: number;
+  /** Pin the code length S of every compressed field (a paper setting); only t is planned. A share under 2·S rows still shortens it. */
+  codeBits?: number;
 }
 
 export interface PlannedAlternative<S> {
@@ -248,6 +250,10 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     throw new ConfigError(`plan.strategy must be one of: succession, skip; got ${JSON.stringify(strategy)}`, { key: 'plan.strategy' });
   }
   if (fields.length === 0) throw new ConfigError('plan needs at least one field', { key: 'plan.fields' });
+  const pinS = target.codeBits;
+  if (pinS !== undefined && (!Number.isInteger(pinS) || pinS < 1 || pinS > 64)) {
+    throw new ConfigError(`plan.codeBits must be an integer in [1, 64], got ${pinS}`, { key: 'plan.codeBits' });
+  }
   fields.forEach((f, i) => {
     if (!Number.isInteger(f.cardinality) || f.cardinality < 1) {
       throw new ConfigError(`plan.fields[${i}].cardinality must be an integer ≥ 1, got ${f.cardinality}`, { key: `plan.fields[${i}].cardinality` });
@@ -284,13 +290,13 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     }
     const n = fields[i].cardinality;
     const b = share[i];
-    const minS = dense ? denseCodeBits(n) : hashedCodeBits(n, rate);
+    const minS = pinS ?? (dense ? denseCodeBits(n) : hashedCodeBits(n, rate));
     // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
     loS[i] = Math.min(minS, Math.floor(b / 2));
     if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fullRowsOf, order, rowBytes, target);
     // Only skip searches longer codes (LONGER_CODES_FOR). Dense ids: bits above the largest id's are always 0, so a
     // longer code only adds rows no id reaches.
-    hiS[i] = dense || !LONGER_CODES_FOR.includes(strategy) ? loS[i] : 64;
+    hiS[i] = dense || pinS !== undefined || !LONGER_CODES_FOR.includes(strategy) ? loS[i] : 64;
     // (S = loS, t = 1) always fits; then the fewest blocks within PLAN_ROW_SLACK of the most rows
     const most = (pickShape(loS[i], hiS[i], 0, b, 64, strategy, mostRows) as BhShape).rows;
     const c = pickShape(loS[i], hiS[i], Math.ceil((1 - PLAN_ROW_SLACK) * most) - 1, b, 64, strategy, fewestBlocks) as BhShape;
@@ -354,4 +360,18 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
       ? 'dense ids: S = bits the largest id needs, no code collisions'
       : `hashed ids: S ≥ the smallest S with expected colliding code pairs n²/2^(S+1) ≤ ${rate}·n (longer when it fills the share better)`,
   };
+}
+
+/**
+ * One table's BH shape within `rows` rows for n hashed values, by planEmbeddings' per-field rule: S from the collision
+ * rule (or codeBits when given; shortened when rows < 2·S), then the fewest blocks within PLAN_ROW_SLACK of the most
+ * rows that fit (skip also searches longer codes). Null when rows < 2. The hybrid planner sizes its cold part with it.
+ */
+export function bhShapeWithin(n: number, rows: number, strategy: BhStrategy, rate = DEFAULT_MAX_COLLISION_RATE, codeBits?: number): { codeBits: number; blockBits: number; rows: number; blocks: number } | null {
+  const lo = Math.min(codeBits ?? hashedCodeBits(n, rate), Math.floor(rows / 2));
+  if (lo < 1) return null;
+  const hi = codeBits !== undefined || !LONGER_CODES_FOR.includes(strategy) ? lo : 64;
+  const most = (pickShape(lo, hi, 0, rows, 64, strategy, mostRows) as BhShape).rows;
+  const c = pickShape(lo, hi, Math.ceil((1 - PLAN_ROW_SLACK) * most) - 1, rows, 64, strategy, fewestBlocks) as BhShape;
+  return { codeBits: c.S, blockBits: c.t, rows: c.rows, blocks: c.K };
 }

@@ -1,12 +1,13 @@
 // One line per method: the only place that maps an IndexSpec to its implementation. A new method adds its
 // file, its spec type in config.ts, and one case here.
 
-import type { BhSpec, DoubleHashSpec, FullSpec, HashSpec, IndexMethod, IndexSpec, QrSpec } from './config.js';
+import type { BhSpec, DoubleHashSpec, FullSpec, HashSpec, HybridSpec, IndexMethod, IndexSpec, QrSpec } from './config.js';
 import { INDEX_METHODS, normalizeIndexSpec } from './config.js';
 import { BinaryCodeIndexer } from './binary-code.js';
 import { DoubleHashIndexer } from './double-hash.js';
 import { FullIndexer } from './full.js';
 import { HashIndexer } from './hashing.js';
+import { HybridIndexer } from './hybrid.js';
 import { QrIndexer } from './qr.js';
 import type { Indexer } from './table.js';
 
@@ -25,6 +26,8 @@ export function createIndexer(spec: IndexSpec): Indexer {
       return new QrIndexer(spec as QrSpec);
     case 'dhash':
       return new DoubleHashIndexer(spec as DoubleHashSpec);
+    case 'hybrid':
+      return new HybridIndexer(spec as HybridSpec);
     default:
       normalizeIndexSpec(spec); // throws the ConfigError naming the allowed methods
       throw new Error('unreachable');

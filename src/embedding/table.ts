@@ -6,7 +6,7 @@ import type { HashIds } from '../core/ids.js';
 import type { IndexSpec } from './config.js';
 
 export interface Indexer {
-  /** The method's discriminator: 'full' | 'hash' | 'qr' | 'dhash' | 'bh'. */
+  /** The method's discriminator: 'full' | 'hash' | 'qr' | 'dhash' | 'bh' | 'hybrid'. */
   readonly method: IndexSpec['method'];
   /** Rows this field's table holds. Every row returned by index() is in [0, numRows). */
   readonly numRows: number;

@@ -37,6 +37,7 @@ import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
 import type { FieldEmbeddingReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
+import { hotCandidatesOf, hybridFieldSpec } from './hybrid-specs.js';
 
 export interface DataOptions {
   format: DataFormat;
@@ -117,6 +118,10 @@ export interface ModelOptions {
   bhStrategy?: BhStrategy;
   /** bh only: fixed block length t (code length from the collision rule). */
   blockBits?: number;
+  /** bh, hybrid: pin the code length S (a paper setting); the planner then only chooses t. */
+  codeBits?: number;
+  /** hybrid: give this fraction of each field's bytes to hot rows instead of the planner's rule (measuring splits). */
+  hotShare?: number;
   /** Target fullRows / rows. */
   compression?: number;
   /** Target embedding bytes (float32, all fields). */
@@ -355,15 +360,29 @@ export function checkModelOptions(m: ModelOptions): void {
   if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
   if (m.method === 'full' && targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
   if (m.blockBits !== undefined && m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
+  if (m.codeBits !== undefined && m.method !== 'bh' && m.method !== 'hybrid') throw new UsageError(`--code-bits applies to --embedding bh and hybrid only, not ${m.method}`);
+  if (m.hotShare !== undefined && m.method !== 'hybrid') throw new UsageError(`--hot-share applies to --embedding hybrid only, not ${m.method}`);
   if (m.method !== 'full' && targets === 0) throw new UsageError(`--embedding ${m.method} needs --compression R or --memory-budget SIZE${m.method === 'bh' ? ' (or --block-bits T)' : ''}`);
 }
 
-function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan): IndexSpec[] {
+/** Per hybrid field: hot values, the share of training occurrences they carry, and their keys' bytes. */
+export interface HotReport {
+  hot: number;
+  hotShare: number;
+  keyBytes: number;
+}
+
+function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotOut?: (HotReport | undefined)[]): IndexSpec[] {
   return plan.fields.map((p, f): IndexSpec => {
     if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data, f);
     switch (m.method) {
       case 'bh':
         return p.bh;
+      case 'hybrid': {
+        const h = hybridFieldSpec(p, hotCandidatesOf(data.train)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
+        if (hotOut) hotOut[f] = { hot: h.hot, hotShare: h.hotCoverage, keyBytes: h.keyBytes };
+        return h.spec;
+      }
       case 'hash':
         return p.alternatives.hash.spec;
       case 'qr':
@@ -386,7 +405,7 @@ function blockWeightBytes(m: ModelOptions, specs: IndexSpec[]): number {
 }
 
 /** Each field's index spec for the asked method and memory target. */
-export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null } {
+export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null; hot?: (HotReport | undefined)[] } {
   const names = data.train.fieldNames;
   const strategy = m.bhStrategy ?? 'succession';
   checkModelOptions(m);
@@ -394,29 +413,30 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   if (m.blockBits !== undefined) {
     return {
       specs: data.distinct.map((n) => {
-        const S = hashedCodeBits(n);
+        const S = m.codeBits ?? hashedCodeBits(n);
         return { method: 'bh', codeBits: S, blockBits: Math.min(m.blockBits as number, S), strategy, dense: false };
       }),
       plan: null,
     };
   }
   const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) }));
-  const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE };
+  const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits };
+  const hot: (HotReport | undefined)[] = [];
   if (m.memoryBudget === undefined) {
     const plan = planEmbeddings(fields, target);
-    return { specs: specsFromPlan(data, m, plan), plan };
+    return { specs: specsFromPlan(data, m, plan, hot), plan, hot };
   }
   // Weighted fusion adds K learned weights per field and table; a byte budget must hold them too.
-  const underBudget = (budget: number): { specs: IndexSpec[]; plan: EmbeddingPlan } => {
+  const underBudget = (budget: number): { specs: IndexSpec[]; plan: EmbeddingPlan; hot: (HotReport | undefined)[] } => {
     let plan = planEmbeddings(fields, { ...target, budgetBytes: budget });
-    let specs = specsFromPlan(data, m, plan);
+    let specs = specsFromPlan(data, m, plan, hot);
     const extra = blockWeightBytes(m, specs);
     if (extra > 0 && plan.totalBytes + extra > budget) {
       if (budget - extra < 1) throw tooSmallBudget(`plan: the budget of ${budget} bytes does not even hold the ${extra} bytes of block weights`, budget);
       plan = planEmbeddings(fields, { ...target, budgetBytes: budget - extra });
-      specs = specsFromPlan(data, m, plan);
+      specs = specsFromPlan(data, m, plan, hot);
     }
-    return { specs, plan };
+    return { specs, plan, hot };
   };
   try {
     return underBudget(m.memoryBudget);
@@ -494,7 +514,7 @@ export interface TrainRunOptions {
 export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOptions = {}): Promise<RunOutcome> {
   const emit = run.onProgress;
   emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
-  const { specs, plan } = planIndexSpecs(data, m);
+  const { specs, plan, hot } = planIndexSpecs(data, m);
   const names = data.train.fieldNames;
   const config = modelConfigFor(data, m, specs);
   // Resolve 'auto' once, so the model file records the exact backend and GEMM the scores came from.
@@ -546,7 +566,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     const valid = await score(data.valid);
     const test = await score(data.test);
 
-    const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
+    const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1, ...hot?.[f] }));
     let embParams = 0;
     for (const p of model.parameters()) if (p.kind === 'embedding' || p.name.endsWith('block_weights')) embParams += p.data.length;
     let denseParams = 0;

@@ -16,6 +16,12 @@ export interface FieldEmbeddingReport {
   rows: number;
   /** Distinct values in the training data + 1 (OOV). */
   fullRows: number;
+  /** hybrid: values with a row of their own. */
+  hot?: number;
+  /** hybrid: share of the training occurrences the hot values carry. */
+  hotShare?: number;
+  /** hybrid: bytes of the hot values' 64-bit keys (part of the memory budget). */
+  keyBytes?: number;
 }
 
 export interface EmbeddingReport {
@@ -25,10 +31,10 @@ export interface EmbeddingReport {
   rows: number;
   /** Trainable embedding parameters (rows × dim, plus BH block weights when learned). */
   params: number;
-  /** Bytes of float32 embedding weights. */
+  /** Bytes of float32 embedding weights, plus the hybrid method's hot keys. */
   bytes: number;
   fullRows: number;
-  /** fullRows / rows. */
+  /** fullRows / rows (hybrid: rows plus its hot keys' bytes counted in rows). */
   compression: number;
   dim: number;
   fields: FieldEmbeddingReport[];
@@ -83,7 +89,10 @@ export interface RunMetrics {
 export function summarizeEmbedding(method: string, dim: number, fields: FieldEmbeddingReport[], params: number): EmbeddingReport {
   const rows = fields.reduce((a, f) => a + f.rows, 0);
   const fullRows = fields.reduce((a, f) => a + f.fullRows, 0);
-  return { method, rows, params, bytes: params * 4, fullRows, compression: rows > 0 ? fullRows / rows : NaN, dim, fields };
+  const keyBytes = fields.reduce((a, f) => a + (f.keyBytes ?? 0), 0);
+  // hot keys in row equivalents: keyBytes over the bytes of an average row
+  const keyRows = keyBytes > 0 && params > 0 ? keyBytes / ((4 * params) / rows) : 0;
+  return { method, rows, params, bytes: params * 4 + keyBytes, fullRows, compression: rows > 0 ? fullRows / (rows + keyRows) : NaN, dim, fields };
 }
 
 /**

@@ -27,7 +27,7 @@ interface DemoFlags {
   web?: boolean;
 }
 
-const METHODS: IndexMethod[] = ['full', 'hash', 'qr', 'bh'];
+const METHODS: IndexMethod[] = ['full', 'hash', 'qr', 'bh', 'hybrid'];
 /** The demo's model settings (every method; the web page's model is the BH one). */
 const DEMO_MODEL: Omit<ModelOptions, 'method' | 'seed' | 'compression' | 'threads'> = { arch: 'deepfm', dim: 16, mlp: [128, 64], fusion: 'weighted', epochs: 1, batchSize: 256, lr: 0.002, optimizer: 'adam', bhStrategy: 'succession', patience: 0 };
 const RATIOS = [10, 100, 1000];

@@ -49,6 +49,8 @@ function specText(spec: IndexSpec): string {
       return `m=${spec.remainder} q=${spec.quotient}`;
     case 'dhash':
       return `R=${spec.rows} k=${spec.hashes}`;
+    case 'hybrid':
+      return `hot ${spec.hot.length} + bh S=${spec.codeBits} t=${spec.blockBits} ${spec.strategy}`;
   }
 }
 
@@ -66,6 +68,7 @@ export function summarize(header: ModelFileHeader, fileBytes: number): Record<st
       fullRows: mf?.fullRows,
       compression: mf && mf.rows ? mf.fullRows / mf.rows : undefined,
       fusion: f.fusion,
+      ...(f.index.method === 'hybrid' ? { hot: f.index.hot.length, hotShare: mf?.hotShare, keyBytes: mf?.keyBytes } : {}),
     };
   });
   const rows = fields.reduce((a, f) => a + (f.rows ?? 0), 0);
@@ -98,7 +101,7 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   const file = s.file as { bytes: number; formatVersion: number; createdAt: string; dtype: string; bhembed?: string };
   const model = s.model as { arch?: string; dim?: number; mlp?: number[]; numDense?: number };
   const emb = s.embedding as { method?: string; methods: Record<string, number>; rows: number; fullRows: number; compression?: number; bytes: number };
-  const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number }[];
+  const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number; hot?: number; hotShare?: number }[];
   const metrics = s.metrics as { valid?: { auc: number; logloss: number }; test?: { auc: number; logloss: number } } | undefined;
   const lines: string[] = [];
   lines.push(`file      ${formatBytes(file.bytes)}, format v${file.formatVersion}, ${file.dtype} weights, written ${file.createdAt}${file.bhembed ? ` by bhembed ${file.bhembed}` : ''}`);
@@ -114,10 +117,14 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   if (metrics?.test) lines.push(`test      AUC ${f4(metrics.test.auc)}  logloss ${f4(metrics.test.logloss)}`);
   lines.push('');
   const w = Math.max(5, ...fields.map((f) => f.name.length));
-  lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}  index`);
+  // hybrid models: how many rows are hot and the share of training occurrences those values carry
+  const anyHot = fields.some((f) => f.hot !== undefined);
+  const hotCol = (f: (typeof fields)[number]): string =>
+    !anyHot ? '' : `  ${(f.hot === undefined ? '' : String(f.hot)).padStart(7)}  ${(f.hotShare === undefined ? '' : `${(100 * f.hotShare).toFixed(1)} %`).padStart(8)}`;
+  lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}${anyHot ? `  ${'hot'.padStart(7)}  ${'hot occ'.padStart(8)}` : ''}  index`);
   for (const f of fields) {
     lines.push(
-      `${f.name.padEnd(w)}  ${f.method.padEnd(6)}  ${String(f.rows ?? '?').padStart(8)}  ${String(f.fullRows ?? '?').padStart(9)}  ${(f.compression?.toFixed(1) ?? '?').padStart(7)}  ${f.spec}`,
+      `${f.name.padEnd(w)}  ${f.method.padEnd(6)}  ${String(f.rows ?? '?').padStart(8)}  ${String(f.fullRows ?? '?').padStart(9)}  ${(f.compression?.toFixed(1) ?? '?').padStart(7)}${hotCol(f)}  ${f.spec}`,
     );
   }
   if (listTensors) {

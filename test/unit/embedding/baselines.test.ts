@@ -8,6 +8,7 @@ import { FullIndexer, FullVocabBuilder } from '../../../src/embedding/full.js';
 import { QrIndexer } from '../../../src/embedding/qr.js';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import { loadReference } from './reference-index.js';
+import type { RefSpec } from './reference-index.js';
 
 function randomIds(rng: Rng, n: number): Uint32Array {
   const ids = new Uint32Array(2 * n);
@@ -24,7 +25,7 @@ test('hash, qr and dhash rows equal the reference formulas on random 64-bit ids'
   const rng = new Rng(5);
   const n = 3000;
   const ids = randomIds(rng, n);
-  const specs: IndexSpec[] = [
+  const specs: RefSpec[] = [
     { method: 'hash', rows: 1 },
     { method: 'hash', rows: 1000003 },
     { method: 'hash', rows: 2 ** 31 - 1 },
@@ -115,6 +116,7 @@ test('every registered method builds from its spec and round-trips', () => {
     hash: { method: 'hash', rows: 10 },
     qr: { method: 'qr', remainder: 3, quotient: 4 },
     dhash: { method: 'dhash', rows: 10, hashes: 3 },
+    hybrid: { method: 'hybrid', hot: ['00000000000000ff'], codeBits: 12, blockBits: 4, strategy: 'skip' },
   };
   assert.deepEqual([...INDEX_METHODS].sort(), Object.keys(specs).sort());
   for (const m of INDEX_METHODS) {

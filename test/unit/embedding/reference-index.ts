@@ -10,7 +10,8 @@ export type RefSpec =
   | { method: 'full'; minCount: number; vocab: string[] }
   | { method: 'hash'; rows: number }
   | { method: 'qr'; remainder: number; quotient: number }
-  | { method: 'dhash'; rows: number; hashes: number };
+  | { method: 'dhash'; rows: number; hashes: number }
+  | { method: 'hybrid'; hot: string[]; codeBits: number; blockBits: number; strategy: 'succession' | 'skip' };
 
 export interface VectorCase {
   value: string;
@@ -76,9 +77,11 @@ export async function loadReference(): Promise<Reference> {
         return spec.rows;
       case 'qr':
         return spec.remainder + spec.quotient;
+      case 'hybrid':
+        return spec.hot.length + numRows({ method: 'bh', codeBits: spec.codeBits, blockBits: spec.blockBits, strategy: spec.strategy });
     }
   };
-  return {
+  const self: Reference = {
     hashId(value, field, dense) {
       return dense ? BigInt(value) : h64(value, BigInt(field));
     },
@@ -113,9 +116,16 @@ export async function loadReference(): Promise<Reference> {
           for (let i = 1; i <= spec.hashes; i++) out.push(Number(splitmix(h, i) % BigInt(spec.rows)));
           return out;
         }
+        case 'hybrid': {
+          // a hot value: its own row (its position in hot), once per block; any other: its BH rows after the hot rows
+          const bh = self.rows({ method: 'bh', codeBits: spec.codeBits, blockBits: spec.blockBits, strategy: spec.strategy }, h);
+          const at = spec.hot.indexOf(h.toString(16).padStart(16, '0'));
+          return at >= 0 ? bh.map(() => at) : bh.map((r) => spec.hot.length + r);
+        }
       }
     },
   };
+  return self;
 }
 
 /** The fixed, seeded list of cases in test/vectors/index-vectors.json. */

@@ -1,0 +1,63 @@
+// The hybrid embedding's data side for a run: one bounded-memory heavy-hitters count per training field (cached per
+// loaded dataset, so a sweep counts once), and each field's HybridSpec from its BH plan's bytes and those counts.
+// The counting pass is the only thing here that reads data; the split itself is embedding/hybrid-planner.ts.
+
+import type { Dataset as DataSet } from '../data/dataset.js';
+import { columnLength } from '../data/chunk.js';
+import type { HotCandidates } from '../data/heavy-hitters.js';
+import { HeavyHitters, hotKeyHex } from '../data/heavy-hitters.js';
+import type { BhStrategy, HybridSpec } from '../embedding/config.js';
+import type { FieldPlan } from '../embedding/planner.js';
+import { planHybridField } from '../embedding/hybrid-planner.js';
+
+/** Counters per field once the sketch reduces (hot sets larger than this are capped at it). */
+export const HOT_CAPACITY = 1 << 17;
+/** Distinct values per field counted exactly before the sketch starts reducing. */
+export const HOT_EXACT_LIMIT = 1 << 20;
+
+const cache = new WeakMap<DataSet, HotCandidates[]>();
+
+/** Each field's hot candidates in the training data (most frequent first), counted once per dataset. */
+export function hotCandidatesOf(train: DataSet): HotCandidates[] {
+  let c = cache.get(train);
+  if (c === undefined) {
+    c = train.fields.map((col) => {
+      const hh = new HeavyHitters({ capacity: HOT_CAPACITY, exactLimit: HOT_EXACT_LIMIT });
+      hh.add(col.ids, columnLength(col, train.rows));
+      return hh.top(HOT_CAPACITY);
+    });
+    cache.set(train, c);
+  }
+  return c;
+}
+
+export interface HybridOptions {
+  strategy: BhStrategy;
+  rowBytes: number;
+  maxCollisionRate: number;
+  codeBits?: number;
+  hotShare?: number;
+}
+
+/** A compressed field's hybrid spec in exactly the bytes its BH plan takes (hot rows, their keys and BH rows). */
+export function hybridFieldSpec(p: FieldPlan, cand: HotCandidates, o: HybridOptions): { spec: HybridSpec; hot: number; hotCoverage: number; keyBytes: number } {
+  const plan = planHybridField({
+    cardinality: p.cardinality,
+    counts: cand.counts,
+    total: cand.total,
+    budgetBytes: p.bytes,
+    rowBytes: o.rowBytes,
+    strategy: o.strategy,
+    maxCollisionRate: o.maxCollisionRate,
+    codeBits: o.codeBits,
+    hotShare: o.hotShare,
+  });
+  const hot = new Array<string>(plan.hot);
+  for (let i = 0; i < plan.hot; i++) hot[i] = hotKeyHex(cand, i);
+  return {
+    spec: { method: 'hybrid', hot, codeBits: plan.codeBits, blockBits: plan.blockBits, strategy: plan.strategy },
+    hot: plan.hot,
+    hotCoverage: plan.hotCoverage,
+    keyBytes: plan.keyBytes,
+  };
+}
