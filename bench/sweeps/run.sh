@@ -3,15 +3,16 @@
 # synthetic set with a large vocabulary, over full, hash, QR, double hashing, BH-succession and BH-skip, 3 seeds.
 # Real data comes from ../shared/data (never copied into the project). Each sweep resumes where it stopped.
 #   npm run bench:sweeps                      # all three (several hours on 2 cores)
-#   bash bench/sweeps/run.sh frappe           # one of: frappe synthetic lastfm
+#   bash bench/sweeps/run.sh frappe           # one of: frappe synthetic lastfm criteo-kaggle
+#   METHODS=full,bh-succession,hybrid bash bench/sweeps/run.sh frappe   # a subset of the methods (same cells)
 # Results: bench/results/sweeps/<name>/{results.json,results.csv,results.md,auc-vs-compression.svg}
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DATA=${BHEMBED_DATA:-../shared/data}
 OUT=bench/results/sweeps
-B="node dist/src/cli/bin.js"
+B=${BHEMBED_BIN:-node dist/src/cli/bin.js}
 COMMON=(--model dnn --dim 10 --mlp 400,400,400 --batch-norm --dropout 0.2 --batch-size 1024 --patience 2 --threads 2
-  --seeds 1,2,3 --methods full,hash,qr,dhash,bh-succession,bh-skip)
+  --seeds 1,2,3 --methods ${METHODS:-full,hash,qr,dhash,bh-succession,bh-skip,hybrid})
 mkdir -p "$OUT"
 want() { [ $# -eq 0 ] || [[ " $* " == *" $NAME "* ]]; }
 
@@ -39,4 +40,20 @@ NAME=lastfm; if want "$@"; then
   L=$DATA/lastfm-tag
   $B sweep --format libfm --train $L/train.libfm.gz --valid $L/valid.libfm.gz --test $L/test.libfm.gz "${COMMON[@]}" \
     --epochs 3 --compressions 1,10,100,1000,10000 --out-dir $OUT/lastfm
+fi
+
+NAME=criteo-kaggle; if want "$@"; then
+  # Issue 13: Criteo Kaggle cardinalities (generate --cardinalities kaggle: up to 10.1M values per field), 1.1M rows
+  # from one teacher (seed 7), split 1M / 50k / 50k. The model of the issue's table: DNN, dim 16, the CLI's default
+  # MLP (128-64), batch 256, 1 epoch, 2 threads. Kept in a temp folder (~280 MB), not under the project.
+  K=${CRITEO_KAGGLE_DIR:-/tmp/bhembed-criteo-kaggle}
+  if [ ! -f $K/test.txt ]; then
+    mkdir -p $K
+    $B generate --rows 1100000 --cardinalities kaggle --out $K/all.txt --seed 7 --no-prob -q
+    head -n 1000000 $K/all.txt > $K/train.txt; sed -n 1000001,1050000p $K/all.txt > $K/valid.txt; tail -n 50000 $K/all.txt > $K/test.txt
+    rm $K/all.txt
+  fi
+  $B sweep --format criteo --train $K/train.txt --valid $K/valid.txt --test $K/test.txt --model dnn --dim 16 --threads 2 \
+    --epochs 1 --seeds ${SEEDS:-1,2,3} --methods ${METHODS:-full,hash,qr,dhash,bh-succession,hybrid} \
+    --compressions ${RATIOS:-1000,100,10} --out-dir $OUT/criteo-kaggle
 fi

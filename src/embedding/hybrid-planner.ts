@@ -7,6 +7,12 @@ import type { BhStrategy } from './config.js';
 import { HOT_KEY_BYTES } from './config.js';
 import { DEFAULT_MAX_COLLISION_RATE, bhShapeWithin } from './planner.js';
 
+/**
+ * A value is also hot when it carries this many times the mean count of the field's cold values (the rule's second
+ * arm, for fields whose BH rows are shared by so many values that BH cannot resolve them; see planHybridField).
+ */
+export const HOT_OVER_MEAN = 100;
+
 export interface HybridFieldInput {
   /** Distinct values of the field (hot or not). */
   cardinality: number;
@@ -48,14 +54,24 @@ export interface HybridFieldPlan {
 
 /**
  * The split rule. Let c_1 ≥ c_2 ≥ … be the counts, N their total, r the row bytes and B the budget. Making the first
- * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the cold occurrences M(h) = N − Σ_{i≤h} c_i. Value h
- * joins the hot set while it alone carries at least what an average BH row would: c_h ≥ M(h) / R(h), and R(h) ≥ 2.
- * (A hot value's row is trained by its own occurrences only; a BH row is shared by every cold value that hits it, so
- * a value that out-weighs an average BH row gains more from its own row than the rows it takes cost the cold ones.)
+ * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the cold occurrences M(h) = N − Σ_{i≤h} c_i. Every
+ * cold occurrence updates K rows (K = the blocks of the field's BH shape with no hot value), so an average BH row
+ * carries K·M(h)/R(h) occurrences. Value h joins the hot set (while R(h) ≥ 2) when
+ *   c_h ≥ min( K·M(h)/R(h),  HOT_OVER_MEAN · M(h)/n_c(h) ),   n_c(h) = cardinality − h cold values,
+ * i.e. when it alone carries at least an average BH row's occurrences, or 100× the mean cold value's. The first arm
+ * is the load argument: a hot row is trained by one value, a BH row by every cold value that hits it. The second
+ * takes over when each BH row is shared by more than 100·K values per block row (n_c > 100·R/K): composite codes
+ * are then too coarse to learn, and the head is better off alone. Measured (BENCHMARKS.md, seed 1): frappe at 10×
+ * (BH rows shared by ~20–130 values) lost AUC with every hot share above 0 (0 → 0.9329, 25 % → 0.9297, 50 % →
+ * 0.9237; the first arm alone, without K, chose 25 %: 0.9261); the Criteo-shaped set at 1000× (~30 rows for up to
+ * 185k values) gained with every step (0 → 0.6995, 50 % → 0.7157, 80 % → 0.7211, 95 % → 0.7229).
  * The BH part then takes planEmbeddings' shape for the cold values (S from the collision rule on n − h values, the
  * fewest blocks within 3 % of the most rows that fit in R(h)), and the bytes that shape leaves unused go to further
- * hot values in count order, so the field ends within r + 8 bytes of its budget. hotShare replaces the rule with a
- * fixed fraction of B for hot rows and keys.
+ * hot values in count order, so the field ends within r + 8 bytes of its budget. BH's row counts step coarsely, so
+ * when the hot set pushes BH down to a smaller shape than it would have with no hot value, the hot set is kept only
+ * if the occurrences it adds carry at least the rows lost × min(K·N/R(0), HOT_OVER_MEAN·N/n) (each lost row valued
+ * as the rule values one); otherwise BH keeps its shape and hot values take only the bytes it leaves. hotShare
+ * replaces the rule with a fixed fraction of B for hot rows and keys.
  *
  * @example
  *   planHybridField({ cardinality: 1e6, counts, total: 1e6, budgetBytes: 40_000, rowBytes: 40 });
@@ -78,21 +94,41 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
     while (h > 0 && rowsLeft(h) < 2) h--;
     for (let i = 0; i < h; i++) covered += f.counts[i];
   } else {
+    // K: the blocks of the BH shape the field would get with no hot value (each cold occurrence updates K rows)
+    const K = (bhShapeWithin(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits) as { blocks: number }).blocks;
     while (h < C && rowsLeft(h + 1) >= 2) {
       const c = f.counts[h];
-      if (c * rowsLeft(h + 1) < f.total - covered - c) break;
+      const cold = f.total - covered - c; // M(h + 1)
+      const coldValues = Math.max(1, f.cardinality - h - 1);
+      if (c * rowsLeft(h + 1) < K * cold && c * coldValues < HOT_OVER_MEAN * cold) break;
       covered += c;
       h++;
     }
   }
-  const cold = Math.max(1, f.cardinality - h);
-  const shape = bhShapeWithin(cold, rowsLeft(h), strategy, rate, f.codeBits);
-  if (shape === null) throw new Error('unreachable: rowsLeft(h) ≥ 2');
-  // bytes the shape leaves go to more hot values (in count order)
-  while (h < C && h * per + shape.rows * r + per <= B) {
-    covered += f.counts[h];
-    h++;
+  // The BH shape for the bytes the hot set leaves; the bytes that shape leaves go to more hot values (count order).
+  const fill = (h0: number, cov0: number): { h: number; covered: number; shape: { codeBits: number; blockBits: number; rows: number; blocks: number } } => {
+    const shape = bhShapeWithin(Math.max(1, f.cardinality - h0), rowsLeft(h0), strategy, rate, f.codeBits);
+    if (shape === null) throw new Error('unreachable: rowsLeft(h) ≥ 2');
+    let hh = h0;
+    let cov = cov0;
+    while (hh < C && hh * per + shape.rows * r + per <= B) cov += f.counts[hh++];
+    return { h: hh, covered: cov, shape };
+  };
+  let pick = fill(h, covered);
+  if (f.hotShare === undefined && h > 0) {
+    // BH's reachable row counts step coarsely (frappe's items at 10×: 200 rows with 6-bit blocks, 130 with 5-bit
+    // ones), so a few hot values can cost a whole step. Keep the hot set only if its extra occurrences are worth the
+    // BH rows it costs, each row valued as the rule values one: min(K·N/R(0), HOT_OVER_MEAN·N/n).
+    const none = fill(0, 0);
+    const lost = none.shape.rows - pick.shape.rows;
+    if (lost > 0) {
+      const perRow = Math.min((none.shape.blocks * f.total) / rowsLeft(0), (HOT_OVER_MEAN * f.total) / Math.max(1, f.cardinality));
+      if (pick.covered - none.covered < lost * perRow) pick = none;
+    }
   }
+  h = pick.h;
+  covered = pick.covered;
+  const shape = pick.shape;
   const rows = h + shape.rows;
   const keyBytes = HOT_KEY_BYTES * h;
   return {

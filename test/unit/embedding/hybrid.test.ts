@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import { HOT_KEY_BYTES } from '../../../src/embedding/config.js';
 import { HybridIndexer } from '../../../src/embedding/hybrid.js';
-import { planHybridField } from '../../../src/embedding/hybrid-planner.js';
+import { HOT_OVER_MEAN, planHybridField } from '../../../src/embedding/hybrid-planner.js';
+import { bhShapeWithin } from '../../../src/embedding/planner.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { loadReference } from './reference-index.js';
 
@@ -78,23 +79,44 @@ test('the hybrid split holds its budget to the byte (rows and keys) and fills it
   }
 });
 
-test('the rule: value h is hot while c_h ≥ (cold occurrences) / (BH rows left), then leftover bytes take more hot values', () => {
+test('the rule: h is hot while c_h ≥ min(K·M/R, 100·M/n_cold); a hot set that costs BH a step is kept only if it carries the rows it costs', () => {
   const rowBytes = 40;
   const per = rowBytes + HOT_KEY_BYTES;
-  for (const [n, s, budgetRows] of [[100000, 1.1, 1000], [20000, 0.7, 3000], [4000, 1.3, 400]] as const) {
+  let kept = 0;
+  let dropped = 0;
+  for (const [n, s, budgetRows] of [[100000, 1.1, 1000], [20000, 0.7, 3000], [4000, 1.3, 400], [4000, 0.5, 200], [185000, 1.1, 40]] as const) {
     const { counts, total } = zipfCounts(n, s, 1e6);
     const B = budgetRows * rowBytes;
     const p = planHybridField({ cardinality: n, counts, total, budgetBytes: B, rowBytes });
-    // the rule's own h (before the leftover step): recompute by brute force
+    // the rule's own h, by brute force
     const R = (h: number): number => Math.floor((B - h * per) / rowBytes);
+    const none = bhShapeWithin(n, R(0), 'succession') as { rows: number; blocks: number };
+    const K = none.blocks;
+    assert.ok(K > 1);
     let h = 0;
     let cov = 0;
-    while (R(h + 1) >= 2 && counts[h] * R(h + 1) >= total - cov - counts[h]) cov += counts[h++];
-    assert.ok(h > 0, 'a Zipf head is hot');
-    assert.ok(p.hot >= h, `${p.hot} ≥ rule's ${h}`);
-    // the leftover step only spends what the BH shape left: fewer than its unused rows' worth of hot rows
-    assert.ok((p.hot - h) * per <= (R(h) - p.bhRows) * rowBytes + per, `leftover hot ${p.hot - h}`);
-    // the next value would have failed the rule
-    assert.ok(counts[h] * R(h + 1) < total - cov - counts[h]);
+    const hot = (i: number, c: number): boolean => {
+      const m = total - c - counts[i];
+      return counts[i] * R(i + 1) >= K * m || counts[i] * (n - i - 1) >= HOT_OVER_MEAN * m;
+    };
+    while (R(h + 1) >= 2 && hot(h, cov)) cov += counts[h++];
+    assert.ok(R(h + 1) < 2 || !hot(h, cov), 'the next value fails the rule');
+    // either the rule's hot set (and more, from the bytes BH leaves), or BH's no-hot shape with hot values only in the bytes it leaves
+    const withRule = bhShapeWithin(n - h, R(h), 'succession') as { rows: number };
+    if (p.hot >= h && p.bhRows === withRule.rows) {
+      kept++;
+      if (withRule.rows < none.rows) {
+        const perRow = Math.min((K * total) / R(0), (HOT_OVER_MEAN * total) / n);
+        let covNone = 0;
+        for (let i = 0; i < Math.floor((B - none.rows * rowBytes) / per); i++) covNone += counts[i];
+        assert.ok((p.hotCoverage - covNone / total) * total >= (none.rows - withRule.rows) * perRow - 1e-6);
+      }
+    } else {
+      dropped++;
+      assert.equal(p.bhRows, none.rows);
+      assert.equal(p.hot, Math.min(n, Math.floor((B - none.rows * rowBytes) / per)));
+    }
+    assert.ok(p.bytes <= B && p.bytes > B - per);
   }
+  assert.ok(kept > 0 && dropped > 0, `both outcomes exercised: kept ${kept}, dropped ${dropped}`);
 });
