@@ -12,7 +12,7 @@ test('demo (small): table for every method, plot and results; rerun reuses every
   const args = ['demo', '--out-dir', out, '--rows', '3000', '--test-rows', '1000'];
   const r = bhembed(args);
   assert.equal(r.status, 0, r.stderr);
-  for (const m of ['full', 'hash', 'qr', 'bh']) assert.match(r.stdout, new RegExp(`^\\| ${m} \\|`, 'm'));
+  for (const m of ['full', 'hash', 'qr', 'bh', 'hybrid']) assert.match(r.stdout, new RegExp(`^\\| ${m} \\|`, 'm'));
   for (const f of ['results.json', 'results.csv', 'results.md', 'auc-vs-compression.svg', 'data/train.txt', 'data/test.txt']) assert.ok(existsSync(join(out, f)), f);
   assert.equal(readFileSync(join(out, 'data/train.txt'), 'utf8').trim().split('\n').length, 3000);
   const again = bhembed(args);

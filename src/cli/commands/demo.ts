@@ -58,7 +58,7 @@ async function splitLines(src: string, first: number, a: string, b: string): Pro
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('generate data, train full/hash/QR/BH at ~100× and ~1000× compression, print the table and write the plot')
+    .description('generate data, train full/hash/QR/BH/hybrid at ~100× and ~1000× compression, print the table and write the plot')
     .option('--out-dir <dir>', 'where data, results and the plot go', 'bhembed-demo')
     .option('--rows <n>', 'training rows to generate', '400000')
     .option('--test-rows <n>', 'test rows to generate', '50000')

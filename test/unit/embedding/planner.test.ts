@@ -275,4 +275,22 @@ test('QR at equal memory splits the rows evenly (the most distinct pairs m·q fo
   const seen = new Set<number>();
   for (let i = 0; i < cells; i++) seen.add(rows[2 * i] * 1e6 + rows[2 * i + 1]);
   assert.equal(seen.size, cells, `ids 0 … ${cells - 1} must get distinct (remainder, quotient) rows`);
+test('codeBits pins S for every compressed field (a paper setting); t is still planned within the budget, and a share under 2·S rows shortens it', () => {
+  const plan = planEmbeddings;
+  const fields = [{ cardinality: 1e6 }, { cardinality: 5e4 }, { cardinality: 3 }];
+  for (const S of [64, 40, 24]) {
+    const p = plan(fields, { compression: 100, dim: 8, codeBits: S });
+    assert.ok(p.totalRows <= p.budgetRows);
+    for (const f of p.fields) {
+      if (f.method === 'full') continue;
+      assert.equal(f.bh?.codeBits, S);
+      assert.ok(f.rows <= p.budgetRows);
+    }
+    const skip = plan(fields, { compression: 100, dim: 8, codeBits: S, strategy: 'skip' });
+    for (const f of skip.fields) if (f.method === 'bh') assert.equal(f.bh?.codeBits, S);
+  }
+  // 1000 rows in all: the 50k-value field's share is under 2·64 rows, so S = 64 is cut to floor(share / 2)
+  const tiny = plan(fields, { budgetBytes: 200 * 32, dim: 8, codeBits: 64 });
+  for (const f of tiny.fields) if (f.method === 'bh') assert.equal(f.bh?.codeBits, Math.floor(f.budgetRows / 2));
+  assert.throws(() => plan(fields, { compression: 100, dim: 8, codeBits: 65 }), /plan.codeBits must be an integer in \[1, 64\]/);
 });

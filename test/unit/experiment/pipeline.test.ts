@@ -52,14 +52,15 @@ test('specs per method and target', async () => {
   }
 });
 
-test('--memory-budget holds every embedding byte: both tables and the block weights of weighted fusion', async () => {
+test('--memory-budget holds every embedding byte: both tables, the block weights of weighted fusion and hybrid\'s hot keys', async () => {
   const data = await loadRunData({ format: 'libfm', train: writeData() });
-  for (const method of ['bh', 'qr', 'dhash', 'hash'] as const) {
+  for (const method of ['bh', 'qr', 'dhash', 'hash', 'hybrid'] as const) {
     for (const budget of [600, 1500, 4000]) {
       const { specs } = planIndexSpecs(data, { ...base, method, memoryBudget: budget, fusion: 'weighted' });
       const ix = specs.map((s) => createIndexer(s));
-      // fm: a dim-wide table and a 1-wide linear table, plus one weight per block per table.
-      const bytes = ix.reduce((a, i) => a + 4 * (i.numRows * (base.dim + 1) + 2 * i.rowsPerValue), 0);
+      // fm: a dim-wide table and a 1-wide linear table, plus one weight per block per table, plus 8 bytes per hot key.
+      const keys = specs.reduce((a, s) => a + (s.method === 'hybrid' ? 8 * s.hot.length : 0), 0);
+      const bytes = keys + ix.reduce((a, i) => a + 4 * (i.numRows * (base.dim + 1) + 2 * i.rowsPerValue), 0);
       assert.ok(bytes <= budget, `${method} @ ${budget} B: ${bytes} B`);
       // Measured 0.75–1.0 of the budget: at 4000 B the 400-value field's share is 155 rows and succession BH at its
       // S = 18 reaches 104 (4 blocks of ≤ 5 bits; 3 blocks of 6 bits need 192), which the baselines then match.
@@ -91,5 +92,18 @@ test('a byte budget too small for 2 rows per compressed field: the suggested bud
       assert.ok(plan !== null && plan.fields.every((f) => f.rows >= 2));
       assert.throws(() => planIndexSpecs(data, { ...m, memoryBudget: need - 1 }), /fewer than the 2 rows|does not even hold/, `${fusion} ${method} ${need - 1}`);
     }
+  }
+});
+
+test('--code-bits and --hot-share are refused for methods that would ignore them; --code-bits pins S in every bh plan', async () => {
+  assert.throws(() => checkModelOptions({ ...base, method: 'hash', compression: 10, codeBits: 20 }), /--code-bits applies to --embedding bh and hybrid only, not hash/);
+  assert.throws(() => checkModelOptions({ ...base, method: 'bh', compression: 10, hotShare: 0.5 }), /--hot-share applies to --embedding hybrid only, not bh/);
+  const data = await loadRunData({ format: 'libfm', train: writeData() });
+  const fixed = planIndexSpecs(data, { ...base, method: 'bh', blockBits: 3, codeBits: 12 });
+  for (const s of fixed.specs) assert.deepEqual(s, { method: 'bh', codeBits: 12, blockBits: 3, strategy: 'succession', dense: false });
+  for (const method of ['bh', 'hybrid'] as const) {
+    const r = planIndexSpecs(data, { ...base, method, compression: 4, codeBits: 30 });
+    assert.equal(r.specs[2].method, method);
+    assert.equal((r.specs[2] as { codeBits: number }).codeBits, 30);
   }
 });
