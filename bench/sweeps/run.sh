@@ -19,7 +19,7 @@ want() { [ $# -eq 0 ] || [[ " $* " == *" $NAME "* ]]; }
 NAME=frappe; if want "$@"; then
   F=$DATA/frappe
   $B sweep --format libfm --train $F/train.libfm.gz --valid $F/valid.libfm.gz --test $F/test.libfm.gz "${COMMON[@]}" \
-    --epochs 10 --compressions 1,10,100,1000 --out-dir $OUT/frappe
+    --epochs 10 --compressions ${RATIOS:-1,10,100,1000} --out-dir $OUT/frappe
 fi
 
 NAME=synthetic; if want "$@"; then
@@ -39,7 +39,7 @@ fi
 NAME=lastfm; if want "$@"; then
   L=$DATA/lastfm-tag
   $B sweep --format libfm --train $L/train.libfm.gz --valid $L/valid.libfm.gz --test $L/test.libfm.gz "${COMMON[@]}" \
-    --epochs 3 --compressions 1,10,100,1000,10000 --out-dir $OUT/lastfm
+    --epochs 3 --compressions ${RATIOS:-1,10,100,1000,10000} --out-dir $OUT/lastfm
 fi
 
 NAME=criteo-kaggle; if want "$@"; then
