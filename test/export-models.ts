@@ -1,5 +1,5 @@
 // Tiny models for the export tests (Node and Chromium) and bench:web: every architecture over one set of fields that
-// uses every index method (BH succession, skip and dense; hash; qr; dhash; full), every fusion and a multi-valued
+// uses every index method (BH succession, skip and dense; hash; qr; dhash; full; hybrid), every fusion and a multi-valued
 // field, with dense inputs; weights spread with seeded noise so scores vary. Plus rows whose hash ids include
 // values ≥ 2^63, vocabulary ids and OOV ids.
 
@@ -32,6 +32,7 @@ export function exportFields(single = false): FieldConfig[] {
     { name: 'cat', index: { method: 'full', minCount: 1, vocab: VOCAB } },
     { name: 'tags', index: { method: 'bh', codeBits: 32, blockBits: 8, strategy: 'skip' }, pooling: 'mean' },
     { name: 'kw', index: { method: 'qr', remainder: 31, quotient: 37 }, fusion: 'mean', pooling: 'sum' },
+    { name: 'topic', index: { method: 'hybrid', hot: VOCAB.slice(1, 5), codeBits: 23, blockBits: 6, strategy: 'skip' }, fusion: 'weighted' },
   ];
   return single ? all.filter((_, i) => !MULTI.includes(i)) : all;
 }
@@ -114,7 +115,7 @@ export function exportRows(n: number, seed: number, single = false): ExportRows 
           hi = 0;
           lo = rng.int(1 << f.index.codeBits);
         }
-        if (f.index.method === 'full' && rng.int(3) > 0) {
+        if ((f.index.method === 'full' || f.index.method === 'hybrid') && rng.int(3) > 0) {
           const h = VOCAB[rng.int(VOCAB.length)];
           hi = parseInt(h.slice(0, 8), 16);
           lo = parseInt(h.slice(8), 16);

@@ -32,7 +32,8 @@ export class HybridIndexer implements Indexer {
   readonly hotRows: number;
   private readonly spec: HybridSpec;
   private readonly hot: IdMap;
-  private readonly bh: BinaryCodeIndexer;
+  /** The cold part's BH indexer (rows before the hot-row shift); the ONNX export reads its blocks. */
+  readonly bh: BinaryCodeIndexer;
 
   constructor(spec: HybridSpec) {
     this.spec = normalizeIndexSpec(spec) as HybridSpec;

@@ -5,6 +5,7 @@
 // negative values; ReduceSum over int64 is not exact above 2^53 (nothing here sums values that large).
 
 import type { BinaryCodeIndexer } from '../embedding/binary-code.js';
+import type { HybridIndexer } from '../embedding/hybrid.js';
 import type { IndexSpec } from '../embedding/config.js';
 import type { Indexer } from '../embedding/table.js';
 import type { GraphBuilder } from './graph.js';
@@ -52,6 +53,19 @@ export function indexRows(g: GraphBuilder, spec: IndexSpec, indexer: Indexer, id
       const values = BigInt64Array.from(spec.vocab, (_, i) => BigInt(rowBase + i + 1));
       const r = g.op('LabelEncoder', [ids], { keys_int64s: { int64s: keys }, values_int64s: { int64s: values }, default_int64: { int: rowBase } }, { domain: 'ai.onnx.ml' });
       return g.unsqueeze(r, -1);
+    }
+    case 'hybrid': {
+      // hot id i → row i (K times); anything else → its BH rows after the H hot rows: LabelEncoder gives the hot
+      // position or −1, and Where picks per id between that (broadcast over the K blocks) and the BH rows.
+      const hy = indexer as HybridIndexer;
+      const H = spec.hot.length;
+      const bh = bhRows(g, hy.bh, ids, rowBase + H);
+      if (H === 0) return bh;
+      const keys = BigInt64Array.from(spec.hot, (h) => BigInt.asIntN(64, BigInt(`0x${h}`)));
+      const values = BigInt64Array.from(spec.hot, (_, i) => BigInt(i));
+      const at = g.unsqueeze(g.op('LabelEncoder', [ids], { keys_int64s: { int64s: keys }, values_int64s: { int64s: values }, default_int64: { int: -1 } }, { domain: 'ai.onnx.ml' }), -1);
+      const isHot = g.op('GreaterOrEqual', [at, g.i64([0], [])]);
+      return g.op('Where', [isHot, g.op('Add', [at, g.i64([rowBase], [])]), bh]);
     }
   }
 }

@@ -1,6 +1,7 @@
 // The exported ONNX graph is a contract: for every architecture and every index method (BH succession, skip and
-// dense; hash; qr; dhash; full via LabelEncoder), onnxruntime-node's scores equal the Predictor's on the same rows
-// within 1e-6, with hash ids ≥ 2^63 among them, multi-valued fields, value weights, dense inputs and folded batch norm.
+// dense; hash; qr; dhash; full via LabelEncoder; hybrid via LabelEncoder + Where), onnxruntime-node's scores equal
+// the Predictor's on the same rows within 1e-6, with hash ids ≥ 2^63 among them, multi-valued fields, value weights,
+// dense inputs and folded batch norm.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
