@@ -12,6 +12,8 @@ import { DEFAULT_MAX_COLLISION_RATE, bhShapeWithin } from './planner.js';
  * arm, for fields whose BH rows are shared by so many values that BH cannot resolve them; see planHybridField).
  */
 export const HOT_OVER_MEAN = 100;
+/** A value is hot when it carries at least 1/(HOT_PER_BLOCK·K) of the field's cold occurrences (the rule's first arm). */
+export const HOT_PER_BLOCK = 16;
 
 export interface HybridFieldInput {
   /** Distinct values of the field (hot or not). */
@@ -54,28 +56,29 @@ export interface HybridFieldPlan {
 
 /**
  * The split rule. Let c_1 ≥ c_2 ≥ … be the counts, N their total, r the row bytes and B the budget. Making the first
- * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the cold occurrences M(h) = N − Σ_{i≤h} c_i. Every
- * cold occurrence updates K rows (K = the blocks of the field's BH shape with no hot value), so an average BH row
- * carries K·M(h)/R(h) occurrences. Value h joins the hot set (while R(h) ≥ 2) when
- *   c_h ≥ min( K·M(h)/R(h),  HOT_OVER_MEAN · M(h)/n_c(h) ),   n_c(h) = cardinality − h cold values,
- * i.e. when it alone carries at least an average BH row's occurrences, or 100× the mean cold value's. The first arm
- * is the load argument: a hot row is trained by one value, a BH row by every cold value that hits it. The second
- * takes over when each BH row is shared by more than 100·K values per block row (n_c > 100·R/K): composite codes
- * are then too coarse to learn, and the head is better off alone. Measured (BENCHMARKS.md, seed 1): frappe at 10×
- * (BH rows shared by ~20–130 values) lost AUC with every hot share above 0 (0 → 0.9329, 25 % → 0.9297, 50 % →
- * 0.9237; the first arm alone, without K, chose 25 %: 0.9261); the Criteo-shaped set at 1000× (~30 rows for up to
- * 185k values) gained with every step (0 → 0.6995, 50 % → 0.7157, 80 % → 0.7211, 95 % → 0.7229).
+ * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the n_c(h) = n − h cold values and their
+ * occurrences M(h) = N − Σ_{i≤h} c_i; K is the number of blocks of the field's BH shape with no hot value. Value h
+ * joins the hot set (while R(h) ≥ 2) when
+ *   c_h ≥ min( M(h) / (16·K),  100 · M(h) / n_c(h) )      (HOT_PER_BLOCK = 16, HOT_OVER_MEAN = 100)
+ * i.e. when it alone carries at least 1/(16K) of the cold occurrences, or 100× the mean cold value's count. The first arm keeps BH whole where its
+ * blocks are wide (a row of a 2^t-row block carries M/2^t; with 2^t ≥ 16K, as frappe's 4–6 blocks of 5–6 bits at
+ * 10×, no single value reaches M/(16K) unless the field is very skewed), and hands the head its own rows where the
+ * blocks are narrow (2-bit blocks at ~30 rows per field: BH's additive codes cannot separate 75 values, let alone
+ * 185k). The second arm covers huge fields whose mean count is tiny. Both constants are calibrated on measured
+ * splits (BENCHMARKS.md, seed 1): frappe at 10× lost AUC with every hot share above 0 (0 → 0.9329, 25 % → 0.9297,
+ * 50 % → 0.9237, 3 epochs) and the rule picks 0 there; the Criteo-shaped set at 1000× gained with every step (0 →
+ * 0.6995, 50 % → 0.7157, 80 % → 0.7211, 95 % → 0.7229, 1 epoch) and the rule picks ~90 % there.
  * The BH part then takes planEmbeddings' shape for the cold values (S from the collision rule on n − h values, the
  * fewest blocks within 3 % of the most rows that fit in R(h)), and the bytes that shape leaves unused go to further
  * hot values in count order, so the field ends within r + 8 bytes of its budget. BH's row counts step coarsely, so
  * when the hot set pushes BH down to a smaller shape than it would have with no hot value, the hot set is kept only
- * if the occurrences it adds carry at least the rows lost × min(K·N/R(0), HOT_OVER_MEAN·N/n) (each lost row valued
- * as the rule values one); otherwise BH keeps its shape and hot values take only the bytes it leaves. hotShare
+ * if the occurrences it adds carry at least the rows lost × min(N/(16K), 100·N/n) (each lost row valued as the rule
+ * values one hot value); otherwise BH keeps its shape and hot values take only the bytes it leaves. hotShare
  * replaces the rule with a fixed fraction of B for hot rows and keys.
  *
  * @example
- *   planHybridField({ cardinality: 1e6, counts, total: 1e6, budgetBytes: 40_000, rowBytes: 40 });
- *   // → { hot: 120, codeBits: 29, blockBits: …, bhRows: 856, … }
+ *   planHybridField({ cardinality: 185_000, counts, total: 1e6, budgetBytes: 42 * 64, rowBytes: 64 });
+ *   // Zipf(1.1) counts: → { hot: 35, hotCoverage: 0.44, codeBits: 1, blockBits: 1, bhRows: 2, … }
  */
 export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   const r = f.rowBytes;
@@ -100,7 +103,7 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
       const c = f.counts[h];
       const cold = f.total - covered - c; // M(h + 1)
       const coldValues = Math.max(1, f.cardinality - h - 1);
-      if (c * rowsLeft(h + 1) < K * cold && c * coldValues < HOT_OVER_MEAN * cold) break;
+      if (c * HOT_PER_BLOCK * K < cold && c * coldValues < HOT_OVER_MEAN * cold) break;
       covered += c;
       h++;
     }
@@ -122,7 +125,7 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
     const none = fill(0, 0);
     const lost = none.shape.rows - pick.shape.rows;
     if (lost > 0) {
-      const perRow = Math.min((none.shape.blocks * f.total) / rowsLeft(0), (HOT_OVER_MEAN * f.total) / Math.max(1, f.cardinality));
+      const perRow = Math.min(f.total / (HOT_PER_BLOCK * none.shape.blocks), (HOT_OVER_MEAN * f.total) / Math.max(1, f.cardinality));
       if (pick.covered - none.covered < lost * perRow) pick = none;
     }
   }

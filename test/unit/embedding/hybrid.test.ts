@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
 import { HOT_KEY_BYTES } from '../../../src/embedding/config.js';
 import { HybridIndexer } from '../../../src/embedding/hybrid.js';
-import { HOT_OVER_MEAN, planHybridField } from '../../../src/embedding/hybrid-planner.js';
+import { HOT_OVER_MEAN, HOT_PER_BLOCK, planHybridField } from '../../../src/embedding/hybrid-planner.js';
 import { bhShapeWithin } from '../../../src/embedding/planner.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { loadReference } from './reference-index.js';
@@ -79,7 +79,7 @@ test('the hybrid split holds its budget to the byte (rows and keys) and fills it
   }
 });
 
-test('the rule: h is hot while c_h ≥ min(K·M/R, 100·M/n_cold); a hot set that costs BH a step is kept only if it carries the rows it costs', () => {
+test('the rule: h is hot while c_h ≥ min(M/(16K), 100·M/n_cold); a hot set that costs BH a step is kept only if it carries the rows it costs', () => {
   const rowBytes = 40;
   const per = rowBytes + HOT_KEY_BYTES;
   let kept = 0;
@@ -97,7 +97,7 @@ test('the rule: h is hot while c_h ≥ min(K·M/R, 100·M/n_cold); a hot set tha
     let cov = 0;
     const hot = (i: number, c: number): boolean => {
       const m = total - c - counts[i];
-      return counts[i] * R(i + 1) >= K * m || counts[i] * (n - i - 1) >= HOT_OVER_MEAN * m;
+      return counts[i] * HOT_PER_BLOCK * K >= m || counts[i] * (n - i - 1) >= HOT_OVER_MEAN * m;
     };
     while (R(h + 1) >= 2 && hot(h, cov)) cov += counts[h++];
     assert.ok(R(h + 1) < 2 || !hot(h, cov), 'the next value fails the rule');
@@ -106,7 +106,7 @@ test('the rule: h is hot while c_h ≥ min(K·M/R, 100·M/n_cold); a hot set tha
     if (p.hot >= h && p.bhRows === withRule.rows) {
       kept++;
       if (withRule.rows < none.rows) {
-        const perRow = Math.min((K * total) / R(0), (HOT_OVER_MEAN * total) / n);
+        const perRow = Math.min(total / (HOT_PER_BLOCK * K), (HOT_OVER_MEAN * total) / n);
         let covNone = 0;
         for (let i = 0; i < Math.floor((B - none.rows * rowBytes) / per); i++) covNone += counts[i];
         assert.ok((p.hotCoverage - covNone / total) * total >= (none.rows - withRule.rows) * perRow - 1e-6);
