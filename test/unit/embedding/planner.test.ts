@@ -275,6 +275,8 @@ test('QR at equal memory splits the rows evenly (the most distinct pairs m·q fo
   const seen = new Set<number>();
   for (let i = 0; i < cells; i++) seen.add(rows[2 * i] * 1e6 + rows[2 * i + 1]);
   assert.equal(seen.size, cells, `ids 0 … ${cells - 1} must get distinct (remainder, quotient) rows`);
+});
+
 test('codeBits pins S for every compressed field (a paper setting); t is still planned within the budget, and a share under 2·S rows shortens it', () => {
   const plan = planEmbeddings;
   const fields = [{ cardinality: 1e6 }, { cardinality: 5e4 }, { cardinality: 3 }];
