@@ -10,8 +10,8 @@ import { zipfSampler } from '../../../src/data/zipf.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { readModelFileHeader } from '../../../src/models/model-file.js';
 import { summarize } from '../../../src/cli/commands/inspect.js';
-import { loadRunData, planIndexSpecs, trainModel } from '../../../src/train/pipeline.js';
-import type { ModelOptions } from '../../../src/train/pipeline.js';
+import { loadRunData, planIndexSpecs, trainModel } from '../../../src/experiment/pipeline.js';
+import type { ModelOptions } from '../../../src/experiment/pipeline.js';
 import { tempDir } from '../../temp-dir.js';
 
 /** libfm rows: field 0 Zipf(1.2) over 3000 values, field 1 uniform over 500, field 2 over 4; label follows field 0's rank parity. */
