@@ -2,6 +2,7 @@
 // loaded dataset, so a sweep counts once), and each field's HybridSpec from its BH plan's bytes and those counts.
 // The counting pass is the only thing here that reads data; the split itself is embedding/hybrid-planner.ts.
 
+import { ConfigError } from '../core/errors.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
 import { columnLength } from '../data/chunk.js';
 import type { HotCandidates } from '../data/heavy-hitters.js';
@@ -12,19 +13,37 @@ import { planHybridField } from '../embedding/hybrid-planner.js';
 
 /** Counters per field once the sketch reduces (hot sets larger than this are capped at it). */
 export const HOT_CAPACITY = 1 << 17;
-/** Distinct values per field counted exactly before the sketch starts reducing. */
-export const HOT_EXACT_LIMIT = 1 << 20;
+/** Distinct values per field counted exactly before the sketch starts reducing (≤ ~7 MB per field). */
+export const HOT_EXACT_LIMIT = 1 << 18;
 
 const cache = new WeakMap<DataSet, HotCandidates[]>();
 
-/** Each field's hot candidates in the training data (most frequent first), counted once per dataset. */
-export function hotCandidatesOf(train: DataSet): HotCandidates[] {
+/** One field's counter for the counting pass (streamed runs call add() per chunk). */
+export function newHotCounter(): HeavyHitters {
+  return new HeavyHitters({ capacity: HOT_CAPACITY, exactLimit: HOT_EXACT_LIMIT });
+}
+
+/** A counter's candidates, as many as a hot set may take. */
+export function topHot(h: HeavyHitters): HotCandidates {
+  return h.top(HOT_CAPACITY);
+}
+
+/**
+ * Each training field's hot candidates (most frequent first): from the streamed counting pass (loadRunData with
+ * hotCounts), or counted once per in-memory dataset.
+ */
+export function hotCandidatesOf(data: { train: { columns: DataSet | null }; hotCandidates?: HotCandidates[] | null }): HotCandidates[] {
+  if (data.hotCandidates) return data.hotCandidates;
+  const train = data.train.columns;
+  if (train === null) {
+    throw new ConfigError('--embedding hybrid on streamed data needs the hot counts of the counting pass (loadRunData with hotCounts: true)', { key: 'hotCounts' });
+  }
   let c = cache.get(train);
   if (c === undefined) {
     c = train.fields.map((col) => {
-      const hh = new HeavyHitters({ capacity: HOT_CAPACITY, exactLimit: HOT_EXACT_LIMIT });
+      const hh = newHotCounter();
       hh.add(col.ids, columnLength(col, train.rows));
-      return hh.top(HOT_CAPACITY);
+      return topHot(hh);
     });
     cache.set(train, c);
   }

@@ -37,7 +37,8 @@ import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
 import type { FieldEmbeddingReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
-import { hotCandidatesOf, hybridFieldSpec } from './hybrid-specs.js';
+import { hotCandidatesOf, hybridFieldSpec, newHotCounter, topHot } from './hybrid-specs.js';
+import type { HotCandidates } from '../data/heavy-hitters.js';
 
 export interface DataOptions {
   format: DataFormat;
@@ -55,6 +56,8 @@ export interface DataOptions {
   shuffleBuffer?: number;
   /** Streamed training with --embedding full: build the full vocabularies in the counting pass. @default false */
   fullVocab?: boolean;
+  /** Streamed training with --embedding hybrid: count each field's most frequent values (bounded memory) in the counting pass. @default false */
+  hotCounts?: boolean;
   /** csv/tsv/parquet: a schema file path (read and inlined into the model file). */
   schema?: string;
   /** @default 'fail' */
@@ -104,6 +107,8 @@ export interface RunData {
   distinctEstimated: boolean;
   /** Streamed training with fullVocab: each field's full vocabulary, built in the counting pass. */
   fullSpecs: IndexSpec[] | null;
+  /** Streamed training with hotCounts: each field's hot candidates from the counting pass (in memory: counted on demand). */
+  hotCandidates?: HotCandidates[] | null;
   /** Reader options that reproduce this parsing (stored in the model file). */
   reader: ReaderOptions;
   /** Reader options the streamed splits are read with (the model file's, without what only the file records). */
@@ -271,6 +276,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
   const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
   const vocab = !inMemory && options.fullVocab === true ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024)) : null;
+  const hot = !inMemory && options.hotCounts === true ? trainIn.first.fieldNames.map(() => newHotCounter()) : null;
   const parts: DataChunk[] = [];
   let rows = 0;
   let positives = 0;
@@ -280,6 +286,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     counter.add(c);
     if (inMemory) parts.push(c);
     else if (vocab !== null) vocab.forEach((b, f) => b.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
+    hot?.forEach((h, f) => h.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
   }
   if (rows === 0) {
     checkSomeRows(trainName, trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason
@@ -331,6 +338,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     distinct: counted.distinct,
     distinctEstimated: counted.approx,
     fullSpecs: vocab === null ? null : vocab.map((b) => b.build(1)),
+    hotCandidates: hot === null ? null : hot.map(topHot),
     reader,
     readerForSplits: splitReader,
     loadSeconds: (performance.now() - t0) / 1000,
@@ -379,7 +387,7 @@ function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotO
       case 'bh':
         return p.bh;
       case 'hybrid': {
-        const h = hybridFieldSpec(p, hotCandidatesOf(data.train)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
+        const h = hybridFieldSpec(p, hotCandidatesOf(data)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
         if (hotOut) hotOut[f] = { hot: h.hot, hotShare: h.hotCoverage, keyBytes: h.keyBytes };
         return h.spec;
       }

@@ -158,7 +158,7 @@ async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolea
   if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');
   ensureOutputDir('--out-dir', flags.outDir);
   const rep = pipelineReporter({ quiet: flags.quiet });
-  const data = await loadRunData({ ...dataOpts, fullVocab: true }, rep.onProgress);
+  const data = await loadRunData({ ...dataOpts, fullVocab: true, hotCounts: methods.includes('hybrid') }, rep.onProgress);
   checkValidClasses(data, model.patience ?? 0, model.epochs);
   const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet });
   process.stdout.write(r.markdown);

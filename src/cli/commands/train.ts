@@ -57,7 +57,7 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Pro
     if (given(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --cluster training only`);
   }
   const rep = pipelineReporter({ quiet: flags.quiet });
-  const data = await loadRunData({ ...dataOpts, fullVocab: modelOpts.method === 'full' }, rep.onProgress);
+  const data = await loadRunData({ ...dataOpts, fullVocab: modelOpts.method === 'full', hotCounts: modelOpts.method === 'hybrid' }, rep.onProgress);
   checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);
   const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });
   rep.done();

@@ -34,8 +34,10 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
   const dir = tempDir('hybrid-run-');
   const train = writeData(dir);
   const data = await loadRunData({ format: 'libfm', train });
+  const cols = data.train.columns;
+  assert.ok(cols !== null);
   // brute force: per field, each 64-bit id's count
-  const counts = data.train.fields.map((col) => {
+  const counts = cols.fields.map((col) => {
     const m = new Map<string, number>();
     for (let i = 0; i < data.train.rows; i++) {
       const k = col.ids[2 * i + 1].toString(16).padStart(8, '0') + col.ids[2 * i].toString(16).padStart(8, '0');
@@ -74,4 +76,19 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
     const covered = spec.hot.reduce((a, k) => a + (counts[i].get(k) ?? 0), 0);
     assert.ok(Math.abs((f.hotShare as number) - covered / data.train.rows) < 1e-12, `field ${i}: ${f.hotShare} vs ${covered / data.train.rows}`);
   });
+});
+
+test('hybrid on streamed data: the counting pass finds the same hot sets as the in-memory count; without hot counts it says how to get them', async () => {
+  const dir = tempDir('hybrid-stream-');
+  const train = writeData(dir);
+  const mem = await loadRunData({ format: 'libfm', train });
+  const streamed = await loadRunData({ format: 'libfm', train, dataMode: 'stream', hotCounts: true });
+  assert.equal(streamed.train.columns, null);
+  for (const hotShare of [undefined, 0.6]) {
+    const a = planIndexSpecs(mem, { ...base, memoryBudget: 2000, fusion: 'sum', hotShare });
+    const b = planIndexSpecs(streamed, { ...base, memoryBudget: 2000, fusion: 'sum', hotShare });
+    assert.deepEqual(b.specs, a.specs);
+  }
+  const bare = await loadRunData({ format: 'libfm', train, dataMode: 'stream' });
+  assert.throws(() => planIndexSpecs(bare, { ...base, memoryBudget: 2000 }), /--embedding hybrid on streamed data needs the hot counts of the counting pass/);
 });
