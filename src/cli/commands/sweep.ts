@@ -65,7 +65,7 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
     md: join(grid.outDir, 'results.md'),
     svg: join(grid.outDir, 'auc-vs-compression.svg'),
   };
-  const { maxRows, ...dataKey } = data.options;
+  const { maxRows, hotCounts: _hot, ...dataKey } = data.options; // hotCounts follows the methods asked, not the cells
   const fingerprint: Record<string, unknown> = { data: { ...dataKey, maxRows: maxRows ?? null }, model: { ...model, memoryBudget: undefined, blockBits: undefined } };
   const results = loadSweepResults(files.json, fingerprint);
   const cells = sweepCells(grid.methods, grid.compressions, grid.seeds);
