@@ -82,13 +82,13 @@ test('hybrid on streamed data: the counting pass finds the same hot sets as the 
   const dir = tempDir('hybrid-stream-');
   const train = writeData(dir);
   const mem = await loadRunData({ format: 'libfm', train });
-  const streamed = await loadRunData({ format: 'libfm', train, dataMode: 'stream', hotCounts: true });
+  const streamed = await loadRunData({ format: 'libfm', train, dataMode: 'stream', hotCounts: true, fullVocab: true });
   assert.equal(streamed.train.columns, null);
   for (const hotShare of [undefined, 0.6]) {
     const a = planIndexSpecs(mem, { ...base, memoryBudget: 2000, fusion: 'sum', hotShare });
     const b = planIndexSpecs(streamed, { ...base, memoryBudget: 2000, fusion: 'sum', hotShare });
     assert.deepEqual(b.specs, a.specs);
   }
-  const bare = await loadRunData({ format: 'libfm', train, dataMode: 'stream' });
+  const bare = await loadRunData({ format: 'libfm', train, dataMode: 'stream', fullVocab: true });
   assert.throws(() => planIndexSpecs(bare, { ...base, memoryBudget: 2000 }), /--embedding hybrid on streamed data needs the hot counts of the counting pass/);
 });
