@@ -13,9 +13,10 @@ import { register as registerSweep } from './commands/sweep.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerExport } from './commands/export.js';
 import { register as registerCluster } from './commands/cluster.js';
+import { register as registerServe } from './commands/serve.js';
 
 /** Every command, in help order. */
-const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerInspect, registerExport, registerSweep, registerGenerate, registerDemo, registerIndex, registerCluster];
+const COMMANDS: ReadonlyArray<(program: Command) => void> = [registerTrain, registerEval, registerPredict, registerServe, registerInspect, registerExport, registerSweep, registerGenerate, registerDemo, registerIndex, registerCluster];
 
 function packageVersion(): string {
   try {

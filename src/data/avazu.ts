@@ -100,6 +100,37 @@ function parseDigits(buf: Uint8Array, s: number, e: number): number {
   return v;
 }
 
+/** Fields and column layout of an Avazu header's columns (names already checked unique and non-empty). */
+function avazuLayout(cols: readonly string[], split: boolean, clickCol: number, labelCol: number, idCol: number, name: string): { layout: AvazuLayout; fields: FieldInfo[] } {
+  const hourCol = cols.indexOf('hour');
+  if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });
+  const fieldOf = new Int32Array(cols.length).fill(-1);
+  const names: string[] = [];
+  let hourField = -1;
+  cols.forEach((c, i) => {
+    if (c === 'id' || i === clickCol) return;
+    if (split && i === hourCol) {
+      hourField = names.length;
+      names.push('hour_of_day', 'weekday');
+      return;
+    }
+    fieldOf[i] = names.length;
+    names.push(c);
+  });
+  const fields: FieldInfo[] = names.map((n) => ({ name: n, multiValued: false, weighted: false }));
+  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField, idCol };
+  return { layout, fields };
+}
+
+/**
+ * The line parser openAvazu builds for an unlabelled file of these columns (RowEncoder scores JSON rows with it).
+ * A 'click' column is dropped, never a feature.
+ */
+export function avazuLineParser(cols: readonly string[], splitHour: boolean): { parser: LineParser; fields: FieldInfo[] } {
+  const { layout, fields } = avazuLayout(cols, splitHour, cols.indexOf('click'), -1, -1, '<row>');
+  return { parser: new AvazuParser(layout, fields.length), fields };
+}
+
 /**
  * Fields: the header's columns minus `id` and `click`, in file order (seed = position in that list); with
  * splitHour, `hour` is replaced in place by `hour_of_day` ("00".."23" as written) and `weekday` ("0" = Sunday).
@@ -134,24 +165,7 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     idCol = cols.indexOf(options.idColumn);
     if (idCol < 0) throw new DataError(`${name}:1: id column '${options.idColumn}' is not in the header (columns: ${previewColumns(cols)})`, { file: name, line: 1 });
   }
-  const split = options.splitHour === true;
-  const hourCol = cols.indexOf('hour');
-  if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });
-  const fieldOf = new Int32Array(cols.length).fill(-1);
-  const names: string[] = [];
-  let hourField = -1;
-  cols.forEach((c, i) => {
-    if (c === 'id' || i === clickCol) return;
-    if (split && i === hourCol) {
-      hourField = names.length;
-      names.push('hour_of_day', 'weekday');
-      return;
-    }
-    fieldOf[i] = names.length;
-    names.push(c);
-  });
-  const fields: FieldInfo[] = names.map((n) => ({ name: n, multiValued: false, weighted: false }));
-  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField, idCol };
+  const { layout, fields } = avazuLayout(cols, options.splitHour === true, clickCol, labelCol, idCol, name);
   return new TextReader({
     format: 'avazu',
     path,

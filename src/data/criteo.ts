@@ -117,6 +117,11 @@ class CriteoParser implements LineParser {
   }
 }
 
+/** The parser openCriteo uses for unlabelled lines (RowEncoder scores JSON rows with it, so they hash as file rows). */
+export function criteoLineParser(dense: boolean): LineParser {
+  return new CriteoParser(dense, false);
+}
+
 export async function openCriteo(path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
   const numeric = options.numeric ?? 'category';

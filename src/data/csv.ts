@@ -211,37 +211,22 @@ class CsvParser implements LineParser {
   }
 }
 
-/**
- * Fields, in this order: categorical columns, bucketized numeric columns, multi-valued columns (schema order
- * within each group; seed = position). Dense: the 'dense' numeric columns in schema order; empty → 0.
- * Categorical and multi-valued values are hashed as written (unquoted); empty cell → "".
- */
-export async function openCsv(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
-  const common = normalizeCommon(options);
-  const schema: NormalizedSchema = await loadSchema(options.schema);
-  await checkInput(path);
-  const name = displayName(path);
-  const delimiter = schema.delimiter ?? (format === 'tsv' ? '\t' : ',');
-  let columns: string[];
-  let pending;
-  if (schema.header) {
-    const h = await readHeader(path, common.maxLineBytes);
-    pending = h.pending;
-    const cells = splitHeader(h.header, delimiter);
-    if (cells === null) throw dataError(name, 1, 'unbalanced or misplaced double quote in the header line');
-    columns = cells;
-  } else {
-    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name), ...(options.idColumn !== undefined ? [options.idColumn] : [])];
-    const bad = used.find((u) => !/^\d+$/.test(u));
-    if (bad !== undefined) throw new DataError(`schema has header: false, so columns are named by 0-based position, but got '${bad}'`, { file: name });
-    // Unlabelled rows of a headerless file lack the label's column: the columns after it move one place left.
-    const labelPos = Number(schema.label);
-    const width = Math.max(...used.map(Number)) + 1 - (common.labels === 'none' ? 1 : 0);
-    columns = Array.from({ length: width }, (_, i) => String(common.labels === 'none' && i >= labelPos ? i + 1 : i));
-  }
-  // The label: required, ignored ('none'), or read when the header has it ('detect'; a headerless file states it).
-  const labelInFile = columns.includes(schema.label);
-  const hasLabels = common.labels === 'require' || (common.labels === 'detect' && (labelInFile || !schema.header));
+interface CsvLayoutInit {
+  schema: NormalizedSchema;
+  columns: readonly string[];
+  delimiter: string;
+  name: string;
+  format: DataFormat;
+  hasLabels: boolean;
+  idColumn: string | undefined;
+  /** The line has exactly `columns` cells (a header names them); else at least the schema's. */
+  exact: boolean;
+}
+
+/** Roles, fields and the line parser for the columns of a file under its schema (openCsv and RowEncoder share it). */
+function csvLayout(init: CsvLayoutInit): { parser: LineParser; fields: FieldInfo[]; denseNames: string[] } {
+  const { schema, columns, delimiter, name, format, hasLabels, idColumn, exact } = init;
+  const options = { idColumn };
   const roleOf = new Map<string, ColumnRole>();
   const fields: FieldInfo[] = [];
   const denseNames: string[] = [];
@@ -279,7 +264,50 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
   }
   const roles: ColumnRole[] = columns.map((c) => roleOf.get(c) ?? { role: ROLE_IGNORE, target: -1, name: c });
   const idCol = options.idColumn === undefined ? -1 : columns.indexOf(options.idColumn);
-  const parser = new CsvParser(roles, delimiter.charCodeAt(0), schema.header ? columns.length : -1, fields.length, idCol);
+  const parser = new CsvParser(roles, delimiter.charCodeAt(0), exact ? columns.length : -1, fields.length, idCol);
+  return { parser, fields, denseNames };
+}
+
+/**
+ * The line parser openCsv builds for an unlabelled file of these columns (RowEncoder scores JSON rows with it,
+ * writing their cells in this column order, RFC 4180-quoted).
+ */
+export function csvLineParser(schema: NormalizedSchema, columns: readonly string[], delimiter: string, format: DataFormat): { parser: LineParser; fields: FieldInfo[]; denseNames: string[] } {
+  return csvLayout({ schema, columns, delimiter, name: '<row>', format, hasLabels: false, idColumn: undefined, exact: true });
+}
+
+/**
+ * Fields, in this order: categorical columns, bucketized numeric columns, multi-valued columns (schema order
+ * within each group; seed = position). Dense: the 'dense' numeric columns in schema order; empty → 0.
+ * Categorical and multi-valued values are hashed as written (unquoted); empty cell → "".
+ */
+export async function openCsv(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
+  const common = normalizeCommon(options);
+  const schema: NormalizedSchema = await loadSchema(options.schema);
+  await checkInput(path);
+  const name = displayName(path);
+  const delimiter = schema.delimiter ?? (format === 'tsv' ? '\t' : ',');
+  let columns: string[];
+  let pending;
+  if (schema.header) {
+    const h = await readHeader(path, common.maxLineBytes);
+    pending = h.pending;
+    const cells = splitHeader(h.header, delimiter);
+    if (cells === null) throw dataError(name, 1, 'unbalanced or misplaced double quote in the header line');
+    columns = cells;
+  } else {
+    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name), ...(options.idColumn !== undefined ? [options.idColumn] : [])];
+    const bad = used.find((u) => !/^\d+$/.test(u));
+    if (bad !== undefined) throw new DataError(`schema has header: false, so columns are named by 0-based position, but got '${bad}'`, { file: name });
+    // Unlabelled rows of a headerless file lack the label's column: the columns after it move one place left.
+    const labelPos = Number(schema.label);
+    const width = Math.max(...used.map(Number)) + 1 - (common.labels === 'none' ? 1 : 0);
+    columns = Array.from({ length: width }, (_, i) => String(common.labels === 'none' && i >= labelPos ? i + 1 : i));
+  }
+  // The label: required, ignored ('none'), or read when the header has it ('detect'; a headerless file states it).
+  const labelInFile = columns.includes(schema.label);
+  const hasLabels = common.labels === 'require' || (common.labels === 'detect' && (labelInFile || !schema.header));
+  const { parser, fields, denseNames } = csvLayout({ schema, columns, delimiter, name, format, hasLabels, idColumn: options.idColumn, exact: schema.header });
   return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending, hasLabels, idColumn: options.idColumn });
 }
 

@@ -208,6 +208,15 @@ class FfmParser implements LineParser {
   }
 }
 
+/** The parsers openLibsvm / openLibffm use for unlabelled lines (RowEncoder scores JSON rows with them). */
+export function svmLineParser(numFields: number, minFeatures = 0): LineParser {
+  return new SvmParser(numFields, false, new ShapeCount(minFeatures));
+}
+
+export function ffmLineParser(numFields: number, minFeatures = 0): LineParser {
+  return new FfmParser(numFields, false, new ShapeCount(minFeatures));
+}
+
 async function resolveNumFields(path: string, options: ReaderOptions, maxLineBytes: number, measure: (buf: Uint8Array, s: number, e: number) => number): Promise<number> {
   if (options.numFields !== undefined) {
     if (!Number.isInteger(options.numFields) || options.numFields < 1) {

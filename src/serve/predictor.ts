@@ -24,6 +24,8 @@ import { INPUT_RANGES_TENSOR, type CtrModel } from '../models/ctr-model.js';
 import type { ModelFileContents, ModelFileMeta } from '../models/model-file.js';
 import { readModelFile } from '../models/model-file.js';
 import { ARCH_PARTS, createModel } from '../models/registry.js';
+import { RowEncoder } from '../data/row-encoder.js';
+import type { Row, RowEncoderOptions } from '../data/row-encoder.js';
 
 export interface LoadOptions {
   /** Compute backend. @default the one the model was trained with ('auto' when unknown) */
@@ -58,6 +60,11 @@ export interface LoadOptions {
   workers?: number;
   /** ORT threads for the tower's inference forward. @default 2 on 2+ cores; with workers: cores / workers */
   inferThreads?: number;
+  /**
+   * Score in worker threads even with `workers: 1`, so the calling thread's event loop stays free while a batch is
+   * scored (a server's health checks). @default false
+   */
+  offThread?: boolean;
 }
 
 export interface PredictedBatch {
@@ -164,7 +171,7 @@ export class Predictor {
         );
       }
     }
-    const pool = workers > 1 ? await PredictPool.start(workers, poolFile, path, { ops: opts.ops, gemm: opts.gemm, precision, inferThreads }) : null;
+    const pool = workers > 1 || opts.offThread === true ? await PredictPool.start(workers, poolFile, path, { ops: opts.ops, gemm: opts.gemm, precision, inferThreads }) : null;
     return new Predictor(path, config, meta, model, ops, precision, pool);
   }
 
@@ -212,6 +219,76 @@ export class Predictor {
     } finally {
       await src.close();
     }
+  }
+
+  private encoders = new Map<number, Promise<RowEncoder>>();
+  private serial: Promise<unknown> = Promise.resolve();
+
+  /**
+   * The encoder of plain-object rows for this model (values hashed exactly as its training format's reader hashes
+   * them). A model file whose format cannot be laid out as rows, or whose fields differ from the encoder's, throws.
+   */
+  rowEncoder(opts: RowEncoderOptions = {}): Promise<RowEncoder> {
+    const key = opts.maxValueLength ?? 0;
+    let p = this.encoders.get(key);
+    if (p === undefined) {
+      p = this.makeRowEncoder(opts);
+      this.encoders.set(key, p);
+      p.catch(() => this.encoders.delete(key));
+    }
+    return p;
+  }
+
+  private async makeRowEncoder(opts: RowEncoderOptions): Promise<RowEncoder> {
+    const d = this.dataMeta();
+    let enc: RowEncoder;
+    try {
+      enc = await RowEncoder.create(d.format, d.reader as ReaderOptions, d.fieldNames, opts);
+    } catch (e) {
+      if (isBhembedError(e) && e.code === 'config.invalid') {
+        throw new CheckpointError('checkpoint.corrupt', `${this.path}: the reader settings stored in the model file cannot lay out a row: ${e.message}`, { file: this.path });
+      }
+      throw e;
+    }
+    const want = d.fieldNames ?? null;
+    const same = (a: readonly string[], b: readonly string[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+    if ((want !== null && !same(enc.fieldNames, want)) || enc.fields.length !== this.config.fields.length || enc.denseNames.length !== this.config.numDense) {
+      throw new CheckpointError('checkpoint.corrupt', `${this.path}: the model's fields (${(want ?? []).join(', ')}) differ from the ${d.format} row layout (${enc.fieldNames.join(', ')})`, { file: this.path });
+    }
+    return enc;
+  }
+
+  /**
+   * Score rows given as plain objects, keyed by the training file's column names, with the values a training file
+   * holds ({"C1": "68fd1e64", "I1": 3}); a missing key is a missing value, as in the file. A bad row throws
+   * RowError naming its index and field.
+   * @example
+   * const probs = await predictor.predictRows([{ C1: '68fd1e64', I1: 3 }, { C1: 'a' }]);
+   */
+  async predictRows(rows: readonly Row[]): Promise<Float32Array> {
+    const enc = await this.rowEncoder();
+    return this.predictChunkList([enc.encode(rows)]);
+  }
+
+  /**
+   * Probabilities of the rows of `chunks`, concatenated in order (in contiguous batches of evalBatch rows). Calls
+   * may overlap: without worker threads they run one after another.
+   */
+  predictChunkList(chunks: readonly DataChunk[]): Promise<Float32Array> {
+    const run = async (): Promise<Float32Array> => {
+      let n = 0;
+      for (const c of chunks) n += c.rows;
+      const out = new Float32Array(n);
+      async function* each(): AsyncGenerator<DataChunk> {
+        for (const c of chunks) if (c.rows > 0) yield c;
+      }
+      for await (const b of this.predictChunks(each())) out.set(b.probs, b.firstRow);
+      return out;
+    };
+    if (this.pool !== null) return run();
+    const p = this.serial.then(run, run);
+    this.serial = p.catch(() => undefined);
+    return p;
   }
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
