@@ -19,6 +19,8 @@ export async function createMetrics(): Promise<ServerMetrics> {
   const prom = await import('prom-client');
   const registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry, prefix: 'bhembed_' });
+  // Gauges named *_total break Prometheus' naming rules (promtool check metrics fails on them).
+  for (const n of ['active_handles_total', 'active_requests_total', 'active_resources_total']) registry.removeSingleMetric(`bhembed_nodejs_${n}`);
   const registers = [registry];
   return {
     registry,

@@ -118,8 +118,12 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
     bodyLimit: opts.bodyLimit ?? 8 << 20,
     // Types are checked, never coerced, and nothing is silently removed: a wrong value is a 400.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
-    return503OnClosing: true,
+    // Closing stops new connections; a request that reaches an open connection meanwhile is still answered.
+    return503OnClosing: false,
   });
+
+  // Only JSON bodies: fastify's text/plain parser would hand a string to the schema instead of a 415.
+  app.removeContentTypeParser('text/plain');
 
   const fail = (reply: FastifyReply, code: number, body: ErrorBody, model: string | null, reason: string): FastifyReply => {
     if (model !== null) {
@@ -220,7 +224,11 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
     },
     close(): Promise<void> {
       closing ??= (async () => {
+        // A client that keeps a connection busy cannot hold the process forever: cut connections after 30 s.
+        const cut = setTimeout(() => app.server.closeAllConnections(), 30_000);
+        cut.unref();
         await app.close();
+        clearTimeout(cut);
         await repo.close();
       })();
       return closing;
