@@ -192,10 +192,21 @@ test('hot swap under load loses no request; every request sent after the swap ge
   const want2 = offline(v2)[0];
   for (const r of results) if (r.version === '2') assert.ok(Math.abs(r.first - want2) <= 1e-6, 'version 2 responses score with the version 2 model');
 
-  // SIGTERM with requests in flight: each is answered, then the process exits 0.
+  // SIGTERM with requests in flight: each is answered, then the process exits 0. SIGTERM is sent once the server
+  // holds all 12 (in flight or answered), so none can be refused for arriving after it.
+  const OK = /^bhembed_requests_total\{model="ctr",code="200"\} (\d+)/m;
+  const IN = /^bhembed_requests_in_flight\{model="ctr"\} (\d+)/m;
+  const metrics = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const num = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0);
+  const ok0 = num(await metrics(), OK);
   const big = JSON.stringify({ instances: Array.from({ length: 2000 }, (_, i) => instances[i % instances.length]) });
   const inflight = Array.from({ length: 12 }, () => fetch(url, { method: 'POST', body: big, headers: { 'content-type': 'application/json' } }).then((r) => r.status));
-  await new Promise((r) => setTimeout(r, 30));
+  for (let i = 0; i < 500; i++) {
+    const text = await metrics(); // one scrape: a request moves from in flight to answered between two
+    const held = num(text, IN) + num(text, OK) - ok0;
+    if (held >= 12) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.kill('SIGTERM');
   assert.deepEqual(await Promise.all(inflight), new Array(12).fill(200));

@@ -12,6 +12,7 @@ export interface ServerMetrics {
   latency: Histogram<'model'>;
   batchRows: Histogram<'model'>;
   version: Gauge<'model'>;
+  inFlight: Gauge<'model'>;
   loadFailures: Counter<'model'>;
 }
 
@@ -42,6 +43,7 @@ export async function createMetrics(): Promise<ServerMetrics> {
       registers,
     }),
     version: new prom.Gauge({ name: 'bhembed_model_version', help: 'Version number of the model version being served.', labelNames: ['model'], registers }),
+    inFlight: new prom.Gauge({ name: 'bhembed_requests_in_flight', help: 'Predict requests being encoded or scored.', labelNames: ['model'], registers }),
     loadFailures: new prom.Counter({ name: 'bhembed_model_load_failures_total', help: 'Model versions that failed to load.', labelNames: ['model'], registers }),
   };
 }

@@ -174,6 +174,7 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
         const why = m === undefined ? `no model '${name}'; models: ${[...repo.models.keys()].join(', ')}` : `model '${name}' has no version loaded yet`;
         return fail(reply, m === undefined ? 404 : 503, { error: why }, m === undefined ? '_unknown' : name, m === undefined ? 'not_found' : 'unavailable');
       }
+      metrics.inFlight.inc({ model: name });
       try {
         const instances = req.body.instances;
         let chunk;
@@ -193,6 +194,7 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
         metrics.latency.observe({ model: name }, (performance.now() - t0) / 1000);
         return { predictions: Array.from(probs), model_version: mv.version };
       } finally {
+        metrics.inFlight.dec({ model: name });
         mv.release();
       }
     },
