@@ -23,6 +23,8 @@ const DURATION = Number(arg('duration')?.split('=')[1] ?? (quick ? 3 : 6));
 const REPS = quick ? 1 : 3;
 const soakArg = arg('soak');
 const SOAK_MIN = soakArg === undefined ? 0 : Number(soakArg.split('=')[1] ?? 10);
+/** Extra `bhembed serve` flags, e.g. --serve-args='--workers 2'. */
+const SERVE_ARGS = (arg('serve-args')?.split('=').slice(1).join('=') ?? '').split(' ').filter((x) => x !== '');
 const OFFLINE_ROWS = quick ? [20_000, 60_000] : [20_000, 120_000];
 
 const dir = mkdtempSync(join(tmpdir(), 'bhembed-bench-serve-'));
@@ -77,7 +79,7 @@ function offline(): number {
 }
 
 async function startServer(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--model-dir', join(dir, 'models'), '--port', '0', '--poll-ms', '100'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--model-dir', join(dir, 'models'), '--port', '0', '--poll-ms', '100', ...SERVE_ARGS], { stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
   let err = '';
   return new Promise((res, rej) => {

@@ -136,8 +136,9 @@ export class RowEncoder {
     const L = this.L;
     const cells = L.blank.slice();
     let last = -1;
-    for (const name in row) {
-      if (!Object.hasOwn(row, name)) continue;
+    const names = Object.keys(row);
+    for (let k = 0; k < names.length; k++) {
+      const name = names[k];
       const inp = L.inputs.get(name);
       if (inp === undefined) {
         if (L.ignored.has(name)) continue;

@@ -15,6 +15,7 @@ interface ServeFlags {
   precision: string;
   workers: number;
   maxBody: number;
+  inferThreads?: number;
   maxInstances: number;
   maxValueLength: number;
   maxWaitMs: number;
@@ -31,6 +32,7 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to listen on', '127.0.0.1')
     .addOption(precisionOption())
     .addOption(workersOption())
+    .addOption(new Option('--infer-threads <n>', 'onnxruntime threads per scoring thread (default: cores / workers)').argParser((v: string) => parseIntOpt('--infer-threads', v, 1, 64)))
     .addOption(new Option('--max-body <bytes>', 'largest request body (larger: 413)').argParser((v: string) => parseIntOpt('--max-body', v, 1024)).default(8 << 20))
     .addOption(new Option('--max-instances <n>', 'most instances per request').argParser((v: string) => parseIntOpt('--max-instances', v, 1)).default(4096))
     .addOption(new Option('--max-value-length <n>', 'longest value, in characters').argParser((v: string) => parseIntOpt('--max-value-length', v, 1)).default(4096))
@@ -53,6 +55,7 @@ async function runServe(flags: ServeFlags): Promise<void> {
     modelDir: flags.modelDir,
     precision: flags.precision as InferPrecision,
     workers: flags.workers,
+    inferThreads: flags.inferThreads,
     bodyLimit: flags.maxBody,
     maxInstances: flags.maxInstances,
     maxValueLength: flags.maxValueLength,

@@ -21,6 +21,8 @@ export interface RepositoryOptions {
   precision?: InferPrecision;
   /** Scoring threads per loaded version. @default 1 */
   workers?: number;
+  /** ORT threads of each scoring thread's tower. @default Predictor's (cores / workers) */
+  inferThreads?: number;
   /** Longest accepted value, in characters. @default 4096 */
   maxValueLength?: number;
   batcher?: BatcherOptions;
@@ -146,36 +148,35 @@ export class ModelRepository {
     this.timer.unref();
   }
 
-  /** The newest version file of each model, as found on disk. */
-  private candidates(): Candidate[] {
+  /** The version files of each model as found on disk, newest first. */
+  private candidates(): Candidate[][] {
     let entries;
     try {
       entries = readdirSync(this.dir, { withFileTypes: true });
     } catch (e) {
       throw new IoError(`${this.dir}: cannot list the model directory (${(e as Error).message})`, { path: this.dir });
     }
-    const out: Candidate[] = [];
+    const out: Candidate[][] = [];
     for (const ent of entries) {
       if (ent.name.startsWith('.')) continue;
       const path = join(this.dir, ent.name);
       if (ent.isDirectory()) {
-        let best: { n: number; file: string } | null = null;
         let files: string[];
         try {
           files = readdirSync(path);
         } catch {
           continue;
         }
-        for (const f of files) {
-          const m = VERSION_FILE.exec(f);
-          if (m === null) continue;
-          const n = Number(m[1]);
-          if (best === null || n > best.n) best = { n, file: f };
-        }
-        if (best !== null) out.push({ model: ent.name, version: String(best.n), path: join(path, best.file), stamp: stampOf(join(path, best.file)) });
+        const versions = files
+          .flatMap((f) => {
+            const m = VERSION_FILE.exec(f);
+            return m === null ? [] : [{ n: Number(m[1]), file: join(path, f) }];
+          })
+          .sort((a, b) => b.n - a.n);
+        if (versions.length > 0) out.push(versions.map((v) => ({ model: ent.name, version: String(v.n), path: v.file, stamp: stampOf(v.file) })));
       } else {
         const m = MODEL_FILE.exec(ent.name);
-        if (m !== null && !ent.isDirectory()) out.push({ model: m[1], version: '1', path, stamp: stampOf(path) });
+        if (m !== null) out.push([{ model: m[1], version: '1', path, stamp: stampOf(path) }]);
       }
     }
     return out;
@@ -183,22 +184,28 @@ export class ModelRepository {
 
   private async scanOnce(): Promise<void> {
     if (this.closed) return;
-    for (const c of this.candidates()) {
-      let m = this.models.get(c.model);
+    for (const versions of this.candidates()) {
+      const name = versions[0].model;
+      let m = this.models.get(name);
       if (m === undefined) {
-        m = new ServedModel(c.model);
-        this.models.set(c.model, m);
+        m = new ServedModel(name);
+        this.models.set(name, m);
       }
-      const served = m.current === null ? -1 : Number(m.current.version);
-      if (Number(c.version) < served) continue;
-      const rec = m.records.get(c.version);
-      if (rec !== undefined && (rec.state !== 'END' || rec.stamp === c.stamp)) continue;
-      await this.load(m, c);
-      if (this.closed) return;
+      // Newest first; an older version is tried only when every newer one failed and it is newer than the served one.
+      for (const c of versions) {
+        const served = m.current === null ? -1 : Number(m.current.version);
+        if (Number(c.version) <= served) break;
+        const rec = m.records.get(c.version);
+        if (rec !== undefined && rec.state === 'END' && rec.stamp === c.stamp) continue; // failed before, unchanged
+        if (rec !== undefined && rec.state !== 'END') break;
+        if (await this.load(m, c)) break;
+        if (this.closed) return;
+      }
     }
   }
 
-  private async load(m: ServedModel, c: Candidate): Promise<void> {
+  /** Load c beside the served version and swap it in; false when it failed (recorded, reported). */
+  private async load(m: ServedModel, c: Candidate): Promise<boolean> {
     const rec: VersionRecord = { version: c.version, state: 'LOADING', error: '', stamp: c.stamp };
     m.records.set(c.version, rec);
     const t0 = performance.now();
@@ -209,11 +216,11 @@ export class ModelRepository {
       rec.state = 'END';
       rec.error = isBhembedError(e) ? e.message : `${c.path}: ${(e as Error).message}`;
       this.opts.onEvent?.({ type: 'failed', model: m.name, version: c.version, path: c.path, message: rec.error });
-      return;
+      return false;
     }
     if (this.closed) {
       await mv.close();
-      return;
+      return true;
     }
     const old = m.current;
     mv.state = 'AVAILABLE';
@@ -226,12 +233,13 @@ export class ModelRepository {
       old.retire();
       this.opts.onEvent?.({ type: 'swapped', model: m.name, from: old.version, to: c.version });
     }
+    return true;
   }
 
   /** Load, build the row encoder and warm every scoring thread with a batch, beside whatever is serving. */
   private async open(name: string, c: Candidate): Promise<ModelVersion> {
     const workers = this.opts.workers ?? 1;
-    const predictor = await Predictor.load(c.path, { precision: this.opts.precision ?? 'fp32', workers, offThread: true });
+    const predictor = await Predictor.load(c.path, { precision: this.opts.precision ?? 'fp32', workers, offThread: true, inferThreads: this.opts.inferThreads });
     try {
       const encoder = await predictor.rowEncoder({ maxValueLength: this.opts.maxValueLength });
       const warm = encoder.encode([encoder.exampleRow()]);
