@@ -160,8 +160,11 @@ export class ChunkBuilder {
     }
   }
 
-  /** Hand over the rows filled so far and start a fresh chunk (the returned arrays are never touched again). */
-  take(): DataChunk {
+  /**
+   * Hand over the rows filled so far and start a fresh chunk (the returned arrays are never touched again).
+   * `last`: no fresh chunk follows (the builder is dropped), so none is allocated.
+   */
+  take(last = false): DataChunk {
     const rows = this.rows;
     const fields: FieldColumn[] = [];
     for (let f = 0; f < this.numFields; f++) {
@@ -177,7 +180,7 @@ export class ChunkBuilder {
     if (this.dense) chunk.dense = this.dense.subarray(0, rows * this.numDense);
     chunk.positions = this.positions.subarray(0, rows);
     if (this.keys) chunk.keys = this.keys.slice(0, rows);
-    this.reset();
+    if (!last) this.reset();
     return chunk;
   }
 }

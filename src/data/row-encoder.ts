@@ -84,6 +84,8 @@ export class RowEncoder {
   private readonly maxValueLength: number;
   private readonly encoder = new TextEncoder();
   private buf = new Uint8Array(4096);
+  /** The current row's cells (reused: a row's line is built before the next row starts). */
+  private readonly cellBuf: string[];
 
   private constructor(format: DataFormat, L: Layout, opts: RowEncoderOptions) {
     this.format = format;
@@ -92,6 +94,7 @@ export class RowEncoder {
     this.fieldNames = L.fields.map((f) => f.name);
     this.denseNames = L.denseNames;
     this.inputNames = [...L.inputs.keys()];
+    this.cellBuf = L.blank.slice();
     this.maxValueLength = opts.maxValueLength ?? DEFAULT_MAX_VALUE_LENGTH;
     if (!Number.isInteger(this.maxValueLength) || this.maxValueLength < 1) {
       throw new ConfigError(`maxValueLength must be a positive integer, got ${String(opts.maxValueLength)}`, { key: 'maxValueLength' });
@@ -127,14 +130,15 @@ export class RowEncoder {
       b.abortRow();
       throw this.blame(rows[i], i, this.L.parser.reason);
     }
-    return b.take();
+    return b.take(true);
   }
 
   /** The row's cells; type, length, unknown-name and positional errors are found here. */
   private cells(row: Row, i: number): string[] {
     if (typeof row !== 'object' || row === null || Array.isArray(row)) throw new RowError(i, null, 'an instance must be a JSON object of field names to values');
     const L = this.L;
-    const cells = L.blank.slice();
+    const cells = this.cellBuf;
+    for (let c = 0; c < cells.length; c++) cells[c] = L.blank[c];
     let last = -1;
     const names = Object.keys(row);
     for (let k = 0; k < names.length; k++) {
