@@ -90,6 +90,9 @@ async function runServe(flags: ServeFlags): Promise<void> {
     };
     const onTerm = (): void => stop('SIGTERM');
     const onInt = (): void => stop('SIGINT');
+    // serve writes no files: it replaces bin.ts's exit-at-once handlers (cli/interrupt.ts) with a drain.
+    process.removeAllListeners('SIGTERM');
+    process.removeAllListeners('SIGINT');
     process.on('SIGTERM', onTerm);
     process.on('SIGINT', onInt);
   });
