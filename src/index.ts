@@ -62,3 +62,9 @@ export { runSweep, summarizeSweep } from './experiment/sweep.js';
 
 // --- serving ---
 export { Predictor } from './serve/predictor.js';
+// Plain-object rows hashed exactly as the training format's reader hashes file rows (Predictor.predictRows uses it).
+export { RowEncoder, RowError } from './data/row-encoder.js';
+export type { Row, RowValue, RowEncoderOptions } from './data/row-encoder.js';
+// The HTTP server of `bhembed serve` (fastify and prom-client load only when it is created).
+export { createModelServer } from './serve/http/server.js';
+export type { ModelServer, ServerOptions } from './serve/http/server.js';

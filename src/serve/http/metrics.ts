@@ -1,4 +1,4 @@
-// The server's Prometheus metrics (prom-client, its own registry, loaded lazily with the server): requests by model
+// The server's Prometheus metrics (prom-client, its own registry, handed in by the server, which loads it lazily): requests by model
 // and status code, errors by reason, rows scored, request latency, engine batch sizes, served version, and the
 // process's memory and CPU (prom-client's default metrics).
 
@@ -16,8 +16,7 @@ export interface ServerMetrics {
   loadFailures: Counter<'model'>;
 }
 
-export async function createMetrics(): Promise<ServerMetrics> {
-  const prom = await import('prom-client');
+export async function createMetrics(prom: typeof import('prom-client')): Promise<ServerMetrics> {
   const registry = new prom.Registry();
   prom.collectDefaultMetrics({ register: registry, prefix: 'bhembed_' });
   // Gauges named *_total break Prometheus' naming rules (promtool check metrics fails on them).

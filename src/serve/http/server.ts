@@ -3,7 +3,7 @@
 // the Open Inference Protocol's health checks, Prometheus metrics. No stack trace ever reaches a client.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isBhembedError } from '../../core/errors.js';
+import { ConfigError, isBhembedError } from '../../core/errors.js';
 import { RowError } from '../../data/row-encoder.js';
 import type { Row } from '../../data/row-encoder.js';
 import { createMetrics } from './metrics.js';
@@ -85,14 +85,27 @@ function validationError(e: FastifyError): ErrorBody {
 }
 
 /**
+ * fastify and prom-client are optional peer dependencies (only the server needs them, and installing them prints
+ * engine warnings on Node 20): a missing one is a one-line error saying how to add it.
+ */
+async function importServerDependency<T extends 'fastify' | 'prom-client'>(name: T): Promise<T extends 'fastify' ? typeof import('fastify') : typeof import('prom-client')> {
+  try {
+    return (await import(name)) as T extends 'fastify' ? typeof import('fastify') : typeof import('prom-client');
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new ConfigError(`bhembed serve needs the packages fastify and prom-client (optional peer dependencies): npm install fastify@5 prom-client@15`, { key: name });
+  }
+}
+
+/**
  * A server for every model in `modelDir` (after its first scan; a model dir with no model is a ConfigError).
  * @example
  * const s = await createModelServer({ modelDir: 'models' });
  * await s.listen(8080, '127.0.0.1');
  */
 export async function createModelServer(opts: ServerOptions): Promise<ModelServer> {
-  const { default: Fastify } = await import('fastify');
-  const metrics = await createMetrics();
+  const Fastify = (await importServerDependency('fastify')).default;
+  const metrics = await createMetrics(await importServerDependency('prom-client'));
   const maxValueLength = opts.maxValueLength ?? 4096;
   const maxInstances = opts.maxInstances ?? 4096;
   const onEvent = (e: RepositoryEvent): void => {
