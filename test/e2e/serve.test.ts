@@ -8,6 +8,8 @@ import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, bhembed, criteoLines, tempDir } from './cli-helpers.js';
+import { Predictor } from '../../src/serve/predictor.js';
+import { RowError } from '../../src/data/row-encoder.js';
 import { createModelServer } from '../../src/serve/http/server.js';
 import type { ModelServer } from '../../src/serve/http/server.js';
 
@@ -75,6 +77,19 @@ test(':predict equals `bhembed predict` on the same rows within 1e-6 for every m
     }
     assert.equal(got.length, want.length);
     for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-6, `${a} row ${i}: served ${got[i]}, predict ${want[i]}`);
+  }
+});
+
+test('predictor.predictRows scores plain objects as predictFile scores the same rows; a bad row is a RowError', async () => {
+  const p = await Predictor.load(join(models, 'deepfm', '1.bhm'));
+  try {
+    const want: number[] = [];
+    for await (const b of p.predictFile(rowsFile)) want.push(...b.probs);
+    const got = await p.predictRows(instances);
+    assert.deepEqual(Array.from(got), want);
+    await assert.rejects(p.predictRows([{ C1: 'a' }, { I2: 'x' }]), (e: unknown) => e instanceof RowError && e.instance === 1 && e.field === 'I2');
+  } finally {
+    await p.close();
   }
 });
 
