@@ -21,6 +21,7 @@ import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
 import { AUTO_MEMORY_BYTES, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
+import { TRAINING_DEFAULTS } from '../experiment/defaults.js';
 import { errorLine } from './handle-error.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 
@@ -267,10 +268,10 @@ export interface RawModelFlags {
 }
 
 export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { embedding: true }): Command {
-  cmd.addOption(new Option('--model <arch>', 'model architecture').choices(ARCHS as string[]).default('deepfm'));
+  cmd.addOption(new Option('--model <arch>', 'model architecture').choices(ARCHS as string[]).default(TRAINING_DEFAULTS.arch));
   if (opts.embedding) {
     cmd
-      .addOption(new Option('--embedding <method>', 'embedding table method').choices(CLI_METHODS as string[]).default('bh'))
+      .addOption(new Option('--embedding <method>', 'embedding table method').choices(CLI_METHODS as string[]).default(TRAINING_DEFAULTS.method))
       .option('--block-bits <t>', 'bh: block length t in bits (code length S from the collision rule)')
       .option('--code-bits <S>', 'bh, hybrid: code length S in bits, 1–64, instead of the collision rule (reproduce a paper setting; the planner still picks t)')
       .option('--hot-share <x>', 'hybrid: fraction in [0, 1) of each field\'s memory for hot rows and their keys, instead of the planner\'s rule')
@@ -278,27 +279,27 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
       .option('--memory-budget <size>', 'target embedding memory, e.g. 4MB (planner, like --compression)');
   }
   return cmd
-    .addOption(new Option('--bh-strategy <name>', 'bh: how code bits are grouped into blocks').choices(['succession', 'skip']).default('succession'))
-    .option('--dim <D>', 'embedding dimension', '16')
-    .option('--mlp <sizes>', "hidden layer sizes of the deep tower (dnn, wdl, deepfm, dcnv2); '' = no hidden layer: the embeddings feed the output layer directly", '128,64')
-    .addOption(new Option('--fusion <name>', 'how the K rows of a value are fused; weighted learns one weight per block (and per field for K = 1)').choices(FUSIONS as string[]).default('weighted'))
-    .option('--epochs <N>', 'passes over the training data', '1')
-    .option('--batch-size <B>', 'mini-batch size (also the prediction batch)', '256')
-    .option('--lr <x>', 'learning rate', '0.001')
-    .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default('adam'))
-    .option('--threads <N>', 'training threads (data parallel, worker_threads)', '1')
-    .addOption(new Option('--sparse-sync <mode>', 'threads > 1: merged sums each embedding row\'s gradient over the shards and steps it once (the same optimizer as 1 thread); hogwild lets each thread step its own shard\'s rows').choices(['merged', 'hogwild']).default('merged'))
-    .option('--seed <S>', 'seed for init, shuffling and dropout', '1')
-    .option('--patience <n>', 'with --valid: stop after n epochs without a validation AUC gain and keep the best epoch\'s weights (0 = off: train every epoch, keep the last weights)', '2')
+    .addOption(new Option('--bh-strategy <name>', 'bh: how code bits are grouped into blocks').choices(['succession', 'skip']).default(TRAINING_DEFAULTS.bhStrategy))
+    .option('--dim <D>', 'embedding dimension', String(TRAINING_DEFAULTS.dim))
+    .option('--mlp <sizes>', "hidden layer sizes of the deep tower (dnn, wdl, deepfm, dcnv2); '' = no hidden layer: the embeddings feed the output layer directly", TRAINING_DEFAULTS.mlp.join(','))
+    .addOption(new Option('--fusion <name>', 'how the K rows of a value are fused; weighted learns one weight per block (and per field for K = 1)').choices(FUSIONS as string[]).default(TRAINING_DEFAULTS.fusion))
+    .option('--epochs <N>', 'passes over the training data', String(TRAINING_DEFAULTS.epochs))
+    .option('--batch-size <B>', 'mini-batch size (also the prediction batch)', String(TRAINING_DEFAULTS.batchSize))
+    .option('--lr <x>', 'learning rate', String(TRAINING_DEFAULTS.lr))
+    .addOption(new Option('--optimizer <name>', 'embedding optimizer (dense layers use Adam)').choices(CLI_OPTIMIZERS as string[]).default(TRAINING_DEFAULTS.optimizer))
+    .option('--threads <N>', 'training threads (data parallel, worker_threads)', String(TRAINING_DEFAULTS.threads))
+    .addOption(new Option('--sparse-sync <mode>', 'threads > 1: merged sums each embedding row\'s gradient over the shards and steps it once (the same optimizer as 1 thread); hogwild lets each thread step its own shard\'s rows').choices(['merged', 'hogwild']).default(TRAINING_DEFAULTS.sparseSync))
+    .option('--seed <S>', 'seed for init, shuffling and dropout', String(TRAINING_DEFAULTS.seed))
+    .option('--patience <n>', 'with --valid: stop after n epochs without a validation AUC gain and keep the best epoch\'s weights (0 = off: train every epoch, keep the last weights)', String(TRAINING_DEFAULTS.patience))
     .option('--eval-every <rows>', 'with --valid: evaluate every so many training rows (a series in the metrics JSON, a progress line each; --patience then counts evaluations)')
-    .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', '0')
+    .option('--dropout <p>', 'dropout rate after each hidden ReLU of the deep tower, in [0, 1)', String(TRAINING_DEFAULTS.dropout))
     .option('--batch-norm', 'batch normalization after each hidden Linear of the deep tower')
-    .option('--l2 <x>', 'L2 on the embedding rows each batch touches (gradient += x·row, every step)', '0')
-    .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', '0')
-    .option('--init-std <x>', 'std of the normal init of embedding rows', '0.01')
+    .option('--l2 <x>', 'L2 on the embedding rows each batch touches (gradient += x·row, every step)', String(TRAINING_DEFAULTS.embeddingL2))
+    .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', String(TRAINING_DEFAULTS.weightDecay))
+    .option('--init-std <x>', 'std of the normal init of embedding rows', String(TRAINING_DEFAULTS.initStd))
     .option('--embedding-lr <x>', 'learning rate of the embedding tables (default: --lr)')
-    .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default('auto'))
-    .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default('auto'));
+    .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default(TRAINING_DEFAULTS.engine))
+    .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default(TRAINING_DEFAULTS.gemm));
 }
 
 /** For parseModelFlags: whether the user gave `--<key>` (on the command line or from the environment). */

@@ -35,6 +35,7 @@ import { calibrateOnDataset, calibrateOnSource, saveModel } from '../train/check
 import type { EvalResult } from '../train/trainer.js';
 import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
+import { TRAINING_DEFAULTS } from './defaults.js';
 import type { FieldEmbeddingReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
 import { hotCandidatesOf, hybridFieldSpec, newHotCounter, topHot } from './hybrid-specs.js';
@@ -132,9 +133,9 @@ export interface ModelOptions {
   /** Target embedding bytes (float32, all fields). */
   memoryBudget?: number;
   dim: number;
-  /** @default [256, 128] */
+  /** @default TRAINING_DEFAULTS.mlp ([128, 64]) */
   mlp?: number[];
-  /** @default 'sum' */
+  /** @default TRAINING_DEFAULTS.fusion ('weighted') */
   fusion?: Fusion;
   epochs: number;
   batchSize: number;
@@ -148,7 +149,7 @@ export interface ModelOptions {
   engine?: OpsKind;
   /** @default 'auto' */
   gemm?: GemmKind;
-  /** Early stopping patience on validation AUC; 0 disables. @default 0 */
+  /** Early stopping patience on validation AUC; 0 disables. @default TRAINING_DEFAULTS.patience (2) */
   patience?: number;
   /** With a validation set: evaluate every this many training rows (rounded to whole batches) instead of per epoch. */
   evalEveryRows?: number;
@@ -405,7 +406,7 @@ function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotO
 
 /** Bytes of the learned block weights of weighted fusion: Σ_f K_f per embedding table. */
 function blockWeightBytes(m: ModelOptions, specs: IndexSpec[]): number {
-  if ((m.fusion ?? 'sum') !== 'weighted') return 0;
+  if ((m.fusion ?? TRAINING_DEFAULTS.fusion) !== 'weighted') return 0;
   const p = ARCH_PARTS[m.arch];
   const tables = (p.fm || p.deep || p.cross ? 1 : 0) + (p.linear ? 1 : 0);
   const blocks = specs.reduce((a, s) => a + (s.method === 'full' || s.method === 'hash' ? 1 : createIndexer(s).rowsPerValue), 0);
@@ -415,7 +416,7 @@ function blockWeightBytes(m: ModelOptions, specs: IndexSpec[]): number {
 /** Each field's index spec for the asked method and memory target. */
 export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null; hot?: (HotReport | undefined)[] } {
   const names = data.train.fieldNames;
-  const strategy = m.bhStrategy ?? 'succession';
+  const strategy = m.bhStrategy ?? TRAINING_DEFAULTS.bhStrategy;
   checkModelOptions(m);
   if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data, f)), plan: null };
   if (m.blockBits !== undefined) {
@@ -484,9 +485,9 @@ export function modelConfigFor(data: RunData, m: ModelOptions, specs: IndexSpec[
   const config: ModelConfig = {
     arch: m.arch,
     dim: m.dim,
-    mlp: m.mlp,
+    mlp: m.mlp ?? [...TRAINING_DEFAULTS.mlp],
     // A multi-valued column pools as its reader declares (a schema's "pooling", libffm's sum).
-    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? 'sum', pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
+    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? TRAINING_DEFAULTS.fusion, pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
     numDense: data.train.numDense,
     seed: m.seed,
   };
@@ -544,7 +545,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     gemm: gemmKind,
     ops,
     optim: optimOf(m),
-    earlyStopping: m.patience && m.patience > 0 ? { patience: m.patience } : false,
+    earlyStopping: (m.patience ?? TRAINING_DEFAULTS.patience) > 0 ? { patience: m.patience ?? TRAINING_DEFAULTS.patience } : false,
     evalEvery: m.evalEveryRows !== undefined && data.valid ? Math.max(1, Math.round(m.evalEveryRows / batchSize)) : 0,
     onStep: emit ? (st) => emit({ type: 'step', epoch: st.epoch, epochs: m.epochs, done: st.done, total: st.total }) : undefined,
     onEvent: (e) => {
@@ -594,7 +595,9 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         lr: m.lr,
         optimizer: m.optimizer,
         seed: m.seed,
-        patience: m.patience ?? 0,
+        patience: m.patience ?? TRAINING_DEFAULTS.patience,
+        // Early stopping restores the best epoch's weights: say which epoch the model (and its scores) come from.
+        ...(validDs && (m.patience ?? TRAINING_DEFAULTS.patience) > 0 && fit.best ? { keptEpoch: fit.best.epoch + 1, stoppedEarly: fit.stoppedEarly } : {}),
         ...regOf(m),
         skipped: Object.keys(skipped).length ? skipped : undefined,
         loss: fit.history.length ? fit.history.map((h) => h.trainLoss) : [fit.trainLoss],
@@ -629,7 +632,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
         engine: { ops: trainer.ops.name, gemm: gemmKind },
         evalBatch: batchSize,
         embedding: { method: m.method, dim: m.dim, fields: fieldReports },
-        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? 0, ...regOf(m) },
+        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? TRAINING_DEFAULTS.patience, ...regOf(m) },
         metrics: metrics as unknown as Record<string, unknown>,
       };
       delete (meta.data.reader as ReaderOptions).maxRows;

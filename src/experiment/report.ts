@@ -54,6 +54,10 @@ export interface TrainReport {
   seed: number;
   /** Early stopping patience (0 = off). */
   patience?: number;
+  /** With early stopping: the 1-based epoch whose weights the model keeps (best validation AUC). */
+  keptEpoch?: number;
+  /** With early stopping: whether it stopped before --epochs. */
+  stoppedEarly?: boolean;
   dropout?: number;
   batchNorm?: boolean;
   /** L2 on touched embedding rows. */
@@ -114,6 +118,10 @@ export function formatRunMetrics(m: RunMetrics): string[] {
   if (d) {
     const how = d.mode === 'memory' ? 'held in memory' : `streamed from ${d.files} file(s) each epoch, shuffle buffer ${d.shuffleBuffer} rows`;
     lines.push(`data: ${how}; distinct values per field ${d.distinctEstimated ? 'estimated (HyperLogLog)' : 'counted exactly'}`);
+  }
+  const kept = m.train.keptEpoch;
+  if (kept !== undefined && (kept !== m.train.epochs || m.train.stoppedEarly === true)) {
+    lines.push(`${m.train.stoppedEarly === true ? `stopped early after epoch ${m.train.epochs} (no validation AUC gain for ${m.train.patience} epochs); ` : ''}kept the weights of epoch ${kept}, the best validation AUC: the scores below and the model file are epoch ${kept}'s`);
   }
   if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
   if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);

@@ -161,6 +161,19 @@ function checkShape(shape: BatchShape, numFields: number, numDense: number, what
   if (shape.numDense !== numDense) throw new ConfigError(`${what}: ${shape.numDense} dense inputs per row, the model expects ${numDense}`, { key: 'numDense' });
 }
 
+let eventsDue = 0;
+
+/**
+ * Steps run synchronously between awaits of resolved promises, which never let timers or signal handlers in: Ctrl-C
+ * went unanswered until training ended. Every ~100 ms, wait one macrotask (setImmediate: ~µs) so they run.
+ */
+async function letEventsIn(): Promise<void> {
+  const now = performance.now();
+  if (now < eventsDue) return;
+  eventsDue = now + 100;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /**
  * Non-finite loss or NaN scores: the weights blew up (learning rate or initial weights far too large). A ConfigError
  * (the settings, not the data, are at fault); details.diverged lets the CLI name its flags.
@@ -310,6 +323,7 @@ export class Trainer {
         evalCount++;
         n += count;
         this.opts.onStep?.({ epoch, step: this.step, done: n, total: train.rowsPerPass ?? n, loss });
+        await letEventsIn();
         if (evalEvery > 0 && this.step % evalEvery === 0 && (await evaluateNow())) {
           stopped = true;
           break;
@@ -549,6 +563,7 @@ export class Trainer {
       if (count === 0) break;
       const p = await this.model.predict(batch);
       sink(p, batch.labels, count);
+      await letEventsIn();
     }
   }
 

@@ -70,3 +70,12 @@ test('SIGINT while train loads its data: says nothing was written, exit 130', as
   assert.match(r.stderr, /^reading -\nbhembed: interrupted \(SIGINT\)\nbhembed: nothing was written\n$/);
   assert.equal(existsSync(join(dir, 'x.bhm')), false);
 });
+
+test('SIGINT during a long training run is answered at once (steps let signal handlers in), exit 130', async () => {
+  const args = ['train', '--train', train, '--format', 'criteo', '--model', 'lr', '--embedding', 'hash', '--compression', '2', '--epochs', '100000', '--batch-size', '8', '--out', join(dir, 'long.bhm')];
+  const r = await interrupt(args, 'SIGINT', (err) => err.includes('epoch 2/100000'));
+  assert.equal(r.code, 130, r.stderr);
+  assert.match(r.stderr, /bhembed: interrupted \(SIGINT\)\nbhembed: nothing was written\n$/);
+  assert.equal(existsSync(join(dir, 'long.bhm')), false);
+  assert.deepEqual(tempFiles(), []);
+});

@@ -105,3 +105,16 @@ test('a gzip file given as the model says so; int8 on a model without a tower do
   assert.match(q.stderr, /arch 'lr' has no deep tower, so no hidden layers to quantize/);
   assert.doesNotMatch(q.stderr, /mlp/);
 });
+
+test('inspect counts the embedding bytes as train does (block weights included; float16 files say what is stored)', () => {
+  const m = join(dir, 'bh16.bhm');
+  const t = bhembed(['train', '--train', train, '--format', 'criteo', '--model', 'dnn', '--mlp', '8', '--embedding', 'bh', '--compression', '4', '--dtype', 'float16', '--out', m, '-q']);
+  assert.equal(t.status, 0, t.stderr);
+  const trained = /embedding bh: \d+ rows \((\d+\.\d KB)\)/.exec(t.stdout)?.[1];
+  assert.ok(trained !== undefined, t.stdout);
+  const i = bhembed(['inspect', m]);
+  assert.equal(i.status, 0, i.stderr);
+  const shown = /; tables (\d+\.\d KB) \((\d+\.\d KB) stored as float16\)/.exec(i.stdout);
+  assert.ok(shown !== null, i.stdout);
+  assert.equal(shown[1], trained);
+});

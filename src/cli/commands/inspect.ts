@@ -73,7 +73,9 @@ export function summarize(header: ModelFileHeader, fileBytes: number): Record<st
   });
   const rows = fields.reduce((a, f) => a + (f.rows ?? 0), 0);
   const fullRows = fields.reduce((a, f) => a + (f.fullRows ?? 0), 0);
-  const embTensors = header.tensors.filter((t) => t.name.endsWith('.table'));
+  // Every embedding byte, as `train` counts them: the tables and the weighted fusion's block weights, in float32
+  // (a float16 file stores half; `stored` says so).
+  const embTensors = header.tensors.filter((t) => t.name.endsWith('.table') || t.name.endsWith('.block_weights'));
   const methods: Record<string, number> = {};
   for (const f of fields) methods[f.method] = (methods[f.method] ?? 0) + 1;
   return {
@@ -86,7 +88,8 @@ export function summarize(header: ModelFileHeader, fileBytes: number): Record<st
       rows,
       fullRows,
       compression: rows > 0 ? fullRows / rows : undefined,
-      bytes: embTensors.reduce((a, t) => a + t.bytes, 0),
+      bytes: embTensors.reduce((a, t) => a + 4 * t.shape.reduce((p, d) => p * d, 1), 0),
+      stored: embTensors.reduce((a, t) => a + t.bytes, 0),
       tables: embTensors.map((t) => ({ name: t.name, shape: t.shape, bytes: t.bytes })),
     },
     tensors: { count: header.tensors.length, bytes: header.tensors.reduce((a, t) => a + t.bytes, 0) },
@@ -100,7 +103,7 @@ export function summarize(header: ModelFileHeader, fileBytes: number): Record<st
 function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, listTensors: boolean): string {
   const file = s.file as { bytes: number; formatVersion: number; createdAt: string; dtype: string; bhembed?: string };
   const model = s.model as { arch?: string; dim?: number; mlp?: number[]; numDense?: number };
-  const emb = s.embedding as { method?: string; methods: Record<string, number>; rows: number; fullRows: number; compression?: number; bytes: number };
+  const emb = s.embedding as { method?: string; methods: Record<string, number>; rows: number; fullRows: number; compression?: number; bytes: number; stored: number };
   const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number; hot?: number; hotShare?: number }[];
   const metrics = s.metrics as { valid?: { auc: number; logloss: number }; test?: { auc: number; logloss: number } } | undefined;
   const lines: string[] = [];
@@ -110,7 +113,7 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   const dimText = parts === null || parts.fm || deep ? `, dim ${model.dim}` : '';
   lines.push(`model     ${model.arch}${dimText}${deep && model.mlp ? `, mlp [${model.mlp.join(', ')}]` : ''}${model.numDense ? `, ${model.numDense} dense inputs` : ''}`);
   const methodList = Object.entries(emb.methods).map(([m, n]) => `${m} ×${n}`).join(', ');
-  lines.push(`embedding ${emb.method ?? '?'} (fields: ${methodList}); ${emb.rows} rows, full ${emb.fullRows} rows → ${emb.compression?.toFixed(1) ?? '?'}× compression; tables ${formatBytes(emb.bytes)}`);
+  lines.push(`embedding ${emb.method ?? '?'} (fields: ${methodList}); ${emb.rows} rows, full ${emb.fullRows} rows → ${emb.compression?.toFixed(1) ?? '?'}× compression; tables ${formatBytes(emb.bytes)}${emb.stored !== emb.bytes ? ` (${formatBytes(emb.stored)} stored as ${file.dtype})` : ''}`);
   // JSON turns NaN (e.g. AUC of a one-class file) into null.
   const f4 = (x: unknown): string => (typeof x === 'number' ? x.toFixed(4) : 'n/a');
   if (metrics?.valid) lines.push(`valid     AUC ${f4(metrics.valid.auc)}  logloss ${f4(metrics.valid.logloss)}`);
