@@ -3,7 +3,7 @@
 // injected (runCell), which keeps this file testable and free of data loading.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { ConfigError, IoError } from '../core/errors.js';
+import { IoError } from '../core/errors.js';
 import { writeFileAtomic } from '../models/model-file.js';
 import { linePlotSvg } from './plot-svg.js';
 
@@ -36,6 +36,10 @@ export interface SweepCellResult {
   test?: EvalScores;
   seconds: number;
   finishedAt: string;
+  /** The shared options and data identity the cell was trained with (loadSweepResults compares them). */
+  fingerprint?: Record<string, unknown>;
+  /** The cell's model file (sweep --keep-models). */
+  modelFile?: string;
   /**
    * Set when the cell cannot be built (e.g. the ratio leaves a field fewer rows than its method needs): the
    * reason, kept so a resumed sweep does not retry it; such a cell has no scores and is left out of the summary.
@@ -46,7 +50,7 @@ export interface SweepCellResult {
 export interface SweepResultsFile {
   format: 'bhembed-sweep';
   version: 1;
-  /** The options every cell shares (data, model, dim, epochs…). A resumed sweep must match it. */
+  /** The options every cell shares (data and its identity, model, dim, epochs…) of the latest run. */
   fingerprint: Record<string, unknown>;
   cells: Record<string, SweepCellResult>;
 }
@@ -111,8 +115,8 @@ function flatten(o: Record<string, unknown>, prefix = '', out: Record<string, un
 }
 
 /**
- * Open a results file: a fresh one when `path` does not exist, else the saved cells. Throws ConfigError when the
- * saved sweep used different shared options (resuming it would mix incomparable cells).
+ * Open a results file: a fresh one when `path` does not exist, else the saved cells. Cells saved under other shared
+ * options or other data are kept in the file but count as not done (staleReason says why); runSweep retrains them.
  */
 export function loadSweepResults(path: string, fingerprint: Record<string, unknown>): SweepResultsFile {
   if (!existsSync(path)) return { format: 'bhembed-sweep', version: 1, fingerprint, cells: {} };
@@ -125,19 +129,24 @@ export function loadSweepResults(path: string, fingerprint: Record<string, unkno
   if (parsed?.format !== 'bhembed-sweep' || typeof parsed.cells !== 'object' || parsed.cells === null) {
     throw new IoError(`${path}: not a bhembed sweep results file; delete it or pick another --out-dir`, { file: path });
   }
-  const a = stableJson(parsed.fingerprint);
-  const b = stableJson(fingerprint);
-  if (a !== b) {
-    const was = flatten(parsed.fingerprint ?? {});
-    const now = flatten(fingerprint);
-    const keys = new Set([...Object.keys(was), ...Object.keys(now)]);
-    const diff = [...keys].filter((k) => stableJson(was[k]) !== stableJson(now[k]));
-    throw new ConfigError(
-      `${path}: this sweep was started with different options (${diff.map((k) => `${k}: ${stableJson(was[k])} → ${stableJson(now[k])}`).join(', ')}); use the same options to resume, or another output folder`,
-      { file: path, keys: diff },
-    );
-  }
+  // Files from before per-cell fingerprints: each cell carries the file's.
+  for (const c of Object.values(parsed.cells)) if (c.fingerprint === undefined) c.fingerprint = parsed.fingerprint ?? {};
+  parsed.fingerprint = fingerprint;
   return parsed;
+}
+
+/**
+ * Why a saved cell cannot be reused under `fingerprint` (null: it can): the options or data that differ, e.g.
+ * `data.train.bytes: 2400000 → 54000000, data.train.head: 9f2c… → 41d0…`.
+ */
+export function staleReason(cell: SweepCellResult, fingerprint: Record<string, unknown>): string | null {
+  const was = flatten(cell.fingerprint ?? {});
+  const now = flatten(fingerprint);
+  const keys = [...new Set([...Object.keys(was), ...Object.keys(now)])];
+  const diff = keys.filter((k) => stableJson(was[k]) !== stableJson(now[k]));
+  if (diff.length === 0) return null;
+  const shown = diff.slice(0, 4).map((k) => `${k}: ${was[k] === undefined ? 'unset' : stableJson(was[k])} → ${now[k] === undefined ? 'unset' : stableJson(now[k])}`);
+  return `${shown.join(', ')}${diff.length > 4 ? `, and ${diff.length - 4} more` : ''}`;
 }
 
 export function saveSweepResults(path: string, results: SweepResultsFile): void {
@@ -150,8 +159,10 @@ export interface RunSweepOptions {
   /** Where to save after every cell. */
   path: string;
   runCell: (cell: SweepCell) => Promise<Omit<SweepCellResult, 'key' | 'method' | 'compression' | 'seed' | 'finishedAt'>>;
-  /** Called before each cell with whether it is skipped (already done). */
-  onCell?: (cell: SweepCell, index: number, skipped: boolean) => void;
+  /** Called before each cell with whether it is skipped (already done), or why a saved result is trained again. */
+  onCell?: (cell: SweepCell, index: number, skipped: boolean, rerunBecause?: string) => void;
+  /** A saved cell that is otherwise reusable but must run again (e.g. its kept model file is missing): why, or null. */
+  mustRerun?: (saved: SweepCellResult) => string | null;
 }
 
 /** Run the cells not yet in `results`, saving after each. Returns how many ran and how many were skipped. */
@@ -160,14 +171,16 @@ export async function runSweep(opts: RunSweepOptions): Promise<{ ran: number; sk
   let skipped = 0;
   for (let i = 0; i < opts.cells.length; i++) {
     const cell = opts.cells[i];
-    if (opts.results.cells[cell.key] !== undefined) {
+    const saved = opts.results.cells[cell.key];
+    const why = saved === undefined ? null : (staleReason(saved, opts.results.fingerprint) ?? opts.mustRerun?.(saved) ?? null);
+    if (saved !== undefined && why === null) {
       skipped++;
       opts.onCell?.(cell, i, true);
       continue;
     }
-    opts.onCell?.(cell, i, false);
+    opts.onCell?.(cell, i, false, why ?? undefined);
     const r = await opts.runCell(cell);
-    opts.results.cells[cell.key] = { key: cell.key, method: cell.method, compression: cell.compression, seed: cell.seed, ...r, finishedAt: new Date().toISOString() };
+    opts.results.cells[cell.key] = { key: cell.key, method: cell.method, compression: cell.compression, seed: cell.seed, ...r, fingerprint: opts.results.fingerprint, finishedAt: new Date().toISOString() };
     saveSweepResults(opts.path, opts.results);
     ran++;
   }

@@ -20,4 +20,10 @@ test('demo (small): table for every method, plot and results; rerun reuses every
   assert.match(again.stderr, /reusing/);
   assert.match(again.stderr, /\(0 run\(s\) trained, \d+ reused\)/);
   assert.equal(again.stdout, r.stdout);
+  assert.equal(existsSync(join(out, 'data/all.txt')), false, 'no second copy of the data after the split');
+  // Other data in the same folder (demo --quick, then demo): every cell is trained again, never reused, and says why.
+  const bigger = bhembed(['demo', '--out-dir', out, '--rows', '3500', '--test-rows', '1000']);
+  assert.equal(bigger.status, 0, bigger.stderr);
+  assert.match(bigger.stderr, /\(\d+ run\(s\) trained, 0 reused\)/);
+  assert.match(bigger.stderr, /\[1\/\d+\] full@1#1: trained again, the saved result is out of date \(data\.identity\.train\.bytes: \d+ → \d+/);
 });

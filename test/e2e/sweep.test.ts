@@ -1,7 +1,7 @@
 // sweep through the CLI: all four outputs, and resume: a second run trains nothing, a removed cell is redone alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bhembed, tempDir, writeCriteoSplits } from './cli-helpers.js';
 
@@ -39,10 +39,35 @@ test('sweep writes JSON, CSV, Markdown and SVG; a second run redoes nothing', ()
   assert.match(third.stdout, /1 cell\(s\) trained, 9 already done/);
   assert.match(third.stderr, /\[10\/10\] bh@4#2\n/);
 
-  // Other shared options: refuse to mix them into the same results.
-  const other = bhembed([...args, '--dim', '3']);
-  assert.equal(other.status, 2);
-  assert.match(other.stderr, /different options \(model\.dim: 2 → 3\)/);
+  // Another shared option: the cell is trained again (not mixed in, not refused), and the log says why.
+  const only = (a: string[]): string[] => a.map((x, i) => (a[i - 1] === '--methods' ? 'full' : a[i - 1] === '--seeds' ? '1' : x));
+  const other = bhembed([...only(args), '--dim', '3']);
+  assert.equal(other.status, 0, other.stderr);
+  assert.match(other.stdout, /1 cell\(s\) trained, 0 already done/);
+  assert.match(other.stderr, /\[1\/1\] full@1#1: trained again, the saved result is out of date \(model\.dim: 2 → 3\)\n/);
+  // The same path with other contents (the demo regenerating its data): trained again, the data's identity named.
+  writeFileSync(data.test, readFileSync(data.test, 'utf8').split('\n').slice(0, 150).join('\n') + '\n');
+  const changed = bhembed([...only(args), '--dim', '3']);
+  assert.equal(changed.status, 0, changed.stderr);
+  assert.match(changed.stderr, /full@1#1: trained again, the saved result is out of date \(data\.identity\.test\.bytes: \d+ → \d+, data\.identity\.test\.mtimeMs: \d+ → \d+, data\.identity\.test\.head: "[0-9a-f]{16}" → "[0-9a-f]{16}"\)/);
+});
+
+test('sweep --keep-models writes each cell\'s model file, loadable by eval; a missing one is trained again', () => {
+  const kept = join(dir, 'kept');
+  const a = ['sweep', '--train', data.train, '--test', data.train, '--format', 'criteo', '--model', 'lr', '--methods', 'full,hash', '--compressions', '2', '--seeds', '1', '--out-dir', kept, '--keep-models'];
+  const r = bhembed(a);
+  assert.equal(r.status, 0, r.stderr);
+  const results = JSON.parse(readFileSync(join(kept, 'results.json'), 'utf8'));
+  const model = join(kept, 'models', 'hash@2#1.bhm');
+  assert.equal(results.cells['hash@2#1'].modelFile, model);
+  const ev = bhembed(['eval', model, data.train, '--json']);
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.equal(JSON.parse(ev.stdout).results[0].auc, results.cells['hash@2#1'].test.auc, 'the kept model scores as the cell did');
+  rmSync(model);
+  const again = bhembed(a);
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /hash@2#1: trained again, the saved result is out of date \(--keep-models and .*hash@2#1\.bhm is missing\)/);
+  assert.match(again.stdout, /1 cell\(s\) trained, 1 already done/);
 });
 
 test('sweep: bh-skip and bh-succession in one grid; a ratio the data cannot support is recorded, not fatal', () => {

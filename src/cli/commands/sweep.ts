@@ -2,7 +2,9 @@
 // to results.json at once (keyed by cell), so a rerun resumes without redoing finished cells. Writes
 // results.json, results.csv, results.md and auc-vs-compression.svg into --out-dir. `demo` reuses runGrid.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { noteKept } from '../../core/cleanup.js';
+import { fileIdentity } from '../../data/identity.js';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { isBhembedError, UsageError } from '../../core/errors.js';
@@ -11,7 +13,7 @@ import { writeFileAtomic } from '../../models/model-file.js';
 import type { DataOptions, ModelOptions, RunData } from '../../experiment/pipeline.js';
 import { loadRunData, trainModel } from '../../experiment/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../experiment/sweep.js';
-import { loadSweepResults, runSweep, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../experiment/sweep.js';
+import { loadSweepResults, runSweep, staleReason, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../experiment/sweep.js';
 import { CLI_METHODS, addDataOptions, addModelOptions, givenIn, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { noDuplicates, parseChoice, parseFloatOpt, parseIntOpt, parseList } from '../options.js';
@@ -23,6 +25,7 @@ interface SweepFlags extends RawDataFlags, Omit<RawModelFlags, 'embedding'> {
   seeds: string;
   outDir: string;
   quiet?: boolean;
+  keepModels?: boolean;
 }
 
 /**
@@ -46,6 +49,8 @@ export interface GridOptions {
   outDir: string;
   title?: string;
   quiet?: boolean;
+  /** Save each cell's model as <outDir>/models/<method>@<ratio>#<seed>.bhm. */
+  keepModels?: boolean;
 }
 
 export interface GridResult {
@@ -66,23 +71,34 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
     svg: join(grid.outDir, 'auc-vs-compression.svg'),
   };
   const { maxRows, hotCounts: _hot, ...dataKey } = data.options; // hotCounts follows the methods asked, not the cells
-  const fingerprint: Record<string, unknown> = { data: { ...dataKey, maxRows: maxRows ?? null }, model: { ...model, memoryBudget: undefined, blockBits: undefined } };
+  // The data's identity (size, mtime, hash of the head) is part of every cell's key: a file replaced under the same
+  // path (demo --quick, then demo) must not reuse cells trained on the old one.
+  const identity = Object.fromEntries(
+    (['train', 'valid', 'test', 'schema'] as const).flatMap((k) => (dataKey[k] === undefined ? [] : [[k, fileIdentity(dataKey[k] as string)]])),
+  );
+  const fingerprint: Record<string, unknown> = { data: { ...dataKey, maxRows: maxRows ?? null, identity }, model: { ...model, memoryBudget: undefined, blockBits: undefined } };
   const results = loadSweepResults(files.json, fingerprint);
   const cells = sweepCells(grid.methods, grid.compressions, grid.seeds);
   const log = (s: string): void => {
     if (!grid.quiet) process.stderr.write(`${s}\n`);
   };
+  const modelFile = (cell: SweepCell): string => join(grid.outDir, 'models', `${cell.key.replace(/[^A-Za-z0-9@#._-]/g, '_')}.bhm`);
+  if (grid.keepModels) mkdirSync(join(grid.outDir, 'models'), { recursive: true });
+  const done = (): number => cells.filter((c) => results.cells[c.key] !== undefined && staleReason(results.cells[c.key], results.fingerprint) === null).length;
+  const unnote = noteKept(() => `${files.json} with ${done()} of ${cells.length} cells finished; rerun the same command to resume`);
   const { ran, skipped } = await runSweep({
     cells,
     results,
     path: files.json,
-    onCell: (cell, i, skip) => log(`[${i + 1}/${cells.length}] ${cell.key}${skip ? ': done earlier, skipped' : ''}`),
+    onCell: (cell, i, skip, why) => log(`[${i + 1}/${cells.length}] ${cell.key}${skip ? ': done earlier, skipped' : why !== undefined ? `: trained again, the saved result is out of date (${why})` : ''}`),
+    mustRerun: (saved) => (grid.keepModels && saved.infeasible === undefined && !existsSync(modelFile(saved)) ? `--keep-models and ${modelFile(saved)} is missing` : null),
     runCell: async (cell: SweepCell) => {
       const rep = pipelineReporter({ quiet: grid.quiet, label: `  ${cell.method}` });
       const opts: ModelOptions = { ...model, ...sweepMethodOptions(cell.method), seed: cell.seed };
       if (cell.method !== 'full') opts.compression = cell.compression;
+      const out = grid.keepModels ? modelFile(cell) : undefined;
       try {
-        const { metrics: m } = await trainModel(data, opts, { onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
+        const { metrics: m } = await trainModel(data, opts, { out, onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
         rep.done();
         const score = m.test ?? m.valid;
         log(`  ${cell.key}: ${m.embedding.rows} rows (${m.embedding.compression.toFixed(1)}×), ${score ? `AUC ${score.auc.toFixed(4)} logloss ${score.logloss.toFixed(4)}` : 'no valid/test set'}, ${m.train.seconds.toFixed(1)} s`);
@@ -94,6 +110,7 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
           valid: m.valid ? { auc: m.valid.auc, logloss: m.valid.logloss } : undefined,
           test: m.test ? { auc: m.test.auc, logloss: m.test.logloss } : undefined,
           seconds: m.train.seconds,
+          ...(out !== undefined ? { modelFile: out } : {}),
         };
       } catch (e) {
         rep.done();
@@ -106,10 +123,12 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
         throw e;
       }
     },
-  }).catch((e: unknown) => {
-    if (isBhembedError(e) && e.code === 'config.invalid') throw new UsageError(`sweep: ${e.message} (finished cells are kept in ${files.json}; rerun resumes)`);
-    throw e;
-  });
+  })
+    .catch((e: unknown) => {
+      if (isBhembedError(e) && e.code === 'config.invalid') throw new UsageError(`sweep: ${e.message} (finished cells are kept in ${files.json}; rerun resumes)`);
+      throw e;
+    })
+    .finally(unnote);
   const summary = summarizeSweep(results, cells);
   const scoreName = data.test ? 'test' : 'valid';
   const markdown = sweepMarkdown(summary, scoreName) + sweepInfeasibleNotes(results, cells);
@@ -140,6 +159,7 @@ Example:
     .option('--compressions <list>', 'compression ratios fullRows/rows for the compressed methods', '10,100,1000')
     .option('--seeds <list>', 'seeds (each cell is trained once per seed)', '1')
     .option('--out-dir <dir>', 'where results go', 'bhembed-sweep')
+    .option('--keep-models', 'save each cell\'s model as <out-dir>/models/<method>@<ratio>#<seed>.bhm (for eval, predict, inspect)')
     .option('-q, --quiet', 'no progress output');
   addModelOptions(cmd, { embedding: false });
   cmd.action(withDataExit(async (flags: SweepFlags, c: Command) => runSweepCommand(flags, givenIn(c))));
@@ -160,7 +180,7 @@ async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolea
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData({ ...dataOpts, fullVocab: true, hotCounts: methods.includes('hybrid') }, rep.onProgress);
   checkValidClasses(data, model.patience ?? 0, model.epochs);
-  const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet });
+  const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet, keepModels: flags.keepModels === true });
   process.stdout.write(r.markdown);
   process.stdout.write(`\n${r.ran} cell(s) trained, ${r.skipped} already done; results in ${r.files.json}, ${r.files.csv}, ${r.files.md}, ${r.files.svg}\n`);
   for (const l of skipLines([data.train, data.valid, data.test])) process.stderr.write(`bhembed: ${l}\n`);

@@ -34,7 +34,13 @@ test('resume runs only unfinished cells and refuses other options', async () => 
   assert.deepEqual(calls, cells.map((c) => c.key)); // each cell exactly once over both runs
   const third = await runSweep({ cells, results: loadSweepResults(path, fp), path, runCell: async () => assert.fail('nothing to redo') });
   assert.deepEqual(third, { ran: 0, skipped: 8 });
-  assert.throws(() => loadSweepResults(path, { ...fp, dim: 16 }), /different options \(dim: 8 → 16\)/);
+  // Other shared options: every saved cell is stale, with the reason, and runs again under the new options.
+  const reasons: string[] = [];
+  const rerun = await runSweep({ cells, results: loadSweepResults(path, { ...fp, dim: 16 }), path, runCell: fake, onCell: (_c, _i, skip, why) => reasons.push(`${skip}:${why}`) });
+  assert.deepEqual(rerun, { ran: 8, skipped: 0 });
+  assert.deepEqual(new Set(reasons), new Set(['false:dim: 8 → 16']));
+  const back = await runSweep({ cells, results: loadSweepResults(path, fp), path, runCell: fake });
+  assert.deepEqual(back, { ran: 8, skipped: 0 }, 'and back again: the file holds the latest options');
 
   const results = loadSweepResults(path, fp);
   const summary = summarizeSweep(results, cells);
