@@ -73,9 +73,13 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
   const { maxRows, hotCounts: _hot, ...dataKey } = data.options; // hotCounts follows the methods asked, not the cells
   // The data's identity (size, mtime, hash of the head) is part of every cell's key: a file replaced under the same
   // path (demo --quick, then demo) must not reuse cells trained on the old one.
-  const identity = Object.fromEntries(
-    (['train', 'valid', 'test', 'schema'] as const).flatMap((k) => (dataKey[k] === undefined ? [] : [[k, fileIdentity(dataKey[k] as string)]])),
-  );
+  // Each split's resolved files (globs and folders expanded by loadRunData), one identity per file.
+  const identity: Record<string, unknown> = {};
+  for (const k of ['train', 'valid', 'test'] as const) {
+    const split = data[k];
+    if (split !== undefined) identity[k] = split.files.length === 1 ? fileIdentity(split.files[0]) : split.files.map((f) => fileIdentity(f));
+  }
+  if (dataKey.schema !== undefined) identity.schema = fileIdentity(dataKey.schema);
   const fingerprint: Record<string, unknown> = { data: { ...dataKey, maxRows: maxRows ?? null, identity }, model: { ...model, memoryBudget: undefined, blockBits: undefined } };
   const results = loadSweepResults(files.json, fingerprint);
   const cells = sweepCells(grid.methods, grid.compressions, grid.seeds);
