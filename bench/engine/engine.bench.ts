@@ -7,7 +7,7 @@ import { createGemmProvider } from '../../src/kernels/index.js';
 import { OrtGemmProvider } from '../../src/kernels/ort.js';
 import type { GemmProvider } from '../../src/kernels/ops.js';
 import { ReferenceOps } from '../../src/kernels/reference.js';
-import { WasmOps } from '../../src/kernels/wasm.js';
+import { STATE_SHARD_BYTES, WasmOps } from '../../src/kernels/wasm.js';
 import { machine, printTable, timeIt, writeJson } from './timing.js';
 
 const quick = process.argv.includes('--quick');
@@ -122,6 +122,23 @@ for (const cse of cases) {
 }
 console.log(`\nEmbedding bag and lazy Adam (table ${numRows}×${dim}, ${batch}×${fields} bags of ${rowsPerValue} rows, ${u} unique rows)`);
 printTable(['op', 'rows/call', 'backend', 'ms', 'rows/s', '× ref'], embRows);
+
+// Lazy Adam with m and v in row shards of their own memories (kernels/row-state.ts: what a table whose state does
+// not fit next to it in 4 GiB uses), against the one-memory kernel; interleaved, medians of 5 alternations.
+wasm.stateShardBytes = numRows * dim * 4; // m + v = 2 × this: two shards
+const shardedState = wasm.rowState(numRows, dim, 2);
+wasm.stateShardBytes = STATE_SHARD_BYTES;
+if (shardedState === null) throw new Error('engine bench: expected sharded optimizer state');
+const oneMem: number[] = [];
+const inShards: number[] = [];
+for (let i = 0; i < 5; i++) {
+  oneMem.push(await timeIt(() => wasm.sparseAdam(table, adamM, adamV, dim, uniq, u, grad, 1e-3, 0.9, 0.999, 1e-8, 1e-6, step++), budget / 5, 3));
+  inShards.push(await timeIt(() => shardedState.adam(table, uniq, u, grad, 1e-3, 0.9, 0.999, 1e-8, 1e-6, step++), budget / 5, 3));
+}
+const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(x.length / 2)];
+const shardRatio = median(oneMem) / median(inShards);
+console.log(`sparseAdam, state in ${shardedState.numShards} row shards: ${(median(inShards) * 1e3).toFixed(2)} ms (${(u / median(inShards) / 1e6).toFixed(2)}M rows/s), ${shardRatio.toFixed(2)}× the one-memory kernel's speed (${(median(oneMem) * 1e3).toFixed(2)} ms)`);
+embJson.push({ op: 'sparseAdam, state in row shards', shards: shardedState.numShards, rowsPerCall: u, wasmMs: median(inShards) * 1e3, oneMemoryMs: median(oneMem) * 1e3, vsOneMemory: shardRatio });
 
 const path = new URL('../../../bench/results/engine.json', import.meta.url);
 writeJson(path.pathname, {

@@ -4,11 +4,11 @@
 // memory, so gathers, backward and the fused inference bag are unchanged; only the optimizer step moves rows.
 //
 //   main memory:  table [numRows × dim], staging          shard s (own WebAssembly.Memory): state rows [s·R, (s+1)·R)
-//   update, per shard:  rowSplit (touched rows of [lo, hi): local index, table row, gradient) → staging
-//                       ─copy→ shard: sparseAdamRows / sparseAdagradRows ─copy→ staging → rowScatter into the table
+//   update:  rowSplit (one pass: each touched row's local index and gradient + l2·w, grouped by shard) → staging
+//            per shard ─copy→ sparseAdamStep / sparseAdagradStep (state rows; gradient → step d) ─copy→ rowSubtract
 //
-// The shard kernels run the same per-row Adam/Adagrad code on the same float32 values as sparseAdam/sparseAdagrad,
-// so an update is bit-identical to the single-memory one. Shard memories are shared: worker threads attach to
+// The shard kernels run the same float32 operations in the same order as sparseAdam/sparseAdagrad, so an update is
+// bit-identical to the single-memory one. Shard memories are shared: worker threads attach to
 // them (RowStateShared survives postMessage) and each thread stages in its own buffers.
 
 import { ConfigError } from '../core/errors.js';
@@ -52,17 +52,16 @@ export interface RowState {
 export interface RowStateHost extends FusedBagAlloc {
   readonly memory: unknown;
   free(a: Float32Array | Int32Array): void;
-  rowSplit(table: Float32Array, grad: Float32Array, dim: number, rows: Int32Array, u: number, lo: number, hi: number, outRows: Int32Array, outW: Float32Array, outG: Float32Array): number;
-  rowScatter(table: Float32Array, dim: number, rows: Int32Array, n: number, lo: number, src: Float32Array): void;
-  sparseAdamRows(w: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void;
-  sparseAdagradRows(w: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void;
+  rowSplit(table: Float32Array, grad: Float32Array, dim: number, rows: Int32Array, u: number, rowsPerShard: number, numShards: number, cap: number, l2: number, outRows: Int32Array, outG: Float32Array, counts: Int32Array): void;
+  rowSubtract(table: Float32Array, dim: number, rows: Int32Array, n: number, lo: number, d: Float32Array): void;
+  sparseAdamStep(m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, gd: Float32Array, lr: number, beta1: number, beta2: number, eps: number, step: number): void;
+  sparseAdagradStep(acc: Float32Array, dim: number, rows: Int32Array, u: number, gd: Float32Array, lr: number, eps: number): void;
 }
 
-/** One thread's staging buffers in one memory: local row indices, weight rows and gradient rows. */
+/** One thread's staging buffers in one memory: local row indices and gradient (then step) rows, cap rows each. */
 interface Staging {
   cap: number;
   rows: Int32Array;
-  w: Float32Array;
   g: Float32Array;
 }
 
@@ -75,7 +74,7 @@ interface Shard {
 }
 
 function emptyStaging(): Staging {
-  return { cap: 0, rows: new Int32Array(0), w: new Float32Array(0), g: new Float32Array(0) };
+  return { cap: 0, rows: new Int32Array(0), g: new Float32Array(0) };
 }
 
 /** Rows per shard for state of `arrays` × dim floats per row in shards of at most shardBytes (≥ 1 row). */
@@ -100,7 +99,9 @@ export class ShardedRowState implements RowState {
   private readonly main: RowStateHost;
   private readonly alloc: FusedBagAlloc & { free(a: Float32Array | Int32Array): void };
   private readonly shards: Shard[];
+  /** Main-memory staging: one region of `cap` rows per shard. */
   private stage: Staging = emptyStaging();
+  private counts: Int32Array | null = null;
 
   private constructor(main: RowStateHost, alloc: ShardedRowState['alloc'], numRows: number, dim: number, arrays: 1 | 2, rowsPerShard: number, shards: Shard[]) {
     this.main = main;
@@ -152,40 +153,52 @@ export class ShardedRowState implements RowState {
     while (cap < n) cap *= 2;
     if (st.cap > 0) {
       a.free(st.rows);
-      a.free(st.w);
       a.free(st.g);
     }
-    return { cap, rows: a.allocI32(cap), w: a.allocF32(cap * this.dim), g: a.allocF32(cap * this.dim) };
+    return { cap, rows: a.allocI32(cap), g: a.allocF32(cap * this.dim) };
   }
 
-  private step(table: Float32Array, rows: Int32Array, u: number, grad: Float32Array, run: (sh: Shard, st: Staging, c: number) => void): void {
+  // Main staging holds numShards regions of `per` rows (the per-shard row count can reach u).
+  private step(table: Float32Array, rows: Int32Array, u: number, grad: Float32Array, l2: number, run: (sh: Shard, st: Staging, c: number) => void): void {
     if (u === 0) return;
     const dim = this.dim;
+    const S = this.shards.length;
     if (table.length !== this.numRows * dim) throw new ConfigError(`row state: table has ${table.length} floats, the state is for ${this.numRows} × ${dim}`);
-    this.stage = this.grow(this.stage, u, this.alloc);
+    let per = Math.max(1, Math.floor(this.stage.cap / S));
+    if (per < u) {
+      per = 256;
+      while (per < u) per *= 2;
+      this.stage = this.grow(this.stage, per * S, this.alloc);
+      per = Math.floor(this.stage.cap / S);
+    }
+    if (this.counts === null) this.counts = this.alloc.allocI32(S);
     const m = this.stage;
-    for (const sh of this.shards) {
-      const c = this.main.rowSplit(table, grad, dim, rows, u, sh.lo, sh.hi, m.rows, m.w, m.g);
+    const counts = this.counts;
+    this.main.rowSplit(table, grad, dim, rows, u, this.rowsPerShard, S, per, l2, m.rows, m.g, counts);
+    for (let i = 0; i < S; i++) {
+      const c = counts[i];
       if (c === 0) continue;
+      const sh = this.shards[i];
       sh.stage = this.grow(sh.stage, c, sh.host);
       const s = sh.stage;
+      const r0 = i * per;
       const nf = c * dim;
-      s.rows.set(m.rows.subarray(0, c));
-      s.w.set(m.w.subarray(0, nf));
-      s.g.set(m.g.subarray(0, nf));
+      s.rows.set(m.rows.subarray(r0, r0 + c));
+      s.g.set(m.g.subarray(r0 * dim, r0 * dim + nf));
       run(sh, s, c);
-      m.w.set(s.w.subarray(0, nf));
-      this.main.rowScatter(table, dim, m.rows, c, sh.lo, m.w);
+      const d = m.g.subarray(r0 * dim, r0 * dim + nf);
+      d.set(s.g.subarray(0, nf));
+      this.main.rowSubtract(table, dim, m.rows.subarray(r0, r0 + c), c, sh.lo, d);
     }
   }
 
   adam(table: Float32Array, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void {
     if (this.arrays !== 2) throw new ConfigError('row state: adam needs 2 state arrays (m and v)');
-    this.step(table, rows, u, grad, (sh, s, c) => sh.host.sparseAdamRows(s.w, sh.state[0], sh.state[1], this.dim, s.rows, c, s.g, lr, beta1, beta2, eps, l2, step));
+    this.step(table, rows, u, grad, l2, (sh, s, c) => sh.host.sparseAdamStep(sh.state[0], sh.state[1], this.dim, s.rows, c, s.g, lr, beta1, beta2, eps, step));
   }
 
   adagrad(table: Float32Array, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void {
-    this.step(table, rows, u, grad, (sh, s, c) => sh.host.sparseAdagradRows(s.w, sh.state[0], this.dim, s.rows, c, s.g, lr, l2, eps));
+    this.step(table, rows, u, grad, l2, (sh, s, c) => sh.host.sparseAdagradStep(sh.state[0], this.dim, s.rows, c, s.g, lr, eps));
   }
 
   fill(value: number): void {
@@ -217,11 +230,13 @@ export class ShardedRowState implements RowState {
 
   dispose(): void {
     const m = this.stage;
-    if (m.cap > 0) for (const x of [m.rows, m.w, m.g]) this.alloc.free(x);
+    if (m.cap > 0) for (const x of [m.rows, m.g]) this.alloc.free(x);
     this.stage = emptyStaging();
+    if (this.counts !== null) this.alloc.free(this.counts);
+    this.counts = null;
     for (const sh of this.shards) {
       const s = sh.stage;
-      if (s.cap > 0) for (const x of [s.rows, s.w, s.g]) sh.host.free(x);
+      if (s.cap > 0) for (const x of [s.rows, s.g]) sh.host.free(x);
       sh.stage = emptyStaging();
     }
   }

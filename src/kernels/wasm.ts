@@ -76,10 +76,10 @@ interface KernelExports {
   crossForward(x0: number, u: number, xl: number, out: number, n: number): void;
   crossBackward(x0: number, u: number, dOut: number, dU: number, dX0: number, n: number): void;
   bhBagForward(table: number, dim: number, B: number, F: number, fields: number, weights: number, hasWeights: number, out: number, outStride: number): void;
-  rowSplit(table: number, grad: number, dim: number, rows: number, u: number, lo: number, hi: number, outRows: number, outW: number, outG: number): number;
-  rowScatter(table: number, dim: number, rows: number, n: number, lo: number, src: number): void;
-  sparseAdamRows(w: number, m: number, v: number, dim: number, rows: number, u: number, grad: number, stepSize: number, beta1: number, beta2: number, eps: number, l2: number, bc2inv: number): void;
-  sparseAdagradRows(w: number, acc: number, dim: number, rows: number, u: number, grad: number, lr: number, l2: number, eps: number): void;
+  rowSplit(table: number, grad: number, dim: number, rows: number, u: number, rowsPerShard: number, numShards: number, cap: number, l2: number, outRows: number, outG: number, counts: number): void;
+  rowSubtract(table: number, dim: number, rows: number, n: number, lo: number, d: number): void;
+  sparseAdamStep(m: number, v: number, dim: number, rows: number, u: number, gd: number, stepSize: number, beta1: number, beta2: number, eps: number, bc2inv: number): void;
+  sparseAdagradStep(acc: number, dim: number, rows: number, u: number, gd: number, lr: number, eps: number): void;
 }
 
 /** Options for WasmOps.create. */
@@ -553,22 +553,22 @@ export class WasmOps implements Ops, RowStateHost {
     return ShardedRowState.create(this, alloc, numRows, dim, arrays, rowsPerShard, (b) => this.shardOps(b));
   }
 
-  rowSplit(table: Float32Array, grad: Float32Array, dim: number, rows: Int32Array, u: number, lo: number, hi: number, outRows: Int32Array, outW: Float32Array, outG: Float32Array): number {
-    return this.k.rowSplit(this.ptr(table), this.ptr(grad), dim, this.ptr(rows), u, lo, hi, this.ptr(outRows), this.ptr(outW), this.ptr(outG));
+  rowSplit(table: Float32Array, grad: Float32Array, dim: number, rows: Int32Array, u: number, rowsPerShard: number, numShards: number, cap: number, l2: number, outRows: Int32Array, outG: Float32Array, counts: Int32Array): void {
+    this.k.rowSplit(this.ptr(table), this.ptr(grad), dim, this.ptr(rows), u, rowsPerShard, numShards, cap, l2, this.ptr(outRows), this.ptr(outG), this.ptr(counts));
   }
 
-  rowScatter(table: Float32Array, dim: number, rows: Int32Array, n: number, lo: number, src: Float32Array): void {
-    this.k.rowScatter(this.ptr(table), dim, this.ptr(rows), n, lo, this.ptr(src));
+  rowSubtract(table: Float32Array, dim: number, rows: Int32Array, n: number, lo: number, d: Float32Array): void {
+    this.k.rowSubtract(this.ptr(table), dim, this.ptr(rows), n, lo, this.ptr(d));
   }
 
-  sparseAdamRows(w: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, beta1: number, beta2: number, eps: number, l2: number, step: number): void {
+  sparseAdamStep(m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, u: number, gd: Float32Array, lr: number, beta1: number, beta2: number, eps: number, step: number): void {
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const bc2inv = 1 / (1 - Math.pow(beta2, step));
-    this.k.sparseAdamRows(this.ptr(w), this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(grad), stepSize, beta1, beta2, eps, l2, bc2inv);
+    this.k.sparseAdamStep(this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(gd), stepSize, beta1, beta2, eps, bc2inv);
   }
 
-  sparseAdagradRows(w: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, lr: number, l2: number, eps: number): void {
-    this.k.sparseAdagradRows(this.ptr(w), this.ptr(acc), dim, this.ptr(rows), u, this.ptr(grad), lr, l2, eps);
+  sparseAdagradStep(acc: Float32Array, dim: number, rows: Int32Array, u: number, gd: Float32Array, lr: number, eps: number): void {
+    this.k.sparseAdagradStep(this.ptr(acc), dim, this.ptr(rows), u, this.ptr(gd), lr, eps);
   }
 
   // --- dense optimizer ---

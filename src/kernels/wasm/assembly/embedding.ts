@@ -336,47 +336,58 @@ export function adam(w: usize, g: usize, m: usize, v: usize, n: i32, stepSize: f
 }
 
 // --- state shards (kernels/row-state.ts): optimizer state of rows [lo, hi) in a memory of its own ---
-// The main memory's rowSplit copies the touched rows of one shard (their table rows and gradients) into staging,
-// the shard's instance runs sparseAdamRows / sparseAdagradRows on those copies with its own state rows, and
-// rowScatter writes the updated rows back: the same adamSpan / adagradSpan on the same values, so bit-identical
-// to sparseAdam / sparseAdagrad on one memory.
-
-// dst[0..dim) = src[0..dim)
-// @ts-ignore: decorator
-@inline
-function copyRow(dst: usize, src: usize, dim: i32): void {
-  let j = 0;
-  for (; j + 4 <= dim; j += 4) v128.store(at(dst, j), v128.load(at(src, j)));
-  for (; j < dim; j++) store<f32>(at(dst, j), load<f32>(at(src, j)));
-}
+// The main memory's rowSplit sorts the touched rows by shard and writes each one's local index and its gradient with
+// the l2 term (g + l2·w, as adamSpan / adagradSpan form it); a shard's instance turns those into the step d of each
+// row (sparseAdamStep / sparseAdagradStep: the same float32 operations as adamSpan / adagradSpan, its own state rows)
+// and rowSubtract applies w −= d in the main memory: bit-identical to sparseAdam / sparseAdagrad on one memory.
 
 /**
- * Of the u rows in `rows`, those in [lo, hi): local index r − lo to outRows[c], table row to outW[c], gradient row
- * k to outG[c] (c counts up from 0, in the order of rows). Returns c.
+ * One pass over the u rows: row r goes to shard s = ⌊r / rowsPerShard⌋ at position c = counts[s]++ of its region
+ * (cap rows from s·cap): outRows = r − s·rowsPerShard, outG = grad row k + l2 · table row r. counts (numShards
+ * int32) is zeroed first.
  */
-export function rowSplit(table: usize, grad: usize, dim: i32, rows: usize, u: i32, lo: i32, hi: i32, outRows: usize, outW: usize, outG: usize): i32 {
+export function rowSplit(table: usize, grad: usize, dim: i32, rows: usize, u: i32, rowsPerShard: i32, numShards: i32, cap: i32, l2: f32, outRows: usize, outG: usize, counts: usize): void {
   const rowBytes = <usize>dim * 4;
-  let c = 0;
+  const vl2 = f32x4.splat(l2);
+  memory.fill(counts, 0, <usize>numShards * 4);
   for (let k = 0; k < u; k++) {
     const r = load<i32>(at(rows, k));
-    if (r < lo || r >= hi) continue;
-    store<i32>(at(outRows, c), r - lo);
-    copyRow(outW + <usize>c * rowBytes, table + <usize>r * rowBytes, dim);
-    copyRow(outG + <usize>c * rowBytes, grad + <usize>k * rowBytes, dim);
-    c++;
+    const s = r / rowsPerShard;
+    const c = load<i32>(at(counts, s));
+    store<i32>(at(counts, s), c + 1);
+    const o = s * cap + c;
+    store<i32>(at(outRows, o), r - s * rowsPerShard);
+    const w = table + <usize>r * rowBytes;
+    const g = grad + <usize>k * rowBytes;
+    const d = outG + <usize>o * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) v128.store(at(d, j), f32x4.add(v128.load(at(g, j)), f32x4.mul(vl2, v128.load(at(w, j)))));
+    for (; j < dim; j++) store<f32>(at(d, j), load<f32>(at(g, j)) + l2 * load<f32>(at(w, j)));
   }
-  return c;
 }
 
-/** table[lo + rows[i]] = src[i] for i < n (the rows rowSplit took out, updated). */
-export function rowScatter(table: usize, dim: i32, rows: usize, n: i32, lo: i32, src: usize): void {
+/** table[lo + rows[i]] −= d[i] for i < n (the steps of the rows rowSplit took out). */
+export function rowSubtract(table: usize, dim: i32, rows: usize, n: i32, lo: i32, d: usize): void {
   const rowBytes = <usize>dim * 4;
-  for (let i = 0; i < n; i++) copyRow(table + <usize>(lo + load<i32>(at(rows, i))) * rowBytes, src + <usize>i * rowBytes, dim);
+  for (let i = 0; i < n; i++) {
+    const w = table + <usize>(lo + load<i32>(at(rows, i))) * rowBytes;
+    const x = d + <usize>i * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) v128.store(at(w, j), f32x4.sub(v128.load(at(w, j)), v128.load(at(x, j))));
+    for (; j < dim; j++) store<f32>(at(w, j), load<f32>(at(w, j)) - load<f32>(at(x, j)));
+  }
 }
 
-/** sparseAdam with the u weight rows compact in w (row k at w + k·dim) and m, v indexed by rows[k]. */
-export function sparseAdamRows(w: usize, m: usize, v: usize, dim: i32, rows: usize, u: i32, grad: usize, stepSize: f32, beta1: f32, beta2: f32, eps: f32, l2: f32, bc2inv: f32): void {
+/** Lazy Adam's moments for u rows (m, v indexed by rows[k]) from gradients gd (l2 included); gd row k becomes its step. */
+export function sparseAdamStep(m: usize, v: usize, dim: i32, rows: usize, u: i32, gd: usize, stepSize: f32, beta1: f32, beta2: f32, eps: f32, bc2inv: f32): void {
   const rowBytes = <usize>dim * 4;
+  const vb1 = f32x4.splat(beta1);
+  const vb1c = f32x4.splat(1 - beta1);
+  const vb2 = f32x4.splat(beta2);
+  const vb2c = f32x4.splat(1 - beta2);
+  const vss = f32x4.splat(stepSize);
+  const veps = f32x4.splat(eps);
+  const vbc2 = f32x4.splat(bc2inv);
   let sink = 0;
   for (let k = 0; k < u; k++) {
     if (k + LOOKAHEAD < u) {
@@ -384,20 +395,53 @@ export function sparseAdamRows(w: usize, m: usize, v: usize, dim: i32, rows: usi
       sink ^= load<i32>(m + nx) ^ load<i32>(v + nx);
     }
     const off = <usize>load<i32>(at(rows, k)) * rowBytes;
-    const kb = <usize>k * rowBytes;
-    adamSpan(w + kb, grad + kb, m + off, v + off, dim, stepSize, beta1, beta2, eps, l2, bc2inv);
+    const mp = m + off;
+    const vp = v + off;
+    const g = gd + <usize>k * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const gv = v128.load(at(g, j));
+      const mv = f32x4.add(f32x4.mul(vb1, v128.load(at(mp, j))), f32x4.mul(vb1c, gv));
+      const vv = f32x4.add(f32x4.mul(vb2, v128.load(at(vp, j))), f32x4.mul(vb2c, f32x4.mul(gv, gv)));
+      v128.store(at(mp, j), mv);
+      v128.store(at(vp, j), vv);
+      v128.store(at(g, j), f32x4.div(f32x4.mul(vss, mv), f32x4.add(f32x4.sqrt(f32x4.mul(vv, vbc2)), veps)));
+    }
+    for (; j < dim; j++) {
+      const gv = load<f32>(at(g, j));
+      const mv = beta1 * load<f32>(at(mp, j)) + (1 - beta1) * gv;
+      const vv = beta2 * load<f32>(at(vp, j)) + (1 - beta2) * gv * gv;
+      store<f32>(at(mp, j), mv);
+      store<f32>(at(vp, j), vv);
+      store<f32>(at(g, j), (stepSize * mv) / (Mathf.sqrt(vv * bc2inv) + eps));
+    }
   }
   prefetchSink ^= sink;
 }
 
-/** sparseAdagrad with the u weight rows compact in w and acc indexed by rows[k]. */
-export function sparseAdagradRows(w: usize, acc: usize, dim: i32, rows: usize, u: i32, grad: usize, lr: f32, l2: f32, eps: f32): void {
+/** Adagrad's accumulator for u rows (acc indexed by rows[k]) from gradients gd (l2 included); gd row k becomes its step. */
+export function sparseAdagradStep(acc: usize, dim: i32, rows: usize, u: i32, gd: usize, lr: f32, eps: f32): void {
   const rowBytes = <usize>dim * 4;
+  const vlr = f32x4.splat(lr);
+  const veps = f32x4.splat(eps);
   let sink = 0;
   for (let k = 0; k < u; k++) {
     if (k + LOOKAHEAD < u) sink ^= load<i32>(acc + <usize>load<i32>(at(rows, k + LOOKAHEAD)) * rowBytes);
-    const kb = <usize>k * rowBytes;
-    adagradSpan(w + kb, grad + kb, acc + <usize>load<i32>(at(rows, k)) * rowBytes, dim, lr, l2, eps);
+    const a = acc + <usize>load<i32>(at(rows, k)) * rowBytes;
+    const g = gd + <usize>k * rowBytes;
+    let j = 0;
+    for (; j + 4 <= dim; j += 4) {
+      const gv = v128.load(at(g, j));
+      const av = f32x4.add(v128.load(at(a, j)), f32x4.mul(gv, gv));
+      v128.store(at(a, j), av);
+      v128.store(at(g, j), f32x4.div(f32x4.mul(vlr, gv), f32x4.add(f32x4.sqrt(av), veps)));
+    }
+    for (; j < dim; j++) {
+      const gv = load<f32>(at(g, j));
+      const av = load<f32>(at(a, j)) + gv * gv;
+      store<f32>(at(a, j), av);
+      store<f32>(at(g, j), (lr * gv) / (Mathf.sqrt(av) + eps));
+    }
   }
   prefetchSink ^= sink;
 }

@@ -3,7 +3,7 @@
 
 export { gemm, gemmScratchBytes } from './gemm';
 export { addRowVector, sumRows, relu, reluBackward, sigmoid, mul, axpy, dropoutMask, bceWithLogits, crossForward, crossBackward } from './elementwise';
-export { embeddingBagForward, embeddingBagBackward, embeddingBagWeightGrad, sparseGradMerge, sparseSgd, sparseAdagrad, sparseAdam, adam, rowSplit, rowScatter, sparseAdamRows, sparseAdagradRows } from './embedding';
+export { embeddingBagForward, embeddingBagBackward, embeddingBagWeightGrad, sparseGradMerge, sparseSgd, sparseAdagrad, sparseAdam, adam, rowSplit, rowSubtract, sparseAdamStep, sparseAdagradStep } from './embedding';
 export { bhBagForward } from './bh-gather';
 export { bhRows } from './bh-rows';
 export { batchNormTrain, batchNormInfer, batchNormBackward, fmForward, fmBackward } from './norm';
