@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { gzipSync } from 'node:zlib';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +95,13 @@ test('npm pack, then npm install of the tarball into a fresh project: no warning
   const imported = spawnSync(process.execPath, ['--input-type=module', '-e', "const b = await import('bhembed'); console.log(typeof b.trainModel, typeof b.Predictor)"], { cwd: app, encoding: 'utf8', env });
   assert.equal(imported.status, 0, imported.stderr);
   assert.equal(imported.stdout.trim(), 'function function');
+});
+
+test('the bhembed/web bundle stays within 300 KB gzipped (what a page downloads)', () => {
+  const bundle = readFileSync(resolve(root, 'dist/src/web/bhembed-web.js'));
+  const gz = gzipSync(bundle, { level: 9 }).length;
+  assert.ok(gz <= 300 * 1024, `bundle ${bundle.length} bytes, ${gz} gzipped`);
+  // kernels.wasm is inlined (the page makes no second request): esbuild writes it as base64, which starts with the
+  // base64 of the WASM magic number "\0asm".
+  assert.ok(bundle.includes('AGFzbQ'), 'kernels.wasm inlined');
 });
