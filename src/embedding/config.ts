@@ -131,6 +131,35 @@ function rowsCheck(rows: number, where: string, hint: string): void {
  * Check a JSON value is a valid IndexSpec and return it normalized (defaults filled, unknown keys dropped).
  * Throws ConfigError naming the key (prefixed by `where`) and the allowed values.
  */
+
+/** A BH code layout (bh and hybrid specs): codeBits, blockBits and strategy, checked. */
+function bhCode(o: Record<string, unknown>, where: string): { codeBits: number; blockBits: number; strategy: BhStrategy } {
+  const codeBits = intIn(o, 'codeBits', where, 1, 64);
+  const blockBits = intIn(o, 'blockBits', where, 1, 64);
+  const strategy = o.strategy ?? 'succession';
+  if (typeof strategy !== 'string' || !BH_STRATEGIES.includes(strategy as BhStrategy)) {
+    throw new ConfigError(`${where}.strategy must be one of: ${BH_STRATEGIES.join(', ')}; got ${JSON.stringify(o.strategy)}`, {
+      key: `${where}.strategy`,
+      value: o.strategy,
+      allowed: BH_STRATEGIES,
+    });
+  }
+  return { codeBits, blockBits, strategy: strategy as BhStrategy };
+}
+
+/** o[key] as a list of 64-bit hash ids in 16 lower-case hex digits (full's vocab, hybrid's hot keys). */
+function hexIds(o: Record<string, unknown>, key: string, where: string): string[] {
+  const ids = o[key];
+  if (!Array.isArray(ids)) throw new ConfigError(`${where}.${key} must be an array of 16-hex-digit hash ids`, { key: `${where}.${key}` });
+  for (let i = 0; i < ids.length; i++) {
+    const h = ids[i];
+    if (typeof h !== 'string' || !HEX64.test(h)) {
+      throw new ConfigError(`${where}.${key}[${i}] must be 16 lower-case hex digits, got ${JSON.stringify(h)}`, { key: `${where}.${key}[${i}]` });
+    }
+  }
+  return ids as string[];
+}
+
 export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${where} must be an object with a "method" key`, { key: where });
@@ -138,34 +167,19 @@ export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
   const o = raw as Record<string, unknown>;
   switch (o.method) {
     case 'bh': {
-      const codeBits = intIn(o, 'codeBits', where, 1, 64);
-      const blockBits = intIn(o, 'blockBits', where, 1, 64);
-      const strategy = o.strategy ?? 'succession';
-      if (typeof strategy !== 'string' || !BH_STRATEGIES.includes(strategy as BhStrategy)) {
-        throw new ConfigError(`${where}.strategy must be one of: ${BH_STRATEGIES.join(', ')}; got ${JSON.stringify(o.strategy)}`, {
-          key: `${where}.strategy`,
-          value: o.strategy,
-          allowed: BH_STRATEGIES,
-        });
-      }
+      const { codeBits, blockBits, strategy } = bhCode(o, where);
       if (o.dense !== undefined && typeof o.dense !== 'boolean') {
         throw new ConfigError(`${where}.dense must be true or false, got ${JSON.stringify(o.dense)}`, { key: `${where}.dense` });
       }
-      const rows = bhNumRows(codeBits, blockBits, strategy as BhStrategy);
+      const rows = bhNumRows(codeBits, blockBits, strategy);
       rowsCheck(rows, `${where} (bh codeBits=${codeBits} blockBits=${blockBits} ${strategy})`, 'use a smaller blockBits (t ≤ 30 and Σ 2^width_k < 2^31)');
-      return { method: 'bh', codeBits, blockBits, strategy: strategy as BhStrategy, dense: o.dense === true };
+      return { method: 'bh', codeBits, blockBits, strategy: strategy, dense: o.dense === true };
     }
     case 'full': {
       const minCount = o.minCount === undefined ? 1 : intIn(o, 'minCount', where, 1, Number.MAX_SAFE_INTEGER);
       if (!Array.isArray(o.vocab)) throw new ConfigError(`${where}.vocab must be an array of 16-hex-digit hash ids`, { key: `${where}.vocab` });
       rowsCheck(o.vocab.length + 1, `${where} (full)`, 'raise minCount');
-      for (let i = 0; i < o.vocab.length; i++) {
-        const h = o.vocab[i];
-        if (typeof h !== 'string' || !HEX64.test(h)) {
-          throw new ConfigError(`${where}.vocab[${i}] must be 16 lower-case hex digits, got ${JSON.stringify(h)}`, { key: `${where}.vocab[${i}]` });
-        }
-      }
-      return { method: 'full', minCount, vocab: o.vocab as string[] };
+      return { method: 'full', minCount, vocab: hexIds(o, 'vocab', where) };
     }
     case 'hash':
       return { method: 'hash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS) };
@@ -178,25 +192,10 @@ export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
     case 'dhash':
       return { method: 'dhash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS), hashes: intIn(o, 'hashes', where, 1, 64) };
     case 'hybrid': {
-      const codeBits = intIn(o, 'codeBits', where, 1, 64);
-      const blockBits = intIn(o, 'blockBits', where, 1, 64);
-      const strategy = o.strategy ?? 'succession';
-      if (typeof strategy !== 'string' || !BH_STRATEGIES.includes(strategy as BhStrategy)) {
-        throw new ConfigError(`${where}.strategy must be one of: ${BH_STRATEGIES.join(', ')}; got ${JSON.stringify(o.strategy)}`, {
-          key: `${where}.strategy`,
-          value: o.strategy,
-          allowed: BH_STRATEGIES,
-        });
-      }
-      if (!Array.isArray(o.hot)) throw new ConfigError(`${where}.hot must be an array of 16-hex-digit hash ids`, { key: `${where}.hot` });
-      for (let i = 0; i < o.hot.length; i++) {
-        const h = o.hot[i];
-        if (typeof h !== 'string' || !HEX64.test(h)) {
-          throw new ConfigError(`${where}.hot[${i}] must be 16 lower-case hex digits, got ${JSON.stringify(h)}`, { key: `${where}.hot[${i}]` });
-        }
-      }
-      rowsCheck(o.hot.length + bhNumRows(codeBits, blockBits, strategy as BhStrategy), `${where} (hybrid hot + bh rows)`, 'use fewer hot values or a smaller blockBits');
-      return { method: 'hybrid', hot: o.hot as string[], codeBits, blockBits, strategy: strategy as BhStrategy };
+      const { codeBits, blockBits, strategy } = bhCode(o, where);
+      const hotIds = hexIds(o, 'hot', where);
+      rowsCheck(hotIds.length + bhNumRows(codeBits, blockBits, strategy), `${where} (hybrid hot + bh rows)`, 'use fewer hot values or a smaller blockBits');
+      return { method: 'hybrid', hot: hotIds, codeBits, blockBits, strategy };
     }
     default:
       throw new ConfigError(`${where}.method must be one of: ${INDEX_METHODS.join(', ')}; got ${JSON.stringify(o.method)}`, {
