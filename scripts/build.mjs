@@ -1,7 +1,7 @@
 // Build: AssemblyScript kernels -> dist/src/kernels/kernels.wasm, then tsc for src, test and bench.
 // Runs offline: both compilers come from node_modules.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,6 +20,24 @@ if (existsSync(asEntry)) {
   run(bin('asc'), [asEntry, '--config', join(root, 'src/kernels/wasm/asconfig.json'), '--target', 'release']);
 }
 run(bin('tsc'), ['-p', join(root, 'tsconfig.json')]);
+// tsc never deletes: a compiled file whose source was moved or deleted would still run (a stale test under
+// dist/test/ fails or, worse, passes). Remove every emitted .js/.d.ts whose .ts source is gone.
+const generated = new Set([join(root, 'dist/src/web/bhembed-web.js')]);
+function pruneStale(distDir, srcDir) {
+  if (!existsSync(distDir)) return;
+  for (const e of readdirSync(distDir, { withFileTypes: true })) {
+    const out = join(distDir, e.name);
+    if (e.isDirectory()) {
+      pruneStale(out, join(srcDir, e.name));
+      if (readdirSync(out).length === 0) rmSync(out, { recursive: true });
+      continue;
+    }
+    const m = /^(.*?)(\.d\.ts|\.js)$/.exec(e.name);
+    if (m === null || generated.has(out)) continue;
+    if (!existsSync(join(srcDir, `${m[1]}.ts`))) rmSync(out);
+  }
+}
+for (const top of ['src', 'test', 'bench', 'scripts']) pruneStale(join(root, 'dist', top), join(root, top));
 // The browser bundle of the `bhembed/web` entry (ESM, minified) with kernels.wasm inlined: web/kernel-bytes.js is
 // swapped for the file's bytes. Dynamic imports of node: modules stay external (never reached in a browser); a
 // static one would break the page, so it fails the build. The onnxruntime-node seam becomes a stub.
