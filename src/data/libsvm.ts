@@ -72,10 +72,12 @@ class SvmParser implements LineParser {
   reason = '';
   private readonly emptyIds: Uint32Array;
 
+  /** @param weights false: the chunk's fields carry no weights (ReaderOptions.valueWeights false); val is still checked. */
   constructor(
     private readonly numFields: number,
     private readonly hasLabel: boolean,
     readonly shape: ShapeCount,
+    private readonly weights = true,
   ) {
     this.emptyIds = new Uint32Array(2 * numFields);
     for (let f = 0; f < numFields; f++) xxh64Bytes(new Uint8Array(0), 0, 0, f, this.emptyIds, f);
@@ -115,7 +117,7 @@ class SvmParser implements LineParser {
       if (Number.isNaN(w)) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is not a number`);
       if (Math.abs(w) > FLOAT32_MAX) return this.fail('number', `feature ${f + 1} ${quote(buf, s, i)}: value is beyond the float32 range (±3.4e38)`);
       xxh64Bytes(buf, s, idxEnd, f, b.ids[f], row);
-      (b.weights[f] as Float32Array)[row] = w;
+      if (this.weights) (b.weights[f] as Float32Array)[row] = w;
       f++;
     }
     if (f < this.shape.minFeatures) return this.fail('field-count', `expected ${this.shape.minFeatures} features (the model's training rows all had at least that many), got ${f}: is this the model's kind of data?`);
@@ -123,7 +125,7 @@ class SvmParser implements LineParser {
     for (; f < this.numFields; f++) {
       b.ids[f][2 * row] = this.emptyIds[2 * f];
       b.ids[f][2 * row + 1] = this.emptyIds[2 * f + 1];
-      (b.weights[f] as Float32Array)[row] = 1;
+      if (this.weights) (b.weights[f] as Float32Array)[row] = 1;
     }
     return true;
   }
@@ -209,10 +211,11 @@ class FfmParser implements LineParser {
 }
 
 /** The parsers openLibsvm / openLibffm use for unlabelled lines (RowEncoder scores JSON rows with them). */
-export function svmLineParser(numFields: number, minFeatures = 0): LineParser {
-  return new SvmParser(numFields, false, new ShapeCount(minFeatures));
+export function svmLineParser(numFields: number, minFeatures = 0, weights = true): LineParser {
+  return new SvmParser(numFields, false, new ShapeCount(minFeatures), weights);
 }
 
+/** (FfmParser needs no flag: ChunkBuilder.pushValue drops the weight of a field without weights.) */
 export function ffmLineParser(numFields: number, minFeatures = 0): LineParser {
   return new FfmParser(numFields, false, new ShapeCount(minFeatures));
 }
@@ -236,7 +239,8 @@ async function resolveNumFields(path: string, options: ReaderOptions, maxLineByt
 
 /**
  * libsvm / libfm: field k is the k-th feature token of the line (seed k); the id hashes the idx text and the
- * weight is val (1 when absent). Lines with fewer tokens get "" (weight 1) in the trailing fields.
+ * weight is val (1 when absent). Lines with fewer tokens get "" (weight 1) in the trailing fields. With
+ * options.valueWeights false the fields carry no weights (every value weighs 1).
  */
 export async function openLibsvm(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
@@ -244,8 +248,9 @@ export async function openLibsvm(format: DataFormat, path: string, options: Read
   await checkInput(path);
   const { hasLabel, pending } = await detectLabel(path, common);
   const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => countTokens(buf, s, e) - (hasLabel ? 1 : 0));
-  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: false, weighted: true }));
-  const parser = new SvmParser(n, hasLabel, new ShapeCount(options.minFeatures ?? 0));
+  const weighted = options.valueWeights !== false;
+  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: false, weighted }));
+  const parser = new SvmParser(n, hasLabel, new ShapeCount(options.minFeatures ?? 0), weighted);
   return new TextReader({ format, path, options: common, fields, denseNames: [], parser, hasHeader: false, hasLabels: hasLabel, pending, minFeaturesSeen: () => parser.shape.minSeen });
 }
 
@@ -260,14 +265,18 @@ async function detectLabel(path: string, common: NormalizedCommon): Promise<{ ha
   return { hasLabel: !first.includes(':'), pending };
 }
 
-/** libffm: multi-valued fields (sum pooling, weight = val); a field absent from a line gets one "" value of weight 1. */
+/**
+ * libffm: multi-valued fields (sum pooling, weight = val); a field absent from a line gets one "" value of weight 1.
+ * With options.valueWeights false the fields carry no weights (every value weighs 1).
+ */
 export async function openLibffm(path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
   noIdColumn('libffm', options);
   await checkInput(path);
   const { hasLabel, pending } = await detectLabel(path, common);
   const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => maxFfmField(buf, s, e, hasLabel));
-  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: true, weighted: true, pooling: 'sum' as const }));
+  const weighted = options.valueWeights !== false;
+  const fields: FieldInfo[] = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: true, weighted, pooling: 'sum' as const }));
   const parser = new FfmParser(n, hasLabel, new ShapeCount(options.minFeatures ?? 0));
   return new TextReader({ format: 'libffm', path, options: common, fields, denseNames: [], parser, hasHeader: false, hasLabels: hasLabel, pending, minFeaturesSeen: () => parser.shape.minSeen });
 }

@@ -50,6 +50,13 @@ export interface ReaderOptions {
    * 'field-count' errors instead of being scored with padded fields. @default 0
    */
   minFeatures?: number;
+  /**
+   * libsvm/libfm/libffm: whether each value's weight (`val` of `idx:val`) reaches the model. false reads every
+   * weight as 1 (`val` is still checked). A model file records true (its reader settings); a file without the key
+   * was written by bhembed 0.1.0, which trained and scored with every weight 1 (models/model-codec.ts
+   * ignoresValueWeights). @default true
+   */
+  valueWeights?: boolean;
 }
 
 export type LabelMode = 'require' | 'none' | 'detect';

@@ -296,8 +296,10 @@ async function layoutOf(format: DataFormat, reader: ReaderOptions, fieldNames: r
       const n = reader.numFields;
       if (n === undefined || !Number.isInteger(n) || n < 1) throw new ConfigError(`${format}: numFields is needed to lay out a row, got ${String(n)}`, { key: 'numFields' });
       const ffm = format === 'libffm';
-      const parser = ffm ? ffmLineParser(n, reader.minFeatures ?? 0) : svmLineParser(n, reader.minFeatures ?? 0);
-      const fields = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: ffm, weighted: true, ...(ffm ? { pooling: 'sum' as const } : {}) }));
+      // valueWeights false (a 0.1.0 model file, see models/model-codec.ts ignoresValueWeights): every value weighs 1, as in its training.
+      const weighted = reader.valueWeights !== false;
+      const parser = ffm ? ffmLineParser(n, reader.minFeatures ?? 0) : svmLineParser(n, reader.minFeatures ?? 0, weighted);
+      const fields = Array.from({ length: n }, (_, k) => ({ name: `f${k}`, multiValued: ffm, weighted, ...(ffm ? { pooling: 'sum' as const } : {}) }));
       const inputs = new Map<string, Input>();
       // Unlabelled lines: libsvm cells are the tokens (cell k = field k); libffm cells hold "k:token" items.
       for (let k = 0; k < n; k++) inputs.set(`f${k}`, { name: `f${k}`, cell: k, list: ffm ? ' ' : null });

@@ -299,7 +299,13 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     : null;
   parts.length = 0;
   const train = splitOf(trainFiles, trainIn, columns, rows, positives);
-  if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') reader.numFields = train.numFields;
+  if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') {
+    reader.numFields = train.numFields;
+    // Recorded in the model file: its values' weights reach the model (a file without the key is from 0.1.0, which
+    // trained with every weight 1, and is scored that way: models/model-codec.ts ignoresValueWeights). Pooling is recorded
+    // per field in the model config (fields[].pooling, from the reader's FieldInfo below).
+    reader.valueWeights = true;
+  }
   const splitReader = { ...reader };
   const load = async (path: string | string[] | undefined, flag: string): Promise<SplitData | undefined> => {
     if (path === undefined) return undefined;

@@ -13,6 +13,7 @@ import type { Indexer } from '../embedding/table.js';
 import { encodeOnnxModel, type OnnxValue } from '../kernels/onnx-encode.js';
 import type { NormalizedFieldConfig, NormalizedModelConfig, ModelConfig } from '../models/config.js';
 import { normalizeModelConfig } from '../models/config.js';
+import { ignoresValueWeights } from '../models/model-codec.js';
 import type { ModelFileContents } from '../models/model-file.js';
 import { ARCH_PARTS } from '../models/registry.js';
 import { BN_EPS } from '../nn/batch-norm.js';
@@ -46,7 +47,10 @@ export interface ExportOptions {
    * reader settings: every field for libffm, the schema's `multi` columns for csv/tsv/parquet, none otherwise
    */
   multiValued?: boolean[];
-  /** Which fields' values carry weights (a `<field>_weight` input). @default every field for libsvm/libfm/libffm, none otherwise */
+  /**
+   * Which fields' values carry weights (a `<field>_weight` input). @default every field for libsvm/libfm/libffm
+   * model files that record `valueWeights` (none for 0.1.0 files, which ignore weights), none otherwise
+   */
   weighted?: boolean[];
 }
 
@@ -68,10 +72,13 @@ export function multiValuedFields(file: ModelFileContents, config: NormalizedMod
   return config.fields.map((f) => names.has(f.name));
 }
 
-/** The fields whose values carry weights in the model file's training data (libsvm, libfm, libffm). */
+/**
+ * The fields whose values' weights reach the model (libsvm, libfm, libffm). A file from bhembed 0.1.0 (no
+ * `valueWeights` in its reader settings) was trained and is scored with every weight 1: its graph takes no weights.
+ */
 export function weightedFields(file: ModelFileContents, config: NormalizedModelConfig): boolean[] {
   const format = (file.meta as { data?: { format?: unknown } }).data?.format;
-  const w = format === 'libsvm' || format === 'libfm' || format === 'libffm';
+  const w = (format === 'libsvm' || format === 'libfm' || format === 'libffm') && !ignoresValueWeights(file.meta);
   return config.fields.map(() => w);
 }
 

@@ -44,6 +44,7 @@ export interface ModelFileHeader {
 /**
  * What bhembed's trainer puts in `meta` (serve/ reads it back). Plain JSON; unknown keys are kept.
  *   data.reader: the ReaderOptions that parse input exactly as in training (schema inlined, numFields fixed).
+ *     libsvm/libfm/libffm files record valueWeights: true (see ignoresValueWeights); each field's pooling is in the model config.
  */
 export interface ModelFileMeta {
   bhembed: string;
@@ -58,6 +59,21 @@ export interface ModelFileMeta {
   /** The training run's metrics JSON (RunMetrics). */
   metrics?: Record<string, unknown>;
   [key: string]: unknown;
+}
+
+/**
+ * true when a model file's values' weights must be read as 1: a libsvm/libfm/libffm model whose stored reader
+ * settings (meta.data.reader) lack `valueWeights: true`. bhembed 0.1.0 trained and scored with every weight 1 (weights
+ * did not reach the model) and recorded nothing; later files record `valueWeights: true`. Every path that rebuilds a
+ * model's reader asks this (serve/predictor and its row encoder, the browser encoder, ONNX export), so an old file
+ * scores as 0.1.0 scored it. (Pooling needs no such key: every file's config records each field's `pooling`.)
+ */
+export function ignoresValueWeights(meta: Record<string, unknown>): boolean {
+  const data = meta.data as { format?: unknown; reader?: unknown } | undefined;
+  if (typeof data !== 'object' || data === null) return false;
+  const weighted = data.format === 'libsvm' || data.format === 'libfm' || data.format === 'libffm';
+  const reader = typeof data.reader === 'object' && data.reader !== null ? (data.reader as { valueWeights?: unknown }) : {};
+  return weighted && reader.valueWeights !== true;
 }
 
 export interface NamedTensor {

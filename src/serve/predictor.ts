@@ -22,7 +22,7 @@ import type { ModelConfig, NormalizedModelConfig } from '../models/config.js';
 import { normalizeModelConfig } from '../models/config.js';
 import { INPUT_RANGES_TENSOR, type CtrModel } from '../models/ctr-model.js';
 import type { ModelFileContents, ModelFileMeta } from '../models/model-file.js';
-import { readModelFile } from '../models/model-file.js';
+import { ignoresValueWeights, readModelFile } from '../models/model-file.js';
 import { ARCH_PARTS, createModel } from '../models/registry.js';
 import { RowEncoder } from '../data/row-encoder.js';
 import type { Row, RowEncoderOptions } from '../data/row-encoder.js';
@@ -190,11 +190,19 @@ export class Predictor {
 
   private closed = false;
 
+  /**
+   * false when the model takes every value weight as 1 (a libsvm/libfm/libffm file from bhembed 0.1.0, see
+   * ignoresValueWeights): weights in chunks from any reader are then dropped before scoring.
+   */
+  private get valueWeights(): boolean {
+    return !ignoresValueWeights(this.meta);
+  }
+
   // The same contiguous batches as predictChunks, each sent whole to a worker; up to 2 per worker in flight,
   // results yielded in input order.
   private async *predictChunksPooled(chunks: AsyncIterable<DataChunk>, pool: PredictPool): AsyncGenerator<PredictedBatch> {
     const B = this.evalBatch;
-    const src = await inOrder(chunks);
+    const src = await inOrder(chunks, this.valueWeights);
     if (src === null) return;
     const inFlight: Array<{ probs: Promise<Float32Array>; labels: Float32Array; firstRow: number }> = [];
     const take = async (): Promise<PredictedBatch> => {
@@ -346,7 +354,7 @@ export class Predictor {
       yield* this.predictChunksPooled(chunks, this.pool);
       return;
     }
-    const src = await inOrder(chunks);
+    const src = await inOrder(chunks, this.valueWeights);
     if (src === null) return;
     const buf: BatchBuffer = batchBufferOf(src.shape, this.evalBatch);
     let firstRow = 0;
@@ -367,17 +375,20 @@ export class Predictor {
 
 /**
  * One pass over a chunk stream as an in-order source (contiguous batches from the first row, whatever the chunk
- * sizes); its shape is the first chunk's. null when the stream is empty.
+ * sizes); its shape is the first chunk's. null when the stream is empty. valueWeights false: the chunks' value
+ * weights are dropped (every value weighs 1).
  */
-async function inOrder(chunks: AsyncIterable<DataChunk>): Promise<StreamSource | null> {
+async function inOrder(chunks: AsyncIterable<DataChunk>, valueWeights = true): Promise<StreamSource | null> {
   const it = chunks[Symbol.asyncIterator]();
   const first = await it.next();
   if (first.done) return null;
+  const cols = (c: DataChunk): Columns => (valueWeights ? c : { ...c, fields: c.fields.map((f) => ({ ids: f.ids, offsets: f.offsets ?? null })) });
+  const head = cols(first.value);
   async function* all(): AsyncGenerator<Columns> {
-    yield first.value;
-    for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
+    yield head;
+    for (let r = await it.next(); !r.done; r = await it.next()) yield cols(r.value);
   }
-  return new StreamSource({ shape: shapeOf(first.value), pass: all });
+  return new StreamSource({ shape: shapeOf(head), pass: all });
 }
 
 /** What a model file records about its training data: enough to read new data the same way. */
@@ -405,7 +416,8 @@ function checkTrainingData(path: string, meta: ModelFileMeta, config: Normalized
     throw bad('data.format', `key 'data.format' is '${data.format}', not one of: ${DATA_FORMATS.join(', ')}`);
   }
   if (!isRecord(data.reader)) throw bad('data.reader', data.reader === undefined ? "has no key 'data.reader'" : "key 'data.reader' is not an object");
-  const out: TrainingData = { format: data.format as DataFormat, reader: data.reader };
+  // A libsvm/libfm/libffm file without valueWeights (0.1.0) reads every value weight as 1, as it was trained.
+  const out: TrainingData = { format: data.format as DataFormat, reader: ignoresValueWeights(meta) ? { ...data.reader, valueWeights: false } : data.reader };
   for (const [key, n] of [['fieldNames', config.fields.length], ['denseNames', config.numDense]] as const) {
     const v = data[key];
     if (v === undefined) continue; // older files: the field counts are still compared

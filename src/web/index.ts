@@ -133,7 +133,7 @@ export class WebModel {
         if (rule.weighted) {
           const parts = texts.map((t) => splitWeighted(rule, t));
           ids.push(parts.map((p) => id(rule, p.text)));
-          weights.push(parts.map((p) => p.weight));
+          weights.push(rule.valueWeights ? parts.map((p) => p.weight) : null);
         } else {
           ids.push(texts.map((t) => id(rule, t)));
           weights.push(null);
@@ -168,7 +168,7 @@ export class WebModel {
       const n = multi ? rows.reduce((s, r) => s + r.ids[f].length, 0) : B;
       const ids = new Uint32Array(2 * n);
       const offsets = multi ? new Int32Array(B + 1) : null;
-      const weights = this.rules.fields[f].weighted ? new Float32Array(n) : null;
+      const weights = this.rules.fields[f].valueWeights ? new Float32Array(n) : null;
       let v = 0;
       rows.forEach((r, i) => {
         const vals = r.ids[f];
@@ -197,7 +197,7 @@ export class WebModel {
     const n = rows.length;
     const feeds: Record<string, T> = {};
     this.config.fields.forEach((field, f) => {
-      const weighted = this.rules.fields[f].weighted;
+      const weighted = this.rules.fields[f].valueWeights;
       const wOf = (r: IdRow, j: number): number => r.weights?.[f]?.[j] ?? 1;
       if (!this.multi[f]) {
         feeds[field.name] = new ort.Tensor('int64', BigInt64Array.from(rows, (r) => BigInt.asIntN(64, r.ids[f][0])), [n]);

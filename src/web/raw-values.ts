@@ -5,6 +5,7 @@
 import { ConfigError } from '../core/errors.js';
 import { xxh64Bytes } from '../hash/xxh64.js';
 import { bucketIndex, logSquaredBucket } from '../data/tokens.js';
+import { ignoresValueWeights } from '../models/model-codec.js';
 
 /** One raw value: text (or a number, written in decimal), a list for multi-valued fields, null/undefined = missing. */
 export type RawValue = string | number | null | undefined | readonly (string | number)[];
@@ -21,6 +22,11 @@ export interface FieldRule {
   separator: string | null;
   /** libsvm/libfm/libffm: each value is written `idx:val`; idx is hashed, val is the value's weight. */
   weighted: boolean;
+  /**
+   * A weighted field's weights reach the model. false for a libsvm/libfm/libffm model file from bhembed 0.1.0
+   * (no `valueWeights` in its reader settings: trained with every weight 1): `val` is checked, the model gets 1.
+   */
+  valueWeights: boolean;
 }
 
 /** How one dense input's raw value becomes its float. */
@@ -48,12 +54,13 @@ export function rawRules(meta: Record<string, unknown>, fieldNames: readonly str
   const format = typeof data.format === 'string' ? data.format : 'csv';
   const reader = data.reader ?? {};
   const denseNames = Array.isArray(data.denseNames) ? (data.denseNames as string[]) : Array.from({ length: numDense }, (_, i) => `d${i}`);
-  const text = (name: string, seed: number, separator: string | null = null, weighted = false): FieldRule => ({ name, seed, kind: 'text', boundaries: null, separator, weighted });
+  const valueWeights = !ignoresValueWeights(meta);
+  const text = (name: string, seed: number, separator: string | null = null, weighted = false): FieldRule => ({ name, seed, kind: 'text', boundaries: null, separator, weighted, valueWeights: weighted && valueWeights });
   if (format === 'criteo') {
     const dense = reader.numeric === 'dense';
     return {
       format,
-      fields: fieldNames.map((n, i) => (!dense && /^I\d+$/.test(n) ? { name: n, seed: i, kind: 'int', boundaries: null, separator: null, weighted: false } : text(n, i))),
+      fields: fieldNames.map((n, i) => (!dense && /^I\d+$/.test(n) ? { name: n, seed: i, kind: 'int', boundaries: null, separator: null, weighted: false, valueWeights: false } : text(n, i))),
       dense: denseNames.map((name) => ({ name, transform: 'log1p-positive' })),
     };
   }
@@ -72,7 +79,7 @@ export function rawRules(meta: Record<string, unknown>, fieldNames: readonly str
       format,
       fields: fieldNames.map((n, i): FieldRule => {
         const num = numeric.get(n);
-        if (num?.mode === 'bucket') return { name: n, seed: i, kind: 'bucket', boundaries: Array.isArray(num.boundaries) ? num.boundaries : null, separator: null, weighted: false };
+        if (num?.mode === 'bucket') return { name: n, seed: i, kind: 'bucket', boundaries: Array.isArray(num.boundaries) ? num.boundaries : null, separator: null, weighted: false, valueWeights: false };
         return text(n, i, multi.get(n) ?? null);
       }),
       dense: denseNames.map((name) => ({ name, transform: numeric.get(name)?.transform === 'log1p' ? 'log1p' : 'none' })),

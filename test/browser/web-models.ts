@@ -107,7 +107,8 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
   const csvRaw = lines.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [header[i], v])));
   cases.push({ name: 'csv', bhm: encodeModelFile(csv.model, csv.meta, csv.tensors), onnx: exportOnnx(csv).bytes, raw: csvRaw, ids: null, want: await scoresOfFile(csv, csvPath) });
 
-  // 4–5. libsvm (single-valued `idx:val` tokens) and libffm (`field:idx:val`, multi-valued, sum pooling): values carry weights.
+  // 4–5. libsvm (single-valued `idx:val` tokens) and libffm (`field:idx:val`, multi-valued, sum pooling): values carry
+  // weights (the files record valueWeights, as bhembed train writes them; 0.1.0 files without it: test/export/compat-weights).
   for (const format of ['libsvm', 'libffm'] as const) {
     const path = join(FIXTURES, `data.${format}`);
     const names = ['f0', 'f1', 'f2'];
@@ -115,7 +116,7 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
       { arch: format === 'libsvm' ? 'fm' : 'deepfm', dim: 4, mlp: [8], fields: names.map((name, i) => ({ name, index: i === 2 ? { method: 'hash', rows: 13 } : bh(12, 3, 'skip'), pooling: 'sum' })) },
       ops,
       10,
-      metaFor(format, names, [], { numFields: 3 }),
+      metaFor(format, names, [], { numFields: 3, valueWeights: true }),
     );
     const raw = readFileSync(path, 'utf8')
       .trim()

@@ -76,6 +76,19 @@ test('libffm: multi-valued fields with weights, any token order, absent field â†
   assert.deepEqual(Array.from(chunks[0].fields[0].offsets as Uint32Array), [0, 2, 3, 4]);
 });
 
+test('valueWeights false (a 0.1.0 model file): libsvm/libfm/libffm fields carry no weights, same ids, val still checked', async () => {
+  for (const [format, text] of [['libsvm', '+1 12:0.5 7:1 3:2\n-1 5:1'], ['libfm', '+1 12:0.5 7:1 3:2\n-1 5:1'], ['libffm', '1 0:5:1 2:9:0.5 0:6:2\n0 1:3:1']] as const) {
+    const path = tmpFile(text);
+    const plain = await openReader(format, path, { numFields: 3, valueWeights: false });
+    assert.ok(plain.fields.every((f) => !f.weighted), `${format}: fields must not be weighted`);
+    const chunks = await collect(plain);
+    assert.ok(chunks[0].fields.every((c) => c.weights === undefined), `${format}: no weight columns`);
+    const weighted = flatten(await collect(await openReader(format, path, { numFields: 3 })));
+    assert.deepEqual(flatten(chunks).map((r) => r.values), weighted.map((r) => r.values), `${format}: the same ids as with weights`);
+    await assert.rejects(collect(await openReader(format, tmpFile(format === 'libffm' ? '1 0:5:x' : '1 5:x'), { numFields: 3, valueWeights: false })), /value is not a number/, `${format}: a bad val is still an error`);
+  }
+});
+
 test('csv: categorical, dense (log1p), bucketized (boundaries and logÂ² rule), multi-valued mean/sum, quotes', async () => {
   const schema = {
     label: 'clicked',

@@ -10,6 +10,9 @@ import { Rng } from '../../../src/core/rng.js';
 import { handleError } from '../../../src/cli/handle-error.js';
 import { loadRunData, trainModel, type DataOptions, type ModelOptions } from '../../../src/experiment/pipeline.js';
 import { Trainer } from '../../../src/train/trainer.js';
+import { BinaryMetrics } from '../../../src/train/metrics.js';
+import { readModelFile } from '../../../src/models/model-file.js';
+import { Predictor } from '../../../src/serve/predictor.js';
 import { tempDir } from '../../temp-dir.js';
 import { plantedTask } from './planted-data.js';
 
@@ -40,8 +43,29 @@ test('libffm: the value weights reach the embedding bag (same id, the value alon
   const row = (bit: boolean, rng: Rng): string => `$y 0:7:${bit ? 2 : 0.1} 1:${rng.int(10)}:1`;
   const train = write('w-train.ffm', 3000, 1, row);
   const testFile = write('w-test.ffm', 1000, 2, row);
-  const auc = await testAuc({ format: 'libffm', train, test: testFile });
+  const out = join(dir, 'w.bhm');
+  const { metrics } = await trainModel(await loadRunData({ format: 'libffm', train, test: testFile }), lrFull, { out });
+  const auc = metrics.test?.auc as number;
   assert.ok(auc > 0.85, `AUC ${auc}: the values carry the label; ignoring them gives 0.5`);
+  // The model file records what its scores depend on: the weights reach the model, libffm pools by sum.
+  const file = readModelFile(out);
+  const reader = (file.meta.data as { reader: Record<string, unknown> }).reader;
+  assert.equal(reader.valueWeights, true, `${out}: meta.data.reader must record valueWeights: true (without it the file reads as a 0.1.0 file, weights 1)`);
+  assert.deepEqual((file.model as { fields: { pooling: string }[] }).fields.map((f) => f.pooling), ['sum', 'sum'], 'libffm fields pool by sum, recorded in the model config');
+  const scored = async (meta: Record<string, unknown>): Promise<number> => {
+    const p = await Predictor.fromContents({ ...file, meta }, out);
+    try {
+      const m = new BinaryMetrics();
+      for await (const b of p.predictFile(testFile)) m.add(b.probs, b.labels);
+      return m.result().auc;
+    } finally {
+      await p.close();
+    }
+  };
+  assert.ok(Math.abs((await scored(file.meta)) - auc) < 1e-9, 'the saved file scores its test set as training did');
+  // The same file without the key (as 0.1.0 wrote them): every weight is 1, so field 0 no longer tells the label.
+  const old = await scored({ ...file.meta, data: { ...(file.meta.data as object), reader: { ...reader, valueWeights: undefined } } });
+  assert.ok(Math.abs(old - 0.5) < 0.05, `a file without valueWeights must be scored with weights 1 (AUC ≈ 0.5), got ${old}`);
 });
 
 test('csv: a multi-valued column with "pooling": "sum" trains as sum, "mean" as mean', async () => {
@@ -54,8 +78,16 @@ test('csv: a multi-valued column with "pooling": "sum" trains as sum, "mean" as 
     writeFileSync(p, JSON.stringify({ label: 'y', categorical: ['c'], multi: [{ name: 'tags', separator: '|', pooling }] }));
     return p;
   };
-  const sum = await testAuc({ format: 'csv', train, test: testFile, schema: schema('sum') });
+  const out = join(dir, 'p.bhm');
+  const sum = (await trainModel(await loadRunData({ format: 'csv', train, test: testFile, schema: schema('sum') }), lrFull, { out })).metrics.test?.auc as number;
   assert.ok(sum > 0.85, `sum pooling: AUC ${sum}`);
+  // Recorded in the file's config, so a loaded model pools as it trained.
+  assert.deepEqual((readModelFile(out).model as { fields: { pooling: string }[] }).fields.map((f) => f.pooling), ['mean', 'sum'], `${out}: the schema's sum pooling of 'tags'`);
+  const p = await Predictor.load(out);
+  const m = new BinaryMetrics();
+  for await (const b of p.predictFile(testFile)) m.add(b.probs, b.labels);
+  await p.close();
+  assert.ok(Math.abs(m.result().auc - sum) < 1e-9, `the saved file scores the test set as training did: ${m.result().auc} vs ${sum}`);
   const mean = await testAuc({ format: 'csv', train, test: testFile, schema: schema('mean') });
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean pooling cannot see the repeats: AUC ${mean}`);
 });
