@@ -251,7 +251,8 @@ export class Coordinator {
     const kept = [...(round.kept ?? []), ...(params !== null && params !== round.params ? [params] : [])];
     const drop = kept.length > KEEP_PARAMS ? kept.splice(0, kept.length - KEEP_PARAMS) : [];
     const next: RoundRecord = { r: round.r + 1, params, at: Date.now(), closedRounds: round.closedRounds + (stats.contributors > 0 ? 1 : 0), closed, kept };
-    if (!this.isLeader || (await this.store.casJson('round', next, cur.revision)) === null) {
+    const won = this.isLeader && ((await this.store.casJson('round', next, cur.revision)) !== null || (await this.wroteRound(next)));
+    if (!won) {
       if (params !== round.params && params !== null) await this.store.deleteBlob(params);
       return;
     }
@@ -265,6 +266,15 @@ export class Coordinator {
     }
     // Bases of workers that missed a few rounds stay available for a while.
     for (const d of drop) await this.store.deleteBlob(d);
+  }
+
+  /**
+   * A compare-and-set whose answer was lost (a server died after it wrote) is retried and then refused: the round
+   * record itself says whether this coordinator's write landed (its params name is its own).
+   */
+  private async wroteRound(next: RoundRecord): Promise<boolean> {
+    const now = (await this.store.getJson<RoundRecord>('round'))?.value;
+    return now !== undefined && now.r === next.r && now.at === next.at && now.params === next.params;
   }
 
   /** A model version after each finished epoch and, when every shard is done, the final one and the report. */

@@ -4,9 +4,10 @@
 // through leader elections and reconnects (a JetStream cluster that loses a server answers 503 / times out for a
 // few seconds), so callers never see a transient failure. Loaded only by `--cluster` code paths.
 
+import { createHash } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import { AckPolicy, jetstream, jetstreamManager, RetentionPolicy, type Consumer, type JetStreamClient, type JetStreamManager, type JsMsg, type MsgRequest } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Objm, type ObjectStore } from '@nats-io/obj';
 import { ConfigError, IoError, UsageError } from '../core/errors.js';
@@ -43,7 +44,11 @@ export function parseClusterUrl(url: string): string[] {
   return parts;
 }
 
+/** A failure that a retry may cure (a read ahead of a replica). */
+class TransientError extends Error {}
+
 function transient(e: unknown): boolean {
+  if (e instanceof TransientError) return true;
   const msg = String((e as Error)?.message ?? e);
   const code = (e as { code?: unknown })?.code;
   return (
@@ -99,7 +104,9 @@ export class JobStore {
     const servers = parseClusterUrl(url);
     let nc: NatsConnection;
     try {
-      nc = await connect({ servers, name: opts.name ?? 'bhembed', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5000 });
+      // Pings every 5 s, 3 unanswered: a server that vanished without closing its socket (a machine lost) is left
+      // for another within ~15 s (the default, 2 min x 2, stalled every call for minutes).
+      nc = await connect({ servers, name: opts.name ?? 'bhembed', maxReconnectAttempts: -1, reconnectTimeWait: 250, timeout: 5000, pingInterval: 5000, maxPingOut: 3 });
     } catch (e) {
       throw new IoError(`--cluster ${url}: cannot connect (${(e as Error).message}); is \`nats-server -js\` running there?`);
     }
@@ -187,19 +194,35 @@ export class JobStore {
   async liveWorkers<T extends { at: number }>(): Promise<Map<string, T>> {
     const out = new Map<string, T>();
     const now = Date.now();
-    for (const k of await this.keys('w.*')) {
-      const v = (await this.getJson<T>(k))?.value;
-      if (v && now - v.at <= HEARTBEAT_TTL_S * 1000) out.set(k.slice(2), v);
-    }
+    for (const [k, v] of await this.entries<T>('w.*')) if (now - v.at <= HEARTBEAT_TTL_S * 1000) out.set(k.slice(2), v);
     return out;
   }
 
+  /**
+   * The live keys matching a KV filter ('done.>', 'w.*'). Read from the stream's subject list (stream info with a
+   * subject filter, answered by the stream leader) instead of the client's kv.keys(), which creates an ephemeral
+   * consumer: on nats-server 2.9 a new consumer may be placed on a server that died minutes ago (the meta leader
+   * still counts it as a peer), and its creation times out until that server is declared gone.
+   */
   async keys(filter: string): Promise<string[]> {
-    return retry(`keys ${filter}`, async () => {
-      const out: string[] = [];
-      for await (const k of await this.kv.keys(filter)) out.push(k);
-      return out;
+    return [...(await this.entries(filter)).keys()];
+  }
+
+  /** Keys matching `filter` with their values (deleted keys left out). */
+  async entries<T>(filter: string): Promise<Map<string, T>> {
+    const prefix = `$KV.${this.names.kv}.`;
+    const subjects = await retry(`keys ${filter}`, async () => {
+      const info = await this.jsm.streams.info(`KV_${this.names.kv}`, { subjects_filter: `${prefix}${filter}` });
+      return Object.keys(info.state.subjects ?? {});
     });
+    const out = new Map<string, T>();
+    // Purged keys keep their subject (the purge marker): getJson reads them as absent.
+    const values = await Promise.all(subjects.map((s) => this.getJson<T>(s.slice(prefix.length))));
+    subjects.forEach((s, i) => {
+      const v = values[i];
+      if (v !== null) out.set(s.slice(prefix.length), v.value);
+    });
+    return out;
   }
 
   async deleteKey(key: string): Promise<void> {
@@ -210,10 +233,41 @@ export class JobStore {
     await retry(`put ${name}`, () => this.obj.putBlob({ name }, data));
   }
 
+  /**
+   * An object's bytes, read without a consumer (the client's obj.get() creates one; see keys()): the metadata by
+   * the stream leader's last-message-for-subject get, then each chunk by next-message-for-subject gets, the digest
+   * checked. A chunk not found yet (a reader ahead of a replica) or a digest mismatch counts as transient.
+   */
   async getBlob(name: string): Promise<Uint8Array> {
-    const b = await retry(`get ${name}`, () => this.obj.getBlob(name));
+    const b = await retry(`get ${name}`, () => this.readObject(name));
     if (b === null) throw new IoError(`cluster job ${this.job}: object ${name} is missing`);
     return b;
+  }
+
+  private async readObject(name: string): Promise<Uint8Array | null> {
+    const stream = `OBJ_${this.names.obj}`;
+    const meta = await this.jsm.streams.getMessage(stream, { last_by_subj: `$O.${this.names.obj}.M.${Buffer.from(name).toString('base64url')}${'='.repeat((3 - (Buffer.byteLength(name) % 3)) % 3)}` });
+    if (meta === null) return null;
+    const info = meta.json<{ nuid: string; size: number; chunks: number; digest: string; deleted?: boolean }>();
+    if (info.deleted) return null;
+    const out = new Uint8Array(info.size);
+    const hash = createHash('sha256');
+    const subj = `$O.${this.names.obj}.C.${info.nuid}`;
+    let seq = 1;
+    let at = 0;
+    for (let c = 0; c < info.chunks; c++) {
+      // next_by_subj: the server's message get has it since 2.9 (the client types list it for direct gets only).
+      const m = await this.jsm.streams.getMessage(stream, { seq, next_by_subj: subj } as unknown as MsgRequest);
+      if (m === null || m.seq >= meta.seq) throw new TransientError(`object ${name}: chunk ${c + 1} of ${info.chunks} not found`);
+      if (at + m.data.length > out.length) throw new Error(`object ${name}: chunks exceed ${info.size} bytes`);
+      out.set(m.data, at);
+      hash.update(m.data);
+      at += m.data.length;
+      seq = m.seq + 1;
+    }
+    const digest = hash.digest('base64url');
+    if (at !== info.size || info.digest.replace(/^SHA-256=/, '').replace(/=+$/, '') !== digest) throw new TransientError(`object ${name}: digest mismatch`);
+    return out;
   }
 
   async hasBlob(name: string): Promise<boolean> {
@@ -222,11 +276,6 @@ export class JobStore {
 
   async deleteBlob(name: string): Promise<void> {
     await retry(`delete ${name}`, () => this.obj.delete(name)).catch(() => undefined);
-  }
-
-  async listBlobs(prefix: string): Promise<string[]> {
-    const list = await retry('list objects', () => this.obj.list());
-    return list.filter((o) => !o.deleted && o.name.startsWith(prefix)).map((o) => o.name);
   }
 
   async close(): Promise<void> {
