@@ -16,7 +16,7 @@ import type { Columns } from '../data/batches/columns.js';
 import type { Trainer } from '../train/trainer.js';
 import { averageInto } from './average.js';
 import { decodeParams, decodeShard, decodeSubmission, encodeParams, type Submission } from './codec.js';
-import { makeTrainer, setupJob, versionMeta, type JobSpec, type SetupOptions } from './job.js';
+import { makeTrainer, setupJob, shardBlob, shardColumns, versionMeta, type JobSpec, type SetupOptions } from './job.js';
 import { LEASE_TTL_S, type JobStore } from './nats.js';
 import type { ClosedRecord, RoundRecord, WorkerStats } from './worker.js';
 
@@ -332,7 +332,7 @@ export class Coordinator {
   private async calibrationRows(): Promise<Columns> {
     if (this.trainData !== null) return this.trainData;
     const spec = this.spec as JobSpec;
-    return decodeShard(await this.store.getBlob(`shard/${spec.shards[0].id}`));
+    return shardColumns(await this.store.getBlob(shardBlob(spec.shards[0])), spec.shards[0]);
   }
 
   private async report(trainer: Trainer, done: Set<string>): Promise<ClusterReport> {

@@ -4,7 +4,7 @@
 // worker taking the shards in order sees the very batches `bhembed train` sees. Each shard's rows go to the object
 // store as columnar data (no worker needs the input files) and its id to the work-queue stream.
 
-import { UsageError } from '../core/errors.js';
+import { IoError, UsageError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { createGemmProvider, createOps, type GemmKind } from '../kernels/index.js';
 import type { ModelConfig } from '../models/config.js';
@@ -13,8 +13,10 @@ import type { ReaderOptions } from '../data/reader.js';
 import { loadRunData, modelConfigFor, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
 import { Trainer } from '../train/trainer.js';
 import type { Columns } from '../data/batches/columns.js';
+import { concatChunks, type DataChunk } from '../data/chunk.js';
+import { MultiFileInput } from '../data/inputs.js';
 import type { MergeMode } from './average.js';
-import { encodeShard } from './codec.js';
+import { decodeShard, encodeShard } from './codec.js';
 import type { JobStore } from './nats.js';
 
 /** When workers average: every this many rows (per worker) or seconds, and at every shard's end. */
@@ -25,6 +27,15 @@ export interface ShardRef {
   epoch: number;
   index: number;
   rows: number;
+  /** Streamed setup: the object holding the rows (a run of the input, shared by every epoch). @default `shard/<id>` */
+  blob?: string;
+  /** Streamed setup: the seed the worker shuffles the run's rows with (one per epoch and shard). */
+  shuffle?: number;
+}
+
+/** The object holding a shard's rows. */
+export function shardBlob(s: ShardRef): string {
+  return s.blob ?? `shard/${s.id}`;
 }
 
 export interface JobSpec {
@@ -65,10 +76,11 @@ export interface SetupOptions {
 /** Loads and plans like `bhembed train`, uploads config and shards, publishes the shard ids. Returns the data too. */
 export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: () => boolean): Promise<{ spec: JobSpec; config: ModelConfig; data: RunData }> {
   await store.purgeShards();
-  // The coordinator holds the rows in memory to cut them into shards (streamed setup is future work).
-  const data = await loadRunData({ ...o.data, dataMode: 'memory' }, o.onProgress);
-  const ds = data.train.columns as Columns;
   const m = o.model;
+  // --data-mode as `bhembed train` reads it: held in memory (auto: inputs up to 256 MiB), or streamed, the
+  // counting pass keeping no rows (and the full/hybrid vocabularies counted in it, as train does).
+  const data = await loadRunData({ ...o.data, fullVocab: m.method === 'full', hotCounts: m.method === 'hybrid' }, o.onProgress);
+  const ds = data.train.columns;
   const { specs } = planIndexSpecs(data, m);
   const config = modelConfigFor(data, m, specs);
   const n = data.train.rows;
@@ -77,22 +89,13 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
   const shardRows = Math.ceil(wantShard / batchSize) * batchSize; // whole batches: the same steps as one process
   await store.putBlob('config.json', new TextEncoder().encode(JSON.stringify(config)));
   // Valid and test rows go to the object store too, so whichever worker coordinates at the end can score them.
+  // (Streamed, the valid and test rows are read here: they are scored whole, so the coordinator holds them.)
   for (const [name, split] of [['valid', data.valid], ['test', data.test]] as const) {
-    if (split?.columns) await store.putBlob(`eval/${name}`, encodeShard(split.columns, Int32Array.from({ length: split.columns.rows }, (_, i) => i)));
+    if (split === undefined) continue;
+    const cols = split.columns ?? (await readSplit(data, split.files));
+    await store.putBlob(`eval/${name}`, encodeShard(cols, Int32Array.from({ length: cols.rows }, (_, i) => i)));
   }
-  const rng = new Rng(m.seed);
-  const order = new Int32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  const shards: ShardRef[] = [];
-  for (let e = 0; e < m.epochs; e++) {
-    rng.shuffle(order); // as Trainer.fit: one RNG, shuffled in place every epoch
-    for (let k = 0, start = 0; start < n; k++, start += shardRows) {
-      const rows = order.subarray(start, Math.min(n, start + shardRows));
-      const ref: ShardRef = { id: `e${e}-s${k}`, epoch: e, index: k, rows: rows.length };
-      await store.putBlob(`shard/${ref.id}`, encodeShard(ds, rows));
-      shards.push(ref);
-    }
-  }
+  const shards = ds !== null ? await heldShards(store, ds, m, shardRows) : await streamedShards(store, data, m, shardRows, o.onProgress);
   const names = data.train.fieldNames;
   const fieldRows = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1 }));
   const reader = { ...(data.reader as Record<string, unknown>) } as ReaderOptions;
@@ -123,6 +126,105 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
   // Shard ids go out last: a worker that takes one finds its data, the spec and the config in place.
   for (const s of shards) await store.publishShard(new TextEncoder().encode(JSON.stringify(s)));
   return { spec, config, data };
+}
+
+/**
+ * Rows held in memory: shard k of epoch e is rows order_e[kS, (k+1)S) of the epoch's shuffled order (the trainer's
+ * RNG and seed), so one worker taking the shards in order trains exactly what `bhembed train` trains.
+ */
+async function heldShards(store: JobStore, ds: Columns, m: ModelOptions, shardRows: number): Promise<ShardRef[]> {
+  const n = ds.rows;
+  const rng = new Rng(m.seed);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const shards: ShardRef[] = [];
+  for (let e = 0; e < m.epochs; e++) {
+    rng.shuffle(order); // as Trainer.fit: one RNG, shuffled in place every epoch
+    for (let k = 0, start = 0; start < n; k++, start += shardRows) {
+      const rows = order.subarray(start, Math.min(n, start + shardRows));
+      const ref: ShardRef = { id: `e${e}-s${k}`, epoch: e, index: k, rows: rows.length };
+      await store.putBlob(shardBlob(ref), encodeShard(ds, rows));
+      shards.push(ref);
+    }
+  }
+  return shards;
+}
+
+/**
+ * Streamed: the training files are read once more, in order, and cut into runs of S rows as they arrive (at most
+ * one run plus one reader chunk is held), each run uploaded once as `rows/<k>`. Epoch e takes the runs in an order
+ * shuffled by the seed, and each shard names a seed the worker shuffles the run's rows with; as
+ * `--data-mode stream` trains through a shuffle buffer, the mixing is local (within a run, and across the runs
+ * the workers train at the same time) rather than one global permutation.
+ */
+async function streamedShards(store: JobStore, data: RunData, m: ModelOptions, shardRows: number, onProgress?: (e: ProgressEvent) => void): Promise<ShardRef[]> {
+  onProgress?.({ type: 'phase', phase: 'load', message: `cutting ${data.train.files.join(',')} into runs of ${shardRows} rows` });
+  const runs: number[] = [];
+  const put = async (c: Columns, rows: ArrayLike<number>): Promise<void> => {
+    await store.putBlob(`rows/${runs.length}`, encodeShard(c, rows));
+    runs.push(rows.length);
+  };
+  const range = (a: number, b: number): Int32Array => Int32Array.from({ length: b - a }, (_, i) => a + i);
+  const input = await MultiFileInput.open(data.options.format, data.train.files, data.readerForSplits);
+  const { fields, numDense } = input.first;
+  let held: DataChunk[] = [];
+  let heldRows = 0;
+  const cut = async (last: boolean): Promise<void> => {
+    if (heldRows === 0 || (heldRows < shardRows && !last)) return;
+    const all = held.length === 1 ? held[0] : concatChunks(held, fields, numDense);
+    let start = 0;
+    for (; all.rows - start >= shardRows; start += shardRows) await put(all, range(start, start + shardRows));
+    if (last && start < all.rows) {
+      await put(all, range(start, all.rows));
+      start = all.rows;
+    }
+    held = start < all.rows ? [chunkOf(decodeShard(encodeShard(all, range(start, all.rows))))] : [];
+    heldRows = all.rows - start;
+  };
+  for await (const c of input.chunks()) {
+    held.push(c);
+    heldRows += c.rows;
+    await cut(false);
+  }
+  await cut(true);
+  const rows = runs.reduce((a, r) => a + r, 0);
+  if (rows !== data.train.rows) throw new IoError(`${data.train.files.join(',')}: ${rows} rows on the second read, ${data.train.rows} on the first (did the files change?)`);
+  const rng = new Rng(m.seed);
+  const order = Int32Array.from(runs, (_, i) => i);
+  const shards: ShardRef[] = [];
+  for (let e = 0; e < m.epochs; e++) {
+    rng.shuffle(order);
+    order.forEach((run, k) => shards.push({ id: `e${e}-s${k}`, epoch: e, index: k, rows: runs[run], blob: `rows/${run}`, shuffle: rng.nextU32() }));
+  }
+  return shards;
+}
+
+/** A shard's compact columns as a reader chunk (offsets from 0), to join the next chunks. */
+function chunkOf(c: Columns): DataChunk {
+  const out: DataChunk = {
+    rows: c.rows,
+    labels: c.labels,
+    numDense: c.numDense ?? 0,
+    fields: c.fields.map((f) => ({ ids: f.ids, ...(f.offsets ? { offsets: Uint32Array.from(f.offsets) } : {}), ...(f.weights ? { weights: f.weights } : {}) })),
+  };
+  if (c.dense) out.dense = c.dense;
+  return out;
+}
+
+/** A streamed split's rows, read whole (valid/test: scored at once). */
+async function readSplit(data: RunData, files: string[]): Promise<Columns> {
+  const input = await MultiFileInput.open(data.options.format, files, data.readerForSplits);
+  const parts: DataChunk[] = [];
+  for await (const c of input.chunks()) parts.push(c);
+  return concatChunks(parts, input.first.fields, input.first.numDense);
+}
+
+/** The rows of a shard as the worker trains them: the stored run, shuffled by the shard's seed when it has one. */
+export function shardColumns(bytes: Uint8Array, s: ShardRef): Columns {
+  const ds = decodeShard(bytes);
+  if (s.shuffle === undefined) return ds;
+  const order = new Rng(s.shuffle).shuffle(Int32Array.from({ length: ds.rows }, (_, i) => i));
+  return decodeShard(encodeShard(ds, order));
 }
 
 /** A trainer for the job's model on this machine, built as trainModel builds it (engine, GEMM, optimizer). */

@@ -13,7 +13,7 @@ export interface ClusterStatus {
   message?: string;
   shards: { total: number; done: number; pending: number; inFlight: number; redelivered: number };
   rows: { perEpoch: number; epochs: number; trained: number };
-  workers: (WorkerStats & { shard: string | null; ageSeconds: number })[];
+  workers: (WorkerStats & { shard: string | null; shardDone?: number; shardRows?: number; ageSeconds: number })[];
   coordinator: { holder: string; expiresIn: number; takeovers: number } | null;
   lastSync: { round: number; workers: number; rows: number; bytes: number; seconds: number; ago: number } | null;
   rounds: number;
@@ -37,7 +37,7 @@ export async function clusterStatus(store: JobStore): Promise<ClusterStatus> {
     pending = await store.pendingShards(); // no worker has asked for a shard yet
   }
   const workers: ClusterStatus['workers'] = [];
-  for (const w of (await store.liveWorkers<WorkerStats & { shard: string | null }>()).values()) workers.push({ ...w, ageSeconds: (now - w.at) / 1000 });
+  for (const w of (await store.liveWorkers<WorkerStats & { shard: string | null; shardDone?: number; shardRows?: number }>()).values()) workers.push({ ...w, ageSeconds: (now - w.at) / 1000 });
   const lease = (await store.getJson<Lease>('lease'))?.value;
   const last = (await store.getJson<{ round: number; workers: number; rows: number; bytes: number; seconds: number; at: number }>('lastSync'))?.value;
   const round = (await store.getJson<{ closedRounds: number }>('round'))?.value;
@@ -62,19 +62,27 @@ export async function clusterStatus(store: JobStore): Promise<ClusterStatus> {
   };
 }
 
+/** `[#####-----]  40%`: the bar `bhembed train` draws, in text (status output may go to a file). */
+export function textBar(done: number, total: number, width = 20): string {
+  const frac = total > 0 ? Math.min(1, Math.max(0, done / total)) : 0;
+  const full = Math.round(frac * width);
+  return `[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(frac * 100).toFixed(0).padStart(3)}%`;
+}
+
 function mb(bytes: number): string {
   return bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${(bytes / 1e3).toFixed(1)} kB`;
 }
 
 export function formatStatus(s: ClusterStatus): string[] {
   const lines = [`job ${s.job}: ${s.state}${s.message ? ` (${s.message})` : ''}`];
-  lines.push(`shards: ${s.shards.done}/${s.shards.total} done, ${s.shards.pending} pending, ${s.shards.inFlight} in flight, ${s.shards.redelivered} redelivered`);
+  lines.push(`shards: ${textBar(s.shards.done, s.shards.total)} ${s.shards.done}/${s.shards.total} done, ${s.shards.pending} pending, ${s.shards.inFlight} in flight, ${s.shards.redelivered} redelivered`);
   if (s.rows.perEpoch > 0) lines.push(`rows: ${s.rows.trained} of ${s.rows.perEpoch * s.rows.epochs} trained (${s.rows.perEpoch} x ${s.rows.epochs} epochs)`);
   lines.push(s.coordinator ? `coordinator: ${s.coordinator.holder} (lease ${s.coordinator.expiresIn.toFixed(1)} s, ${s.coordinator.takeovers} takeovers)` : 'coordinator: none');
   lines.push(`workers alive: ${s.workers.length}`);
   for (const w of s.workers) {
     const rate = w.trainSeconds + w.syncSeconds > 0 ? (w.rows / (w.trainSeconds + w.syncSeconds)).toFixed(0) : '0';
-    lines.push(`  ${w.worker}: ${w.rows} rows, ${rate} rows/s, sync ${w.syncSeconds.toFixed(2)} s over ${w.syncs} rounds${w.shard ? `, on shard ${w.shard}` : ', idle'}`);
+    const bar = w.shard && w.shardRows ? `${textBar(w.shardDone ?? 0, w.shardRows)} ${w.shardDone ?? 0}/${w.shardRows} rows of shard ${w.shard}` : w.shard ? `on shard ${w.shard}` : 'idle';
+    lines.push(`  ${w.worker}: ${bar}; ${w.rows} rows in all, ${rate} rows/s, sync ${w.syncSeconds.toFixed(2)} s over ${w.syncs} rounds`);
   }
   lines.push(s.lastSync ? `last sync: round ${s.lastSync.round}, ${s.lastSync.workers} workers, ${s.lastSync.rows} rows, ${mb(s.lastSync.bytes)}, ${s.lastSync.ago.toFixed(1)} s ago (${s.rounds} rounds)` : 'last sync: none');
   lines.push(`model versions: ${s.versions.length === 0 ? 'none' : s.versions.map((v) => `${v.version}${v.final ? ' (final)' : ''}`).join(', ')}`);

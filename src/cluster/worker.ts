@@ -12,10 +12,10 @@ import { ConfigError } from '../core/errors.js';
 import type { ModelConfig } from '../models/config.js';
 import type { NamedParam } from '../nn/params.js';
 import type { Trainer } from '../train/trainer.js';
-import { decodeParams, decodeShard, diffParams, encodeSubmission, sliceColumns } from './codec.js';
+import { decodeParams, diffParams, encodeSubmission, sliceColumns } from './codec.js';
 import { Coordinator, type ClusterReport } from './coordinator.js';
 import type { JobSpec, SetupOptions, ShardRef } from './job.js';
-import { makeTrainer } from './job.js';
+import { makeTrainer, shardBlob, shardColumns } from './job.js';
 import { HEARTBEAT_TTL_S, JobStore, type JsMsg } from './nats.js';
 
 export interface RoundRecord {
@@ -61,8 +61,10 @@ export interface WorkerOptions {
   /** Rows per Trainer.fit call between checks (bounded so heartbeats and the lease keep running). */
   maxChunkRows?: number;
   log?: (line: string) => void;
-  /** Called after each shard (for progress bars). */
-  onShard?: (s: { shard: ShardRef; rows: number; done: number; total: number }) => void;
+  /** Called after each shard (done: the job's finished shards of `total`). */
+  onShard?: (s: { shard: ShardRef; rows: number; done: number; total: number; loss: number; seconds: number; syncSeconds: number; syncs: number }) => void;
+  /** Called after each run of rows inside a shard (for the progress bar): rows of the shard done so far. */
+  onRows?: (p: { shard: ShardRef; epochs: number; done: number }) => void;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -88,6 +90,9 @@ export class ClusterWorker {
   private pendingRows = 0;
   private pendingShards: Record<string, number> = {};
   private currentShard: string | null = null;
+  /** Rows of the current shard trained so far, and its size (in heartbeats: `cluster status` draws a bar). */
+  private shardDone = 0;
+  private shardRows = 0;
   private attempts: Record<string, number> = {};
 
   constructor(
@@ -107,7 +112,7 @@ export class ClusterWorker {
     const hbEvery = Math.max(200, (HEARTBEAT_TTL_S * 1000) / 4);
     const beat = (): void => {
       if (this.stopping) return;
-      void this.store.putOnce(`w.${this.id}`, { ...this.stats, shard: this.currentShard, at: Date.now() }).catch(() => undefined);
+      void this.store.putOnce(`w.${this.id}`, { ...this.stats, shard: this.currentShard, shardDone: this.shardDone, shardRows: this.shardRows, at: Date.now() }).catch(() => undefined);
     };
     this.timers.push(setInterval(beat, hbEvery));
     this.coordinator.start();
@@ -204,25 +209,34 @@ export class ClusterWorker {
       }
       const m = msg;
       const keep = setInterval(() => m.working(), Math.max(250, (spec.ackWaitS * 1000) / 4));
+      const before = { t: performance.now(), sync: this.stats.syncSeconds, syncs: this.stats.syncs };
+      let loss = NaN;
       try {
-        await this.trainShard(spec, shard);
+        loss = await this.trainShard(spec, shard);
         await this.store.putJson(`done.${shard.id}`, { worker: this.id, rows: shard.rows, attempt, at: Date.now() });
         m.ack();
       } finally {
         clearInterval(keep);
         this.currentShard = null;
+        this.shardDone = 0;
+        this.shardRows = 0;
       }
       this.stats.shards++;
       const done = (await this.store.keys('done.>')).length;
-      this.opts.onShard?.({ shard, rows: shard.rows, done, total });
+      const seconds = (performance.now() - before.t) / 1000;
+      this.opts.onShard?.({ shard, rows: shard.rows, done, total, loss, seconds, syncSeconds: this.stats.syncSeconds - before.sync, syncs: this.stats.syncs - before.syncs });
     }
   }
 
-  private async trainShard(spec: JobSpec, shard: ShardRef): Promise<void> {
+  /** Trains one shard; returns its mean training loss. */
+  private async trainShard(spec: JobSpec, shard: ShardRef): Promise<number> {
     const trainer = this.trainer as Trainer;
     this.currentShard = shard.id;
+    this.shardDone = 0;
+    this.shardRows = shard.rows;
+    let lossSum = 0;
     await this.adopt(await this.round());
-    const ds = decodeShard(await this.store.getBlob(`shard/${shard.id}`));
+    const ds = shardColumns(await this.store.getBlob(shardBlob(shard)), shard);
     const B = spec.batchSize;
     const maxChunk = Math.max(B, Math.floor((this.opts.maxChunkRows ?? 8 * B) / B) * B);
     const sync = spec.sync;
@@ -232,10 +246,12 @@ export class ClusterWorker {
       let chunk = Math.min(ds.rows - a, maxChunk);
       if ('rows' in sync) chunk = Math.min(chunk, Math.max(B, Math.ceil((sync.rows - sinceSync) / B) * B));
       const t0 = performance.now();
-      await trainer.fit(sliceColumns(ds, a, a + chunk));
+      lossSum += (await trainer.fit(sliceColumns(ds, a, a + chunk))).trainLoss * chunk;
       this.stats.trainSeconds += (performance.now() - t0) / 1000;
       this.stats.rows += chunk;
       a += chunk;
+      this.shardDone = a;
+      this.opts.onRows?.({ shard, epochs: spec.epochs, done: a });
       sinceSync += chunk;
       this.pendingRows += chunk;
       this.pendingShards[shard.id] = (this.pendingShards[shard.id] ?? 0) + chunk;
@@ -249,6 +265,7 @@ export class ClusterWorker {
       await this.coordinator.failure();
     }
     await this.sync();
+    return lossSum / Math.max(1, ds.rows);
   }
 
   /** Submit this replica for the open round; wait until a closed round includes it; adopt the average. */

@@ -8,7 +8,7 @@ import { UsageError } from '../../core/errors.js';
 import type { DataOptions, ModelOptions } from '../../experiment/pipeline.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, required } from '../options.js';
 import { packageVersion, writeJson } from '../common.js';
-import { Progress } from '../progress.js';
+import { formatCount, Progress } from '../progress.js';
 
 export interface ClusterFlags {
   cluster?: string;
@@ -52,17 +52,33 @@ export async function runClusterTrain(flags: ClusterFlags, data: DataOptions, mo
   const merge = parseChoice('--merge', flags.merge ?? 'mean', ['mean', 'sum', 'rows-sum'] as const);
   const ackWaitS = parseFloatOpt('--ack-wait', flags.ackWait ?? '10', 1);
   const store = await JobStore.open(url, job, { name: `bhembed-worker-${process.pid}` });
-  const progress = flags.quiet ? null : new Progress({ label: `cluster ${job}`, unit: 'shards' });
+  // One bar per worker process, as `bhembed train` draws one per epoch: this worker's rows of its current shard,
+  // samples/s and ETA, with the job's finished shards beside it; a line per finished shard.
+  const progress = flags.quiet ? null : new Progress({ label: `cluster ${job}`, unit: 'samples' });
+  let barShard = '';
+  let jobShards = '';
   try {
-    const worker = new ClusterWorker(store, {
+    const worker: InstanceType<typeof ClusterWorker> = new ClusterWorker(store, {
       threads: model.threads,
       setup: { data, model, sync, merge, shardRows, ackWaitS, version: packageVersion() },
-      log: (l) => (progress ? progress.log(l) : undefined),
-      onShard: (s) => {
-        if (progress) {
-          progress.reset(`cluster ${job}`, s.total);
-          progress.update(s.done, `shard ${s.shard.id}`);
+      log: (l) => (progress ? progress.log(`${worker.id}: ${l}`) : undefined),
+      onRows: (p) => {
+        if (progress === null) return;
+        if (barShard !== p.shard.id) {
+          progress.reset(`${worker.id} epoch ${p.shard.epoch + 1}/${p.epochs} shard ${p.shard.id}`, p.shard.rows);
+          barShard = p.shard.id;
         }
+        progress.update(p.done, jobShards);
+      },
+      onShard: (s) => {
+        jobShards = `job ${s.done}/${s.total} shards`;
+        if (progress === null) return;
+        const loss = Number.isFinite(s.loss) ? `train loss ${s.loss.toFixed(4)}, ` : '';
+        progress.log(
+          `${worker.id}: shard ${s.shard.id} done: ${s.rows} rows, ${loss}${formatCount(s.rows / Math.max(1e-9, s.seconds))} samples/s, ` +
+            `sync ${s.syncSeconds.toFixed(2)} s over ${s.syncs} rounds; ${jobShards} done`,
+        );
+        barShard = '';
       },
     });
     const report = await worker.run();
@@ -87,6 +103,8 @@ interface StatusFlags {
   cluster: string;
   job: string;
   json?: boolean;
+  watch?: boolean;
+  interval: string;
 }
 
 interface ModelsFlags {
@@ -105,13 +123,26 @@ export function register(program: Command): void {
     .requiredOption('--cluster <url>', 'nats://HOST:4222')
     .requiredOption('--job <name>', 'cluster job name')
     .option('--json', 'print the status as JSON')
+    .option('--watch', 'redraw the status (a bar per worker) until the job is done or failed')
+    .option('--interval <seconds>', 'with --watch: seconds between redraws', '1')
     .action(async (flags: StatusFlags) => {
+      const interval = parseFloatOpt('--interval', flags.interval, 0.1);
       const { JobStore } = await import('../../cluster/nats.js');
       const { clusterStatus, formatStatus } = await import('../../cluster/status.js');
       const store = await JobStore.open(flags.cluster, flags.job, { name: 'bhembed-status' });
+      const tty = process.stdout.isTTY === true && !flags.json;
+      let drawn = 0;
       try {
-        const s = await clusterStatus(store);
-        process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : `${formatStatus(s).join('\n')}\n`);
+        for (;;) {
+          const s = await clusterStatus(store);
+          const text = flags.json ? JSON.stringify(s, null, 2) : formatStatus(s).join('\n');
+          // On a terminal the block is redrawn in place (cursor up over the last one); elsewhere each is appended.
+          if (tty && drawn > 0) process.stdout.write(`\x1b[${drawn}F\x1b[0J`);
+          process.stdout.write(`${text}\n`);
+          drawn = text.split('\n').length;
+          if (!flags.watch || s.state === 'done' || s.state === 'failed') break;
+          await new Promise((r) => setTimeout(r, interval * 1000));
+        }
       } finally {
         await store.close();
       }
