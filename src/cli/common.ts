@@ -265,6 +265,7 @@ export interface RawModelFlags {
   weightDecay: string;
   initStd: string;
   embeddingLr?: string;
+  minCount?: string;
 }
 
 export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { embedding: true }): Command {
@@ -298,6 +299,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', String(TRAINING_DEFAULTS.weightDecay))
     .option('--init-std <x>', 'std of the normal init of embedding rows', String(TRAINING_DEFAULTS.initStd))
     .option('--embedding-lr <x>', 'learning rate of the embedding tables (default: --lr)')
+    .option('--min-count <n>', 'full tables (--embedding full, and fields the planner keeps full): values seen fewer than n times in the training data share the OOV row (published Criteo pipelines use 10)', String(TRAINING_DEFAULTS.minCount))
     .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default(TRAINING_DEFAULTS.engine))
     .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default(TRAINING_DEFAULTS.gemm));
 }
@@ -352,6 +354,10 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod, given?: 
   const wd = parseFloatOpt('--weight-decay', f.weightDecay, 0);
   if (wd > 0) m.weightDecay = wd;
   m.initStd = parseFloatOpt('--init-std', f.initStd, 0);
+  if (f.minCount !== undefined) {
+    const mc = parseIntOpt('--min-count', f.minCount, 1);
+    if (mc > 1) m.minCount = mc;
+  }
   if (f.embeddingLr !== undefined) m.embeddingLr = parseFloatOpt('--embedding-lr', f.embeddingLr, 0, Infinity, true);
   if (f.blockBits !== undefined) m.blockBits = parseIntOpt('--block-bits', f.blockBits, 1, 64);
   if (f.codeBits !== undefined) m.codeBits = parseIntOpt('--code-bits', f.codeBits, 1, 64);

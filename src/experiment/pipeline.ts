@@ -110,6 +110,8 @@ export interface RunData {
   fullSpecs: IndexSpec[] | null;
   /** Streamed training with hotCounts: each field's hot candidates from the counting pass (in memory: counted on demand). */
   hotCandidates?: HotCandidates[] | null;
+  /** Streamed data: the counting pass's per-field value counts, for full vocabularies with another min count. */
+  fullVocab?: FullVocabBuilder[];
   /** Reader options that reproduce this parsing (stored in the model file). */
   reader: ReaderOptions;
   /** Reader options the streamed splits are read with (the model file's, without what only the file records). */
@@ -165,6 +167,11 @@ export interface ModelOptions {
   initStd?: number;
   /** Embedding learning rate. @default lr */
   embeddingLr?: number;
+  /**
+   * Full tables (method 'full', and fields the planner keeps full): values seen fewer times in the training data share
+   * the OOV row (published Criteo pipelines use 10). @default TRAINING_DEFAULTS.minCount (1)
+   */
+  minCount?: number;
 }
 
 /** The optimizer settings of a run, as the trainer takes them. */
@@ -191,14 +198,15 @@ export interface RunOutcome {
 
 
 /** The regularization and init settings of a run, for the metrics JSON and the model file (only those set). */
-export function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> {
-  const r: Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr'> = {};
+export function regOf(m: ModelOptions): Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr' | 'minCount'> {
+  const r: Pick<ModelOptions, 'dropout' | 'batchNorm' | 'embeddingL2' | 'weightDecay' | 'initStd' | 'embeddingLr' | 'minCount'> = {};
   if (m.dropout) r.dropout = m.dropout;
   if (m.batchNorm) r.batchNorm = true;
   if (m.embeddingL2) r.embeddingL2 = m.embeddingL2;
   if (m.weightDecay) r.weightDecay = m.weightDecay;
   if (m.initStd !== undefined) r.initStd = m.initStd;
   if (m.embeddingLr !== undefined) r.embeddingLr = m.embeddingLr;
+  if (m.minCount !== undefined && m.minCount > 1) r.minCount = m.minCount;
   return r;
 }
 
@@ -346,21 +354,24 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     distinctEstimated: counted.approx,
     fullSpecs: vocab === null ? null : vocab.map((b) => b.build(1)),
     hotCandidates: hot === null ? null : hot.map(topHot),
+    ...(vocab === null ? {} : { fullVocab: vocab }),
     reader,
     readerForSplits: splitReader,
     loadSeconds: (performance.now() - t0) / 1000,
   };
 }
 
-function fullSpec(data: RunData, f: number): IndexSpec {
+/** Field f's full vocabulary: values seen at least minCount times get a row, the rest share the OOV row. */
+function fullSpec(data: RunData, f: number, minCount: number = TRAINING_DEFAULTS.minCount): IndexSpec {
   const ds = data.train.columns;
   if (ds === null) {
     if (data.fullSpecs === null) throw new ConfigError('--embedding full on streamed data needs the vocabularies of the counting pass (loadRunData with fullVocab)', { key: 'fullVocab' });
-    return data.fullSpecs[f];
+    if (minCount === 1) return data.fullSpecs[f];
+    return (data.fullVocab as FullVocabBuilder[])[f].build(minCount);
   }
   const b = new FullVocabBuilder(1024);
   b.add(ds.fields[f].ids, columnLength(ds.fields[f], ds.rows));
-  return b.build(1);
+  return b.build(minCount);
 }
 
 /** Floats per embedding row over all of the architecture's tables: dim (deep/FM/cross) + 1 (linear term). */
@@ -373,6 +384,7 @@ function rowWidth(m: ModelOptions): number {
 export function checkModelOptions(m: ModelOptions): void {
   const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
+  if (m.minCount !== undefined && !(Number.isInteger(m.minCount) && m.minCount >= 1)) throw new UsageError(`--min-count: must be an integer ≥ 1, got ${JSON.stringify(m.minCount)}`);
   if (m.method === 'full' && targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
   if (m.blockBits !== undefined && m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
   if (m.codeBits !== undefined && m.method !== 'bh' && m.method !== 'hybrid') throw new UsageError(`--code-bits applies to --embedding bh and hybrid only, not ${m.method}`);
@@ -389,7 +401,7 @@ export interface HotReport {
 
 function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotOut?: (HotReport | undefined)[]): IndexSpec[] {
   return plan.fields.map((p, f): IndexSpec => {
-    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data, f);
+    if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data, f, m.minCount);
     switch (m.method) {
       case 'bh':
         return p.bh;
@@ -424,7 +436,7 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   const names = data.train.fieldNames;
   const strategy = m.bhStrategy ?? TRAINING_DEFAULTS.bhStrategy;
   checkModelOptions(m);
-  if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data, f)), plan: null };
+  if (m.method === 'full') return { specs: names.map((_, f) => fullSpec(data, f, m.minCount)), plan: null };
   if (m.blockBits !== undefined) {
     return {
       specs: data.distinct.map((n) => {

@@ -65,6 +65,8 @@ export interface TrainReport {
   weightDecay?: number;
   initStd?: number;
   embeddingLr?: number;
+  /** Full tables: values seen fewer times in the training data share the OOV row (absent: 1, every value has a row). */
+  minCount?: number;
   /** Rows dropped under --on-error skip, per reason. */
   skipped?: Record<string, number>;
   /** Training loss per epoch. */
