@@ -39,7 +39,7 @@ const log = (s: string): void => console.log(`[${new Date().toISOString().slice(
 try {
   const file = join(dir, 'train.tsv');
   log(`generating ${ROWS} Criteo-shaped rows (Criteo Kaggle cardinalities) into ${dir}`);
-  const gen = await generateCriteo({ rows: ROWS, out: file, probOut: null, seed: SEED });
+  const gen = await generateCriteo({ rows: ROWS, out: file, probOut: null, seed: SEED, teacherSeed: SEED });
   log(`generated in ${gen.seconds.toFixed(0)} s; loading (dense integers, 26 categorical fields)`);
   const data = await loadRunData({ format: 'criteo', train: file, numeric: 'dense', dataMode: 'memory' });
   rmSync(file);

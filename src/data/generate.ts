@@ -33,8 +33,18 @@ export interface GenerateOptions {
    * a stream. @default `${out}.prob` when out is a path; required when out is a stream (or pass null to skip).
    */
   probOut?: string | Writable | null;
-  /** @default 1 */
+  /**
+   * Seed of the rows drawn (which values, integers and labels). Files written with different seeds and the same
+   * teacherSeed are independent samples of one distribution: a train/test pair. The same seed twice gives the same
+   * rows. @default 1
+   */
   seed?: number;
+  /**
+   * Seed of the planted teacher (its weights, the value strings, missing rates, interaction pairs and bias). Keep
+   * it equal across the files of one experiment; another teacher is another task (a model trained on one scores
+   * about 0.5 on the other). @default 1
+   */
+  teacherSeed?: number;
   /** Distinct values per categorical field (26 of them). @default CRITEO_KAGGLE_CARDINALITIES */
   cardinalities?: readonly number[];
   /** Zipf exponent of the value ranks of every categorical field. @default 1.1 */
@@ -61,6 +71,8 @@ export interface GenerateStats {
   rowsPerSecond: number;
   bias: number;
   pairs: [number, number][];
+  /** Problems worth a word that did not stop the run (the same rows as an earlier output of this process). */
+  warnings: string[];
 }
 
 /** 32-bit avalanche of three words (murmur3 finalizer over a rolling combine). */
@@ -136,7 +148,7 @@ export class CriteoTeacher {
   readonly ranks: Int32Array;
   readonly ints: Float64Array;
 
-  constructor(o: Required<Omit<GenerateOptions, 'out' | 'probOut' | 'rows'>>) {
+  constructor(o: Required<Omit<GenerateOptions, 'out' | 'probOut' | 'rows' | 'teacherSeed'>>) {
     this.seed = o.seed >>> 0;
     this.card = [...o.cardinalities];
     const nc = this.card.length;
@@ -289,7 +301,14 @@ function sumSelf(p: Float64Array, i: number, j: number): number {
 /** 26·25/2 field pairs; more terms only repeat pairs (and 10^9 of them exhausted the heap). */
 export const MAX_PAIRS = 325;
 
+/** Outputs of this process by their generation settings (not rows): the first output each set of seeds wrote. */
+const outputsBySeeds = new Map<string, string>();
+
 function normalizeGenerate(o: GenerateOptions): Required<Omit<GenerateOptions, 'out' | 'probOut' | 'rows'>> {
+  for (const k of ['seed', 'teacherSeed'] as const) {
+    const v = o[k];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0 && v <= 4294967295)) throw new ConfigError(`${k} must be an integer in [0, 2^32 − 1], got ${v}`, { key: k });
+  }
   if (!Number.isInteger(o.rows) || o.rows < 0) throw new ConfigError(`rows must be a non-negative integer, got ${o.rows}`, { key: 'rows' });
   const card = o.cardinalities ?? CRITEO_KAGGLE_CARDINALITIES;
   if (card.length !== 26) throw new ConfigError(`cardinalities must be 26 positive integers (C1..C26), got ${card.length} values`, { key: 'cardinalities' });
@@ -297,6 +316,7 @@ function normalizeGenerate(o: GenerateOptions): Required<Omit<GenerateOptions, '
   if (badCard >= 0) throw new ConfigError(`cardinalities: C${badCard + 1} is ${card[badCard]}, must be an integer in [1, 2^31]`, { key: 'cardinalities' });
   const r = {
     seed: o.seed ?? 1,
+    teacherSeed: o.teacherSeed ?? 1,
     cardinalities: card,
     zipfExponent: o.zipfExponent ?? 1.1,
     missingRate: o.missingRate ?? 0.05,
@@ -357,7 +377,16 @@ export async function generateCriteo(options: GenerateOptions): Promise<Generate
   if (typeof probTarget === 'string' && typeof options.out === 'string' && resolve(probTarget) === resolve(options.out)) {
     throw new ConfigError(`probOut and out are the same file (${options.out}): the probabilities would overwrite the rows`, { key: 'probOut' });
   }
-  const teacher = new CriteoTeacher(o);
+  const warnings: string[] = [];
+  // Same teacher and same row seed → the same rows: a test set that repeats the training rows, silently.
+  const key = JSON.stringify({ ...o, rows: undefined });
+  const earlier = outputsBySeeds.get(key);
+  const name = typeof options.out === 'string' ? options.out : 'a stream';
+  if (earlier !== undefined && earlier !== name && options.rows > 0) {
+    warnings.push(`${name} starts with the same rows as ${earlier} (same seed ${o.seed} and teacherSeed ${o.teacherSeed}): for a train/test pair give each file its own seed and the same teacherSeed`);
+  } else if (options.rows > 0) outputsBySeeds.set(key, name);
+  const { teacherSeed, ...teacherOpts } = o;
+  const teacher = new CriteoTeacher({ ...teacherOpts, seed: teacherSeed });
   teacher.calibrate(o.ctr);
   const rng = new Rng(o.seed);
   const data = openSink(options.out);
@@ -405,6 +434,7 @@ export async function generateCriteo(options: GenerateOptions): Promise<Generate
     bayesAuc: sampleN > 1 ? expectedAuc(sample) : NaN,
     seconds,
     rowsPerSecond: options.rows / Math.max(seconds, 1e-9),
+    warnings,
     bias: teacher.bias,
     pairs: teacher.pairs,
   };

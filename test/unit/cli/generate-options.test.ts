@@ -28,3 +28,23 @@ test('generate: an output in a missing folder is refused before writing, naming 
     message: `--prob-out ${missing}: cannot write: folder ${join(dir, 'nodir')} does not exist`,
   });
 });
+
+test('generate: a file that repeats another file\'s rows (same --seed and --teacher-seed) is named in a warning', async () => {
+  const { bhembedInProcess } = await import('../../e2e/cli-in-process.js');
+  const d = tempDir('bhembed-gen-same-');
+  const gen = (name: string, ...flags: string[]): Promise<{ status: number; stdout: string; stderr: string }> => bhembedInProcess(['generate', '--rows', '40', '--cardinalities', '50', '--out', join(d, name), ...flags]);
+  const a = await gen('train.tsv', '--seed', '5');
+  assert.equal(a.status, 0);
+  assert.match(a.stderr, /^generated 40 rows to .*train\.tsv .*\(seed 5, teacher seed 1\)/);
+  assert.doesNotMatch(a.stderr, /warning/);
+  assert.doesNotMatch((await gen('test.tsv', '--seed', '6')).stderr, /warning/);
+  // In this process the library itself remembers train.tsv's seeds; a new process finds the file in the folder.
+  const gz = await gen('test2.tsv.gz', '--seed', '5', '-q');
+  assert.equal(gz.status, 0);
+  assert.equal(gz.stderr, `bhembed generate: warning: ${join(d, 'test2.tsv.gz')} starts with the same rows as ${join(d, 'train.tsv')} (same seed 5 and teacherSeed 1): for a train/test pair give each file its own seed and the same teacherSeed\n`);
+  const { bhembed } = await import('../../e2e/cli-helpers.js');
+  const spawned = bhembed(['generate', '--rows', '40', '--cardinalities', '50', '--out', join(d, 'test3.tsv'), '--seed', '5', '-q']);
+  assert.equal(spawned.status, 0);
+  assert.equal(spawned.stderr, `bhembed generate: warning: ${join(d, 'test3.tsv')} starts with the same rows as ${join(d, 'test2.tsv.gz')} (same --seed and --teacher-seed): a test set would repeat training rows; give each file its own --seed\n`);
+  assert.doesNotMatch((await gen('other-teacher.tsv', '--seed', '5', '--teacher-seed', '2')).stderr, /warning/);
+});

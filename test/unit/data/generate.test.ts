@@ -145,3 +145,38 @@ test('generator: option errors name the key', async () => {
   await assert.rejects(generateCriteo({ rows: 10, out: join(tmpDir(), 'x.tsv'), cardinalities: [1, 2] }), { name: 'ConfigError', message: /^cardinalities must be 26/ });
   await assert.rejects(generateCriteo({ rows: 10, out: join(tmpDir(), 'x.tsv'), ctr: 1 }), { name: 'ConfigError', message: 'ctr must be in (0, 1), got 1' });
 });
+
+test('generator: files with different seeds share one teacher, so a model trained on one scores the other', async () => {
+  const { loadRunData, trainModel } = await import('../../../src/experiment/pipeline.js');
+  const dir = tmpDir();
+  const card = CRITEO_KAGGLE_CARDINALITIES.map((c) => Math.max(2, Math.round(c / 2000)));
+  const train = join(dir, 'train.tsv');
+  const test = join(dir, 'test.tsv');
+  const a = await generateCriteo({ rows: 20000, out: train, seed: 1, cardinalities: card, signal: 2 });
+  const b = await generateCriteo({ rows: 5000, out: test, seed: 2, cardinalities: card, signal: 2 });
+  assert.deepEqual([a.warnings, b.warnings], [[], []]);
+  // The same value strings in both files (they come from the teacher): C1's values of the test file were seen in training.
+  const c1 = (f: string): Set<string> => new Set(readFileSync(f, 'latin1').split('\n').filter(Boolean).map((l) => l.split('\t')[14]));
+  const seen = c1(train);
+  const testValues = [...c1(test)].filter((v) => v !== '');
+  assert.ok(testValues.filter((v) => seen.has(v)).length > 0.9 * testValues.length);
+  // Two seeds used to plant two teachers: test AUC 0.46. One teacher: well above chance, near the Bayes AUC.
+  const data = await loadRunData({ format: 'criteo', train, test });
+  const { metrics } = await trainModel(data, { arch: 'lr', method: 'full', dim: 1, epochs: 2, batchSize: 128, lr: 0.01, optimizer: 'adam', threads: 1, seed: 1 });
+  const auc = metrics.test?.auc as number;
+  assert.ok(auc > 0.7 && auc > b.bayesAuc - 0.1, `test AUC ${auc} (Bayes ${b.bayesAuc})`);
+});
+
+test('generator: the same seeds twice in one process say the second output repeats the first\'s rows', async () => {
+  const dir = tmpDir();
+  const first = join(dir, 'tr.tsv');
+  const second = join(dir, 'te.tsv');
+  await generateCriteo({ rows: 50, out: first, seed: 77, teacherSeed: 3 });
+  const st = await generateCriteo({ rows: 20, out: second, seed: 77, teacherSeed: 3 });
+  assert.equal(st.warnings.length, 1);
+  assert.match(st.warnings[0], /te\.tsv starts with the same rows as .*tr\.tsv \(same seed 77 and teacherSeed 3\)/);
+  assert.equal(readFileSync(second, 'latin1'), readFileSync(first, 'latin1').split('\n').slice(0, 20).join('\n') + '\n');
+  const other = await generateCriteo({ rows: 20, out: join(dir, 'te2.tsv'), seed: 78, teacherSeed: 3 });
+  assert.deepEqual(other.warnings, []);
+  await assert.rejects(generateCriteo({ rows: 1, out: join(dir, 'x.tsv'), teacherSeed: -1 }), /teacherSeed must be an integer/);
+});
