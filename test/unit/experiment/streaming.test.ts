@@ -88,7 +88,8 @@ test('distinct counting: exact under the memory cap, HyperLogLog past it, and sa
 test('--eval-every: a validation series at every so many training rows, streamed', async () => {
   const { trainDir, testFile } = await parts();
   const data = await loadRunData({ format: 'criteo', train: trainDir, valid: testFile, dataMode: 'stream', shuffleBuffer: 1000 });
-  const { metrics } = await trainModel(data, { ...model, evalEveryRows: 1024 });
+  // patience 0: every evaluation of both epochs (early stopping would end the series where the AUC stops rising).
+  const { metrics } = await trainModel(data, { ...model, evalEveryRows: 1024, patience: 0 });
   const series = metrics.valid?.series ?? [];
   // 6000 rows in batches of 128: 47 steps per epoch, an evaluation every 8 steps (1024 rows), 2 epochs → 11.
   assert.deepEqual(series.map((p) => p.rows), Array.from({ length: 11 }, (_, i) => 1024 * (i + 1)));
