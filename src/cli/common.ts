@@ -22,6 +22,7 @@ import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
 import { AUTO_MEMORY_BYTES, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
 import { TRAINING_DEFAULTS } from '../experiment/defaults.js';
+import { readFieldOverrides } from '../experiment/field-overrides.js';
 import { errorLine } from './handle-error.js';
 import { parseChoice, parseFloatOpt, parseIntOpt, parseList, parseSize, required } from './options.js';
 
@@ -266,6 +267,7 @@ export interface RawModelFlags {
   initStd: string;
   embeddingLr?: string;
   minCount?: string;
+  fields?: string;
 }
 
 export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { embedding: true }): Command {
@@ -299,6 +301,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', String(TRAINING_DEFAULTS.weightDecay))
     .option('--init-std <x>', 'std of the normal init of embedding rows', String(TRAINING_DEFAULTS.initStd))
     .option('--embedding-lr <x>', 'learning rate of the embedding tables (default: --lr)')
+    .option('--fields <file>', 'JSON of per-field overrides by field name, e.g. {"C3": {"method": "full", "minCount": 10}, "C7": {"method": "hash", "compression": 50}} (keys: method, minCount, compression)')
     .option('--min-count <n>', 'full tables (--embedding full, and fields the planner keeps full): values seen fewer than n times in the training data share the OOV row (published Criteo pipelines use 10)', String(TRAINING_DEFAULTS.minCount))
     .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default(TRAINING_DEFAULTS.engine))
     .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default(TRAINING_DEFAULTS.gemm));
@@ -357,6 +360,10 @@ export function parseModelFlags(f: RawModelFlags, method?: IndexMethod, given?: 
   if (f.minCount !== undefined) {
     const mc = parseIntOpt('--min-count', f.minCount, 1);
     if (mc > 1) m.minCount = mc;
+  }
+  if (f.fields !== undefined) {
+    m.fields = readFieldOverrides(f.fields);
+    m.fieldsSource = f.fields;
   }
   if (f.embeddingLr !== undefined) m.embeddingLr = parseFloatOpt('--embedding-lr', f.embeddingLr, 0, Infinity, true);
   if (f.blockBits !== undefined) m.blockBits = parseIntOpt('--block-bits', f.blockBits, 1, 64);

@@ -36,10 +36,12 @@ import type { EvalResult } from '../train/trainer.js';
 import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
-import type { FieldEmbeddingReport, RunMetrics } from './report.js';
+import type { FieldEmbeddingReport, GroupAucReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
 import { hotCandidatesOf, hybridFieldSpec, newHotCounter, topHot } from './hybrid-specs.js';
 import type { HotCandidates } from '../data/heavy-hitters.js';
+import type { FieldOverrides } from './field-overrides.js';
+import { checkFieldOverrides } from './field-overrides.js';
 
 export interface DataOptions {
   format: DataFormat;
@@ -172,6 +174,25 @@ export interface ModelOptions {
    * the OOV row (published Criteo pipelines use 10). @default TRAINING_DEFAULTS.minCount (1)
    */
   minCount?: number;
+  /**
+   * Name of a single-valued field (a user or query id) whose values group the valid/test rows for group AUC: the mean
+   * of per-group AUCs weighted by group size, one-class groups left out and counted (metrics `gauc`).
+   */
+  groupBy?: string;
+  /** Per-field overrides of the method (and min count or ratio), by field name (`--fields FILE`). */
+  fields?: FieldOverrides;
+  /** Where `fields` came from, for messages (the file path). @default 'fields' */
+  fieldsSource?: string;
+}
+
+/** The index of the groupBy field in the data, checked: it exists and has one value per row. */
+export function groupFieldOf(data: RunData, groupBy: string | undefined): number | undefined {
+  if (groupBy === undefined) return undefined;
+  const names = data.train.fieldNames;
+  const f = names.indexOf(groupBy);
+  if (f < 0) throw new UsageError(`--group-by ${groupBy}: the data has no field '${groupBy}' (its fields: ${names.join(', ')})`);
+  if (data.train.fieldInfo[f].multiValued) throw new UsageError(`--group-by ${groupBy}: a multi-valued field cannot group rows (a row must have one value); pick a single-valued field`);
+  return f;
 }
 
 /** The optimizer settings of a run, as the trainer takes them. */
@@ -384,6 +405,7 @@ function rowWidth(m: ModelOptions): number {
 export function checkModelOptions(m: ModelOptions): void {
   const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
+  if (m.fields !== undefined) checkFieldOverrides(m.fields, m.fieldsSource ?? 'fields');
   if (m.minCount !== undefined && !(Number.isInteger(m.minCount) && m.minCount >= 1)) throw new UsageError(`--min-count: must be an integer ≥ 1, got ${JSON.stringify(m.minCount)}`);
   if (m.method === 'full' && targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
   if (m.blockBits !== undefined && m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
@@ -399,15 +421,16 @@ export interface HotReport {
   keyBytes: number;
 }
 
-function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotOut?: (HotReport | undefined)[]): IndexSpec[] {
-  return plan.fields.map((p, f): IndexSpec => {
+function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotOut?: (HotReport | undefined)[], fieldOf?: readonly number[]): IndexSpec[] {
+  return plan.fields.map((p, i): IndexSpec => {
+    const f = fieldOf ? fieldOf[i] : i;
     if (p.method === 'full' || !p.bh || !p.alternatives) return fullSpec(data, f, m.minCount);
     switch (m.method) {
       case 'bh':
         return p.bh;
       case 'hybrid': {
         const h = hybridFieldSpec(p, hotCandidatesOf(data)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
-        if (hotOut) hotOut[f] = { hot: h.hot, hotShare: h.hotCoverage, keyBytes: h.keyBytes };
+        if (hotOut) hotOut[i] = { hot: h.hot, hotShare: h.hotCoverage, keyBytes: h.keyBytes };
         return h.spec;
       }
       case 'hash':
@@ -431,8 +454,57 @@ function blockWeightBytes(m: ModelOptions, specs: IndexSpec[]): number {
   return 4 * tables * blocks;
 }
 
-/** Each field's index spec for the asked method and memory target. */
+/**
+ * Each field's index spec for the asked method and memory target, then the per-field overrides (ModelOptions.fields):
+ * a field with method 'full' gets its full vocabulary (its own minCount), a field with another method is planned
+ * alone at its own compression (or the run's). The planner sizes the other fields as without overrides.
+ */
 export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null; hot?: (HotReport | undefined)[] } {
+  const planned = planAllFields(data, m);
+  if (m.fields === undefined || Object.keys(m.fields).length === 0) return planned;
+  const names = data.train.fieldNames;
+  const where = m.fieldsSource ?? 'fields';
+  const specs = [...planned.specs];
+  const hot = [...(planned.hot ?? [])];
+  for (const [name, o] of Object.entries(m.fields)) {
+    const f = names.indexOf(name);
+    if (f < 0) throw new ConfigError(`${where}: field '${name}': the training data has no such field (its fields: ${names.join(', ')})`, { file: where, field: name });
+    const method = o.method ?? (o.minCount !== undefined ? specs[f].method : m.method);
+    if (method === 'full') {
+      specs[f] = fullSpec(data, f, o.minCount ?? m.minCount);
+      hot[f] = undefined;
+      continue;
+    }
+    if (o.minCount !== undefined) throw new ConfigError(`${where}: field '${name}': key 'minCount' applies to full tables; this field is planned '${method}' (give "method": "full")`, { file: where, field: name, key: 'minCount' });
+    const compression = o.compression ?? m.compression;
+    if (compression === undefined) {
+      throw new ConfigError(`${where}: field '${name}': method '${method}' needs a ratio: give "compression" for this field${m.memoryBudget !== undefined ? ' (--memory-budget sizes the whole run, not one field)' : m.blockBits !== undefined ? ' (--block-bits is not a ratio)' : ''}`, { file: where, field: name, key: 'compression' });
+    }
+    const one = planEmbeddings([{ name, cardinality: Math.max(1, data.distinct[f]) }], {
+      compression,
+      dim: rowWidth(m),
+      strategy: m.bhStrategy ?? TRAINING_DEFAULTS.bhStrategy,
+      maxCollisionRate: DEFAULT_MAX_COLLISION_RATE,
+      codeBits: method === 'bh' || method === 'hybrid' ? m.codeBits : undefined,
+    });
+    const hotOne: (HotReport | undefined)[] = [];
+    specs[f] = specsFromPlan(data, { ...m, method }, one, hotOne, [f])[0];
+    hot[f] = hotOne[0];
+  }
+  return { specs, plan: planned.plan, hot };
+}
+
+/** Whether the run needs the full vocabularies (streamed data: built in the counting pass). */
+export function needsFullVocab(m: Pick<ModelOptions, 'method' | 'fields'>): boolean {
+  return m.method === 'full' || Object.values(m.fields ?? {}).some((o) => o.method === 'full');
+}
+
+/** Whether the run needs each field's hot values (hybrid; streamed data: counted in the counting pass). */
+export function needsHotCounts(m: Pick<ModelOptions, 'method' | 'fields'>): boolean {
+  return m.method === 'hybrid' || Object.values(m.fields ?? {}).some((o) => o.method === 'hybrid');
+}
+
+function planAllFields(data: RunData, m: ModelOptions): { specs: IndexSpec[]; plan: EmbeddingPlan | null; hot?: (HotReport | undefined)[] } {
   const names = data.train.fieldNames;
   const strategy = m.bhStrategy ?? TRAINING_DEFAULTS.bhStrategy;
   checkModelOptions(m);
@@ -540,6 +612,7 @@ export interface TrainRunOptions {
  */
 export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOptions = {}): Promise<RunOutcome> {
   const emit = run.onProgress;
+  const groupField = groupFieldOf(data, m.groupBy);
   emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
   const { specs, plan, hot } = planIndexSpecs(data, m);
   const names = data.train.fieldNames;
@@ -586,7 +659,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       if (!split) return undefined;
       const src = split === data.valid && validDs ? validDs : await splitSource(data, split, { shuffle: false, seed: m.seed });
       sources.push(src);
-      return trainer.evaluate(src);
+      return trainer.evaluate(src, { groupField });
     };
     // Scored with the weights the model ends with (the best ones under early stopping, else the last), which are
     // the weights saved: `eval` on the valid file then reproduces these numbers.
@@ -636,10 +709,11 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       bhembedVersion: run.version,
       createdAt: new Date().toISOString(),
     };
-    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: data.valid.rows };
+    const gaucOf = (r: EvalResult): { gauc?: GroupAucReport } => (r.group && m.groupBy !== undefined ? { gauc: { field: m.groupBy, ...r.group } } : {});
+    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: data.valid.rows, ...gaucOf(valid) };
     // Progressive validation: one point per evaluation, at the training rows seen so far.
     if (metrics.valid && m.evalEveryRows !== undefined) metrics.valid.series = fit.history.map((h) => ({ rows: h.step * batchSize, auc: h.auc, logloss: h.logloss }));
-    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows };
+    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows, ...gaucOf(test) };
     const outcome: RunOutcome = { metrics, config, plan };
     if (run.out !== undefined) {
       emit?.({ type: 'phase', phase: 'save', message: `writing ${run.out}` });

@@ -8,6 +8,23 @@ export interface ScoreReport {
   rows: number;
   /** --eval-every: validation after every so many training rows (`rows` here: training rows seen, in whole batches). */
   series?: { rows: number; auc: number; logloss: number }[];
+  /** --group-by FIELD: group AUC (train/metrics.ts GroupAuc), the mean of per-group AUCs weighted by group size. */
+  gauc?: GroupAucReport;
+}
+
+/** Group AUC in the metrics JSON: the field, the value, and how many groups (and their rows) entered or were skipped. */
+export interface GroupAucReport {
+  field: string;
+  gauc: number;
+  groups: number;
+  skippedGroups: number;
+  rows: number;
+  skippedRows: number;
+}
+
+/** One line for a group AUC: value, and groups used and skipped (one class only). */
+export function formatGauc(g: GroupAucReport): string {
+  return `gAUC by ${g.field} ${formatAuc(g.gauc)} (${g.groups} groups, ${g.rows} rows; ${g.skippedGroups} one-class groups, ${g.skippedRows} rows, left out)`;
 }
 
 export interface FieldEmbeddingReport {
@@ -125,7 +142,7 @@ export function formatRunMetrics(m: RunMetrics): string[] {
   if (kept !== undefined && (kept !== m.train.epochs || m.train.stoppedEarly === true)) {
     lines.push(`${m.train.stoppedEarly === true ? `stopped early after epoch ${m.train.epochs} (no validation AUC gain for ${m.train.patience} epochs); ` : ''}kept the weights of epoch ${kept}, the best validation AUC: the scores below and the model file are epoch ${kept}'s`);
   }
-  if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)`);
-  if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)`);
+  if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)${m.valid.gauc ? `  ${formatGauc(m.valid.gauc)}` : ''}`);
+  if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)${m.test.gauc ? `  ${formatGauc(m.test.gauc)}` : ''}`);
   return lines;
 }

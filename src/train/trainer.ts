@@ -26,7 +26,8 @@ import type { ModelConfig } from '../models/config.js';
 import type { CtrModel } from '../models/ctr-model.js';
 import { createModel } from '../models/registry.js';
 import { normalizeOptim, type OptimConfig } from '../nn/optim/config.js';
-import { BinaryMetrics } from './metrics.js';
+import { BinaryMetrics, GroupAuc } from './metrics.js';
+import type { GroupAucResult } from './metrics.js';
 import {
   CMD_DATA,
   CMD_RUN,
@@ -133,6 +134,13 @@ export interface EvalResult {
   auc: number;
   logloss: number;
   n: number;
+  /** With EvalOptions.groupField: group AUC over that field's values (train/metrics.ts GroupAuc). */
+  group?: GroupAucResult;
+}
+
+export interface EvalOptions {
+  /** Index of a single-valued field whose values group the rows for group AUC (one user, one query). */
+  groupField?: number;
 }
 
 export interface FitResult {
@@ -527,15 +535,17 @@ export class Trainer {
   }
 
   /** AUC and log loss of the model on rows in memory or one pass of a source (inference mode, batches of batchSize). */
-  async evaluate(ds: Columns | BatchSource): Promise<EvalResult> {
+  async evaluate(ds: Columns | BatchSource, opts: EvalOptions = {}): Promise<EvalResult> {
     const metrics = new BinaryMetrics();
-    await this.forEachPrediction(ds, (p, labels, count) => {
+    const groups = opts.groupField === undefined ? null : new GroupAuc();
+    await this.forEachPrediction(ds, (p, labels, count, batch) => {
       // Weights blown up to Infinity give NaN scores even while the clamped training loss stays finite.
       for (let i = 0; i < count; i++) if (Number.isNaN(p[i])) throw divergedError(this.epoch, this.step, 'the model scores NaN');
       metrics.add(p, labels, count);
+      groups?.add(p, labels, batch.fields[opts.groupField as number].ids, count);
     });
     const r = metrics.result();
-    return { auc: r.auc, logloss: r.logloss, n: r.n };
+    return { auc: r.auc, logloss: r.logloss, n: r.n, ...(groups ? { group: groups.result() } : {}) };
   }
 
   /** Click probabilities for every row (in order) of rows in memory or one pass of a source. */
@@ -554,7 +564,7 @@ export class Trainer {
     return out.slice(0, pos);
   }
 
-  private async forEachPrediction(ds: Columns | BatchSource, sink: (p: Float32Array, labels: Float32Array, count: number) => void): Promise<void> {
+  private async forEachPrediction(ds: Columns | BatchSource, sink: (p: Float32Array, labels: Float32Array, count: number, batch: BatchBuffer) => void): Promise<void> {
     const B = this.opts.batchSize;
     const src = this.sourceOf(ds, 'eval', {});
     const batch = batchBufferOf(src.shape, Math.max(1, Math.min(B, src.rowsPerPass ?? B))); // no larger buffer than the data
@@ -562,7 +572,7 @@ export class Trainer {
       const count = await src.next(batch, B);
       if (count === 0) break;
       const p = await this.model.predict(batch);
-      sink(p, batch.labels, count);
+      sink(p, batch.labels, count, batch);
       await letEventsIn();
     }
   }

@@ -11,7 +11,7 @@ import { isBhembedError, UsageError } from '../../core/errors.js';
 import type { IndexMethod } from '../../embedding/config.js';
 import { writeFileAtomic } from '../../models/model-file.js';
 import type { DataOptions, ModelOptions, RunData } from '../../experiment/pipeline.js';
-import { loadRunData, trainModel } from '../../experiment/pipeline.js';
+import { loadRunData, needsHotCounts, trainModel } from '../../experiment/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../experiment/sweep.js';
 import { loadSweepResults, runSweep, staleReason, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../experiment/sweep.js';
 import { CLI_METHODS, addDataOptions, addModelOptions, givenIn, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
@@ -182,7 +182,7 @@ async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolea
   if (!dataOpts.valid && !dataOpts.test) throw new UsageError('sweep: give --test (or --valid) to score the cells');
   ensureOutputDir('--out-dir', flags.outDir);
   const rep = pipelineReporter({ quiet: flags.quiet });
-  const data = await loadRunData({ ...dataOpts, fullVocab: true, hotCounts: methods.includes('hybrid') }, rep.onProgress);
+  const data = await loadRunData({ ...dataOpts, fullVocab: true, hotCounts: methods.includes('hybrid') || needsHotCounts({ method: 'bh', fields: model.fields }) }, rep.onProgress);
   checkValidClasses(data, model.patience ?? 0, model.epochs);
   const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet, keepModels: flags.keepModels === true });
   process.stdout.write(r.markdown);

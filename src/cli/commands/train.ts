@@ -8,7 +8,7 @@ import { parseChoice } from '../options.js';
 import { addDataOptions, addModelOptions, givenIn, checkNotInput, inputFiles, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
-import { checkModelOptions, loadRunData, trainModel } from '../../experiment/pipeline.js';
+import { checkModelOptions, loadRunData, needsFullVocab, needsHotCounts, trainModel } from '../../experiment/pipeline.js';
 import { formatRunMetrics } from '../../experiment/report.js';
 import { addClusterTrainOptions, runClusterTrain, type ClusterFlags } from './cluster.js';
 
@@ -17,6 +17,7 @@ interface TrainFlags extends RawDataFlags, RawModelFlags, ClusterFlags {
   metrics?: string;
   dtype: string;
   quiet?: boolean;
+  groupBy?: string;
 }
 
 export function register(program: Command): void {
@@ -36,6 +37,7 @@ Examples:
   cmd
     .option('--out <file>', 'model file to write (atomically)')
     .option('--metrics <file>', 'metrics JSON to write')
+    .option('--group-by <field>', 'also report group AUC on valid/test: per-group AUC over the rows sharing this field\'s value (a user id), weighted by group size; one-class groups left out and counted')
     .addOption(new Option('--dtype <type>', 'weight precision in the model file').choices(['float32', 'float16']).default('float32'))
     .option('-q, --quiet', 'no progress output');
   addClusterTrainOptions(cmd)
@@ -45,6 +47,7 @@ Examples:
 async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Promise<void> {
   const dataOpts = parseDataFlags(flags);
   const modelOpts = parseModelFlags(flags, undefined, given);
+  if (flags.groupBy !== undefined) modelOpts.groupBy = flags.groupBy;
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
   checkModelOptions(modelOpts);
   checkOutputFile('--out', flags.out);
@@ -57,7 +60,7 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Pro
     if (given(k)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} applies to --cluster training only`);
   }
   const rep = pipelineReporter({ quiet: flags.quiet });
-  const data = await loadRunData({ ...dataOpts, fullVocab: modelOpts.method === 'full', hotCounts: modelOpts.method === 'hybrid' }, rep.onProgress);
+  const data = await loadRunData({ ...dataOpts, fullVocab: needsFullVocab(modelOpts), hotCounts: needsHotCounts(modelOpts) }, rep.onProgress);
   checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);
   const outcome = await trainModel(data, modelOpts, { out: flags.out, dtype, onProgress: rep.onProgress, version: packageVersion() });
   rep.done();
