@@ -45,6 +45,9 @@ Examples:
 }
 
 async function runTrain(flags: TrainFlags, given: (key: string) => boolean): Promise<void> {
+  if ((flags.cluster !== undefined || flags.job !== undefined) && flags.groupBy !== undefined) {
+    throw new UsageError(`--group-by: --cluster training does not compute group AUC; score its model with bhembed eval MODEL DATA --group-by ${flags.groupBy}`);
+  }
   const dataOpts = parseDataFlags(flags);
   const modelOpts = parseModelFlags(flags, undefined, given);
   if (flags.groupBy !== undefined) modelOpts.groupBy = flags.groupBy;

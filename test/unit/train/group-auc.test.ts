@@ -125,3 +125,9 @@ test('train --group-by and eval --group-by report the brute-force gAUC of the mo
   assert.match(bad.stderr, /--group-by user: the model has no field 'user' \(its fields: /);
   await assert.rejects(trainModel(data, { arch: 'fm', method: 'full', dim: 4, epochs: 1, batchSize: 64, lr: 0.01, optimizer: 'adam', threads: 1, seed: 1, groupBy: 'user' }), /--group-by user: the data has no field 'user'/);
 });
+
+test('train --cluster --group-by is refused (the cluster path does not compute it) instead of ignored', async () => {
+  const r = await bhembedInProcess(['train', '--train', 'x.txt', '--format', 'criteo', '--embedding', 'full', '--cluster', 'nats://127.0.0.1:1', '--job', 'j', '--group-by', 'C1', '-q']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--group-by: --cluster training does not compute group AUC; score its model with bhembed eval MODEL DATA --group-by C1/);
+});
