@@ -10,7 +10,7 @@ import { createGemmProvider, createOps, type GemmKind } from '../kernels/index.j
 import type { ModelConfig } from '../models/config.js';
 import type { ModelFileMeta } from '../models/model-file.js';
 import type { ReaderOptions } from '../data/reader.js';
-import { loadRunData, modelConfigFor, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
+import { loadRunData, modelConfigFor, needsFullVocab, needsHotCounts, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
 import { Trainer } from '../train/trainer.js';
 import type { Columns } from '../data/batches/columns.js';
 import { concatChunks, type DataChunk } from '../data/chunk.js';
@@ -79,7 +79,7 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
   const m = o.model;
   // --data-mode as `bhembed train` reads it: held in memory (auto: inputs up to 256 MiB), or streamed, the
   // counting pass keeping no rows (and the full/hybrid vocabularies counted in it, as train does).
-  const data = await loadRunData({ ...o.data, fullVocab: m.method === 'full', hotCounts: m.method === 'hybrid' }, o.onProgress);
+  const data = await loadRunData({ ...o.data, fullVocab: needsFullVocab(m), hotCounts: needsHotCounts(m) }, o.onProgress);
   const ds = data.train.columns;
   const { specs } = planIndexSpecs(data, m);
   const config = modelConfigFor(data, m, specs);
