@@ -6,6 +6,7 @@
 import { ConfigError, DataError } from '../core/errors.js';
 import { avazuLineParser } from './avazu.js';
 import { ChunkBuilder } from './chunk.js';
+import { BodyError, JsonRowScanner, bodyInstances } from './json-rows.js';
 import type { DataChunk, FieldInfo } from './chunk.js';
 import { CRITEO_CAT_FEATURES, CRITEO_INT_FEATURES, criteoLineParser } from './criteo.js';
 import { csvLineParser } from './csv.js';
@@ -63,6 +64,16 @@ interface Layout {
   required: Map<string, string>;
   /** The blank cells blame() probes one field against (valid where a blank cell is not). */
   probeBlank: string[];
+  /** Delimited layouts: the delimiter (JSON bodies of plain values are scanned straight into lines). */
+  delim?: string;
+}
+
+/** The rows of a JSON request body. */
+export interface EncodedBody {
+  chunks: DataChunk[];
+  rows: number;
+  /** true: read by the byte scanner; false: by JSON.parse (a shape the scanner does not take). */
+  scanned: boolean;
 }
 
 const DEFAULT_MAX_VALUE_LENGTH = 4096;
@@ -131,6 +142,71 @@ export class RowEncoder {
       throw this.blame(rows[i], i, this.L.parser.reason);
     }
     return b.take(true);
+  }
+
+  /**
+   * The rows of a request body `{"instances": [{…}, …]}` (UTF-8), in chunks of ≤ chunkRows rows: the same rows
+   * encode() makes of the parsed instances. A body that is not such an object is a BodyError, a bad instance a
+   * RowError. Plain bodies (ASCII names, strings and integers) are scanned without building objects.
+   */
+  encodeJson(body: Uint8Array, maxInstances: number, chunkRows = 256): EncodedBody {
+    const scanner = this.scanner();
+    if (scanner !== null) {
+      const chunks: DataChunk[] = [];
+      let b = new ChunkBuilder(chunkRows, this.L.fields, this.L.denseNames.length);
+      const parser = this.L.parser;
+      const rows = scanner.scan(body, maxInstances, (line, n) => {
+        b.labels[b.rows] = 0;
+        if (!parser.parse(line, 0, n, b)) {
+          b.abortRow();
+          return false;
+        }
+        b.commitRow();
+        if (b.full) {
+          chunks.push(b.take(true));
+          b = new ChunkBuilder(chunkRows, this.L.fields, this.L.denseNames.length);
+        }
+        return true;
+      });
+      if (rows !== null) {
+        if (b.rows > 0) chunks.push(b.take(true));
+        return { chunks, rows, scanned: true };
+      }
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(this.decoder.decode(body));
+    } catch (e) {
+      throw new BodyError(`malformed JSON body: ${(e as Error).message}`, undefined, 'malformed_json');
+    }
+    const rows = bodyInstances(parsed, maxInstances) as Row[];
+    const chunks: DataChunk[] = [];
+    for (let k = 0; k < rows.length; k += chunkRows) {
+      try {
+        chunks.push(this.encode(rows.slice(k, k + chunkRows)));
+      } catch (e) {
+        throw e instanceof RowError && k > 0 ? new RowError(e.instance + k, e.field, e.reason) : e;
+      }
+    }
+    return { chunks, rows: rows.length, scanned: false };
+  }
+
+  private scan: JsonRowScanner | null | undefined;
+  private readonly decoder = new TextDecoder();
+
+  private scanner(): JsonRowScanner | null {
+    if (this.scan === undefined) {
+      const L = this.L;
+      if (L.delim === undefined || L.delim.length !== 1) this.scan = null;
+      else {
+        const names = new Map<string, number>();
+        for (const [name, inp] of L.inputs) names.set(name, inp.cell);
+        for (const name of L.ignored) if (!names.has(name)) names.set(name, -1);
+        const required = [...L.required.keys()].map((name) => (L.inputs.get(name) as Input).cell);
+        this.scan = new JsonRowScanner({ cells: L.blank.length, delim: L.delim.charCodeAt(0), names, required, maxValueLength: this.maxValueLength });
+      }
+    }
+    return this.scan;
   }
 
   /** The row's cells; type, length, unknown-name and positional errors are found here. */
@@ -244,7 +320,7 @@ function delimited(parser: LineParser, fields: FieldInfo[], denseNames: string[]
   const join = quote ? (cells: string[]): string => cells.map((c) => (c.includes(delim) || c.includes('"') ? `"${c.replace(/"/g, '""')}"` : c)).join(delim) : (cells: string[]): string => cells.join(delim);
   const name = delim === '\t' ? 'a tab' : delim === ',' ? 'a comma' : `the delimiter '${delim}'`;
   const refuse = quote ? (): string | null => null : (t: string): string | null => (t.includes(delim) ? `contains ${name}, which the training file format cannot hold in a value` : null);
-  return { parser, fields, denseNames, inputs, ignored: new Set(), blank, join, refuse, positional: false, required: new Map(), probeBlank: blank };
+  return { parser, fields, denseNames, inputs, ignored: new Set(), blank, join, refuse, positional: false, required: new Map(), probeBlank: blank, delim };
 }
 
 async function layoutOf(format: DataFormat, reader: ReaderOptions, fieldNames: readonly string[] | undefined): Promise<Layout> {

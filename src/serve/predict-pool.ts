@@ -8,9 +8,10 @@ import { fromPlain, type PlainError } from '../core/errors.js';
 import type { Batch } from '../core/batch.js';
 import type { ModelFileContents } from '../models/model-file.js';
 import type { WorkerLoadOptions } from './predict-worker.js';
+import type { BodyOptions, PackedResults } from './predictor.js';
 
 interface Pending {
-  resolve: (p: Float32Array) => void;
+  resolve: (p: never) => void;
   reject: (e: Error) => void;
 }
 
@@ -19,7 +20,7 @@ interface Slot {
   inFlight: number;
 }
 
-type Reply = { type: 'ready' } | { type: 'probs'; id: number; probs: Float32Array } | { type: 'error'; id: number; error: PlainError };
+type Reply = { type: 'ready' } | { type: 'probs'; id: number; probs: Float32Array } | { type: 'packed'; id: number; packed: PackedResults } | { type: 'error'; id: number; error: PlainError };
 
 /** A fixed set of model workers; score() sends one batch (≤ evalBatch rows) to the least busy. */
 export class PredictPool {
@@ -76,15 +77,38 @@ export class PredictPool {
 
   /** Probabilities of the batch's rows (≤ the model's evalBatch). The batch's arrays are transferred (unusable after). */
   score(batch: Batch): Promise<Float32Array> {
+    const transfer = [batch.labels.buffer, ...batch.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : []), ...(f.weights ? [f.weights.buffer] : [])]), ...(batch.dense ? [batch.dense.buffer] : [])];
+    return this.send<Float32Array>({ batch }, transfer as ArrayBuffer[]);
+  }
+
+  /**
+   * Read and score JSON request bodies in one worker (Predictor.scoreBodiesHere there). The bodies are copied into
+   * one buffer, which is transferred: one small message whatever the number of bodies and fields.
+   */
+  scoreBodies(bodies: readonly Uint8Array[], opts: BodyOptions): Promise<PackedResults> {
+    let total = 0;
+    for (const b of bodies) total += b.length;
+    const bytes = new Uint8Array(total);
+    const ends = new Uint32Array(bodies.length);
+    let at = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      bytes.set(bodies[i], at);
+      at += bodies[i].length;
+      ends[i] = at;
+    }
+    return this.send<PackedResults>({ bodies: { bytes, ends, opts } }, [bytes.buffer, ends.buffer]);
+  }
+
+  /** Post to the least busy worker; resolves with its reply. */
+  private send<T>(msg: object, transfer: ArrayBuffer[]): Promise<T> {
     if (this.closed) return Promise.reject(new Error('PredictPool: closed'));
     let slot = this.slots[0];
     for (const s of this.slots) if (s.inFlight < slot.inFlight) slot = s;
     const id = this.nextId++;
-    const transfer = [batch.labels.buffer, ...batch.fields.flatMap((f) => [f.ids.buffer, ...(f.offsets ? [f.offsets.buffer] : []), ...(f.weights ? [f.weights.buffer] : [])]), ...(batch.dense ? [batch.dense.buffer] : [])];
-    return new Promise<Float32Array>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, slot });
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (p: never) => void, reject, slot });
       if (slot.inFlight++ === 0) slot.worker.ref();
-      slot.worker.postMessage({ id, batch }, transfer as ArrayBuffer[]);
+      slot.worker.postMessage({ id, ...msg }, transfer);
     });
   }
 
@@ -94,7 +118,8 @@ export class PredictPool {
     if (p === undefined) return;
     this.pending.delete(m.id);
     if (--slot.inFlight === 0) slot.worker.unref();
-    if (m.type === 'probs') p.resolve(m.probs);
+    if (m.type === 'probs') (p.resolve as (x: Float32Array) => void)(m.probs);
+    else if (m.type === 'packed') (p.resolve as (x: PackedResults) => void)(m.packed);
     else p.reject(fromPlain(m.error));
   }
 

@@ -4,7 +4,7 @@
 // test set with, so a loaded model reproduces the training run's metrics bit for bit.
 
 import type { Batch, BatchBuffer } from '../core/batch.js';
-import { batchBufferOf, shapeOf, type Columns } from '../data/batches/columns.js';
+import { appendRows, batchBufferOf, shapeOf, type Columns } from '../data/batches/columns.js';
 import { StreamSource } from '../data/batches/stream.js';
 import { CheckpointError, ConfigError, DataError, isBhembedError } from '../core/errors.js';
 import type { DataChunk } from '../data/chunk.js';
@@ -24,8 +24,9 @@ import { INPUT_RANGES_TENSOR, type CtrModel } from '../models/ctr-model.js';
 import type { ModelFileContents, ModelFileMeta } from '../models/model-file.js';
 import { ignoresValueWeights, readModelFile } from '../models/model-file.js';
 import { ARCH_PARTS, createModel } from '../models/registry.js';
-import { RowEncoder } from '../data/row-encoder.js';
+import { RowEncoder, RowError } from '../data/row-encoder.js';
 import type { Row, RowEncoderOptions } from '../data/row-encoder.js';
+import { BodyError } from '../data/json-rows.js';
 
 export interface LoadOptions {
   /** Compute backend. @default the one the model was trained with ('auto' when unknown) */
@@ -65,6 +66,33 @@ export interface LoadOptions {
    * scored (a server's health checks). @default false
    */
   offThread?: boolean;
+}
+
+/** How a JSON request body is read (predictJsonBodies). */
+export interface BodyOptions {
+  /** Most instances in one body. @default 4096 */
+  maxInstances?: number;
+  /** Longest value, in characters. @default 4096 */
+  maxValueLength?: number;
+}
+
+/** Why a body was not scored: the message, and the instance and field it names. */
+export interface BodyFailure {
+  error: string;
+  instance?: number;
+  field?: string;
+  /** 'malformed_json': not JSON; 'invalid': a wrong shape or value. */
+  kind: 'malformed_json' | 'invalid';
+}
+
+/** The probabilities of a body's rows, or why it was not scored. */
+export type BodyResult = { probs: Float32Array } | BodyFailure;
+
+/** The results of several bodies in one message: rows[i] = −1 for a failed body, whose failure is errors[i]. */
+export interface PackedResults {
+  probs: Float32Array;
+  rows: Int32Array;
+  errors: Array<BodyFailure | null>;
 }
 
 export interface PredictedBatch {
@@ -279,6 +307,75 @@ export class Predictor {
   }
 
   /**
+   * Score request bodies `{"instances": [{…}, …]}` (UTF-8 JSON), each on its own: a bad body fails alone, with the
+   * message, instance and field of its first error, and the others are scored. With worker threads (or offThread)
+   * the bodies are read and scored there, off the calling thread.
+   */
+  async predictJsonBodies(bodies: readonly Uint8Array[], opts: BodyOptions = {}): Promise<BodyResult[]> {
+    const packed = this.pool !== null ? await this.pool.scoreBodies(bodies, opts) : await this.serialized(() => this.scoreBodiesHere(bodies, opts));
+    return unpackResults(packed);
+  }
+
+  /** Read and score bodies in this thread (a pool worker runs this). */
+  async scoreBodiesHere(bodies: readonly Uint8Array[], opts: BodyOptions): Promise<PackedResults> {
+    const enc = await this.rowEncoder({ maxValueLength: opts.maxValueLength });
+    const chunks: DataChunk[] = [];
+    const rows = new Int32Array(bodies.length);
+    const errors: Array<BodyFailure | null> = [];
+    let total = 0;
+    for (let i = 0; i < bodies.length; i++) {
+      try {
+        const e = enc.encodeJson(bodies[i], opts.maxInstances ?? 4096, this.evalBatch);
+        for (const c of e.chunks) chunks.push(c);
+        rows[i] = e.rows;
+        total += e.rows;
+        errors.push(null);
+      } catch (e) {
+        rows[i] = -1;
+        if (e instanceof RowError) errors.push(e.field === null ? { error: e.message, instance: e.instance, kind: 'invalid' } : { error: e.message, instance: e.instance, field: e.field, kind: 'invalid' });
+        else if (e instanceof BodyError) errors.push(e.instance === undefined ? { error: e.message, kind: e.kind } : { error: e.message, instance: e.instance, kind: e.kind });
+        else throw e;
+      }
+    }
+    return { probs: await this.scoreNow(chunks, total), rows, errors };
+  }
+
+  private servingBatch: BatchBuffer | null = null;
+
+  /** Probabilities of the chunks' rows, in batches of ≤ evalBatch rows through one reused buffer. */
+  private async scoreNow(chunks: readonly DataChunk[], total: number): Promise<Float32Array> {
+    const out = new Float32Array(total);
+    if (total === 0) return out;
+    const B = this.evalBatch;
+    const buf = (this.servingBatch ??= batchBufferOf(shapeOf(chunks[0]), B));
+    buf.size = 0;
+    let at = 0;
+    const flush = async (): Promise<void> => {
+      const n = buf.size;
+      out.set((await this.model.predict(buf)).subarray(0, n), at);
+      at += n;
+      buf.size = 0;
+    };
+    for (const c of chunks) {
+      for (let r = 0; r < c.rows; ) {
+        const k = Math.min(c.rows - r, B - buf.size);
+        appendRows(c, null, r, k, buf);
+        r += k;
+        if (buf.size === B) await flush();
+      }
+    }
+    if (buf.size > 0) await flush();
+    return out;
+  }
+
+  /** Runs calls of this (worker-less) predictor one after another. */
+  private serialized<T>(run: () => Promise<T>): Promise<T> {
+    const p = this.serial.then(run, run);
+    this.serial = p.catch(() => undefined);
+    return p;
+  }
+
+  /**
    * Probabilities of the rows of `chunks`, concatenated in order (in contiguous batches of evalBatch rows). Calls
    * may overlap: without worker threads they run one after another.
    */
@@ -294,9 +391,7 @@ export class Predictor {
       return out;
     };
     if (this.pool !== null) return run();
-    const p = this.serial.then(run, run);
-    this.serial = p.catch(() => undefined);
-    return p;
+    return this.serialized(run);
   }
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
@@ -371,6 +466,21 @@ export class Predictor {
       await src.close();
     }
   }
+}
+
+/** Each body's own probabilities (views of one array) or its failure. */
+function unpackResults(p: PackedResults): BodyResult[] {
+  const out: BodyResult[] = [];
+  let at = 0;
+  for (let i = 0; i < p.rows.length; i++) {
+    const n = p.rows[i];
+    if (n < 0) out.push(p.errors[i] as BodyFailure);
+    else {
+      out.push({ probs: p.probs.subarray(at, at + n) });
+      at += n;
+    }
+  }
+  return out;
 }
 
 /**

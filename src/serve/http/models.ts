@@ -7,9 +7,9 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, IoError, isBhembedError } from '../../core/errors.js';
-import type { RowEncoder } from '../../data/row-encoder.js';
 import type { InferPrecision } from '../../kernels/index.js';
 import { Predictor } from '../predictor.js';
+import type { BodyResult } from '../predictor.js';
 import { MicroBatcher } from './batcher.js';
 import type { BatcherOptions } from './batcher.js';
 
@@ -25,6 +25,8 @@ export interface RepositoryOptions {
   inferThreads?: number;
   /** Longest accepted value, in characters. @default 4096 */
   maxValueLength?: number;
+  /** Most instances in one request. @default 4096 */
+  maxInstances?: number;
   batcher?: BatcherOptions;
   /** Called with the rows of each engine call, per model (metrics). */
   onBatch?: (model: string, rows: number) => void;
@@ -50,8 +52,8 @@ export class ModelVersion {
     readonly version: string,
     readonly path: string,
     readonly predictor: Predictor,
-    readonly encoder: RowEncoder,
-    readonly batcher: MicroBatcher,
+    /** Request bodies → their probabilities or failures (read and scored on the scoring threads). */
+    readonly batcher: MicroBatcher<Uint8Array, BodyResult>,
   ) {}
 
   acquire(): this {
@@ -236,18 +238,28 @@ export class ModelRepository {
     return true;
   }
 
-  /** Load, build the row encoder and warm every scoring thread with a batch, beside whatever is serving. */
+  /** Load and warm every scoring thread with a request body, beside whatever is serving. */
   private async open(name: string, c: Candidate): Promise<ModelVersion> {
     const workers = this.opts.workers ?? 1;
     const predictor = await Predictor.load(c.path, { precision: this.opts.precision ?? 'fp32', workers, offThread: true, inferThreads: this.opts.inferThreads });
     try {
       const encoder = await predictor.rowEncoder({ maxValueLength: this.opts.maxValueLength });
-      const warm = encoder.encode([encoder.exampleRow()]);
-      await Promise.all(Array.from({ length: predictor.workers }, () => predictor.predictChunkList([warm])));
-      const batcher = new MicroBatcher((chunks) => predictor.predictChunkList(chunks), { maxBatchRows: predictor.evalBatch, maxInFlight: predictor.workers + 1, ...this.opts.batcher }, (rows) =>
-        this.opts.onBatch?.(name, rows),
+      const body = { maxValueLength: this.opts.maxValueLength, maxInstances: this.opts.maxInstances };
+      const warm = new TextEncoder().encode(JSON.stringify({ instances: [encoder.exampleRow()] }));
+      const warmed = await Promise.all(Array.from({ length: predictor.workers }, () => predictor.predictJsonBodies([warm], body)));
+      for (const [r] of warmed) if (!('probs' in r)) throw new ConfigError(`${c.path}: the model refuses its own example row: ${r.error}`);
+      const batcher = new MicroBatcher<Uint8Array, BodyResult>(
+        async (bodies) => {
+          const results = await predictor.predictJsonBodies(bodies, body);
+          let rows = 0;
+          for (const r of results) if ('probs' in r) rows += r.probs.length;
+          this.opts.onBatch?.(name, rows);
+          return results;
+        },
+        (b) => b.length,
+        { maxInFlight: predictor.workers + 1, ...this.opts.batcher },
       );
-      return new ModelVersion(name, c.version, c.path, predictor, encoder, batcher);
+      return new ModelVersion(name, c.version, c.path, predictor, batcher);
     } catch (e) {
       await predictor.close();
       throw e;

@@ -1,11 +1,10 @@
-// The HTTP shell around ModelRepository (fastify, loaded lazily): routes validate with JSON schemas, call one
-// scoring path, and map every error to a JSON status in one handler. TF Serving's REST predict and model status,
+// The HTTP shell around ModelRepository (fastify, loaded lazily): predict bodies go as bytes to the scoring threads,
+// which read, check and score them (a bad body comes back as a 400 naming instance and field), and every other
+// error maps to a JSON status in one handler. TF Serving's REST predict and model status,
 // the Open Inference Protocol's health checks, Prometheus metrics. No stack trace ever reaches a client.
 
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError, isBhembedError } from '../../core/errors.js';
-import { RowError } from '../../data/row-encoder.js';
-import type { Row } from '../../data/row-encoder.js';
 import { createMetrics } from './metrics.js';
 import type { ServerMetrics } from './metrics.js';
 import { openRepository } from './models.js';
@@ -38,15 +37,6 @@ interface ErrorBody {
   field?: string;
 }
 
-// Values are checked by the row encoder (type, length, unknown names), which names instance and field in its 400;
-// the schema bounds the shape only, so each value is looked at once.
-const predictBody = (maxInstances: number): object => ({
-  type: 'object',
-  required: ['instances'],
-  additionalProperties: false,
-  properties: { instances: { type: 'array', minItems: 1, maxItems: maxInstances, items: { type: 'object', maxProperties: 4096 } } },
-});
-
 const predictResponse = {
   200: {
     type: 'object',
@@ -54,35 +44,7 @@ const predictResponse = {
   },
 };
 
-/** A validation error's message with the instance index and field it names ('/instances/3/C1'). */
-function validationError(e: FastifyError): ErrorBody {
-  const v = (e.validation ?? [])[0] as { instancePath?: string; keyword?: string; message?: string; params?: Record<string, unknown> } | undefined;
-  const path = (v?.instancePath ?? '').split('/').slice(1);
-  const out: ErrorBody = { error: '' };
-  if (path[0] === 'instances' && path.length >= 2) out.instance = Number(path[1]);
-  if (path[0] === 'instances' && path.length >= 3) out.field = decodeURIComponent(path[2].replace(/~1/g, '/').replace(/~0/g, '~'));
-  let what: string;
-  if (path.length === 0) {
-    if (v?.keyword === 'required') what = "the body must be a JSON object with an 'instances' list";
-    else if (v?.keyword === 'additionalProperties') what = `unknown key '${String(v.params?.additionalProperty)}' in the body; it holds only 'instances'`;
-    else what = "the body must be a JSON object {\"instances\": [...]}";
-  } else if (path.length === 1) {
-    if (v?.keyword === 'minItems') what = "'instances' is empty: send at least one instance";
-    else if (v?.keyword === 'maxItems') what = `'instances' holds more than ${String(v.params?.limit)} instances; split the request`;
-    else what = "'instances' must be a list of objects";
-  } else if (path.length === 2) {
-    what = v?.keyword === 'maxProperties' ? 'too many fields' : 'an instance must be a JSON object of field names to values';
-  } else if (v?.keyword === 'maxLength') {
-    what = `value is longer than ${String(v.params?.limit)} characters`;
-  } else if (v?.keyword === 'maxItems') {
-    what = `list holds more than ${String(v.params?.limit)} values`;
-  } else {
-    what = path.length > 3 ? 'a list item must be a string or a number' : 'expected a string, a number, null or (multi-valued fields) a list';
-  }
-  const where = out.instance === undefined ? '' : `instance ${out.instance}${out.field === undefined ? '' : `, field '${out.field}'`}: `;
-  out.error = `${where}${what}`;
-  return out;
-}
+const EMPTY = new Uint8Array(0);
 
 /**
  * fastify and prom-client are optional peer dependencies (only the server needs them, and installing them prints
@@ -113,22 +75,19 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
     if (e.type === 'failed') metrics.loadFailures.inc({ model: e.model });
     opts.onEvent?.(e);
   };
-  const repo = await openRepository(opts.modelDir, { ...opts, maxValueLength, onEvent, onBatch: (model, rows) => metrics.batchRows.observe({ model }, rows) });
+  const repo = await openRepository(opts.modelDir, { ...opts, maxValueLength, maxInstances, onEvent, onBatch: (model, rows) => metrics.batchRows.observe({ model }, rows) });
   const app = Fastify({
     logger: false,
     bodyLimit: opts.bodyLimit ?? 8 << 20,
-    // Types are checked, never coerced, and nothing is silently removed: a wrong value is a 400.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
     // Closing stops new connections; a request that reaches an open connection meanwhile is still answered.
     return503OnClosing: false,
-    // Instances are only read by key (Object.keys, Map lookups), never merged into other objects, so a
-    // "__proto__" key is just an unknown field (400): no need for the poisoning scan over every body.
-    onProtoPoisoning: 'ignore',
-    onConstructorPoisoning: 'ignore',
   });
 
-  // Only JSON bodies: fastify's text/plain parser would hand a string to the schema instead of a 415.
-  app.removeContentTypeParser('text/plain');
+  // Only JSON bodies, and as bytes: the scoring threads read them (src/data/json-rows.ts scans the plain ones
+  // without building objects, JSON.parse takes the rest and the shape is checked there), so the event loop only
+  // moves bytes. fastify's text/plain parser would hand a string on instead of a 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   const fail = (reply: FastifyReply, code: number, body: ErrorBody, model: string | null, reason: string): FastifyReply => {
     if (model !== null) {
@@ -145,11 +104,7 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
 
   app.setErrorHandler((e: FastifyError, req, reply) => {
     const model = modelLabel(req);
-    if (e.validation) return fail(reply, 400, validationError(e), model, 'invalid');
     switch (e.code) {
-      case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-        return fail(reply, 400, { error: `malformed JSON body: ${e.message}` }, model, 'malformed_json');
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return fail(reply, 413, { error: `request body larger than ${opts.bodyLimit ?? 8 << 20} bytes; split the request` }, model, 'too_large');
       case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
@@ -169,8 +124,8 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
 
   app.post(
     '/v1/models/:name(^[^:/]+)::predict',
-    { schema: { body: predictBody(maxInstances), response: predictResponse } },
-    async (req: FastifyRequest<{ Params: { name: string }; Body: { instances: Row[] } }>, reply) => {
+    { schema: { response: predictResponse } },
+    async (req: FastifyRequest<{ Params: { name: string }; Body: Buffer | undefined }>, reply) => {
       const t0 = performance.now();
       const name = req.params.name;
       const m = repo.models.get(name);
@@ -181,23 +136,17 @@ export async function createModelServer(opts: ServerOptions): Promise<ModelServe
       }
       metrics.inFlight.inc({ model: name });
       try {
-        const instances = req.body.instances;
-        let chunk;
-        try {
-          chunk = mv.encoder.encode(instances);
-        } catch (e) {
-          if (e instanceof RowError) {
-            const body: ErrorBody = { error: e.message, instance: e.instance };
-            if (e.field !== null) body.field = e.field;
-            return fail(reply, 400, body, name, 'invalid');
-          }
-          throw e;
+        const r = await mv.batcher.submit(req.body ?? EMPTY);
+        if (!('probs' in r)) {
+          const body: ErrorBody = { error: r.error };
+          if (r.instance !== undefined) body.instance = r.instance;
+          if (r.field !== undefined) body.field = r.field;
+          return fail(reply, 400, body, name, r.kind);
         }
-        const probs = await mv.batcher.submit(chunk);
-        metrics.rows.inc({ model: name }, probs.length);
+        metrics.rows.inc({ model: name }, r.probs.length);
         metrics.requests.inc({ model: name, code: '200' });
         metrics.latency.observe({ model: name }, (performance.now() - t0) / 1000);
-        return { predictions: Array.from(probs), model_version: mv.version };
+        return { predictions: Array.from(r.probs), model_version: mv.version };
       } finally {
         metrics.inFlight.dec({ model: name });
         mv.release();

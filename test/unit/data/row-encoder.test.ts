@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { openReader } from '../../../src/data/open.js';
 import type { DataFormat, ReaderOptions } from '../../../src/data/reader.js';
 import { RowEncoder, RowError } from '../../../src/data/row-encoder.js';
+import { BodyError } from '../../../src/data/json-rows.js';
 import type { Row } from '../../../src/data/row-encoder.js';
 import { collect, flatten } from './helpers.js';
 
@@ -20,18 +21,30 @@ function value(t: string): string | number | undefined {
   return String(Number(t)) === t ? Number(t) : t;
 }
 
-async function check(format: DataFormat, file: string, reader: ReaderOptions, rows: Row[]): Promise<void> {
+/**
+ * The rows as objects (encode), and as a JSON request body (encodeJson, in chunks of 3 rows) give exactly the
+ * reader's rows of the file; `scanned`: whether the body is plain enough for the byte scanner (else JSON.parse).
+ */
+async function check(format: DataFormat, file: string, reader: ReaderOptions, rows: Row[], scanned: boolean): Promise<void> {
   const r = await openReader(format, join(FIX, file), reader);
   const want = flatten(await collect(r));
   const enc = await RowEncoder.create(format, reader, r.fieldNames);
   assert.deepEqual(enc.fieldNames, r.fieldNames);
   assert.deepEqual(enc.denseNames, r.denseNames);
-  const got = flatten([enc.encode(rows)]);
-  assert.equal(got.length, want.length);
-  for (let i = 0; i < want.length; i++) {
-    assert.deepEqual(got[i].values, want[i].values, `${format} row ${i}: ids`);
-    assert.deepEqual(got[i].weights, want[i].weights, `${format} row ${i}: weights`);
-    assert.deepEqual(got[i].dense, want[i].dense, `${format} row ${i}: dense`);
+  const body = enc.encodeJson(Buffer.from(JSON.stringify({ instances: rows }, null, format === 'avazu' ? 1 : undefined)), 4096, 3);
+  assert.equal(body.scanned, scanned, `${format}: read by the ${scanned ? 'scanner' : 'JSON.parse path'}`);
+  assert.equal(body.rows, rows.length);
+  assert.ok(body.chunks.every((c) => c.rows <= 3));
+  for (const [how, got] of [
+    ['objects', flatten([enc.encode(rows)])],
+    ['JSON body', flatten(body.chunks)],
+  ] as const) {
+    assert.equal(got.length, want.length);
+    for (let i = 0; i < want.length; i++) {
+      assert.deepEqual(got[i].values, want[i].values, `${format} ${how} row ${i}: ids`);
+      assert.deepEqual(got[i].weights, want[i].weights, `${format} ${how} row ${i}: weights`);
+      assert.deepEqual(got[i].dense, want[i].dense, `${format} ${how} row ${i}: dense`);
+    }
   }
 }
 
@@ -46,16 +59,22 @@ function criteoRows(): Row[] {
 }
 
 test('criteo rows (categories and dense numerics) encode as the reader reads the file', async () => {
-  await check('criteo', 'criteo.tsv', {}, criteoRows());
-  await check('criteo', 'criteo.tsv', { numeric: 'dense' }, criteoRows());
+  await check('criteo', 'criteo.tsv', {}, criteoRows(), true);
+  await check('criteo', 'criteo.tsv', { numeric: 'dense' }, criteoRows(), true);
+  // Values the scanner leaves to JSON.parse (non-ASCII, an escape) read the same.
+  const rows = criteoRows().map((r, i) => (i === 1 ? { ...r, C2: 'a\u00e9"b' } : r));
+  const enc = await RowEncoder.create('criteo', {});
+  const body = enc.encodeJson(Buffer.from(JSON.stringify({ instances: rows })), 4096);
+  assert.equal(body.scanned, false);
+  assert.deepEqual(flatten(body.chunks), flatten([enc.encode(rows)]));
 });
 
 test('avazu rows encode as the reader reads the file, hour split or not; id and click are accepted and ignored', async () => {
   const [head, ...rest] = lines('avazu.csv');
   const cols = head.split(',');
   const rows = rest.map((l) => Object.fromEntries(l.split(',').map((c, k) => [cols[k], c])));
-  await check('avazu', 'avazu.csv', {}, rows);
-  await check('avazu', 'avazu.csv', { splitHour: true }, rows);
+  await check('avazu', 'avazu.csv', {}, rows, true);
+  await check('avazu', 'avazu.csv', { splitHour: true }, rows, true);
 });
 
 test('csv rows (categories, log1p dense, bucketized numbers, multi-valued cells or lists) encode as the reader reads the file', async () => {
@@ -65,13 +84,18 @@ test('csv rows (categories, log1p dense, bucketized numbers, multi-valued cells 
   const rows = rest.map((l, i) =>
     Object.fromEntries(l.split(',').flatMap((c, k) => (c === '' ? [] : [[cols[k], cols[k] === 'tags' && i % 2 === 1 ? c.split('|') : value(c)]]))),
   );
-  await check('csv', 'table.csv', { schema }, rows);
-  await check('parquet', 'table.parquet', { schema }, rows);
+  await check('csv', 'table.csv', { schema }, rows, false); // lists
+  await check('parquet', 'table.parquet', { schema }, rows, false);
+  const plain = rows.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k !== 'tags')));
+  const enc = await RowEncoder.create('csv', { schema });
+  const body = enc.encodeJson(Buffer.from(JSON.stringify({ instances: plain })), 4096);
+  assert.equal(body.scanned, true);
+  assert.deepEqual(flatten(body.chunks), flatten([enc.encode(plain)]));
 });
 
 test('libsvm and libffm tokens encode as the reader reads the file', async () => {
   const svm = lines('data.libsvm').map((l) => Object.fromEntries(l.trim().split(/\s+/).slice(1).map((t, k) => [`f${k}`, t])));
-  await check('libsvm', 'data.libsvm', { numFields: 3 }, svm);
+  await check('libsvm', 'data.libsvm', { numFields: 3 }, svm, false);
   const ffm = lines('data.libffm').map((l) => {
     const o: Record<string, string[]> = {};
     for (const t of l.trim().split(/\s+/).slice(1)) {
@@ -80,7 +104,7 @@ test('libsvm and libffm tokens encode as the reader reads the file', async () =>
     }
     return o;
   });
-  await check('libffm', 'data.libffm', { numFields: 3 }, ffm);
+  await check('libffm', 'data.libffm', { numFields: 3 }, ffm, false);
 });
 
 async function refused(format: DataFormat, reader: ReaderOptions, rows: Row[], instance: number, field: string | null, reason: RegExp): Promise<void> {
@@ -120,4 +144,46 @@ test('a csv value holding the delimiter or a quote is quoted, so it hashes as th
   const { tmpFile } = await import('./helpers.js');
   const r = await openReader('csv', tmpFile('y,a\n1,"x,""y"""\n'), { schema });
   assert.deepEqual(plain, flatten(await collect(r))[0].values);
+});
+
+test('a JSON body that is not a list of instances, or holds a bad one, gets the same error from the scanner and from JSON.parse', async () => {
+  const enc = await RowEncoder.create('criteo', {}, undefined, { maxValueLength: 16 });
+  const cases: Array<{ body: string; error: RegExp; instance?: number; field?: string | null }> = [
+    { body: '{"instances": [', error: /^malformed JSON body/ },
+    { body: '', error: /^malformed JSON body/ },
+    { body: '[1]', error: /must be a JSON object/ },
+    { body: '{}', error: /'instances' list/ },
+    { body: '{"instances": [{"C1": "a"}], "x": 1}', error: /unknown key 'x'/ },
+    { body: '{"instances": {}}', error: /list of objects/ },
+    { body: '{"instances": []}', error: /is empty/ },
+    { body: '{"instances": [{}, {}, {}]}', error: /more than 2 instances/ },
+    { body: '{"instances": [{"C1": "a"}, null]}', error: /JSON object/, instance: 1 },
+    { body: '{"instances": [{"C1": "a"}, {"C1": "b", "Z9": "c"}]}', error: /unknown field/, instance: 1, field: 'Z9' },
+    { body: '{"instances": [{"I2": "x"}]}', error: /not an integer/, instance: 0, field: 'I2' },
+    { body: '{"instances": [{}, {"I2": 1.5}]}', error: /not an integer/, instance: 1, field: 'I2' },
+    { body: '{"instances": [{"C1": "abcdefghijklmnopq"}]}', error: /17 characters long/, instance: 0, field: 'C1' },
+    { body: '{"instances": [{"C1": "a"}, {"C1": true}]}', error: /got boolean/, instance: 1, field: 'C1' },
+    { body: '{"instances": [{"C1": "a"} {"C1": "b"}]}', error: /^malformed JSON body/ },
+    { body: '{"instances": [{"I1": 01}]}', error: /^malformed JSON body/ },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => enc.encodeJson(Buffer.from(c.body), 2),
+      (e: unknown) => {
+        assert.ok(e instanceof BodyError || e instanceof RowError, `${c.body}: ${String(e)}`);
+        assert.match(e.message, c.error, c.body);
+        assert.equal(e instanceof RowError ? e.instance : e.instance, c.instance, `${c.body}: instance`);
+        if (c.field !== undefined) assert.equal(e instanceof RowError ? e.field : undefined, c.field, `${c.body}: field`);
+        return true;
+      },
+    );
+  }
+  // Whitespace, null (missing) and duplicate names (the last one counts, as in JSON.parse) in a scanned body.
+  const spaced = enc.encodeJson(Buffer.from(' {\n "instances" : [ { "C1" : "a" , "I1" : null , "C1" : "b" , "I2" : -3 } ] }\n'), 2);
+  assert.equal(spaced.scanned, true);
+  assert.deepEqual(flatten(spaced.chunks), flatten([enc.encode([{ C1: 'b', I2: -3 }])]));
+  // A number not written as String(n) writes it goes through JSON.parse: 1.0 is the cell "1", as there.
+  const odd = enc.encodeJson(Buffer.from('{"instances": [{"I1": 1.0, "I2": 2E0, "I3": -0}]}'), 2);
+  assert.equal(odd.scanned, false);
+  assert.deepEqual(flatten(odd.chunks), flatten([enc.encode([{ I1: 1, I2: 2, I3: 0 }])]));
 });
