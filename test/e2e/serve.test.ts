@@ -5,7 +5,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, bhembed, criteoLines, tempDir } from './cli-helpers.js';
 import { Predictor } from '../../src/serve/predictor.js';
@@ -148,6 +148,64 @@ test('status, health and /metrics (promtool check metrics passes)', async (t) =>
     return;
   }
   assert.equal(promtool.status, 0, `promtool check metrics: ${promtool.stdout}${promtool.stderr}`);
+});
+
+test('a plain NAME.bhm is reloaded as the next version when the file is replaced or rewritten; a broken file leaves the served one', async () => {
+  const plain = join(dir, 'plain');
+  mkdirSync(plain, { recursive: true });
+  const file = join(plain, 'ctr.bhm');
+  copyFileSync(join(models, 'dnn', '1.bhm'), file);
+  const s = await createModelServer({ modelDir: plain, pollMs: 20 });
+  try {
+    const predict = async (): Promise<{ predictions: number[]; model_version: string }> => {
+      const r = await s.app.inject({ method: 'POST', url: '/v1/models/ctr:predict', payload: { instances } });
+      assert.equal(r.statusCode, 200, r.body);
+      return r.json() as { predictions: number[]; model_version: string };
+    };
+    const state = async (version: string): Promise<{ state: string; status: { error_message: string } } | undefined> => {
+      const st = (await s.app.inject({ method: 'GET', url: '/v1/models/ctr' })).json() as { model_version_status: Array<{ version: string; state: string; status: { error_message: string } }> };
+      return st.model_version_status.find((v) => v.version === version);
+    };
+    const until = async (version: string, want: string): Promise<void> => {
+      for (let i = 0; i < 500 && (await state(version))?.state !== want; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal((await state(version))?.state, want, `version ${version} never became ${want}`);
+    };
+    const near = (got: number[], want: number[]): void => {
+      assert.equal(got.length, want.length);
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-6, `row ${i}: ${got[i]} vs ${want[i]}`);
+    };
+    const dnn = offline(join(models, 'dnn', '1.bhm'));
+    const fm = offline(join(models, 'fm', '1.bhm'));
+    let r = await predict();
+    assert.equal(r.model_version, '1');
+    near(r.predictions, dnn);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal((await predict()).model_version, '1', 'an unchanged file is not reloaded');
+
+    // Replaced by a rename (a new inode), as training publishes.
+    copyFileSync(join(models, 'fm', '1.bhm'), join(plain, '.ctr.tmp'));
+    renameSync(join(plain, '.ctr.tmp'), file);
+    await until('2', 'AVAILABLE');
+    r = await predict();
+    assert.equal(r.model_version, '2');
+    near(r.predictions, fm);
+    assert.equal((await state('1'))?.state, 'END');
+
+    // Rewritten in place with a broken file: reported, version 2 keeps serving.
+    writeFileSync(file, 'not a model');
+    for (let i = 0; i < 500 && (await state('3'))?.status.error_message === undefined; i++) await new Promise((res) => setTimeout(res, 20));
+    assert.match((await state('3'))?.status.error_message ?? '', /ctr\.bhm/);
+    assert.equal((await predict()).model_version, '2');
+
+    // Rewritten in place (same inode) with a good file: version 3 after all.
+    writeFileSync(file, readFileSync(join(models, 'dnn', '1.bhm')));
+    await until('3', 'AVAILABLE');
+    r = await predict();
+    assert.equal(r.model_version, '3');
+    near(r.predictions, dnn);
+  } finally {
+    await s.close();
+  }
 });
 
 /** Start `bhembed serve` on a free loopback port; resolves with its port once it listens. */

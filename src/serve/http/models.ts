@@ -1,6 +1,7 @@
 // The models a server serves and their versions (TF Serving's Loader / Servable in miniature). A model directory
-// holds `name.bhm` files (one version, "1") and `name/` directories of numbered versions `1.bhm`, `2.bhm`, … that
-// training publishes by rename; the newest number is served. A new version is loaded and warmed beside the current
+// holds `name/` directories of numbered versions `1.bhm`, `2.bhm`, … that training publishes by rename (the newest
+// number is served), and plain `name.bhm` files, served as version 1 and reloaded as version 2, 3, … whenever the
+// file is replaced or rewritten (its inode, size, mtime or ctime change). A new version is loaded and warmed beside the current
 // one, then swapped in one assignment: requests hold the version they started on until they finish, and a version
 // that fails to load is recorded and leaves the current one serving. Library code: it reports through `onEvent`.
 
@@ -51,6 +52,8 @@ export class ModelVersion {
     readonly model: string,
     readonly version: string,
     readonly path: string,
+    /** The file's inode, size and times when it was read (a plain model file is reloaded when they change). */
+    readonly stamp: string,
     readonly predictor: Predictor,
     /** Request bodies → their probabilities or failures (read and scored on the scoring threads). */
     readonly batcher: MicroBatcher<Uint8Array, BodyResult>,
@@ -83,7 +86,7 @@ interface VersionRecord {
   version: string;
   state: VersionState;
   error: string;
-  /** mtime + size of the file when tried: a failed file is retried only once it changes. */
+  /** inode, size, mtime and ctime of the file when tried: a failed file is retried only once it changes. */
   stamp: string;
 }
 
@@ -107,6 +110,8 @@ interface Candidate {
   version: string;
   path: string;
   stamp: string;
+  /** A plain `name.bhm` (its version is a load count), not a numbered version file. */
+  plain: boolean;
 }
 
 const VERSION_FILE = /^([0-9]{1,15})\.bhm$/;
@@ -175,10 +180,10 @@ export class ModelRepository {
             return m === null ? [] : [{ n: Number(m[1]), file: join(path, f) }];
           })
           .sort((a, b) => b.n - a.n);
-        if (versions.length > 0) out.push(versions.map((v) => ({ model: ent.name, version: String(v.n), path: v.file, stamp: stampOf(v.file) })));
+        if (versions.length > 0) out.push(versions.map((v) => ({ model: ent.name, version: String(v.n), path: v.file, stamp: stampOf(v.file), plain: false })));
       } else {
         const m = MODEL_FILE.exec(ent.name);
-        if (m !== null) out.push([{ model: m[1], version: '1', path, stamp: stampOf(path) }]);
+        if (m !== null) out.push([{ model: m[1], version: '1', path, stamp: stampOf(path), plain: true }]);
       }
     }
     return out;
@@ -193,6 +198,10 @@ export class ModelRepository {
         m = new ServedModel(name);
         this.models.set(name, m);
       }
+      if (versions[0].plain) {
+        await this.scanPlain(m, versions[0]);
+        continue;
+      }
       // Newest first; an older version is tried only when every newer one failed and it is newer than the served one.
       for (const c of versions) {
         const served = m.current === null ? -1 : Number(m.current.version);
@@ -204,6 +213,19 @@ export class ModelRepository {
         if (this.closed) return;
       }
     }
+  }
+
+  /**
+   * A plain file changed since the served version was read (replaced by a rename, or rewritten in place): load it
+   * as the next version beside the served one. A file that fails (say, caught half-written) is tried again once it
+   * changes again; the served version stays meanwhile.
+   */
+  private async scanPlain(m: ServedModel, c: Candidate): Promise<void> {
+    if (c.stamp === '' || (m.current !== null && m.current.stamp === c.stamp)) return;
+    const version = String(m.current === null ? 1 : Number(m.current.version) + 1);
+    const rec = m.records.get(version);
+    if (rec !== undefined && (rec.state !== 'END' || rec.stamp === c.stamp)) return; // loading, or failed unchanged
+    await this.load(m, { ...c, version });
   }
 
   /** Load c beside the served version and swap it in; false when it failed (recorded, reported). */
@@ -259,7 +281,7 @@ export class ModelRepository {
         (b) => b.length,
         { maxInFlight: predictor.workers + 1, ...this.opts.batcher },
       );
-      return new ModelVersion(name, c.version, c.path, predictor, batcher);
+      return new ModelVersion(name, c.version, c.path, c.stamp, predictor, batcher);
     } catch (e) {
       await predictor.close();
       throw e;
@@ -278,7 +300,7 @@ export class ModelRepository {
 function stampOf(path: string): string {
   try {
     const st = statSync(path);
-    return `${st.mtimeMs}:${st.size}`;
+    return `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
   } catch {
     return '';
   }
