@@ -347,7 +347,9 @@ export class Predictor {
     const out = new Float32Array(total);
     if (total === 0) return out;
     const B = this.evalBatch;
-    const buf = (this.servingBatch ??= batchBufferOf(shapeOf(chunks[0]), B));
+    // As in inOrder: a model that takes every value weight as 1 gets none.
+    const cols = (c: DataChunk): Columns => (this.valueWeights ? c : { ...c, fields: c.fields.map((f) => ({ ids: f.ids, offsets: f.offsets ?? null })) });
+    const buf = (this.servingBatch ??= batchBufferOf(shapeOf(cols(chunks[0])), B));
     buf.size = 0;
     let at = 0;
     const flush = async (): Promise<void> => {
@@ -356,7 +358,8 @@ export class Predictor {
       at += n;
       buf.size = 0;
     };
-    for (const c of chunks) {
+    for (const chunk of chunks) {
+      const c = cols(chunk);
       for (let r = 0; r < c.rows; ) {
         const k = Math.min(c.rows - r, B - buf.size);
         appendRows(c, null, r, k, buf);
