@@ -8,7 +8,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
@@ -39,6 +39,28 @@ function cli(args: string[]): { wall: number } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bhembed ${args.join(' ')} failed: ${r.stderr}`);
   return { wall: (performance.now() - t0) / 1000 };
+}
+
+// CPU seconds (user + system, all threads): wall-clock figures on a shared, loaded machine measure the share of the
+// cores a run got; CPU seconds per row measure the work, so they are reported beside them.
+const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+/** CPU seconds a process has used so far (from /proc; NaN where there is none). */
+function procCpu(pid: number | undefined): number {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return NaN;
+  }
+}
+/** `bhembed ARGS` run under bash's `time`: wall and CPU seconds. */
+function cliCpu(args: string[]): { wall: number; cpu: number } {
+  const t0 = performance.now();
+  const quoted = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
+  const r = spawnSync('bash', ['-c', `TIMEFORMAT='%3U %3S'; time ${quoted}`], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`bhembed ${args.join(' ')} failed: ${r.stderr}`);
+  const [u, sys] = r.stderr.trim().split('\n').pop()?.split(' ').map(Number) ?? [NaN, NaN];
+  return { wall: (performance.now() - t0) / 1000, cpu: u + sys };
 }
 
 // The model: a DNN with a BH embedding at 10x compression, as in the README's examples.
@@ -72,10 +94,14 @@ const bodies = (rows: number, count: number): string[] =>
   Array.from({ length: count }, (_, k) => JSON.stringify({ instances: Array.from({ length: rows }, (_, i) => instances[(k * rows + i) % instances.length]) }));
 const BODIES: Record<number, string[]> = { 1: bodies(1, 64), 100: bodies(100, 16) };
 
-/** Offline rows/s of `bhembed predict`: the difference of two file sizes, so process start and model load cancel. */
-function offline(): number {
-  const [a, b] = offlineFiles.map((f) => cli(['predict', join(dir, 'models', 'ctr', '1.bhm'), f, '-o', '/dev/null', '-q']).wall);
-  return (OFFLINE_ROWS[1] - OFFLINE_ROWS[0]) / (b - a);
+/**
+ * Offline rows/s of `bhembed predict`, and its CPU µs per row: the difference of two file sizes, so process start
+ * and model load cancel.
+ */
+function offline(): { rowsPerSec: number; cpuUsPerRow: number } {
+  const [a, b] = offlineFiles.map((f) => cliCpu(['predict', join(dir, 'models', 'ctr', '1.bhm'), f, '-o', '/dev/null', '-q']));
+  const rows = OFFLINE_ROWS[1] - OFFLINE_ROWS[0];
+  return { rowsPerSec: rows / (b.wall - a.wall), cpuUsPerRow: (1e6 * (b.cpu - a.cpu)) / rows };
 }
 
 async function startServer(): Promise<{ child: ChildProcess; port: number }> {
@@ -101,6 +127,20 @@ interface Point {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU µs per row of the server process (all its threads) and of the load generator (this process). */
+  serverCpuUs: number;
+  clientCpuUs: number;
+  /** From the server's own latency histogram (routing to reply, no client or socket time): share within 5 ms, and the bucket bound holding p99. */
+  serverWithin5ms: number;
+  serverP99Ms: number;
+}
+
+/** The server's cumulative latency histogram: bucket bound (s) → count. */
+async function latencyBuckets(): Promise<Map<number, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^bhembed_request_duration_seconds_bucket\{le="([^"]+)",model="ctr"\} (\d+)/gm)) out.set(m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2]));
+  return out;
 }
 
 const { child, port } = await startServer();
@@ -108,22 +148,45 @@ const url = `http://127.0.0.1:${port}/v1/models/ctr:predict`;
 const headers = { 'content-type': 'application/json' };
 
 async function load(connections: number, rows: number, seconds: number): Promise<Point> {
+  const h0 = await latencyBuckets();
+  const s0 = procCpu(child.pid);
+  const c0 = process.cpuUsage();
   const r = await autocannon({ url, connections, duration: seconds, requests: BODIES[rows].map((body) => ({ method: 'POST', headers, body })) });
-  return { connections, rows, reqPerSec: r.requests.mean, rowsPerSec: r.requests.mean * rows, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.timeouts, non2xx: r.non2xx };
+  const c1 = process.cpuUsage(c0);
+  const s1 = procCpu(child.pid);
+  const h1 = await latencyBuckets();
+  const served = r.requests.total * rows;
+  const delta = [...h1].map(([le, n]) => [le, n - (h0.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
+  const total = delta[delta.length - 1]?.[1] ?? 0;
+  return {
+    connections,
+    rows,
+    reqPerSec: r.requests.mean,
+    rowsPerSec: r.requests.mean * rows,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+    serverCpuUs: (1e6 * (s1 - s0)) / served,
+    clientCpuUs: (c1.user + c1.system) / served,
+    serverWithin5ms: (delta.find(([le]) => le === 0.005)?.[1] ?? 0) / Math.max(1, total),
+    serverP99Ms: 1000 * (delta.find(([, n]) => n >= 0.99 * total)?.[0] ?? NaN),
+  };
 }
 
 const CONFIGS = [1, 16, 64].flatMap((c) => [1, 100].map((rows) => ({ c, rows })));
 const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 await load(16, 100, 2); // warm-up (JIT, connection pools)
-const rounds: { offline: number; points: Point[] }[] = [];
+const rounds: { offline: number; offlineCpuUs: number; points: Point[]; load: number[] }[] = [];
 for (let rep = 0; rep < REPS; rep++) {
   const off = offline();
   const points: Point[] = [];
   for (const { c, rows } of CONFIGS) points.push(await load(c, rows, DURATION));
-  rounds.push({ offline: off, points });
-  process.stderr.write(`round ${rep + 1}/${REPS}: offline ${Math.round(off)} rows/s\n`);
+  rounds.push({ offline: off.rowsPerSec, offlineCpuUs: off.cpuUsPerRow, points, load: loadavg() });
+  process.stderr.write(`round ${rep + 1}/${REPS}: offline ${Math.round(off.rowsPerSec)} rows/s, ${off.cpuUsPerRow.toFixed(1)} CPU µs/row; load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
 }
 const offlineMed = med(rounds.map((r) => r.offline));
+const offlineCpuMed = med(rounds.map((r) => r.offlineCpuUs));
 const table: Point[] = CONFIGS.map((_, k) => {
   const ps = rounds.map((r) => r.points[k]);
   return {
@@ -135,21 +198,29 @@ const table: Point[] = CONFIGS.map((_, k) => {
     p99: med(ps.map((p) => p.p99)),
     errors: ps.reduce((s, p) => s + p.errors, 0),
     non2xx: ps.reduce((s, p) => s + p.non2xx, 0),
+    serverCpuUs: med(ps.map((p) => p.serverCpuUs)),
+    clientCpuUs: med(ps.map((p) => p.clientCpuUs)),
+    serverWithin5ms: med(ps.map((p) => p.serverWithin5ms)),
+    serverP99Ms: med(ps.map((p) => p.serverP99Ms)),
   };
 });
 const at = (c: number, rows: number): Point => table.find((p) => p.connections === c && p.rows === rows) as Point;
 const ratio = at(64, 100).rowsPerSec / offlineMed;
 
 console.log(`\nbhembed serve on loopback (autocannon, ${DURATION} s per point, median of ${REPS} interleaved rounds); model: dnn 256-128, BH 10x, criteo-head`);
-console.log(`offline peer: bhembed predict ${Math.round(offlineMed)} rows/s (1 process, default workers)\n`);
-console.log('conns  rows/req      req/s       rows/s   p50 ms   p99 ms  errors  non-2xx');
+console.log(`offline peer: bhembed predict ${Math.round(offlineMed)} rows/s, ${offlineCpuMed.toFixed(1)} CPU µs/row (1 process, default workers; rounds ${rounds.map((r) => Math.round(r.offline)).join(' / ')})`);
+console.log(`load average after each round: ${rounds.map((r) => r.load.map((x) => x.toFixed(1)).join(' ')).join(' | ')}\n`);
+console.log('conns  rows/req      req/s       rows/s   p50 ms   p99 ms  errors  non-2xx  server CPU µs/row  client CPU µs/row  server ≤5 ms  server p99 ≤ ms');
 for (const p of table) {
   console.log(
-    `${String(p.connections).padStart(5)}  ${String(p.rows).padStart(8)}  ${p.reqPerSec.toFixed(0).padStart(9)}  ${p.rowsPerSec.toFixed(0).padStart(11)}  ${p.p50.toFixed(2).padStart(7)}  ${p.p99.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${String(p.non2xx).padStart(7)}`,
+    `${String(p.connections).padStart(5)}  ${String(p.rows).padStart(8)}  ${p.reqPerSec.toFixed(0).padStart(9)}  ${p.rowsPerSec.toFixed(0).padStart(11)}  ${p.p50.toFixed(2).padStart(7)}  ${p.p99.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${String(p.non2xx).padStart(7)}  ${p.serverCpuUs.toFixed(1).padStart(17)}  ${p.clientCpuUs.toFixed(1).padStart(17)}  ${(100 * p.serverWithin5ms).toFixed(1).padStart(11)}%  ${String(p.serverP99Ms).padStart(15)}`,
   );
 }
+const cpuRatio = offlineCpuMed / at(64, 100).serverCpuUs;
 console.log(`\n100 rows/request at 64 connections: ${(100 * ratio).toFixed(1)} % of offline rows/s (target >= 70 %): ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
+console.log(`  CPU per row: server ${at(64, 100).serverCpuUs.toFixed(1)} µs + load generator ${at(64, 100).clientCpuUs.toFixed(1)} µs, offline ${offlineCpuMed.toFixed(1)} µs: the server spends ${(100 / cpuRatio).toFixed(0)} % of offline's CPU per row`);
 console.log(`1 row/request at 16 connections: p99 ${at(16, 1).p99.toFixed(2)} ms (target <= 5 ms): ${at(16, 1).p99 <= 5 ? 'met' : 'NOT met'}`);
+console.log(`  server side (its latency histogram, routing to reply): ${(100 * at(16, 1).serverWithin5ms).toFixed(1)} % of requests within 5 ms, p99 within the ${at(16, 1).serverP99Ms} ms bucket`);
 
 // Hot swap under load: 16 connections of 1-row requests; version 2 is published (rename) halfway through.
 const swapSeconds = quick ? 6 : 10;
@@ -233,7 +304,7 @@ mkdirSync('bench/results', { recursive: true });
 writeFileSync(
   'bench/results/serve.json',
   JSON.stringify(
-    { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: totalmem() / 2 ** 30, node: process.version }, duration: DURATION, reps: REPS, offline: { rowsPerSec: offlineMed, rounds: rounds.map((r) => r.offline) }, table, ratio, swap, soak, exitCode: code },
+    { machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGB: totalmem() / 2 ** 30, node: process.version }, duration: DURATION, reps: REPS, offline: { rowsPerSec: offlineMed, cpuUsPerRow: offlineCpuMed, rounds: rounds.map((r) => r.offline), cpuRounds: rounds.map((r) => r.offlineCpuUs) }, loads: rounds.map((r) => r.load), table, ratio, cpuRatio, swap, soak, exitCode: code },
     null,
     2,
   ),
