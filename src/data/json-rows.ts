@@ -93,11 +93,13 @@ export class JsonRowScanner {
     if (b[p] !== C.LBRACKET) return null;
     p = ws(b, p + 1);
     const { start, end, L } = this;
+    const delim = L.delim;
+    const maxLength = L.maxValueLength;
+    start.fill(0);
+    end.fill(0);
     let count = 0;
     for (;;) {
       if (b[p] !== C.LBRACE || count >= maxInstances) return null;
-      start.fill(0);
-      end.fill(0);
       p = ws(b, p + 1);
       if (b[p] === C.RBRACE) p++;
       else {
@@ -126,7 +128,7 @@ export class JsonRowScanner {
             for (; q < n; q++) {
               const x = b[q];
               if (x === C.QUOTE) break;
-              if (x === C.BACKSLASH || x < 0x20 || x >= 0x80 || x === L.delim) return null;
+              if (x === C.BACKSLASH || x < 0x20 || x >= 0x80 || x === delim) return null;
             }
             if (q >= n) return null;
             v1 = q;
@@ -152,7 +154,7 @@ export class JsonRowScanner {
             v1 = q;
             p = q;
           } else return null; // true, false, an object or a list
-          if (v1 - v0 > L.maxValueLength) return null;
+          if (v1 - v0 > maxLength) return null;
           if (cell >= 0) {
             start[cell] = v0;
             end[cell] = v1;
@@ -167,8 +169,8 @@ export class JsonRowScanner {
           break;
         }
       }
-      for (const r of L.required) if (end[r] === start[r]) return null;
-      if (!onLine(this.line, this.writeLine(b), count)) return null;
+      for (let k = 0; k < L.required.length; k++) if (end[L.required[k]] === start[L.required[k]]) return null;
+      if (!onLine(this.line, this.writeLine(b), count)) return null; // writeLine leaves every cell blank again
       count++;
       p = ws(b, p);
       if (b[p] === C.COMMA) {
@@ -195,6 +197,7 @@ export class JsonRowScanner {
     for (let c = 0; c < start.length; c++) {
       if (c > 0) line[o++] = delim;
       for (let i = start[c], e = end[c]; i < e; i++) line[o++] = b[i];
+      start[c] = end[c] = 0;
     }
     return o;
   }
