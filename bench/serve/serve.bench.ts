@@ -2,6 +2,9 @@
 // and 64 connections with 1 and 100 rows per request, against the same model scored offline by `bhembed predict`
 // (the ceiling) in the same run, rounds interleaved, medians reported. Then a hot swap under load (a new version
 // published mid-run). `--soak[=MIN]` adds a soak at half the measured maximum with 1 % malformed requests.
+// Beside each wall-clock figure: CPU µs per row of the server (and of its main thread), of the load generator and of
+// the offline peer, and the server's own latency histogram (a shared, loaded machine gives a run only a share of
+// the cores; CPU time per row measures the work).
 // Real data: /work/shared/data/criteo-head (a DNN trained on its train file, scored on its dev + test rows).
 // Flags: --quick (fewer, shorter rounds), --duration=S, --soak[=MIN]. Writes bench/results/serve.json.
 
@@ -44,10 +47,10 @@ function cli(args: string[]): { wall: number } {
 // CPU seconds (user + system, all threads): wall-clock figures on a shared, loaded machine measure the share of the
 // cores a run got; CPU seconds per row measure the work, so they are reported beside them.
 const TICK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** CPU seconds a process has used so far (from /proc; NaN where there is none). */
-function procCpu(pid: number | undefined): number {
+/** CPU seconds a process (or, with tid, one of its threads) has used so far (from /proc; NaN where there is none). */
+function procCpu(pid: number | undefined, tid?: number): number {
   try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    const f = readFileSync(tid === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
     return (Number(f[11]) + Number(f[12])) / TICK;
   } catch {
     return NaN;
@@ -130,6 +133,8 @@ interface Point {
   /** CPU µs per row of the server process (all its threads) and of the load generator (this process). */
   serverCpuUs: number;
   clientCpuUs: number;
+  /** Of serverCpuUs, the part of the server's main thread (HTTP, the event loop); the rest is the scoring threads. */
+  mainCpuUs: number;
   /** From the server's own latency histogram (routing to reply, no client or socket time): share within 5 ms, and the bucket bound holding p99. */
   serverWithin5ms: number;
   serverP99Ms: number;
@@ -150,10 +155,12 @@ const headers = { 'content-type': 'application/json' };
 async function load(connections: number, rows: number, seconds: number): Promise<Point> {
   const h0 = await latencyBuckets();
   const s0 = procCpu(child.pid);
+  const m0 = procCpu(child.pid, child.pid);
   const c0 = process.cpuUsage();
   const r = await autocannon({ url, connections, duration: seconds, requests: BODIES[rows].map((body) => ({ method: 'POST', headers, body })) });
   const c1 = process.cpuUsage(c0);
   const s1 = procCpu(child.pid);
+  const m1 = procCpu(child.pid, child.pid);
   const h1 = await latencyBuckets();
   const served = r.requests.total * rows;
   const delta = [...h1].map(([le, n]) => [le, n - (h0.get(le) ?? 0)] as const).sort((a, b) => a[0] - b[0]);
@@ -169,6 +176,7 @@ async function load(connections: number, rows: number, seconds: number): Promise
     non2xx: r.non2xx,
     serverCpuUs: (1e6 * (s1 - s0)) / served,
     clientCpuUs: (c1.user + c1.system) / served,
+    mainCpuUs: (1e6 * (m1 - m0)) / served,
     serverWithin5ms: (delta.find(([le]) => le === 0.005)?.[1] ?? 0) / Math.max(1, total),
     serverP99Ms: 1000 * (delta.find(([, n]) => n >= 0.99 * total)?.[0] ?? NaN),
   };
@@ -200,6 +208,7 @@ const table: Point[] = CONFIGS.map((_, k) => {
     non2xx: ps.reduce((s, p) => s + p.non2xx, 0),
     serverCpuUs: med(ps.map((p) => p.serverCpuUs)),
     clientCpuUs: med(ps.map((p) => p.clientCpuUs)),
+    mainCpuUs: med(ps.map((p) => p.mainCpuUs)),
     serverWithin5ms: med(ps.map((p) => p.serverWithin5ms)),
     serverP99Ms: med(ps.map((p) => p.serverP99Ms)),
   };
@@ -210,15 +219,15 @@ const ratio = at(64, 100).rowsPerSec / offlineMed;
 console.log(`\nbhembed serve on loopback (autocannon, ${DURATION} s per point, median of ${REPS} interleaved rounds); model: dnn 256-128, BH 10x, criteo-head`);
 console.log(`offline peer: bhembed predict ${Math.round(offlineMed)} rows/s, ${offlineCpuMed.toFixed(1)} CPU µs/row (1 process, default workers; rounds ${rounds.map((r) => Math.round(r.offline)).join(' / ')})`);
 console.log(`load average after each round: ${rounds.map((r) => r.load.map((x) => x.toFixed(1)).join(' ')).join(' | ')}\n`);
-console.log('conns  rows/req      req/s       rows/s   p50 ms   p99 ms  errors  non-2xx  server CPU µs/row  client CPU µs/row  server ≤5 ms  server p99 ≤ ms');
+console.log('conns  rows/req      req/s       rows/s   p50 ms   p99 ms  errors  non-2xx  server CPU µs/row (main thread)  client CPU µs/row  server ≤5 ms  server p99 ≤ ms');
 for (const p of table) {
   console.log(
-    `${String(p.connections).padStart(5)}  ${String(p.rows).padStart(8)}  ${p.reqPerSec.toFixed(0).padStart(9)}  ${p.rowsPerSec.toFixed(0).padStart(11)}  ${p.p50.toFixed(2).padStart(7)}  ${p.p99.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${String(p.non2xx).padStart(7)}  ${p.serverCpuUs.toFixed(1).padStart(17)}  ${p.clientCpuUs.toFixed(1).padStart(17)}  ${(100 * p.serverWithin5ms).toFixed(1).padStart(11)}%  ${String(p.serverP99Ms).padStart(15)}`,
+    `${String(p.connections).padStart(5)}  ${String(p.rows).padStart(8)}  ${p.reqPerSec.toFixed(0).padStart(9)}  ${p.rowsPerSec.toFixed(0).padStart(11)}  ${p.p50.toFixed(2).padStart(7)}  ${p.p99.toFixed(2).padStart(7)}  ${String(p.errors).padStart(6)}  ${String(p.non2xx).padStart(7)}  ${p.serverCpuUs.toFixed(1).padStart(17)} (${p.mainCpuUs.toFixed(1).padStart(11)})  ${p.clientCpuUs.toFixed(1).padStart(17)}  ${(100 * p.serverWithin5ms).toFixed(1).padStart(11)}%  ${String(p.serverP99Ms).padStart(15)}`,
   );
 }
 const cpuRatio = offlineCpuMed / at(64, 100).serverCpuUs;
 console.log(`\n100 rows/request at 64 connections: ${(100 * ratio).toFixed(1)} % of offline rows/s (target >= 70 %): ${ratio >= 0.7 ? 'met' : 'NOT met'}`);
-console.log(`  CPU per row: server ${at(64, 100).serverCpuUs.toFixed(1)} µs + load generator ${at(64, 100).clientCpuUs.toFixed(1)} µs, offline ${offlineCpuMed.toFixed(1)} µs: the server spends ${(100 / cpuRatio).toFixed(0)} % of offline's CPU per row`);
+console.log(`  CPU per row: server ${at(64, 100).serverCpuUs.toFixed(1)} µs (main thread ${at(64, 100).mainCpuUs.toFixed(1)}, scoring threads ${(at(64, 100).serverCpuUs - at(64, 100).mainCpuUs).toFixed(1)}) + load generator ${at(64, 100).clientCpuUs.toFixed(1)} µs, offline ${offlineCpuMed.toFixed(1)} µs: the server spends ${(100 / cpuRatio).toFixed(0)} % of offline's CPU per row`);
 console.log(`1 row/request at 16 connections: p99 ${at(16, 1).p99.toFixed(2)} ms (target <= 5 ms): ${at(16, 1).p99 <= 5 ? 'met' : 'NOT met'}`);
 console.log(`  server side (its latency histogram, routing to reply): ${(100 * at(16, 1).serverWithin5ms).toFixed(1)} % of requests within 5 ms, p99 within the ${at(16, 1).serverP99Ms} ms bucket`);
 

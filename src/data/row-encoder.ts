@@ -153,7 +153,10 @@ export class RowEncoder {
     const scanner = this.scanner();
     if (scanner !== null) {
       const chunks: DataChunk[] = [];
-      let b = new ChunkBuilder(chunkRows, this.L.fields, this.L.denseNames.length);
+      // A first chunk sized by the body (≥ 64 bytes an instance, most are larger), then doubling up to chunkRows:
+      // a one-row body allocates for a few rows, not for chunkRows.
+      let cap = Math.min(chunkRows, Math.max(8, Math.ceil(body.length / 64)));
+      let b = new ChunkBuilder(cap, this.L.fields, this.L.denseNames.length);
       const parser = this.L.parser;
       const rows = scanner.scan(body, maxInstances, (line, n) => {
         b.labels[b.rows] = 0;
@@ -164,7 +167,8 @@ export class RowEncoder {
         b.commitRow();
         if (b.full) {
           chunks.push(b.take(true));
-          b = new ChunkBuilder(chunkRows, this.L.fields, this.L.denseNames.length);
+          cap = Math.min(2 * cap, chunkRows);
+          b = new ChunkBuilder(cap, this.L.fields, this.L.denseNames.length);
         }
         return true;
       });
