@@ -55,7 +55,7 @@ function transient(e: unknown): boolean {
     /timeout|TIMEOUT|503|jetstream is not enabled|jetstream not enabled|temporarily unavailable|no responders|no_responders|NoResponders|disconnect|reconnect|CONNECTION|connection|leader|cluster|Timeout|stream not found|insufficient resources|closed|expected last/i.test(msg) ||
     code === 'TIMEOUT' ||
     code === 503
-  ) && !/wrong last sequence|key exists/i.test(msg);
+  ) && !/wrong last sequence|key exists|non-clustered mode/i.test(msg);
 }
 
 /** Seconds one JetStream call may take before it counts as lost (a push consumer on a dead server never ends). */
@@ -118,7 +118,8 @@ export class JobStore {
       void info;
       // 3 replicas (one server may die) when the job is given 3+ servers or the server names 3+ cluster members;
       // else 1. (connect_urls fills in as the cluster gossips: the URL list is the dependable sign.)
-      const replicas = servers.length >= 3 || (nc.info?.connect_urls?.length ?? 1) >= 3 ? 3 : 1;
+      // A lone server (no cluster block: its INFO names no cluster) keeps one copy whatever the URL list says.
+      const replicas = nc.info?.cluster !== undefined && (servers.length >= 3 || (nc.info?.connect_urls?.length ?? 1) >= 3) ? 3 : 1;
       await retry('shard stream', async () => {
         try {
           await jsm.streams.info(names.stream);
