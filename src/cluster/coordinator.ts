@@ -68,6 +68,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class Coordinator {
   private lease: { revision: number; value: Lease } | null = null;
+  private leaseCall: Promise<boolean> | null = null;
   private running = false;
   private loopDone: Promise<void> | null = null;
   private error: unknown = null;
@@ -121,6 +122,20 @@ export class Coordinator {
   }
 
   private async loop(): Promise<void> {
+    // A step can outlast the lease (setup reads and uploads the data; the final version scores the test set): the
+    // holder renews on a timer meanwhile, or on a loaded machine the others take the lease over again and again
+    // and each starts the setup afresh (seen: 122 takeovers in 15 minutes, no shard ever published).
+    const renew = setInterval(() => {
+      if (this.lease !== null) void this.holdLease().catch(() => undefined);
+    }, (LEASE_TTL_S * 1000) / 6);
+    try {
+      await this.steps();
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  private async steps(): Promise<void> {
     while (this.running) {
       try {
         if (await this.holdLease()) await this.step();
@@ -137,8 +152,13 @@ export class Coordinator {
     }
   }
 
-  /** Take, renew or keep out of the lease; true while this worker holds it. */
-  private async holdLease(): Promise<boolean> {
+  /** Take, renew or keep out of the lease; true while this worker holds it. One at a time (the loop and the timer). */
+  private holdLease(): Promise<boolean> {
+    this.leaseCall ??= this.leaseStep().finally(() => (this.leaseCall = null));
+    return this.leaseCall;
+  }
+
+  private async leaseStep(): Promise<boolean> {
     const now = Date.now();
     if (this.lease !== null && now < this.lease.value.until - (LEASE_TTL_S * 1000) / 2) return true;
     const cur = await this.store.getJson<Lease>('lease');
