@@ -27,7 +27,7 @@ export const FOLDERS = {
     tests: ['dist/test/unit/data/{token-fields,formats,criteo,fixtures,corrupt-values,avazu-header,csv-quoting,parquet}.test.js'],
   },
   // The trainer's control flow: fit's epoch/batch loop, evaluation and early stopping.
-  trainer: { mutate: ['src/train/trainer.ts:255-343'], tests: ['dist/test/unit/train/{early-stopping,diverged}.test.js'] },
+  trainer: { mutate: ['src/train/trainer.ts:268-357'], tests: ['dist/test/unit/train/{early-stopping,diverged}.test.js'] },
 };
 
 const name = process.env.MUTATION_FOLDER ?? 'hash';

@@ -9,17 +9,19 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { criteoLines, tempDir, writeCriteoSplits } from './cli-helpers.js';
 import { bhembedInProcess as bhembed } from './cli-in-process.js';
+import { readModelFile } from '../../src/models/model-file.js';
 
 const dir = tempDir();
 const data = writeCriteoSplits(dir, { train: 900, valid: 200, test: 200 });
 const common = ['--train', data.train, '--valid', data.valid, '--test', data.test, '--format', 'criteo', '--model', 'dnn', '--dim', '4', '--mlp', '16,16', '--epochs', '2', '--batch-size', '64', '--lr', '0.01', '-q'];
 
 let counter = 0;
-async function run(extra: string[], base = common): Promise<{ metrics: Record<string, any>; model: string }> {
+const BH4 = ['--embedding', 'bh', '--compression', '4'];
+async function run(extra: string[], base = common, embedding = BH4): Promise<{ metrics: Record<string, any>; model: string }> {
   const name = `r${counter++}`;
   const model = join(dir, `${name}.bhm`);
   const m = join(dir, `${name}.json`);
-  const r = await bhembed(['train', ...base, '--embedding', 'bh', '--compression', '4', ...extra, '--out', model, '--metrics', m]);
+  const r = await bhembed(['train', ...base, ...embedding, ...extra, '--out', model, '--metrics', m]);
   assert.equal(r.status, 0, `${extra.join(' ')}: ${r.stderr}`);
   return { metrics: JSON.parse(readFileSync(m, 'utf8')), model };
 }
@@ -55,6 +57,50 @@ test('each training flag alone is recorded and changes the test scores', async (
     const r = await run(flag);
     assert.notEqual(r.metrics.test.logloss, plain.metrics.test.logloss, `${flag.join(' ')} did not change the test logloss`);
   }
+});
+
+test('each data and table flag alone reaches training: recorded where it applies, and the test scores change', async () => {
+  const plain = await run([]);
+  const differs = (r: { metrics: Record<string, any> }, what: string): void =>
+    assert.notEqual(r.metrics.test.logloss, plain.metrics.test.logloss, `${what} did not change the test logloss: the flag does not reach training`);
+  const few = await run(['--max-rows', '500']);
+  assert.equal(few.metrics.train.rows, 500, `--max-rows 500: trained on ${few.metrics.train.rows} rows`);
+  differs(few, '--max-rows 500');
+  assert.equal(plain.metrics.train.data.mode, 'memory');
+  const stream = await run(['--data-mode', 'stream']);
+  assert.equal(stream.metrics.train.data.mode, 'stream', '--data-mode stream: train.data.mode');
+  differs(stream, '--data-mode stream');
+  // (Its effect is not visible here: the buffer is topped up by whole reader chunks of 8192 rows, so on a 900-row
+  // file any buffer draws from all rows; data/batch-sources tests the shuffle buffer with small chunks.)
+  const small = await run(['--data-mode', 'stream', '--shuffle-buffer', '50']);
+  assert.equal(small.metrics.train.data.shuffleBuffer, 50, '--shuffle-buffer 50: train.data.shuffleBuffer');
+  // --eval-every 320 rows at batch 64: every 5 steps, so the series is at 320, 640, … rows.
+  const every = await run(['--eval-every', '320', '--patience', '0']);
+  const series = (every.metrics.valid.series as { rows: number }[]).map((p) => p.rows);
+  assert.deepEqual(series, [320, 640, 960, 1280, 1600, 1920], `--eval-every 320: validation series at ${series.join(', ')} (2 × 15 steps of 64 rows: every 5 steps)`);
+  assert.equal(plain.metrics.valid.series, undefined);
+  // The table flags: each changes the plan, so the model.
+  const tables: Array<[string[], (r: Record<string, any>, model: string) => void]> = [
+    [['--embedding', 'bh', '--compression', '8'], (r) => assert.ok(r.embedding.rows < plain.metrics.embedding.rows, `--compression 8: ${r.embedding.rows} rows, 4× had ${plain.metrics.embedding.rows}`)],
+    [['--embedding', 'bh', '--block-bits', '2'], (r) => assert.ok(r.embedding.rows !== plain.metrics.embedding.rows, '--block-bits 2: the rows follow the block length')],
+    [['--embedding', 'bh', '--memory-budget', '3KB'], (r) => assert.ok(r.embedding.bytes <= 3072 && r.embedding.bytes >= 0.7 * 3072, `--memory-budget 3KB: ${r.embedding.bytes} bytes`)],
+    [['--embedding', 'qr', '--compression', '4'], (r) => assert.equal(r.embedding.method, 'qr')],
+  ];
+  for (const [flags, check] of tables) {
+    const r = await run([], common, flags);
+    check(r.metrics, r.model);
+    differs(r, flags.join(' '));
+  }
+  // --code-bits pins S (the planner shortens it for small tables: with --block-bits it is kept as given).
+  const t2 = await run([], common, ['--embedding', 'bh', '--block-bits', '2']);
+  const s12 = await run([], common, ['--embedding', 'bh', '--block-bits', '2', '--code-bits', '12']);
+  const codes = (model: string): number[] => (readModelFile(model).model as { fields: { index: { codeBits: number } }[] }).fields.map((f) => f.index.codeBits);
+  assert.deepEqual(codes(s12.model), codes(s12.model).map(() => 12), `--code-bits 12: the fields' code lengths are ${codes(s12.model).join(', ')}`);
+  assert.ok(codes(t2.model).every((S) => S !== 12), 'without --code-bits the collision rule picks other lengths');
+  assert.notEqual(s12.metrics.test.logloss, t2.metrics.test.logloss, '--code-bits 12 did not change the test logloss');
+  const hybrid = await run([], common, ['--embedding', 'hybrid', '--compression', '4']);
+  const hot = await run([], common, ['--embedding', 'hybrid', '--compression', '4', '--hot-share', '0.1']);
+  assert.notEqual(hot.metrics.test.logloss, hybrid.metrics.test.logloss, '--hot-share 0.1 did not change the hybrid run');
 });
 
 test('--patience n stops after n epochs without a validation gain; 0 trains every epoch', async () => {

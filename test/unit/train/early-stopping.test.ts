@@ -107,3 +107,38 @@ test('progress: onStep per step (rows done, summed batch loss), onEvent epoch th
   assert.ok(r.history[1].auc > r.history[0].auc, 'the planted task improves from epoch 1 to 2 (so best is the last here)');
   assert.equal(r.best?.epoch, 1);
 });
+
+test('a one-class validation set (AUC undefined every time) counts as no gain: stops after patience + 1 evaluations', async () => {
+  const ones: Dataset = { ...task.valid, labels: new Float32Array(task.valid.rows).fill(1) };
+  const { fit: r } = await fit({ earlyStopping: { patience: 1 } }, ones);
+  assert.ok(r.history.every((h) => Number.isNaN(h.auc)), 'one class: every validation AUC is NaN');
+  assert.equal(r.history.length, 2, `patience 1 on an AUC that is NaN at every evaluation must stop after 2 evaluations; it ran ${r.history.length}`);
+  assert.equal(r.best?.epoch, 0, 'the first evaluation stays the best (a NaN does not replace a NaN)');
+});
+
+test('fit: shuffle and seed reach the rows\' order; event and result times are seconds since fit began', async () => {
+  const t0 = performance.now();
+  const events: number[] = [];
+  const base = await fit({ epochs: 2, earlyStopping: false, onEvent: (e) => events.push(e.seconds) }, task.valid);
+  const wall = (performance.now() - t0) / 1000;
+  assert.equal(events.length, 4);
+  assert.ok(events.every((s, i) => s >= 0 && s <= wall && (i === 0 || s >= events[i - 1])), `event times ${events.join(', ')} must be seconds since fit began (≤ ${wall} s), in order`);
+  assert.ok(base.fit.seconds >= events[3] && base.fit.seconds <= wall, `FitResult.seconds ${base.fit.seconds} (wall ${wall})`);
+  const seed6 = await fit({ epochs: 2, earlyStopping: false, seed: 6 }, task.valid);
+  assert.notDeepEqual(seed6.scores, base.scores, 'seed 6 must shuffle the rows in another order than seed 5 (the model init is the same)');
+  const inOrder = await fit({ epochs: 2, earlyStopping: false, shuffle: false }, task.valid);
+  const inOrder6 = await fit({ epochs: 2, earlyStopping: false, shuffle: false, seed: 6 }, task.valid);
+  assert.notDeepEqual(inOrder.scores, base.scores, 'shuffle: false must train in file order, not shuffled');
+  assert.deepEqual(inOrder6.scores, inOrder.scores, 'shuffle: false: the seed changes nothing (no dropout here)');
+});
+
+test('fit: a training or validation set of the wrong shape is a ConfigError naming which', async () => {
+  const trainer = await Trainer.create(CONFIG, { batchSize: 100, epochs: 1 });
+  try {
+    const short = (ds: Dataset): Dataset => ({ ...ds, fields: ds.fields.slice(1) });
+    await assert.rejects(trainer.fit(short(task.train)), /^ConfigError: train: 3 fields, the model has 4$/m);
+    await assert.rejects(trainer.fit(task.train, short(task.valid)), /^ConfigError: valid: 3 fields, the model has 4$/m);
+  } finally {
+    await trainer.dispose();
+  }
+});
