@@ -17,17 +17,17 @@ export const FOLDERS = {
     mutate: ['src/embedding/planner.ts:317-357', 'src/embedding/qr.ts'],
     tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
   },
-  baselines: { mutate: ['src/embedding/{hashing,double-hash,full,registry}.ts'], tests: ['dist/test/unit/embedding/{baselines,vectors}.test.js'] },
-  bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{binary-code,baselines,vectors,planner}.test.js'] },
+  baselines: { mutate: ['src/embedding/{hashing,double-hash,full,hybrid,registry}.ts'], tests: ['dist/test/unit/embedding/{baselines,vectors,hybrid}.test.js'] },
+  bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{config,binary-code,baselines,vectors,planner}.test.js'] },
   metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
   optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
   // The readers' hashing: the token helpers and caches, and each reader's categorical path.
   data: {
     mutate: ['src/data/tokens.ts'],
-    tests: ['dist/test/unit/data/{token-fields,formats,criteo,fixtures,corrupt-values,avazu-header,csv-quoting,parquet}.test.js'],
+    tests: ['dist/test/unit/data/{tokens,token-fields,formats,criteo,fixtures,corrupt-values,avazu-header,csv-quoting,parquet}.test.js'],
   },
   // The trainer's control flow: fit's epoch/batch loop, evaluation and early stopping.
-  trainer: { mutate: ['src/train/trainer.ts:268-357'], tests: ['dist/test/unit/train/{early-stopping,diverged}.test.js'] },
+  trainer: { mutate: ['src/train/trainer.ts:268-357'], tests: ['dist/test/unit/train/{early-stopping,diverged,sparse-sync}.test.js'] },
 };
 
 const name = process.env.MUTATION_FOLDER ?? 'hash';
