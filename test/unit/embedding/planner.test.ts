@@ -82,11 +82,31 @@ test('byte budgets and compression targets are met; every plan builds; no shape 
     if (byBytes) assert.ok(plan.totalBytes <= budgetBytes, `${plan.totalBytes} > ${budgetBytes}`);
     else assert.ok(plan.compression >= compression, `compression ${plan.compression} < ${compression}`);
     assert.equal(plan.totalRows, plan.fields.reduce((a, f) => a + f.rows, 0));
+    // The reported sizes: bytes = rows · dim · 4, compression = fullRows / rows, collisions summed over the fields.
+    assert.equal(plan.totalBytes, plan.totalRows * dim * 4, 'plan.totalBytes');
+    assert.equal(plan.fullRows, fields.reduce((a, f) => a + f.cardinality + 1, 0), 'plan.fullRows');
+    assert.equal(plan.compression, plan.fullRows / plan.totalRows, 'plan.compression');
+    assert.equal(plan.expectedCollisions, plan.fields.reduce((a, f) => a + f.expectedCollisions, 0), 'plan.expectedCollisions');
+    assert.equal(plan.budgetRows, byBytes ? Math.floor(budgetBytes / (dim * 4)) : Math.floor(plan.fullRows / compression), 'plan.budgetRows');
+    assert.match(plan.collisionRule, /^hashed ids: S ≥ the smallest S with expected colliding code pairs n²\/2\^\(S\+1\) ≤ 0\.001·n/);
     for (const f of plan.fields) {
+      assert.equal(f.bytes, f.rows * dim * 4, `${f.field}: bytes`);
+      assert.equal(f.fullRows, f.cardinality + 1, `${f.field}: fullRows`);
       if (f.method === 'full') {
         assert.equal(f.rows, f.cardinality + 1);
+        assert.equal(f.compression, 1);
+        assert.equal(f.expectedCollisions, 0);
         continue;
       }
+      const n = f.cardinality;
+      const pairs = (cells: number): number => (n * (n - 1)) / (2 * cells);
+      assert.equal(f.expectedCollisions, pairs(2 ** f.bh!.codeBits), `${f.field}: BH code collisions n(n−1)/2^(S+1)`);
+      assert.equal(f.alternatives!.hash.expectedCollisions, pairs(f.rows), `${f.field}: hashing-trick collisions`);
+      assert.equal(f.alternatives!.dhash.expectedCollisions, pairs(f.rows * f.rows), `${f.field}: double-hash collisions`);
+      const { remainder: m, quotient: q } = f.alternatives!.qr.spec;
+      assert.equal(m, Math.ceil(f.rows / 2), `${f.field}: QR remainder m = ⌈rows/2⌉`);
+      assert.equal(f.alternatives!.qr.expectedCollisions, pairs(m * q), `${f.field}: QR collisions`);
+      assert.equal(f.alternatives!.qr.rows, m + q);
       const bh = f.bh!;
       const ix = createIndexer(bh);
       assert.equal(ix.numRows, f.rows);
@@ -186,7 +206,39 @@ test('a share below 2·S_min rows forces a shorter code that still fits', () => 
   }
 });
 
+test('dense ids: QR has no collisions exactly when m·q ≥ n; the plan says which rule it used', () => {
+  // A dense field of n ids planned into R rows: m = ⌈R/2⌉, q = R − m. Find targets where m·q lands on n exactly.
+  let hit = 0;
+  for (let n = 200; n < 3000 && hit < 3; n++) {
+    for (let comp = 1.5; comp < 40; comp *= 1.07) {
+      const plan = planEmbeddings([{ cardinality: n }], { compression: comp, dim: 4, dense: true });
+      const f = plan.fields[0];
+      if (f.method !== 'bh') continue;
+      assert.equal(plan.collisionRule, 'dense ids: S = bits the largest id needs, no code collisions');
+      const { remainder: m, quotient: q } = f.alternatives!.qr.spec;
+      const want = m * q >= n ? 0 : (n * (n - 1)) / (2 * m * q);
+      assert.equal(f.alternatives!.qr.expectedCollisions, want, `n ${n}, m ${m}, q ${q}`);
+      if (m * q === n) hit++;
+    }
+  }
+  assert.ok(hit > 0, 'some plan has m·q = n exactly');
+});
+
 test('invalid targets throw ConfigError', () => {
+  const says = (fields: PlanField[], target: Parameters<typeof planEmbeddings>[1], message: string, key: string): void =>
+    assert.throws(() => planEmbeddings(fields, target), (e: unknown) => e instanceof ConfigError && e.message === message && e.details.key === key);
+  says([{ cardinality: 9 }], { dim: 1.5, compression: 2 }, 'plan.dim must be an integer ≥ 1, got 1.5', 'plan.dim');
+  says([{ cardinality: 9 }], { dim: 4, compression: 2, bytesPerElement: 0 }, 'plan.bytesPerElement must be > 0, got 0', 'plan.bytesPerElement');
+  says([{ cardinality: 9 }], { dim: 4, compression: 2, maxCollisionRate: 0 }, 'plan.maxCollisionRate must be > 0, got 0', 'plan.maxCollisionRate');
+  says([{ cardinality: 9 }], { dim: 4, compression: 2, strategy: 'x' as BhStrategy }, 'plan.strategy must be one of: succession, skip; got "x"', 'plan.strategy');
+  says([], { dim: 4, compression: 2 }, 'plan needs at least one field', 'plan.fields');
+  says([{ cardinality: 9 }], { dim: 4, compression: 2, codeBits: 65 }, 'plan.codeBits must be an integer in [1, 64], got 65', 'plan.codeBits');
+  says([{ cardinality: 9 }], { dim: 4, compression: 2, codeBits: 0 }, 'plan.codeBits must be an integer in [1, 64], got 0', 'plan.codeBits');
+  says([{ cardinality: 9 }, { cardinality: 2.5 }], { dim: 4, compression: 2 }, 'plan.fields[1].cardinality must be an integer ≥ 1, got 2.5', 'plan.fields[1].cardinality');
+  says([{ cardinality: 9 }], { dim: 4 }, 'plan needs exactly one of compression (e.g. 100 for 100×) and budgetBytes', 'plan.compression');
+  says([{ cardinality: 9 }], { dim: 4, compression: 0.9 }, 'plan.compression must be ≥ 1, got 0.9', 'plan.compression');
+  says([{ cardinality: 9 }], { dim: 4, budgetBytes: 0 }, 'plan.budgetBytes must be > 0, got 0', 'plan.budgetBytes');
+  assert.ok(planEmbeddings([{ cardinality: 9 }], { dim: 4, compression: 1, codeBits: 64, bytesPerElement: 2 }).totalBytes > 0, 'the edges themselves are accepted');
   const f = [{ cardinality: 100 }];
   assert.throws(() => planEmbeddings(f, { dim: 8 }), ConfigError);
   assert.throws(() => planEmbeddings(f, { dim: 8, compression: 2, budgetBytes: 100 }), ConfigError);
