@@ -24,6 +24,7 @@ const MUTANTS = [
   ['dense BH at S = 32 leaves the fused path (embedding bag)', 'src/nn/embedding-bag.ts', 'codeBits >= 32 ? hi >>> (codeBits - 32)', 'codeBits > 32 ? hi >>> (codeBits - 32)', ['unit/nn/fused-bag']],
   ['every error exits 1', 'src/cli/handle-error.ts', "e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME", 'EXIT_RUNTIME', ['e2e/bad-input', 'e2e/int8-static']],
   ['every error exits 2', 'src/cli/handle-error.ts', "e.code === 'usage' || e.code === 'config.invalid' ? EXIT_USAGE : EXIT_RUNTIME", 'EXIT_USAGE', ['e2e/bad-input']],
+  ['0.1.0 libsvm/libffm files take value weights (models/model-codec.ts: the valueWeights check dropped)', 'src/models/model-codec.ts', 'return weighted && reader.valueWeights !== true;', 'return false;', ['unit/serve/compat-fixture', 'export/compat-weights']],
   ['a byte budget planned at 30 %', 'src/experiment/pipeline.ts', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: budget });', 'let plan = planEmbeddings(fields, { ...target, budgetBytes: Math.floor(budget * 0.3) });', ['unit/experiment/pipeline']],
 ];
 

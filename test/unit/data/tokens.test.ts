@@ -27,7 +27,9 @@ test('parseIntBytes: [+-]?[0-9]+ as Number reads it, anything else NaN', () => {
 });
 
 test('parseFloatBytes: decimals and exponents as Number reads them; hex, inf, nan, blanks and > 64 bytes are NaN', () => {
-  for (const t of ['1.5', '-2e3', '+.5', '.5', '5.', '1E-3', '-0.000123', '3.4e38', '12', '-12', '0.1']) assert.equal(parseFloatBytes(...inLine(t)), Number(t), t);
+  for (const t of ['1.5', '-2e3', '+.5', '.5', '.25', '-.125e2', '5.', '1E-3', '-0.000123', '3.4e38', '12', '-12', '0.1']) assert.equal(parseFloatBytes(...inLine(t)), Number(t), t);
+  const digits70 = '9'.repeat(70);
+  assert.equal(parseFloatBytes(...inLine(digits70)), Number(digits70), 'an integer of 70 digits (longer than the decimal limit) still parses');
   for (const t of ['', '.', 'e3', '1e', '1e+', '0x10', 'inf', 'Infinity', 'nan', '1.2.3', '1 ', '- 1', '1,5', '+-1.5']) assert.ok(Number.isNaN(parseFloatBytes(...inLine(t))), `'${t}' is not a number`);
   const long64 = `0.${'1'.repeat(62)}`;
   assert.equal(long64.length, 64);
@@ -43,6 +45,9 @@ test('label01, quote, tokenString', () => {
   assert.equal(quote(...inLine('x'.repeat(40))), `'${'x'.repeat(40)}'`, '40 characters are not cut');
   assert.equal(quote(...inLine('x'.repeat(41))), `'${'x'.repeat(40)}…'`, 'past 40 characters: cut, with an ellipsis');
   assert.equal(tokenString(...inLine('héllo')), 'héllo');
+  const bad = Uint8Array.of(0x61, 0xff, 0x62);
+  assert.equal(tokenString(bad, 0, 3), 'a\ufffdb', 'invalid UTF-8 decodes with a replacement character, no throw');
+  assert.equal(quote(bad, 0, 3), "'a\ufffdb'");
 });
 
 test('logSquaredBucket: v > 2 → ⌊ln(v)²⌋, else v, on both sides of the 65536-entry table', () => {
@@ -92,6 +97,34 @@ test('ShortTokenCache = xxh64Bytes for every length, in shared slots, tokens dif
           cache.hash(line, 2, 2 + t.length, f, out, 1);
           assert.deepEqual([out[2], out[3]], ref(t, 0, t.length, f), `bits ${bits}, round ${round}, field ${f}, token [${Array.from(t).join(',')}]`);
         }
+      }
+    }
+  }
+});
+
+test('ShortTokenCache: tokens that share a slot\'s words only under a wrong byte layout get their own ids', () => {
+  // Each pair hashed back to back in one field: were the 8 token bytes packed into the two words wrongly (a byte
+  // read from outside the token, two bytes on the same bits), the second would hit the first's cache entry.
+  const pairs: number[][][] = [
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 6, 6, 7, 8]], // differ in byte 4 only
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 9]], // byte 7 only
+    [[1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 9, 9, 9, 9]], // the high word only
+    [[1, 0, 0, 0, 2], [2, 0, 0, 0, 1]], // bytes 0 and 4 swapped
+    [[0, 0, 0, 0, 1], [1, 0, 0, 0, 0]],
+    [[9, 9, 9, 9, 16, 0, 0], [9, 9, 9, 9, 0, 0, 1]], // bytes 4 and 6 on overlapping bits
+    [[9, 9, 9, 9, 0, 1, 0], [9, 9, 9, 9, 0, 0, 1]],
+    [[5, 1, 0, 0, 7, 0], [5, 0, 0, 0, 7, 1]],
+    [[3, 0, 0], [0, 3, 0]],
+  ];
+  const out = new Uint32Array(2);
+  for (const bits of [1, 12]) {
+    const cache = new ShortTokenCache(2, bits);
+    for (const [a, b] of pairs) {
+      for (const t of [a, b, a, b]) {
+        const line = new Uint8Array(t.length + 16).fill(7);
+        line.set(t, 8);
+        cache.hash(line, 8, 8 + t.length, 1, out, 0);
+        assert.deepEqual([out[0], out[1]], ref(Uint8Array.from(t), 0, t.length, 1), `bits ${bits}: token [${t.join(',')}] after [${(t === a ? b : a).join(',')}]`);
       }
     }
   }
