@@ -17,7 +17,7 @@ export const FOLDERS = {
     mutate: ['src/embedding/planner.ts:317-357', 'src/embedding/qr.ts'],
     tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
   },
-  baselines: { mutate: ['src/embedding/{hashing,double-hash,full,hybrid,registry}.ts'], tests: ['dist/test/unit/embedding/{baselines,vectors,hybrid}.test.js'] },
+  baselines: { mutate: ['src/embedding/{hashing,double-hash,full,hybrid,registry}.ts'], tests: ['dist/test/unit/embedding/{indexer-edges,baselines,vectors,hybrid}.test.js'] },
   bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{config,binary-code,baselines,vectors,planner}.test.js'] },
   metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
   optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
