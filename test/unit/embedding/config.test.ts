@@ -66,6 +66,7 @@ test('bad specs: the message, key, value and allowed values name what is wrong',
   refused({ method: 'full', vocab: [HEX, 'ABCDEF0123456789'] }, 'index.vocab[1] must be 16 lower-case hex digits, got "ABCDEF0123456789"', { key: 'index.vocab[1]' });
   refused({ method: 'full', vocab: [`${HEX}0`] }, `index.vocab[0] must be 16 lower-case hex digits, got "${HEX}0"`, { key: 'index.vocab[0]' });
   refused({ method: 'full', vocab: [7] }, 'index.vocab[0] must be 16 lower-case hex digits, got 7', { key: 'index.vocab[0]' });
+  refused({ method: 'full', vocab: [1234567890123456] }, 'index.vocab[0] must be 16 lower-case hex digits, got 1234567890123456', { key: 'index.vocab[0]' }); // 16 digits, but a number
   refused({ method: 'hash', rows: 0 }, 'index.rows must be an integer in [1, 2147483647], got 0', { key: 'index.rows', value: 0, allowed: [1, MAX_TABLE_ROWS] });
   refused({ method: 'hash', rows: MAX_TABLE_ROWS + 1 }, 'index.rows must be an integer in [1, 2147483647], got 2147483648', { key: 'index.rows', value: MAX_TABLE_ROWS + 1, allowed: [1, MAX_TABLE_ROWS] });
   refused({ method: 'qr', remainder: 0, quotient: 3 }, 'index.remainder must be an integer in [1, 2147483647], got 0', { key: 'index.remainder', value: 0, allowed: [1, MAX_TABLE_ROWS] });
