@@ -36,6 +36,13 @@ import type { EvalResult } from '../train/trainer.js';
 import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
+import { normalizeModelConfig, type NormalizedModelConfig } from '../models/config.js';
+import type { TrainerCheckpoint, TrainerLoopState } from '../train/trainer.js';
+import { writeCheckpoint, type CheckpointContents } from '../train/resume/checkpoint-file.js';
+import { configDifferences, refuseDifferences, type InitSource } from '../train/resume/init-from.js';
+import { nextVersion, publishPath } from '../train/resume/publish.js';
+import { FullIndexer } from '../embedding/full.js';
+import { batchBufferOf } from '../data/batches/columns.js';
 import type { FieldEmbeddingReport, GroupAucReport, RunMetrics } from './report.js';
 import { summarizeEmbedding } from './report.js';
 import { hotCandidatesOf, hybridFieldSpec, newHotCounter, topHot } from './hybrid-specs.js';
@@ -601,6 +608,17 @@ export interface TrainRunOptions {
   onProgress?: (e: ProgressEvent) => void;
   /** Package version for the metadata. */
   version?: string;
+  /**
+   * Write a checkpoint (train/resume/checkpoint-file.ts) into `dir` every `everyRows` training rows and once at the
+   * end; `run` is stored in each (what resuming needs: options, data identity), `runId` names the run.
+   */
+  checkpoint?: { dir: string; everyRows: number; runId: string; run?: Record<string, unknown> };
+  /** Go on from this checkpoint: the same data and options as the run that wrote it (readLatestCheckpoint). */
+  resume?: CheckpointContents;
+  /** Start from these weights (and optimizer state, from a checkpoint) with the source's tables (readInitSource). */
+  initFrom?: InitSource;
+  /** Write `dir`/N.bhm (N = 1, 2, … after the highest already there) every `everyRows` training rows. */
+  publish?: { dir: string; everyRows: number };
 }
 
 /**
@@ -614,9 +632,24 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   const emit = run.onProgress;
   const groupField = groupFieldOf(data, m.groupBy);
   emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
-  const { specs, plan, hot } = planIndexSpecs(data, m);
+  const init = run.initFrom;
+  // Continued training keeps the source's tables as they are (a new plan on new data would size them otherwise).
+  const { specs, plan, hot } = init !== undefined ? { specs: init.config.fields.map((f) => f.index), plan: null, hot: undefined } : planIndexSpecs(data, m);
   const names = data.train.fieldNames;
   const config = modelConfigFor(data, m, specs);
+  if (init !== undefined) {
+    const ours = normalizeModelConfig({ ...config, seed: init.config.seed, initStd: init.config.initStd });
+    const diffs = configDifferences(init.config, ours);
+    if (init.method !== undefined && init.method !== m.method) diffs.unshift(`embedding: ${init.method} in the model, ${m.method} here`);
+    if (init.optimizer !== null && init.optimizer.kind !== m.optimizer) diffs.push(`optimizer: ${init.optimizer.kind} in the checkpoint, ${m.optimizer} here (its state is for ${init.optimizer.kind})`);
+    refuseDifferences(`--init-from ${init.path}: this run's model differs from the one stored`, diffs);
+    config.seed = init.config.seed;
+    config.initStd = init.config.initStd;
+  }
+  if (run.resume !== undefined) {
+    const diffs = configDifferences(run.resume.model as NormalizedModelConfig, normalizeModelConfig(config));
+    refuseDifferences(`--resume ${run.resume.path}: the data or options give another model than the checkpoint's (the training data changed?)`, diffs);
+  }
   // Resolve 'auto' once, so the model file records the exact backend and GEMM the scores came from.
   const engine = m.engine ?? 'auto';
   const ops0 = await createOps(engine);
@@ -626,6 +659,20 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   // Buffers are sized for the batch: one larger than the training set only reserves memory (--batch-size 1048576 on
   // 3,000 rows took ~6 GiB). Every step and evaluation batch is the same rows either way.
   const batchSize = Math.min(m.batchSize, data.train.rows);
+  let checkpointsWritten = 0;
+  const published: number[] = [];
+  const writeCk = (c: TrainerCheckpoint, done: boolean): void => {
+    const ck = run.checkpoint as NonNullable<TrainRunOptions['checkpoint']>;
+    writeCheckpoint(ck.dir, trainer.model.config, { format: 'bhembed-checkpoint', runId: ck.runId, rows: c.loop.rows, done, trainer: c.loop as unknown as Record<string, unknown>, run: ck.run ?? {}, bhembed: run.version ?? 'unknown' }, c.tensors);
+    checkpointsWritten++;
+  };
+  const publishNow = (rows: number): void => {
+    const p = run.publish as NonNullable<TrainRunOptions['publish']>;
+    const v = nextVersion(p.dir);
+    const fieldReports: FieldEmbeddingReport[] = specs.map((sp, f) => ({ name: names[f], method: sp.method, rows: specRows(sp), fullRows: data.distinct[f] + 1 }));
+    saveModel(publishPath(p.dir, v), trainer.model, modelMeta(data, m, run, trainer.ops.name, gemmKind, batchSize, fieldReports, { published: { version: v, trainingRows: rows } }));
+    published.push(v);
+  };
   const trainer = await Trainer.create(config, {
     batchSize,
     epochs: m.epochs,
@@ -639,6 +686,10 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     earlyStopping: (m.patience ?? TRAINING_DEFAULTS.patience) > 0 ? { patience: m.patience ?? TRAINING_DEFAULTS.patience } : false,
     evalEvery: m.evalEveryRows !== undefined && data.valid ? Math.max(1, Math.round(m.evalEveryRows / batchSize)) : 0,
     onStep: emit ? (st) => emit({ type: 'step', epoch: st.epoch, epochs: m.epochs, done: st.done, total: st.total }) : undefined,
+    checkpointEvery: run.checkpoint?.everyRows,
+    onCheckpoint: run.checkpoint !== undefined ? (c) => writeCk(c, false) : undefined,
+    publishEvery: run.publish?.everyRows,
+    onPublish: run.publish !== undefined ? (rows) => publishNow(rows) : undefined,
     onEvent: (e) => {
       // With a validation set, one line per epoch after its evaluation; without, at the end of the epoch.
       if (e.type === 'epoch' && data.valid) return;
@@ -653,7 +704,19 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     const trainDs = await splitSource(data, data.train, { shuffle: true, seed: m.seed });
     const validDs = data.valid ? await splitSource(data, data.valid, { shuffle: false, seed: m.seed }) : undefined;
     sources.push(trainDs, ...(validDs ? [validDs] : []));
-    const fit = await trainer.fit(trainDs, validDs);
+    const resumeCk: TrainerCheckpoint | undefined = run.resume !== undefined ? { loop: run.resume.header.trainer as unknown as TrainerLoopState, tensors: run.resume.tensors } : undefined;
+    if (init !== undefined && resumeCk === undefined) {
+      model.loadParameters(init.tensors);
+      if (init.optimizer !== null) {
+        model.loadOptimizerTensors(init.tensors);
+        trainer.startAtStep(init.optimizer.step);
+      }
+    }
+    const fit = await trainer.fit(trainDs, validDs, { resume: resumeCk });
+    if (run.checkpoint !== undefined) {
+      const last = trainer.finalCheckpoint();
+      if (last !== null) writeCk(last, true);
+    }
     emit?.({ type: 'phase', phase: 'eval', message: 'scoring' });
     const score = async (split: SplitData | undefined): Promise<EvalResult | undefined> => {
       if (!split) return undefined;
@@ -714,20 +777,18 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     // Progressive validation: one point per evaluation, at the training rows seen so far.
     if (metrics.valid && m.evalEveryRows !== undefined) metrics.valid.series = fit.history.map((h) => ({ rows: h.step * batchSize, auc: h.auc, logloss: h.logloss }));
     if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows, ...gaucOf(test) };
+    if (run.resume !== undefined) metrics.train.resumedFrom = { file: run.resume.path, rows: run.resume.header.rows };
+    if (init !== undefined) {
+      const oov = await oovCounts(data, specs, m.seed);
+      metrics.train.initFrom = { file: init.path, kind: init.kind, optimizerState: init.optimizer !== null, ...(oov !== null ? { oovValues: oov, oovTotal: Object.values(oov).reduce((a, b) => a + b, 0) } : {}) };
+    }
+    if (run.checkpoint !== undefined) metrics.train.checkpoints = { dir: run.checkpoint.dir, written: checkpointsWritten };
+    if (run.publish !== undefined) metrics.train.published = { dir: run.publish.dir, versions: published };
     const outcome: RunOutcome = { metrics, config, plan };
     if (run.out !== undefined) {
       emit?.({ type: 'phase', phase: 'save', message: `writing ${run.out}` });
       metrics.modelFile = run.out;
-      const meta: ModelFileMeta = {
-        bhembed: run.version ?? 'unknown',
-        data: { format: data.options.format, fieldNames: [...names], denseNames: [...data.train.denseNames], reader: data.reader as Record<string, unknown> },
-        engine: { ops: trainer.ops.name, gemm: gemmKind },
-        evalBatch: batchSize,
-        embedding: { method: m.method, dim: m.dim, fields: fieldReports },
-        optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? TRAINING_DEFAULTS.patience, ...regOf(m) },
-        metrics: metrics as unknown as Record<string, unknown>,
-      };
-      delete (meta.data.reader as ReaderOptions).maxRows;
+      const meta = modelMeta(data, m, run, trainer.ops.name, gemmKind, batchSize, fieldReports, { metrics: metrics as unknown as Record<string, unknown> });
       // Activation ranges for precision 'int8-static', from the training rows (always present, and what the
       // weights were fit to; the validation set is optional), evenly strided, up to CALIBRATION_ROWS.
       if (data.train.columns !== null) await calibrateOnDataset(model, data.train.columns);
@@ -745,4 +806,48 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     // Frees the model's backend memory too, so a sweep of many cells does not grow WASM memory without bound.
     await trainer.dispose();
   }
+}
+
+/** The model file's metadata (the final save and every published version). */
+function modelMeta(data: RunData, m: ModelOptions, run: TrainRunOptions, ops: string, gemmKind: GemmKind, batchSize: number, fieldReports: FieldEmbeddingReport[], extra: Record<string, unknown>): ModelFileMeta {
+  const meta: ModelFileMeta = {
+    bhembed: run.version ?? 'unknown',
+    data: { format: data.options.format, fieldNames: [...data.train.fieldNames], denseNames: [...data.train.denseNames], reader: { ...(data.reader as Record<string, unknown>) } },
+    engine: { ops, gemm: gemmKind },
+    evalBatch: batchSize,
+    embedding: { method: m.method, dim: m.dim, fields: fieldReports },
+    optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? TRAINING_DEFAULTS.patience, ...regOf(m) },
+    ...extra,
+  };
+  delete (meta.data.reader as ReaderOptions).maxRows;
+  return meta;
+}
+
+/**
+ * Continued training: per full-table field, how many training values (one pass) are not in the model's vocabulary
+ * and so go to its OOV row (row 0). Null when no field is full (hashed methods give every value rows).
+ */
+async function oovCounts(data: RunData, specs: IndexSpec[], seed: number): Promise<Record<string, number> | null> {
+  const full = specs.map((s, f) => (s.method === 'full' ? { f, ix: new FullIndexer(s) } : null)).filter((x) => x !== null);
+  if (full.length === 0) return null;
+  const counts = new Float64Array(specs.length);
+  const src = splitSource(data, data.train, { shuffle: false, seed });
+  try {
+    const buf = batchBufferOf(src.shape, 4096);
+    let rows = new Int32Array(4096);
+    for (;;) {
+      const n = await src.next(buf, 4096);
+      if (n === 0) break;
+      for (const { f, ix } of full) {
+        const fld = buf.fields[f];
+        const k = fld.offsets === null ? n : fld.offsets[n];
+        if (rows.length < k) rows = new Int32Array(2 * k);
+        ix.index(fld.ids, k, rows, 0);
+        for (let i = 0; i < k; i++) if (rows[i] === 0) counts[f]++;
+      }
+    }
+  } finally {
+    await src.close();
+  }
+  return Object.fromEntries(full.map(({ f }) => [data.train.fieldNames[f], counts[f]]));
 }

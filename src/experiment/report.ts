@@ -90,6 +90,14 @@ export interface TrainReport {
   loss?: number[];
   /** How the training rows were read: held in memory, or streamed from the files each epoch through a shuffle buffer. */
   data?: { mode: 'memory' | 'stream'; shuffleBuffer?: number; files: number; distinctEstimated: boolean };
+  /** --resume: the checkpoint the run went on from and its training rows. */
+  resumedFrom?: { file: string; rows: number };
+  /** --init-from: where the weights came from; full-table fields: training values not in the vocabulary (OOV row). */
+  initFrom?: { file: string; kind: 'model' | 'checkpoint'; optimizerState: boolean; oovValues?: Record<string, number>; oovTotal?: number };
+  /** --checkpoint-dir: checkpoints written by this run (the final one included). */
+  checkpoints?: { dir: string; written: number };
+  /** --publish-dir: the model versions written. */
+  published?: { dir: string; versions: number[] };
 }
 
 export interface RunMetrics {
@@ -138,6 +146,15 @@ export function formatRunMetrics(m: RunMetrics): string[] {
     const how = d.mode === 'memory' ? 'held in memory' : `streamed from ${d.files} file(s) each epoch, shuffle buffer ${d.shuffleBuffer} rows`;
     lines.push(`data: ${how}; distinct values per field ${d.distinctEstimated ? 'estimated (HyperLogLog)' : 'counted exactly'}`);
   }
+  const t = m.train;
+  if (t.resumedFrom) lines.push(`resumed from ${t.resumedFrom.file} (${t.resumedFrom.rows} training rows done)`);
+  if (t.initFrom) {
+    const i = t.initFrom;
+    lines.push(`started from ${i.file} (${i.kind === 'checkpoint' ? 'weights and optimizer state' : 'weights; optimizer state fresh'})`);
+    if (i.oovValues) lines.push(`full tables: ${i.oovTotal ?? 0} training values not in the model's vocabulary went to the OOV row (${Object.entries(i.oovValues).filter(([, n]) => n > 0).map(([f, n]) => `${f} ${n}`).join(', ') || 'none'})`);
+  }
+  if (t.checkpoints) lines.push(`checkpoints: ${t.checkpoints.written} written to ${t.checkpoints.dir}`);
+  if (t.published) lines.push(`published ${t.published.versions.length} version(s) to ${t.published.dir}${t.published.versions.length ? ` (${t.published.versions[0]}–${t.published.versions[t.published.versions.length - 1]})` : ''}`);
   const kept = m.train.keptEpoch;
   if (kept !== undefined && (kept !== m.train.epochs || m.train.stoppedEarly === true)) {
     lines.push(`${m.train.stoppedEarly === true ? `stopped early after epoch ${m.train.epochs} (no validation AUC gain for ${m.train.patience} epochs); ` : ''}kept the weights of epoch ${kept}, the best validation AUC: the scores below and the model file are epoch ${kept}'s`);

@@ -470,6 +470,76 @@ export class CtrModel {
     this.adam = null;
   }
 
+  /**
+   * The optimizer state as named tensors (copies): dense Adam moments ('optim.dense.m' / '.v') and each table's row
+   * state ('optim.emb.state1', …; read out of row shards when it lives there), for checkpoints (train/resume/).
+   */
+  optimizerTensors(): { name: string; shape: number[]; data: Float32Array }[] {
+    this.sparseOptimizers();
+    const adam = this.denseAdam();
+    const out: { name: string; shape: number[]; data: Float32Array }[] = [
+      { name: 'optim.dense.m', shape: [adam.m.length], data: adam.m.slice() },
+      { name: 'optim.dense.v', shape: [adam.v.length], data: adam.v.slice() },
+    ];
+    const pairs: [EmbeddingBag | null, SparseOptimizer | null][] = [
+      [this.emb, this.embOpt],
+      [this.lin, this.linOpt],
+    ];
+    for (const [bag, opt] of pairs) {
+      if (bag === null || opt === null) continue;
+      const arrays = opt.kind === 'adam' ? 2 : opt.kind === 'adagrad' ? 1 : 0;
+      for (let a = 0; a < arrays; a++) {
+        const name = `optim.${bag.name}.state${a + 1}`;
+        const rs = opt.rowState;
+        let data: Float32Array;
+        if (rs !== null) {
+          data = new Float32Array(rs.numRows * rs.dim);
+          const step = Math.max(1, Math.floor(2 ** 20 / rs.dim));
+          for (let r = 0; r < rs.numRows; r += step) {
+            const n = Math.min(step, rs.numRows - r);
+            rs.read(a, r, n, data.subarray(r * rs.dim, (r + n) * rs.dim));
+          }
+        } else data = (a === 0 ? opt.state1 : opt.state2).slice();
+        out.push({ name, shape: [bag.table.length / bag.dim, bag.dim], data });
+      }
+    }
+    return out;
+  }
+
+  /** Set the optimizer state from optimizerTensors() output (every tensor this optimizer needs, same sizes). */
+  loadOptimizerTensors(tensors: { name: string; data: Float32Array }[]): void {
+    this.sparseOptimizers();
+    const adam = this.denseAdam();
+    const byName = new Map(tensors.map((t) => [t.name, t.data]));
+    const take = (name: string, n: number): Float32Array => {
+      const src = byName.get(name);
+      if (src === undefined) throw new ConfigError(`load: optimizer tensor '${name}' missing (another optimizer?)`, { key: name });
+      if (src.length !== n) throw new ConfigError(`load: optimizer tensor '${name}' has ${src.length} values, the model needs ${n}`, { key: name });
+      return src;
+    };
+    adam.m.set(take('optim.dense.m', adam.m.length));
+    adam.v.set(take('optim.dense.v', adam.v.length));
+    const pairs: [EmbeddingBag | null, SparseOptimizer | null][] = [
+      [this.emb, this.embOpt],
+      [this.lin, this.linOpt],
+    ];
+    for (const [bag, opt] of pairs) {
+      if (bag === null || opt === null) continue;
+      const arrays = opt.kind === 'adam' ? 2 : opt.kind === 'adagrad' ? 1 : 0;
+      for (let a = 0; a < arrays; a++) {
+        const src = take(`optim.${bag.name}.state${a + 1}`, bag.table.length);
+        const rs = opt.rowState;
+        if (rs !== null) {
+          const step = Math.max(1, Math.floor(2 ** 20 / rs.dim));
+          for (let r = 0; r < rs.numRows; r += step) {
+            const n = Math.min(step, rs.numRows - r);
+            rs.write(a, r, n, src.subarray(r * rs.dim, (r + n) * rs.dim));
+          }
+        } else (a === 0 ? opt.state1 : opt.state2).set(src);
+      }
+    }
+  }
+
   /** Zero optimizer state (Adam moments, sparse accumulators) and the step counter. */
   resetOptimizer(): void {
     this.adam?.reset();

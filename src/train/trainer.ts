@@ -19,7 +19,7 @@ import type { BatchBuffer } from '../core/batch.js';
 import { BhembedError, ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
 import { batchBufferOf, checkColumns, type BatchShape, type Columns } from '../data/batches/columns.js';
 import { MemorySource } from '../data/batches/memory.js';
-import { isBatchSource, type BatchSource } from '../data/batches/source.js';
+import { isBatchSource, type BatchSource, type SourceState } from '../data/batches/source.js';
 import { createGemmProvider, createOps, WasmOps, type GemmKind, type OpsKind } from '../kernels/index.js';
 import type { GemmProvider, Ops } from '../kernels/ops.js';
 import type { ModelConfig } from '../models/config.js';
@@ -105,6 +105,52 @@ export interface TrainerOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Called after every optimizer step (cheap; for progress bars). */
   onStep?: (s: StepProgress) => void;
+  /** Hand a TrainerCheckpoint to onCheckpoint every this many training rows (counted over epochs, at step ends). */
+  checkpointEvery?: number;
+  /** Receives the checkpoints (e.g. train/resume/ writes them); training waits for it. */
+  onCheckpoint?: (c: TrainerCheckpoint) => void | Promise<void>;
+  /** Call onPublish every this many training rows (e.g. to write a numbered model file for a server). */
+  publishEvery?: number;
+  onPublish?: (rows: number) => void | Promise<void>;
+}
+
+/**
+ * Where fit() is, as plain JSON: with the tensors of a TrainerCheckpoint and the same data, options and seed,
+ * fit(…, { resume }) goes on exactly as the run that wrote it (1 thread: bit for bit). Dropout masks are keyed by
+ * (seed, step), so the step is the whole RNG state besides the source's.
+ */
+export interface TrainerLoopState {
+  epoch: number;
+  step: number;
+  /** Rows of the current epoch done. */
+  epochRows: number;
+  /** Rows done over all epochs. */
+  rows: number;
+  epochLoss: number;
+  evalLoss: number;
+  evalCount: number;
+  /** Early stopping: evaluations without a gain so far. */
+  bad: number;
+  /** The best evaluation's weights are among the tensors ('best.<name>'). */
+  hasBest: boolean;
+  best: FitResult['best'];
+  history: FitResult['history'];
+  /** The training source's position. */
+  source: SourceState;
+  /** fit() returned: the tensors are the final weights and `result` what it returned. */
+  done: boolean;
+  result?: FitResult;
+}
+
+/** A TrainerLoopState plus the tensors: weights, optimizer state ('optim.*') and the best weights ('best.*'). */
+export interface TrainerCheckpoint {
+  loop: TrainerLoopState;
+  tensors: { name: string; shape: number[]; data: Float32Array }[];
+}
+
+export interface FitOptions {
+  /** Go on from this checkpoint (same model config, data and options as the run that wrote it). */
+  resume?: TrainerCheckpoint;
 }
 
 export interface StepProgress {
@@ -262,18 +308,18 @@ export class Trainer {
    * Train on `train` (rows in memory, shuffled each epoch, or any BatchSource), evaluating on `valid` (if given)
    * for early stopping; the best weights stay in the model.
    */
-  async fit(train: Columns | BatchSource, valid?: Columns | BatchSource): Promise<FitResult> {
+  async fit(train: Columns | BatchSource, valid?: Columns | BatchSource, fitOpts: FitOptions = {}): Promise<FitResult> {
     // Idle workers do not keep the process alive (a forgotten close() cannot hang it); training ones do.
     const ref = (on: boolean): void => this.workers.forEach((w) => (on ? w.worker.ref() : w.worker.unref()));
     ref(true);
     try {
-      return await this.fitLoop(train, valid);
+      return await this.fitLoop(train, valid, fitOpts.resume);
     } finally {
       ref(false);
     }
   }
 
-  private async fitLoop(trainIn: Columns | BatchSource, validIn?: Columns | BatchSource): Promise<FitResult> {
+  private async fitLoop(trainIn: Columns | BatchSource, validIn?: Columns | BatchSource, resume?: TrainerCheckpoint): Promise<FitResult> {
     const t0 = performance.now();
     const { batchSize, epochs, shuffle, evalEvery } = this.opts;
     const train = this.sourceOf(trainIn, 'train', { shuffle, seed: this.opts.seed });
@@ -317,10 +363,54 @@ export class Trainer {
     };
 
     let n = 0;
-    for (epoch = 0; epoch < epochs && !stopped; epoch++) {
+    let rows = 0;
+    let firstEpoch = 0;
+    let resumed = false;
+    const every = this.opts.checkpointEvery ?? 0;
+    const publishEvery = this.opts.publishEvery ?? 0;
+    const capture = (done: boolean, result?: FitResult): TrainerCheckpoint => {
+      const tensors: TrainerCheckpoint['tensors'] = this.model.parameters().map((p) => ({ name: p.name, shape: p.shape, data: p.data.slice() }));
+      tensors.push(...this.model.optimizerTensors());
+      const snap = snapshot as Float32Array[] | null;
+      if (snap !== null && !done) this.model.parameters().forEach((p, i) => tensors.push({ name: `best.${p.name}`, shape: p.shape, data: snap[i].slice() }));
+      const loop: TrainerLoopState = { epoch, step: this.step, epochRows: n, rows, epochLoss, evalLoss, evalCount, bad, hasBest: snap !== null && !done, best, history: history.slice(), source: train.state(), done };
+      if (result !== undefined) loop.result = result;
+      return { loop, tensors };
+    };
+    if (resume !== undefined) {
+      const L = resume.loop;
+      this.model.loadParameters(resume.tensors);
+      this.model.loadOptimizerTensors(resume.tensors);
+      this.step = L.step;
+      this.model.step = L.step;
+      if (L.done && L.result !== undefined) return { ...L.result, history: L.result.history.slice() };
+      if (L.hasBest) {
+        const byName = new Map(resume.tensors.map((t) => [t.name, t.data]));
+        snapshot = this.model.parameters().map((p) => {
+          const d = byName.get(`best.${p.name}`);
+          if (d === undefined || d.length !== p.data.length) throw new ConfigError(`resume: the checkpoint lacks the best weights of '${p.name}'`);
+          return d.slice();
+        });
+      }
+      await train.restore(L.source);
+      history.push(...L.history);
+      best = L.best;
+      bad = L.bad;
+      epochLoss = L.epochLoss;
+      evalLoss = L.evalLoss;
+      evalCount = L.evalCount;
+      n = L.epochRows;
+      rows = L.rows;
+      firstEpoch = L.epoch;
+      resumed = true;
+    }
+    for (epoch = firstEpoch; epoch < epochs && !stopped; epoch++) {
       this.epoch = epoch;
-      epochLoss = 0;
-      n = 0;
+      if (resumed) resumed = false;
+      else {
+        epochLoss = 0;
+        n = 0;
+      }
       for (;;) {
         const count = await train.next(batch, batchSize);
         if (count === 0) break;
@@ -330,19 +420,24 @@ export class Trainer {
         evalLoss += loss / Math.max(1, count);
         evalCount++;
         n += count;
+        const before = rows;
+        rows += count;
         this.opts.onStep?.({ epoch, step: this.step, done: n, total: train.rowsPerPass ?? n, loss });
         await letEventsIn();
         if (evalEvery > 0 && this.step % evalEvery === 0 && (await evaluateNow())) {
           stopped = true;
           break;
         }
+        const crossed = (k: number): boolean => k > 0 && Math.floor(rows / k) > Math.floor(before / k);
+        if (crossed(publishEvery) && this.opts.onPublish) await this.opts.onPublish(rows);
+        if (crossed(every) && this.opts.onCheckpoint) await this.opts.onCheckpoint(capture(false));
       }
       const trainLoss = n > 0 ? epochLoss / n : NaN;
       this.opts.onEvent?.({ type: 'epoch', epoch, step: this.step, trainLoss, seconds: (performance.now() - t0) / 1000 });
       if (!stopped && evalEvery === 0 && (await evaluateNow())) stopped = true;
     }
     if (snapshot !== null) this.restore(snapshot);
-    return {
+    const result: FitResult = {
       steps: this.step,
       epochs: epoch,
       best,
@@ -351,6 +446,24 @@ export class Trainer {
       trainLoss: n > 0 ? epochLoss / n : NaN,
       seconds: (performance.now() - t0) / 1000,
     };
+    this.lastCheckpoint = () => capture(true, result);
+    return result;
+  }
+
+  private lastCheckpoint: (() => TrainerCheckpoint) | null = null;
+
+  /** Continue the step count (Adam's bias correction) from an earlier run whose optimizer state was loaded. */
+  startAtStep(step: number): void {
+    this.step = step;
+    this.model.step = step;
+  }
+
+  /**
+   * The state after the last fit() returned (its final weights, optimizer state and result): a checkpoint that
+   * resumes to "done", and what `--init-from` a checkpoint folder continues from. Null before any fit().
+   */
+  finalCheckpoint(): TrainerCheckpoint | null {
+    return this.lastCheckpoint?.() ?? null;
   }
 
   /** Rows given as Columns become an in-memory source; a source must have the model's fields. */
