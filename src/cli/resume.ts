@@ -18,8 +18,8 @@ export interface StoredCommandLine {
   data: { file: string; identity: FileIdentity | null }[];
 }
 
-/** Flags that never take part in the comparison (they do not change the model). */
-const FREE = new Set(['resume', 'quiet']);
+/** Flags that never take part in the comparison: they do not change the model (a given --out or --metrics replaces the stored one). */
+const FREE = new Set(['resume', 'quiet', 'out', 'metrics']);
 /** Flags holding paths: relative ones are resolved against the folder the run started in. */
 const PATHS = ['train', 'valid', 'test', 'schema', 'out', 'metrics', 'checkpointDir', 'publishDir', 'initFrom'];
 
@@ -84,6 +84,7 @@ export function resumeCommandLine(dir: string, flags: Record<string, unknown>, g
   }
   out.checkpointDir = dirname(resolve(ck.path));
   out.quiet = flags.quiet;
+  for (const k of ['out', 'metrics']) if (given(k)) out[k] = flags[k];
   const set = new Set(cli.given);
   return { ck, flags: out, given: (k) => set.has(k) };
 }

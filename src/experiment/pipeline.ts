@@ -641,6 +641,10 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
     const ours = normalizeModelConfig({ ...config, seed: init.config.seed, initStd: init.config.initStd });
     const diffs = configDifferences(init.config, ours);
     if (init.method !== undefined && init.method !== m.method) diffs.unshift(`embedding: ${init.method} in the model, ${m.method} here`);
+    if (init.target !== undefined) {
+      const given = targetOf({ ...m, bhStrategy: undefined });
+      for (const [k, v] of Object.entries(given)) if (init.target[k] !== v) diffs.push(`${k}: ${JSON.stringify(init.target[k] ?? null)} in the model, ${JSON.stringify(v)} here`);
+    }
     if (init.optimizer !== null && init.optimizer.kind !== m.optimizer) diffs.push(`optimizer: ${init.optimizer.kind} in the checkpoint, ${m.optimizer} here (its state is for ${init.optimizer.kind})`);
     refuseDifferences(`--init-from ${init.path}: this run's model differs from the one stored`, diffs);
     config.seed = init.config.seed;
@@ -808,6 +812,13 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   }
 }
 
+/** The memory target a run was planned with (stored in model files: continued training compares a given one). */
+export function targetOf(m: Pick<ModelOptions, 'compression' | 'memoryBudget' | 'blockBits' | 'codeBits' | 'hotShare' | 'bhStrategy'>): Record<string, number | string> {
+  const t: Record<string, number | string> = {};
+  for (const k of ['compression', 'memoryBudget', 'blockBits', 'codeBits', 'hotShare', 'bhStrategy'] as const) if (m[k] !== undefined) t[k] = m[k] as number | string;
+  return t;
+}
+
 /** The model file's metadata (the final save and every published version). */
 function modelMeta(data: RunData, m: ModelOptions, run: TrainRunOptions, ops: string, gemmKind: GemmKind, batchSize: number, fieldReports: FieldEmbeddingReport[], extra: Record<string, unknown>): ModelFileMeta {
   const meta: ModelFileMeta = {
@@ -815,7 +826,7 @@ function modelMeta(data: RunData, m: ModelOptions, run: TrainRunOptions, ops: st
     data: { format: data.options.format, fieldNames: [...data.train.fieldNames], denseNames: [...data.train.denseNames], reader: { ...(data.reader as Record<string, unknown>) } },
     engine: { ops, gemm: gemmKind },
     evalBatch: batchSize,
-    embedding: { method: m.method, dim: m.dim, fields: fieldReports },
+    embedding: { method: m.method, dim: m.dim, fields: fieldReports, target: targetOf(m) },
     optim: { lr: m.lr, optimizer: m.optimizer, epochs: m.epochs, batchSize, seed: m.seed, threads: m.threads, patience: m.patience ?? TRAINING_DEFAULTS.patience, ...regOf(m) },
     ...extra,
   };

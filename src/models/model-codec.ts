@@ -54,7 +54,7 @@ export interface ModelFileMeta {
   /** Rows per prediction batch (contiguous from the first row). */
   evalBatch: number;
   /** The method asked for and each field's rows (what `inspect` shows). */
-  embedding: { method: string; dim: number; fields: { name: string; method: string; rows: number; fullRows: number; hot?: number; hotShare?: number; keyBytes?: number }[] };
+  embedding: { method: string; dim: number; fields: { name: string; method: string; rows: number; fullRows: number; hot?: number; hotShare?: number; keyBytes?: number }[]; target?: Record<string, number | string> };
   optim?: Record<string, unknown>;
   /** The training run's metrics JSON (RunMetrics). */
   metrics?: Record<string, unknown>;

@@ -85,7 +85,8 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean, resu
   const modelOpts = parseModelFlags(flags, undefined, given);
   if (flags.groupBy !== undefined) modelOpts.groupBy = flags.groupBy;
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);
-  checkModelOptions(modelOpts);
+  // --init-from keeps the stored model's tables: no memory target is needed (one given is compared, not planned).
+  if (flags.initFrom === undefined) checkModelOptions(modelOpts);
   checkOutputFile('--out', flags.out);
   checkOutputFile('--metrics', flags.metrics);
   const inputs = { ...inputFiles('--train file', dataOpts.train), ...inputFiles('--valid file', dataOpts.valid), ...inputFiles('--test file', dataOpts.test), '--schema file': dataOpts.schema };

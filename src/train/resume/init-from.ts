@@ -20,6 +20,8 @@ export interface InitSource {
   method?: string;
   /** Model weights, plus 'optim.*' tensors from a checkpoint. */
   tensors: NamedTensor[];
+  /** The memory target the source was planned with (--compression, --block-bits, …), when recorded. */
+  target?: Record<string, unknown>;
   /** The optimizer state and step travel too (checkpoints only). */
   optimizer: { kind: string; step: number } | null;
 }
@@ -34,12 +36,13 @@ export function readInitSource(path: string): InitSource {
   }
   if (dir || /\.bhck$/i.test(path)) return fromCheckpoint(dir ? readLatestCheckpoint(path) : readCheckpoint(path));
   const f = readModelFile(path);
-  const emb = (f.meta as { embedding?: { method?: unknown } }).embedding;
+  const emb = (f.meta as { embedding?: { method?: unknown; target?: Record<string, unknown> } }).embedding;
   return {
     path,
     kind: 'model',
     config: f.model as NormalizedModelConfig,
     method: typeof emb?.method === 'string' ? emb.method : undefined,
+    target: emb?.target,
     tensors: f.tensors,
     optimizer: null,
   };
@@ -47,12 +50,15 @@ export function readInitSource(path: string): InitSource {
 
 function fromCheckpoint(c: CheckpointContents): InitSource {
   const loop = c.header.trainer as { step?: unknown };
-  const mo = (c.header.run as { modelOptions?: { method?: unknown; optimizer?: unknown } }).modelOptions;
+  const mo = (c.header.run as { modelOptions?: Record<string, unknown> & { method?: unknown; optimizer?: unknown } }).modelOptions;
+  const target: Record<string, unknown> = {};
+  for (const k of ['compression', 'memoryBudget', 'blockBits', 'codeBits', 'hotShare']) if (mo?.[k] !== undefined) target[k] = mo[k];
   return {
     path: c.path,
     kind: 'checkpoint',
     config: c.model as NormalizedModelConfig,
     method: typeof mo?.method === 'string' ? mo.method : undefined,
+    target: mo !== undefined ? target : undefined,
     tensors: c.tensors,
     optimizer: { kind: typeof mo?.optimizer === 'string' ? mo.optimizer : 'unknown', step: typeof loop.step === 'number' ? loop.step : 0 },
   };
