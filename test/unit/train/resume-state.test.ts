@@ -1,0 +1,70 @@
+// Trainer checkpoints through the library API (TrainerOptions.checkpointEvery/onCheckpoint, fit(…, { resume })): a
+// run resumed from a mid-run checkpoint ends with exactly the weights of the uninterrupted run, also when the
+// embedding tables' optimizer state lives in row shards (kernels/row-state.ts, forced with a tiny stateShardBytes),
+// across the two layouts (a checkpoint of sharded state resumes into a model with the state in the main memory), and
+// with 2 threads. The checkpoint carries the optimizer state: resumed with it zeroed, the weights differ.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { IndexSpec } from '../../../src/embedding/config.js';
+import { MemorySource } from '../../../src/data/batches/memory.js';
+import { WasmOps } from '../../../src/kernels/wasm.js';
+import type { ModelConfig } from '../../../src/models/config.js';
+import { Trainer, type TrainerCheckpoint, type TrainerOptions } from '../../../src/train/trainer.js';
+import { plantedTask } from './planted-data.js';
+
+const HASH: IndexSpec = { method: 'hash', rows: 50 };
+const CONFIG: ModelConfig = { arch: 'deepfm', dim: 8, mlp: [16], numDense: 1, seed: 3, initStd: 0.1, fields: [0, 1, 2, 3].map(() => ({ index: HASH })) };
+const task = plantedTask({ seed: 42, nTrain: 3000, nValid: 500, nTest: 500 });
+
+async function trainer(stateShardBytes: number | undefined, opts: TrainerOptions): Promise<Trainer> {
+  const ops = await WasmOps.create({ initialBytes: 16 << 20, stateShardBytes });
+  return Trainer.create(CONFIG, { batchSize: 128, epochs: 2, seed: 5, gemm: 'wasm', ops, optim: { lr: 0.01, embeddingOptimizer: 'adam' }, evalEvery: 7, earlyStopping: { patience: 3 }, ...opts });
+}
+
+/** Uninterrupted weights, and the checkpoint taken after `at` training rows. */
+async function whole(shard: number | undefined, threads: number, at: number): Promise<{ params: Float32Array[]; ck: TrainerCheckpoint }> {
+  let ck: TrainerCheckpoint | null = null;
+  const tr = await trainer(shard, { threads, checkpointEvery: at, onCheckpoint: (c) => void (ck ??= c) });
+  try {
+    await tr.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid);
+    assert.ok(ck !== null);
+    return { params: tr.model.parameters().map((p) => p.data.slice()), ck };
+  } finally {
+    await tr.dispose();
+  }
+}
+
+async function resumed(shard: number | undefined, threads: number, ck: TrainerCheckpoint): Promise<Float32Array[]> {
+  const tr = await trainer(shard, { threads });
+  try {
+    await tr.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid, { resume: ck });
+    return tr.model.parameters().map((p) => p.data.slice());
+  } finally {
+    await tr.dispose();
+  }
+}
+
+const same = (a: Float32Array[], b: Float32Array[]): boolean => a.length === b.length && a.every((t, i) => t.length === b[i].length && t.every((v, j) => Object.is(v, b[i][j])));
+
+test('resume from a mid-run checkpoint: the same weights bit for bit, state in the main memory or in row shards, either way across', async () => {
+  const plain = await whole(undefined, 1, 1700);
+  const sharded = await whole(96, 1, 1700);
+  assert.ok(same(plain.params, sharded.params));
+  assert.equal(plain.ck.loop.epoch, 0);
+  assert.ok(plain.ck.loop.history.length > 0, 'validation history so far is in the checkpoint');
+  assert.ok(plain.ck.tensors.some((t) => t.name === 'optim.emb.state2') && plain.ck.tensors.some((t) => t.name.startsWith('best.')));
+  // The sharded state was read out of its shards: the checkpoints hold the same tensors.
+  plain.ck.tensors.forEach((t, i) => assert.ok(same([t.data], [sharded.ck.tensors[i].data]), t.name));
+  assert.ok(same(await resumed(undefined, 1, plain.ck), plain.params), 'plain → plain');
+  assert.ok(same(await resumed(96, 1, plain.ck), plain.params), 'plain → sharded');
+  assert.ok(same(await resumed(undefined, 1, sharded.ck), plain.params), 'sharded → plain');
+  // Without the optimizer state (zeroed moments) the run goes elsewhere: the state is what makes it exact.
+  const zeroed: TrainerCheckpoint = { loop: plain.ck.loop, tensors: plain.ck.tensors.map((t) => (t.name.startsWith('optim.') ? { ...t, data: new Float32Array(t.data.length) } : t)) };
+  assert.ok(!same(await resumed(undefined, 1, zeroed), plain.params));
+});
+
+test('2 threads: resume ends with the weights of the uninterrupted 2-thread run', async () => {
+  const w = await whole(undefined, 2, 2200);
+  assert.ok(same(await resumed(undefined, 2, w.ck), w.params));
+});
