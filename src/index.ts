@@ -58,6 +58,12 @@ export { Trainer } from './train/trainer.js';
 export type { TrainerOptions, FitResult, EvalResult } from './train/trainer.js';
 export { BinaryMetrics, auc, logloss } from './train/metrics.js';
 export { trainModel, loadRunData } from './experiment/pipeline.js';
+// checkpoints (--checkpoint-dir/--resume), continued training (--init-from) and published versions (--publish-dir)
+export { readCheckpoint, readLatestCheckpoint, listCheckpoints, writeCheckpoint } from './train/resume/checkpoint-file.js';
+export type { CheckpointContents, CheckpointHeader } from './train/resume/checkpoint-file.js';
+export { readInitSource } from './train/resume/init-from.js';
+export type { InitSource } from './train/resume/init-from.js';
+export type { TrainerCheckpoint, TrainerLoopState, FitOptions } from './train/trainer.js';
 export { runSweep, summarizeSweep } from './experiment/sweep.js';
 
 // --- serving ---
