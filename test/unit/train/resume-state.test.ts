@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IndexSpec } from '../../../src/embedding/config.js';
+import type { Columns } from '../../../src/data/batches/columns.js';
 import { MemorySource } from '../../../src/data/batches/memory.js';
 import { WasmOps } from '../../../src/kernels/wasm.js';
 import type { ModelConfig } from '../../../src/models/config.js';
@@ -67,4 +68,45 @@ test('resume from a mid-run checkpoint: the same weights bit for bit, state in t
 test('2 threads: resume ends with the weights of the uninterrupted 2-thread run', async () => {
   const w = await whole(undefined, 2, 2200);
   assert.ok(same(await resumed(undefined, 2, w.ck), w.params));
+});
+
+/** Rows [a, b) of single-valued Columns (the planted task's). */
+function rowsOf(c: Columns, a: number, b: number): Columns {
+  const nd = c.numDense ?? 0;
+  return {
+    rows: b - a,
+    labels: c.labels.subarray(a, b),
+    fields: c.fields.map((f) => ({ ids: f.ids.subarray(2 * a, 2 * b), offsets: null, weights: null })),
+    numDense: nd,
+    dense: nd > 0 ? (c.dense as Float32Array).subarray(a * nd, b * nd) : null,
+  };
+}
+
+test('continued training (--init-from a checkpoint): day 1 then day 2 from its final checkpoint equals one run over both, bit for bit (in order)', async () => {
+  const opts: TrainerOptions = { epochs: 1, earlyStopping: false, evalEvery: 0 };
+  const both = await trainer(undefined, opts);
+  const day1 = await trainer(undefined, opts);
+  const day2 = await trainer(undefined, opts);
+  try {
+    assert.ok(task.train.fields.every((f) => (f.offsets ?? null) === null));
+    await both.fit(new MemorySource(task.train, { shuffle: false }));
+    // 1536 = 12 batches of 128: day 1 ends on a batch boundary, as the one run's batches do.
+    await day1.fit(new MemorySource(rowsOf(task.train, 0, 1536), { shuffle: false }));
+    const ck = day1.finalCheckpoint();
+    assert.ok(ck !== null && ck.loop.done && ck.loop.step === 12);
+    day2.model.loadParameters(ck.tensors);
+    day2.model.loadOptimizerTensors(ck.tensors);
+    day2.startAtStep(ck.loop.step);
+    await day2.fit(new MemorySource(rowsOf(task.train, 1536, task.train.rows), { shuffle: false }));
+    const p = (t: Trainer): Float32Array[] => t.model.parameters().map((x) => x.data.slice());
+    assert.ok(same(p(day2), p(both)));
+    // Without the optimizer state and step (a model file's weights only) it is another run.
+    const fresh = await trainer(undefined, opts);
+    fresh.model.loadParameters(ck.tensors);
+    await fresh.fit(new MemorySource(rowsOf(task.train, 1536, task.train.rows), { shuffle: false }));
+    assert.ok(!same(p(fresh), p(both)));
+    await fresh.dispose();
+  } finally {
+    await Promise.all([both.dispose(), day1.dispose(), day2.dispose()]);
+  }
 });
