@@ -3,11 +3,14 @@
 // peer measured in the same run: peak RSS of every size vs the 1M stream (target: 45M within 15 %), and on the
 // same 1M rows the stream vs the rows held in memory: samples/s (target ≥ 0.9×; legs repeated and interleaved,
 // medians) and test AUC (target within 0.002). Every leg runs in its own process (its peak RSS is its own).
-// Run: npm run bench:scale [-- --sizes 1M,10M,45M] [--repeat 3] [--model dnn]. The 45M leg takes hours on 2 cores.
+// Run: npm run bench:scale [-- --sizes 1M,10M,45M] [--repeat 3] [--model dnn] [--data-dir DIR [--generate-only]]: with
+// --data-dir the generated files stay in DIR and are reused (generate them once, at low priority, with
+// --generate-only; then run the legs under the bench lock, e.g. --sizes 1M --repeat 3, then --sizes 1M,45M
+// --repeat 0 for the RSS legs). The 45M leg takes about an hour on 2 cores.
 // Shared machine: noisy; compare rows of one run. Writes bench/results/scale.json.
 
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,22 +66,34 @@ function spawnLeg(leg: Leg): LegResult {
   return JSON.parse(line.slice(4)) as LegResult;
 }
 
-/** Rows + testRows generated rows (one teacher); the first `rows` to train, the rest to test, streamed line by line. */
-async function makeData(dir: string, rows: number, testRows: number): Promise<{ train: string; test: string }> {
-  const all = join(dir, `all-${rows}.tsv`);
-  await generateCriteo({ rows: rows + testRows, out: all, probOut: null, seed: 7 });
-  const train = join(dir, `train-${rows}.tsv`);
-  const test = join(dir, `test-${rows}.tsv`);
-  const a = createWriteStream(train);
-  const b = createWriteStream(test);
+/**
+ * The generated rows of a run, in `dir`: rows 0 .. max-1 of one stream (seed 7) to train, the next testRows to
+ * test (the same test rows for every size); a size's training file holds the first `n` rows. Files already in
+ * dir (from --generate-only or an earlier run with --data-dir) are reused.
+ */
+async function makeData(dir: string, max: number, testRows: number, sizes: number[]): Promise<void> {
+  const test = join(dir, `test-${testRows}.tsv`);
+  const trains = sizes.map((n) => join(dir, `train-${n}.tsv`));
+  if (existsSync(test) && trains.every((f) => existsSync(f))) return;
+  const all = join(dir, `all-${max}-${testRows}.tsv`);
+  await generateCriteo({ rows: max + testRows, out: all, probOut: null, seed: 7 });
+  // One read of the generated rows writes every size's file and the test file.
+  const outs = sizes.map((n) => ({ n, w: createWriteStream(join(dir, `train-${n}.part`)) }));
+  const t = createWriteStream(join(dir, `test-${testRows}.part`));
   let i = 0;
   for await (const line of createInterface({ input: createReadStream(all), crlfDelay: Infinity })) {
-    const w = i++ < rows ? a : b;
-    if (!w.write(`${line}\n`)) await new Promise<void>((r) => w.once("drain", () => r()));
+    const text = `${line}\n`;
+    if (i >= max) {
+      if (!t.write(text)) await new Promise<void>((r) => t.once('drain', () => r()));
+    } else {
+      for (const o of outs) if (i < o.n && !o.w.write(text)) await new Promise<void>((r) => o.w.once('drain', () => r()));
+    }
+    i++;
   }
-  await Promise.all([a, b].map((w) => new Promise<void>((r) => w.end(() => r()))));
+  await Promise.all([...outs.map((o) => o.w), t].map((w) => new Promise<void>((r) => w.end(() => r()))));
   rmSync(all);
-  return { train, test };
+  for (const n of sizes) renameSync(join(dir, `train-${n}.part`), join(dir, `train-${n}.tsv`));
+  renameSync(join(dir, `test-${testRows}.part`), test);
 }
 
 const median = (xs: number[]): number => {
@@ -98,13 +113,20 @@ async function main(): Promise<void> {
   const repeat = Number(opt('--repeat', '3'));
   const model = opt('--model', 'dnn');
   const testRows = Number(opt('--test-rows', '200000'));
-  const dir = mkdtempSync(join(tmpdir(), 'bhembed-scale-'));
+  // --data-dir DIR keeps the generated files there (and reuses them); by default a temp folder, removed at the end.
+  const keep = args.includes('--data-dir');
+  const dir = keep ? opt('--data-dir', '') : mkdtempSync(join(tmpdir(), 'bhembed-scale-'));
+  if (keep) mkdirSync(dir, { recursive: true });
   const log = (s: string): void => console.log(`[${new Date().toISOString().slice(11, 19)}] ${s}`);
   const results: Record<string, unknown> = { machine: machine(), model: modelOptions(model), sizes, repeat, testRows };
   try {
     const base = sizes[0];
-    log(`generating ${base} + ${testRows} rows into ${dir}`);
-    const small = await makeData(dir, base, testRows);
+    log(`generating ${Math.max(...sizes)} + ${testRows} rows into ${dir} (or reusing them)`);
+    await makeData(dir, Math.max(...sizes), testRows, sizes);
+    if (args.includes('--generate-only')) return;
+    const testFile = join(dir, `test-${testRows}.tsv`);
+    const fileOf = (n: number): { train: string; test: string } => ({ train: join(dir, `train-${n}.tsv`), test: testFile });
+    const small = fileOf(base);
     const mem: LegResult[] = [];
     const str: LegResult[] = [];
     for (let r = 0; r < repeat; r++) {
@@ -118,31 +140,29 @@ async function main(): Promise<void> {
     }
     const ratio = median(str.map((x) => x.samplesPerSec)) / median(mem.map((x) => x.samplesPerSec));
     const dAuc = Math.abs(median(str.map((x) => x.testAuc)) - median(mem.map((x) => x.testAuc)));
-    const rows: Array<Array<string | number>> = [
+    const rows: Array<Array<string | number>> = repeat === 0 ? [] : [
       [`${base} in memory (median of ${repeat})`, Math.round(median(mem.map((x) => x.samplesPerSec))), median(mem.map((x) => x.testAuc)).toFixed(4), median(mem.map((x) => x.maxRssMB)).toFixed(0), '—'],
       [`${base} streamed (median of ${repeat})`, Math.round(median(str.map((x) => x.samplesPerSec))), median(str.map((x) => x.testAuc)).toFixed(4), median(str.map((x) => x.maxRssMB)).toFixed(0), '1.00'],
     ];
+    // The RSS baseline: at least one streamed leg of the base size (also with --repeat 0, which skips the speed legs).
+    if (str.length === 0) str.push(spawnLeg({ ...small, mode: 'stream', model }));
     const rss1 = median(str.map((x) => x.maxRssMB));
     const big: Record<number, LegResult> = {};
-    rmSync(small.train);
     for (const n of sizes.slice(1)) {
-      log(`generating ${n} + ${testRows} rows`);
-      const d = await makeData(dir, n, testRows);
-      const res = spawnLeg({ ...d, mode: 'stream', model });
+      const res = spawnLeg({ ...fileOf(n), mode: 'stream', model });
       big[n] = res;
       log(`${n} rows stream: ${Math.round(res.samplesPerSec)} samples/s, test AUC ${res.testAuc.toFixed(4)}, peak RSS ${res.maxRssMB.toFixed(0)} MB (${(res.maxRssMB / rss1).toFixed(2)}× the ${base} stream)`);
       rows.push([`${n} streamed`, Math.round(res.samplesPerSec), res.testAuc.toFixed(4), res.maxRssMB.toFixed(0), (res.maxRssMB / rss1).toFixed(2)]);
-      rmSync(d.train);
-      rmSync(d.test);
     }
     console.log('');
     printTable(['run', 'train samples/s', 'test AUC', 'peak RSS MB', 'RSS × 1st stream'], rows);
-    console.log(`\nstream / in-memory samples/s on the same ${base} rows: ${ratio.toFixed(3)} (target ≥ 0.9); |ΔAUC| ${dAuc.toFixed(4)} (target ≤ 0.002)`);
+    if (repeat > 0) console.log(`\nstream / in-memory samples/s on the same ${base} rows: ${ratio.toFixed(3)} (target ≥ 0.9); |ΔAUC| ${dAuc.toFixed(4)} (target ≤ 0.002)`);
+    console.log(`peak RSS of the ${base} stream: ${rss1.toFixed(0)} MB (median of ${str.length})`);
     for (const n of sizes.slice(1)) console.log(`peak RSS ${n} / ${base} stream: ${(big[n].maxRssMB / rss1).toFixed(3)} (target ≤ 1.15)`);
     Object.assign(results, { memory: mem, stream: str, big, ratio, dAuc });
     writeJson('bench/results/scale.json', results);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!keep) rmSync(dir, { recursive: true, force: true });
   }
 }
 

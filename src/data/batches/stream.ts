@@ -3,12 +3,13 @@
 // so a pass is reproducible and restore(state) replays the pass up to its position (reading, not training).
 //
 //   buffer of R rows: pull chunks until R rows wait; each batch row is a uniform draw among the waiting rows
-//   (swap-remove); a chunk is dropped once all its rows left; too many half-used chunks are compacted into one.
+//   (swap-remove, drawn in blocks and gathered column by column); a chunk is dropped once all its rows left; too
+//   many half-used chunks are compacted into one.
 
 import type { BatchBuffer } from '../../core/batch.js';
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { appendRows, batchBufferOf, type BatchShape, type Columns } from './columns.js';
+import { appendPicked, appendRows, batchBufferOf, type BatchShape, type Columns } from './columns.js';
 import type { BatchSource, SourceState } from './source.js';
 
 export interface StreamSourceOptions {
@@ -44,7 +45,11 @@ export class StreamSource implements BatchSource {
   private pool: (Columns | null)[] = [];
   private left: number[] = [];
   private free: number[] = [];
-  private refs = new Int32Array(0);
+  private refSlot = new Int32Array(0);
+  private refRow = new Int32Array(0);
+  // The slots and rows of one block of draws.
+  private pickSlot = new Int32Array(0);
+  private pickRow = new Int32Array(0);
   private waiting = 0;
   private liveRows = 0;
 
@@ -132,65 +137,85 @@ export class StreamSource implements BatchSource {
     const slot = this.free.length > 0 ? (this.free.pop() as number) : this.pool.length;
     this.pool[slot] = c;
     this.left[slot] = c.rows;
-    if (this.refs.length < 2 * (this.waiting + c.rows)) {
-      const bigger = new Int32Array(Math.max(2 * (this.waiting + c.rows), 2 * this.refs.length));
-      bigger.set(this.refs.subarray(0, 2 * this.waiting));
-      this.refs = bigger;
+    const need = this.waiting + c.rows;
+    if (this.refSlot.length < need) {
+      const cap = Math.max(need, 2 * this.refSlot.length, 1024);
+      const s2 = new Int32Array(cap);
+      const r2 = new Int32Array(cap);
+      s2.set(this.refSlot.subarray(0, this.waiting));
+      r2.set(this.refRow.subarray(0, this.waiting));
+      this.refSlot = s2;
+      this.refRow = r2;
     }
-    for (let r = 0; r < c.rows; r++) {
-      this.refs[2 * this.waiting] = slot;
-      this.refs[2 * this.waiting + 1] = r;
-      this.waiting++;
-    }
+    const w = this.waiting;
+    this.refSlot.fill(slot, w, w + c.rows);
+    const rr = this.refRow;
+    for (let r = 0; r < c.rows; r++) rr[w + r] = r;
+    this.waiting = need;
     this.liveRows += c.rows;
   }
 
+  // Block-wise: between two top-ups the draws need no reading (k = waiting - bufferRows of them, or all that wait
+  // at the end of the stream), so a block of k slots is drawn (swap-remove) and then gathered column by column in
+  // one appendPicked. The draws are those of a row-by-row loop that tops up before each draw: they depend on the
+  // stream and the seed only, not on batch sizes (restore replays a pass in other batch sizes).
   private async nextShuffled(out: BatchBuffer, want: number): Promise<void> {
-    const one = [0];
+    if (this.pickSlot.length < want) {
+      this.pickSlot = new Int32Array(want);
+      this.pickRow = new Int32Array(want);
+    }
+    const ps = this.pickSlot;
+    const pr = this.pickRow;
     while (out.size < want) {
-      // Top up before each draw, so the draws depend on the stream and the seed only, not on the batch sizes
-      // (restore replays a pass in other batch sizes).
       while (this.waiting <= this.bufferRows && !this.inputDone) {
         const c = await this.pull();
         if (c !== null) this.addChunk(c);
       }
       if (this.waiting === 0) break;
-      const refs = this.refs;
-      const j = this.rng.int(this.waiting);
-      const slot = refs[2 * j];
-      const row = refs[2 * j + 1];
-      this.waiting--;
-      refs[2 * j] = refs[2 * this.waiting];
-      refs[2 * j + 1] = refs[2 * this.waiting + 1];
-      const c = this.pool[slot] as Columns;
-      one[0] = row;
-      appendRows(c, one, 0, 1, out);
-      if (--this.left[slot] === 0) {
-        this.liveRows -= c.rows;
-        this.pool[slot] = null;
-        this.free.push(slot);
+      const k = Math.min(want - out.size, this.inputDone ? this.waiting : this.waiting - this.bufferRows);
+      const rs = this.refSlot;
+      const rr = this.refRow;
+      const left = this.left;
+      const rng = this.rng;
+      let w = this.waiting;
+      for (let i = 0; i < k; i++) {
+        const j = rng.int(w);
+        w--;
+        const slot = rs[j];
+        ps[i] = slot;
+        pr[i] = rr[j];
+        rs[j] = rs[w];
+        rr[j] = rr[w];
+        left[slot]--;
+      }
+      this.waiting = w;
+      appendPicked(this.pool, ps, pr, k, out);
+      // Chunks all of whose rows left are dropped after the gather (no top-up happened in between).
+      for (let i = 0; i < k; i++) {
+        const slot = ps[i];
+        const c = this.pool[slot];
+        if (left[slot] === 0 && c !== null) {
+          this.liveRows -= c.rows;
+          this.pool[slot] = null;
+          this.free.push(slot);
+        }
       }
     }
-    if (this.liveRows > 2 * this.bufferRows + 65_536) this.compact();
+    // (Against the waiting rows too: a compacted chunk larger than the bound is not compacted again at every call.)
+    if (this.liveRows > 2 * Math.max(this.bufferRows, this.waiting) + 65_536) this.compact();
   }
 
   // Copies the waiting rows into one chunk, so half-used chunks stop holding memory (the order of refs is kept).
   private compact(): void {
     const n = this.waiting;
     const buf = batchBufferOf(this.shape, Math.max(1, n));
-    const one = [0];
-    for (let i = 0; i < n; i++) {
-      one[0] = this.refs[2 * i + 1];
-      appendRows(this.pool[this.refs[2 * i]] as Columns, one, 0, 1, buf);
-    }
+    appendPicked(this.pool, this.refSlot, this.refRow, n, buf);
     const c: Columns = { rows: n, labels: buf.labels, fields: buf.fields, numDense: this.shape.numDense, dense: buf.dense };
     this.pool = [c];
     this.left = [n];
     this.free = [];
-    for (let i = 0; i < n; i++) {
-      this.refs[2 * i] = 0;
-      this.refs[2 * i + 1] = i;
-    }
+    this.refSlot.fill(0, 0, n);
+    for (let i = 0; i < n; i++) this.refRow[i] = i;
     this.liveRows = n;
   }
 

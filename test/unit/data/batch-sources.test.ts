@@ -141,6 +141,59 @@ test('StreamSource shuffled: every row once, mixed across chunks, bounded memory
   assert.notDeepEqual(c, a);
 });
 
+test('StreamSource shuffled: the block gather carries every column of each row (dense, weighted single values, chunks with and without weights), through compaction, whatever the batch size', async () => {
+  // Row r: label r % 2, field 0 = id r with weight r + 0.5 (chunks at odd offsets carry no weights: weight 1),
+  // field 1 = r % 3 values, dense = [r, -r].
+  const N = 200_000;
+  let compacted = 0;
+  const mk = (): StreamSource => {
+    const src = new StreamSource({
+      shape: { fields: [{ multiValued: false, weighted: true }, { multiValued: true, weighted: true }], numDense: 2 },
+      shuffleBuffer: 50_000,
+      seed: 11,
+      pass: async function* () {
+        for (let s = 0; s < N; s += 1000) {
+          const c = rowsColumns(1000, s);
+          const weighted = (s / 1000) % 2 === 0;
+          c.fields[0].weights = weighted ? Float32Array.from({ length: 1000 }, (_, i) => s + i + 0.5) : null;
+          c.numDense = 2;
+          c.dense = Float32Array.from({ length: 2000 }, (_, k) => (k % 2 === 0 ? 1 : -1) * (s + (k >> 1)));
+          yield c;
+        }
+      },
+    });
+    const inner = src as unknown as { compact: () => void };
+    const compact = inner.compact.bind(src);
+    inner.compact = () => {
+      compacted++;
+      compact();
+    };
+    return src;
+  };
+  const ids = async (src: StreamSource, batch: number): Promise<number[]> => {
+    const buf = batchBufferOf(src.shape, batch);
+    const out: number[] = [];
+    for (let n = await src.next(buf); n > 0; n = await src.next(buf)) {
+      for (let i = 0; i < n; i++) {
+        const r = buf.fields[0].ids[2 * i];
+        const w = (buf.fields[0].weights as Float32Array)[i];
+        assert.equal(w, Math.floor(r / 1000) % 2 === 0 ? r + 0.5 : 1, `row ${r}: weight`);
+        assert.equal(buf.labels[i], r % 2);
+        assert.deepEqual([(buf.dense as Float32Array)[2 * i], (buf.dense as Float32Array)[2 * i + 1]], [r, -r], `row ${r}: dense`);
+        const o = buf.fields[1].offsets as Int32Array;
+        assert.equal(o[i + 1] - o[i], r % 3);
+        for (let k = o[i]; k < o[i + 1]; k++) assert.equal(buf.fields[1].ids[2 * k], r + k - o[i]);
+      }
+      for (let i = 0; i < n; i++) out.push(buf.fields[0].ids[2 * i]);
+    }
+    return out;
+  };
+  const a = await ids(mk(), 1024);
+  assert.ok(compacted > 0, 'the pass compacted its half-used chunks');
+  assert.deepEqual(sorted(a), range(N));
+  assert.deepEqual(await ids(mk(), 77), a, 'the order does not depend on the batch size');
+});
+
 test('StreamSource: restore(state) replays the pass to the same position (bit-identical continuation)', async () => {
   const ref = await pass(stream(900, 64, 200, 7), 16);
   const src = stream(900, 64, 200, 7);
