@@ -2,15 +2,19 @@
 // memory holds about 2 × shuffleBuffer rows whatever the length of the stream. The shuffle is seeded per pass,
 // so a pass is reproducible and restore(state) replays the pass up to its position (reading, not training).
 //
-//   buffer of R rows: pull chunks until R rows wait; each batch row is a uniform draw among the waiting rows
-//   (swap-remove, drawn in blocks and gathered column by column); a chunk is dropped once all its rows left; too
-//   many half-used chunks are compacted into one.
+//   buffer of R rows: pull chunks until R rows wait (at the start of a pass min(R, 16384 + rows drawn), so
+//   training starts at once); each batch row is a uniform draw among the waiting rows (swap-remove, drawn in blocks
+//   and gathered column by column); a chunk is dropped once all its rows left; too many half-used chunks are
+//   compacted into one.
 
 import type { BatchBuffer } from '../../core/batch.js';
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
 import { appendPicked, appendRows, batchBufferOf, type BatchShape, type Columns } from './columns.js';
 import type { BatchSource, SourceState } from './source.js';
+
+/** Rows the shuffle buffer holds before its first draw of a pass (then it grows by one per draw). */
+const WARM_ROWS = 16_384;
 
 export interface StreamSourceOptions {
   shape: BatchShape;
@@ -155,10 +159,20 @@ export class StreamSource implements BatchSource {
     this.liveRows += c.rows;
   }
 
-  // Block-wise: between two top-ups the draws need no reading (k = waiting - bufferRows of them, or all that wait
-  // at the end of the stream), so a block of k slots is drawn (swap-remove) and then gathered column by column in
-  // one appendPicked. The draws are those of a row-by-row loop that tops up before each draw: they depend on the
-  // stream and the seed only, not on batch sizes (restore replays a pass in other batch sizes).
+  /**
+   * Rows that must wait before the next draw, after `drawn` draws of this pass: the buffer starts at WARM_ROWS
+   * and grows by one row per row drawn up to bufferRows, so the first batch does not wait for a whole buffer to
+   * be read and parsed (reading runs at most 2× the training speed while it grows). A function of the draws only:
+   * seeded and restorable like the rest of the shuffle.
+   */
+  private target(drawn: number): number {
+    return Math.min(this.bufferRows, WARM_ROWS + drawn);
+  }
+
+  // Block-wise: the draws that need no reading (while more rows wait than the target, or all at the end of the
+  // stream) are drawn as a block of (slot, row) pairs (swap-remove), then gathered column by column in one
+  // appendPicked. The draws depend on the stream and the seed only, not on batch sizes (restore replays a pass in
+  // other batch sizes): the row-by-row loop "top up, then draw" in blocks.
   private async nextShuffled(out: BatchBuffer, want: number): Promise<void> {
     if (this.pickSlot.length < want) {
       this.pickSlot = new Int32Array(want);
@@ -167,26 +181,31 @@ export class StreamSource implements BatchSource {
     const ps = this.pickSlot;
     const pr = this.pickRow;
     while (out.size < want) {
-      while (this.waiting <= this.bufferRows && !this.inputDone) {
+      while (this.waiting <= this.target(this.rows + out.size) && !this.inputDone) {
         const c = await this.pull();
         if (c !== null) this.addChunk(c);
       }
       if (this.waiting === 0) break;
-      const k = Math.min(want - out.size, this.inputDone ? this.waiting : this.waiting - this.bufferRows);
       const rs = this.refSlot;
       const rr = this.refRow;
       const left = this.left;
       const rng = this.rng;
+      const all = this.inputDone;
+      const kmax = want - out.size;
+      let drawn = this.rows + out.size;
       let w = this.waiting;
-      for (let i = 0; i < k; i++) {
+      let k = 0;
+      while (k < kmax && w > 0 && (all || w > this.target(drawn))) {
         const j = rng.int(w);
         w--;
         const slot = rs[j];
-        ps[i] = slot;
-        pr[i] = rr[j];
+        ps[k] = slot;
+        pr[k] = rr[j];
         rs[j] = rs[w];
         rr[j] = rr[w];
         left[slot]--;
+        k++;
+        drawn++;
       }
       this.waiting = w;
       appendPicked(this.pool, ps, pr, k, out);
