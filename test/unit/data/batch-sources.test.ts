@@ -207,6 +207,24 @@ test('StreamSource: restore(state) replays the pass to the same position (bit-id
   await assert.rejects(stream(900, 64, 100, 7).restore(state), /cannot restore/);
 });
 
+test('StreamSource: a large buffer warms up (the first batch after ~16k rows read, not a whole buffer) and restores bit for bit during and after the warm-up', async () => {
+  let chunks = 0;
+  const src = stream(60_000, 500, 40_000, 3, () => chunks++);
+  const buf = batchBufferOf(src.shape, 100);
+  assert.equal(await src.next(buf), 100);
+  assert.ok(chunks >= 33 && chunks <= 35, `${chunks} chunks of 500 rows read before the first batch (16,384 rows + one chunk)`);
+  const ref = await pass(stream(60_000, 500, 40_000, 3), 64);
+  assert.deepEqual(sorted(ref), range(60_000));
+  for (const stop of [6_400, 32_000, 57_600]) {
+    const a = stream(60_000, 500, 40_000, 3);
+    const b1 = batchBufferOf(a.shape, 64);
+    for (let seen = 0; seen < stop; ) seen += await a.next(b1);
+    const again = stream(60_000, 500, 40_000, 3);
+    await again.restore(JSON.parse(JSON.stringify(a.state())));
+    assert.deepEqual(await pass(again, 300), ref.slice(stop), `restored at row ${stop}`);
+  }
+});
+
 test('ShardedSource: n shards of one pass are disjoint and together the whole pass', async () => {
   const parts = await Promise.all([0, 1, 2].map((k) => pass(new ShardedSource(new MemorySource(rowsColumns(100), { shuffle: true, seed: 5 }), k, 3), 8)));
   assert.deepEqual(sorted(parts.flat()), range(100));
