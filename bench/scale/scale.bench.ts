@@ -7,10 +7,14 @@
 // --data-dir the generated files stay in DIR and are reused (generate them once, at low priority, with
 // --generate-only; then run the legs under the bench lock, e.g. --sizes 1M --repeat 3, then --sizes 1M,45M
 // --repeat 0 for the RSS legs). The 45M leg takes about an hour on 2 cores.
-// Shared machine: noisy; compare rows of one run. Writes bench/results/scale.json.
+// --full: the full embedding instead: the vocabularies of the largest size's stream (the pipeline's counting pass,
+// once; --vocab-only stops there), then the full run on the base size against the large-vocabulary model trained on
+// --full-train rows (default: the largest size), interleaved; e.g. --sizes 1M,45M --full --full-train 10M.
+// Shared machine: noisy; compare rows of one run. Writes bench/results/scale.json (--full: scale-full.json).
 
 import { spawnSync } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import type { FullSpec } from '../../src/embedding/config.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -24,6 +28,12 @@ interface Leg {
   test: string;
   mode: 'memory' | 'stream';
   model: string;
+  /** 'full': the full embedding (a vocabulary per field) instead of BH. @default 'bh' */
+  method?: 'bh' | 'full';
+  /** 'full': the vocabularies from this folder (written by a 'vocab' leg) instead of the training rows' own. */
+  vocabDir?: string;
+  /** Only the streamed counting pass with the full vocabularies, written to this folder (no training). */
+  writeVocab?: string;
 }
 
 interface LegResult {
@@ -34,18 +44,45 @@ interface LegResult {
   loadSeconds: number;
   testAuc: number;
   maxRssMB: number;
+  /** Rows of the full tables (Σ vocabulary + 1 OOV row per field). */
+  tableRows?: number;
+  setupSeconds?: number;
 }
 
 const args = process.argv.slice(2);
 const opt = (name: string, dflt: string): string => (args.includes(name) ? args[args.indexOf(name) + 1] : dflt);
 
-function modelOptions(arch: string): ModelOptions {
-  return { arch: arch as ModelOptions['arch'], method: 'bh', blockBits: 4, dim: 8, mlp: [64], epochs: 1, batchSize: 1024, lr: 1e-3, optimizer: 'adam', threads: 1, seed: 1 };
+function modelOptions(arch: string, method: 'bh' | 'full' = 'bh'): ModelOptions {
+  const m: ModelOptions = { arch: arch as ModelOptions['arch'], method: 'bh', blockBits: 4, dim: 8, mlp: [64], epochs: 1, batchSize: 1024, lr: 1e-3, optimizer: 'adam', threads: 1, seed: 1 };
+  if (method === 'full') {
+    m.method = 'full';
+    delete m.blockBits;
+  }
+  return m;
 }
 
 async function runLeg(leg: Leg): Promise<void> {
-  const data = await loadRunData({ format: 'criteo', train: leg.train, test: leg.test, dataMode: leg.mode });
-  const { metrics } = await trainModel(data, modelOptions(leg.model));
+  const t0 = performance.now();
+  if (leg.writeVocab !== undefined) {
+    // The pipeline's counting pass of a streamed --embedding full run: distinct counts and full vocabularies.
+    const data = await loadRunData({ format: 'criteo', train: leg.train, dataMode: 'stream', fullVocab: true });
+    const specs = data.fullSpecs as FullSpec[];
+    mkdirSync(leg.writeVocab, { recursive: true });
+    specs.forEach((sp, f) => writeFileSync(join(leg.writeVocab as string, `f${f}.json`), JSON.stringify(sp.vocab)));
+    const out = { mode: 'vocab', rows: data.train.rows, tableRows: specs.reduce((a, sp) => a + sp.vocab.length + 1, 0), setupSeconds: (performance.now() - t0) / 1000, maxRssMB: process.resourceUsage().maxRSS / 1024 };
+    process.stdout.write(`LEG ${JSON.stringify(out)}\n`);
+    return;
+  }
+  const data = await loadRunData({ format: 'criteo', train: leg.train, test: leg.test, dataMode: leg.mode, fullVocab: leg.method === 'full' && leg.vocabDir === undefined });
+  let tableRows: number | undefined;
+  if (leg.vocabDir !== undefined) {
+    // The vocabularies of a larger stream: this run trains the large table on the rows of leg.train.
+    data.fullSpecs = data.train.fieldNames.map((_, f): FullSpec => ({ method: 'full', minCount: 1, vocab: JSON.parse(readFileSync(join(leg.vocabDir as string, `f${f}.json`), 'utf8')) as string[] }));
+    data.distinct = data.fullSpecs.map((sp) => (sp as FullSpec).vocab.length);
+  }
+  if (data.fullSpecs !== null) tableRows = data.fullSpecs.reduce((a, sp) => a + (sp as FullSpec).vocab.length + 1, 0);
+  const setupSeconds = (performance.now() - t0) / 1000;
+  const { metrics } = await trainModel(data, modelOptions(leg.model, leg.method));
   const out: LegResult = {
     mode: data.train.mode,
     rows: metrics.train.rows,
@@ -54,6 +91,7 @@ async function runLeg(leg: Leg): Promise<void> {
     loadSeconds: data.loadSeconds,
     testAuc: metrics.test?.auc as number,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
+    ...(tableRows === undefined ? {} : { tableRows, setupSeconds }),
   };
   process.stdout.write(`LEG ${JSON.stringify(out)}\n`);
 }
@@ -127,6 +165,41 @@ async function main(): Promise<void> {
     const testFile = join(dir, `test-${testRows}.tsv`);
     const fileOf = (n: number): { train: string; test: string } => ({ train: join(dir, `train-${n}.tsv`), test: testFile });
     const small = fileOf(base);
+    if (args.includes('--full')) {
+      // The full embedding at scale: the vocabularies of the largest size's stream (the pipeline's counting pass,
+      // written once to dir/vocab-N: its peak RSS is the id maps'), then the full run on the base size (its own
+      // vocabulary) against the model with the large vocabulary trained on the rows of --full-train (default: the
+      // largest size), interleaved base, large, base, … (--repeat rounds). All streamed, WASM backend.
+      const big = Math.max(...sizes);
+      const vocabDir = join(dir, `vocab-${big}`);
+      if (!existsSync(join(vocabDir, 'f0.json'))) {
+        log(`full vocabularies of the ${big}-row stream into ${vocabDir}`);
+        const v = spawnLeg({ ...fileOf(big), mode: 'stream', model, writeVocab: vocabDir });
+        log(`vocabulary pass: ${v.tableRows} table rows in ${v.setupSeconds?.toFixed(0)} s, peak RSS ${v.maxRssMB.toFixed(0)} MB`);
+        results.vocab = v;
+      }
+      if (args.includes('--vocab-only')) return;
+      const trainN = args.includes('--full-train') ? parseSize(opt('--full-train', '')) : big;
+      const baseRuns: LegResult[] = [];
+      const bigRuns: LegResult[] = [];
+      const rounds = Math.max(1, repeat);
+      for (let r = 0; r < rounds; r++) {
+        const a = spawnLeg({ ...small, mode: 'stream', model, method: 'full' });
+        baseRuns.push(a);
+        log(`full, ${base} rows: ${Math.round(a.samplesPerSec)} samples/s, ${a.tableRows} table rows, test AUC ${a.testAuc.toFixed(4)}, peak RSS ${a.maxRssMB.toFixed(0)} MB`);
+        const b = spawnLeg({ ...fileOf(trainN), mode: 'stream', model, method: 'full', vocabDir });
+        bigRuns.push(b);
+        log(`full, vocabulary of ${big} rows, trained on ${trainN} rows: ${Math.round(b.samplesPerSec)} samples/s, ${b.tableRows} table rows, test AUC ${b.testAuc.toFixed(4)}, peak RSS ${b.maxRssMB.toFixed(0)} MB, setup ${b.setupSeconds?.toFixed(0)} s`);
+      }
+      const a = spawnLeg({ ...small, mode: 'stream', model, method: 'full' });
+      baseRuns.push(a);
+      log(`full, ${base} rows: ${Math.round(a.samplesPerSec)} samples/s, test AUC ${a.testAuc.toFixed(4)}, peak RSS ${a.maxRssMB.toFixed(0)} MB`);
+      const fr = median(bigRuns.map((x) => x.samplesPerSec)) / median(baseRuns.map((x) => x.samplesPerSec));
+      console.log(`\nfull embedding, ${big}-row vocabulary / ${base}-row run samples/s: ${fr.toFixed(3)} (target ≥ 0.8)`);
+      Object.assign(results, { full: { base: baseRuns, big: bigRuns, ratio: fr, trainRows: trainN } });
+      writeJson('bench/results/scale-full.json', results);
+      return;
+    }
     const mem: LegResult[] = [];
     const str: LegResult[] = [];
     for (let r = 0; r < repeat; r++) {
