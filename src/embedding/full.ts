@@ -58,25 +58,43 @@ export class FullIndexer implements Indexer {
  * ties by id ascending (so the same data always gives the same rows).
  */
 export class FullVocabBuilder {
-  private readonly counts: IdMap;
+  private counts: IdMap;
+  private over = false;
 
-  constructor(expectedDistinct = 1024) {
-    this.counts = new IdMap(expectedDistinct);
+  /**
+   * @param maxDistinct stop counting once more distinct ids than this were seen (the counts are dropped to free
+   * their memory, and `overflowed` says so): for a vocabulary wanted only if the field turns out small.
+   */
+  constructor(expectedDistinct = 1024, private readonly maxDistinct = Infinity) {
+    this.counts = new IdMap(Math.min(expectedDistinct, maxDistinct));
   }
 
-  /** Distinct ids counted so far. */
+  /** Distinct ids counted so far (0 once overflowed). */
   get size(): number {
     return this.counts.size;
   }
 
+  /** true: more than maxDistinct distinct ids were seen, and the counts were dropped; build() then throws. */
+  get overflowed(): boolean {
+    return this.over;
+  }
+
   /** Count ids[0 … n). */
   add(ids: HashIds, n: number): void {
+    if (this.over) return;
     const c = this.counts;
     for (let i = 0; i < n; i++) c.add(ids[2 * i], ids[2 * i + 1], 1);
+    if (c.size > this.maxDistinct) {
+      this.over = true;
+      this.counts = new IdMap(1);
+    }
   }
 
   /** The vocabulary of ids counted ≥ minCount times, capped at maxSize entries (most frequent first). */
   build(minCount = 1, maxSize = Infinity): FullSpec {
+    if (this.over) {
+      throw new ConfigError(`the vocabulary was not kept: more than ${this.maxDistinct} distinct values were counted`, { key: 'fullVocab', maxDistinct: this.maxDistinct });
+    }
     if (!Number.isInteger(minCount) || minCount < 1) {
       throw new ConfigError(`minCount must be an integer ≥ 1, got ${minCount}`, { key: 'minCount', value: minCount });
     }

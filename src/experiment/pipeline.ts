@@ -64,8 +64,12 @@ export interface DataOptions {
   dataMode?: 'auto' | 'memory' | 'stream';
   /** Streamed training: rows the shuffle draws from (about twice this many are held). @default DEFAULT_SHUFFLE_BUFFER */
   shuffleBuffer?: number;
-  /** Streamed training with --embedding full: build the full vocabularies in the counting pass. @default false */
-  fullVocab?: boolean;
+  /**
+   * Streamed training: build full vocabularies in the counting pass. true: every field's (--embedding full, sweeps);
+   * 'planned': only fields of at most PLANNED_VOCAB_MAX distinct values (a planner given --compression or
+   * --memory-budget keeps small fields full; needsFullVocab says which a run needs). @default false
+   */
+  fullVocab?: boolean | 'planned';
   /** Streamed training with --embedding hybrid: count each field's most frequent values (bounded memory) in the counting pass. @default false */
   hotCounts?: boolean;
   /** csv/tsv/parquet: a schema file path (read and inlined into the model file). */
@@ -312,7 +316,8 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : 'counting'} ${trainName}` });
   const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
   const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
-  const vocab = !inMemory && options.fullVocab === true ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024)) : null;
+  const vocabCap = options.fullVocab === 'planned' ? PLANNED_VOCAB_MAX : Infinity;
+  const vocab = !inMemory && (options.fullVocab ?? false) !== false ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024, vocabCap)) : null;
   const hot = !inMemory && options.hotCounts === true ? trainIn.first.fieldNames.map(() => newHotCounter()) : null;
   const parts: DataChunk[] = [];
   let rows = 0;
@@ -380,7 +385,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     test,
     distinct: counted.distinct,
     distinctEstimated: counted.approx,
-    fullSpecs: vocab === null ? null : vocab.map((b) => b.build(1)),
+    fullSpecs: vocab === null || options.fullVocab === 'planned' ? null : vocab.map((b) => b.build(1)),
     hotCandidates: hot === null ? null : hot.map(topHot),
     ...(vocab === null ? {} : { fullVocab: vocab }),
     reader,
@@ -393,9 +398,17 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
 function fullSpec(data: RunData, f: number, minCount: number = TRAINING_DEFAULTS.minCount): IndexSpec {
   const ds = data.train.columns;
   if (ds === null) {
-    if (data.fullSpecs === null) throw new ConfigError('--embedding full on streamed data needs the vocabularies of the counting pass (loadRunData with fullVocab)', { key: 'fullVocab' });
-    if (minCount === 1) return data.fullSpecs[f];
-    return (data.fullVocab as FullVocabBuilder[])[f].build(minCount);
+    if (data.fullSpecs !== null && minCount === 1) return data.fullSpecs[f];
+    const b = data.fullVocab?.[f];
+    if (b === undefined) throw new ConfigError('--embedding full on streamed data needs the vocabularies of the counting pass (loadRunData with fullVocab)', { key: 'fullVocab' });
+    if (b.overflowed) {
+      const name = data.train.fieldNames[f];
+      throw new ConfigError(
+        `field ${name}: the plan keeps its table full (${data.distinct[f]} values), but streamed data keeps vocabularies only for fields of at most ${PLANNED_VOCAB_MAX} values when a planner decides; give this field "method": "full" in --fields (counts it whole), a higher --compression, or --data-mode memory`,
+        { key: 'fullVocab', field: name },
+      );
+    }
+    return b.build(minCount);
   }
   const b = new FullVocabBuilder(1024);
   b.add(ds.fields[f].ids, columnLength(ds.fields[f], ds.rows));
@@ -501,9 +514,20 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   return { specs, plan: planned.plan, hot };
 }
 
-/** Whether the run needs the full vocabularies (streamed data: built in the counting pass). */
-export function needsFullVocab(m: Pick<ModelOptions, 'method' | 'fields'>): boolean {
-  return m.method === 'full' || Object.values(m.fields ?? {}).some((o) => o.method === 'full');
+/**
+ * Streamed data: the most distinct values per field whose vocabulary the counting pass keeps when only a planner
+ * might keep the field full (DataOptions.fullVocab 'planned'); ~16 bytes a value, so 26 fields hold at most ~110 MB.
+ */
+export const PLANNED_VOCAB_MAX = 1 << 18;
+
+/**
+ * Which full vocabularies the run needs (streamed data: built in the counting pass): all for --embedding full or a
+ * field override to full; 'planned' when a planner sizes the tables (--compression, --memory-budget), since it
+ * keeps small fields full; none with --block-bits.
+ */
+export function needsFullVocab(m: Pick<ModelOptions, 'method' | 'fields' | 'blockBits'>): boolean | 'planned' {
+  if (m.method === 'full' || Object.values(m.fields ?? {}).some((o) => o.method === 'full')) return true;
+  return m.blockBits === undefined ? 'planned' : false;
 }
 
 /** Whether the run needs each field's hot values (hybrid; streamed data: counted in the counting pass). */

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { Rng } from '../../../src/core/rng.js';
 import { generateCriteo } from '../../../src/data/generate.js';
 import { DistinctCounter } from '../../../src/data/distinct.js';
-import { loadRunData, trainModel, type DataOptions, type ModelOptions } from '../../../src/experiment/pipeline.js';
+import { loadRunData, needsFullVocab, trainModel, type DataOptions, type ModelOptions } from '../../../src/experiment/pipeline.js';
+import { FullVocabBuilder } from '../../../src/embedding/full.js';
 import { tempDir } from '../../temp-dir.js';
 
 const dir = tempDir('streaming-');
@@ -96,3 +97,31 @@ test('--eval-every: a validation series at every so many training rows, streamed
   assert.ok(series.every((p) => p.auc > 0.5 && Number.isFinite(p.logloss)));
   assert.ok(series[series.length - 1].logloss < series[0].logloss, 'the validation loss falls as the stream goes');
 });
+
+test('--compression on streamed data: the planner keeps small fields full from the counting pass, as in memory', async () => {
+  const { trainDir, testFile } = await parts();
+  const base: DataOptions = { format: 'criteo', train: trainDir, test: testFile };
+  const m: ModelOptions = { ...model, blockBits: undefined, compression: 4 };
+  const mem = await loadRunData({ ...base, train: join(dir, 'train6k.tsv'), dataMode: 'memory' });
+  const str = await loadRunData({ ...base, dataMode: 'stream', shuffleBuffer: 1000, fullVocab: needsFullVocab(m) });
+  const a = (await trainModel(mem, m)).metrics.embedding.fields;
+  const b = (await trainModel(str, m)).metrics.embedding.fields;
+  assert.ok(b.some((f) => f.method === 'full') && b.some((f) => f.method !== 'full'), `some fields kept full: ${b.map((f) => f.method).join(',')}`);
+  assert.deepEqual(b.map((f) => [f.method, f.rows]), a.map((f) => [f.method, f.rows]), 'the same plan, rows included');
+  // A field the plan keeps full but whose vocabulary outgrew the cap of a 'planned' pass: one clear error naming it.
+  const small = await loadRunData({ ...base, dataMode: 'stream', fullVocab: 'planned' });
+  const c1 = small.train.fieldNames.indexOf('C1');
+  (small.fullVocab as FullVocabBuilder[])[c1] = overflowed();
+  await assert.rejects(trainModel(small, m), (e: Error) => /^field C1: the plan keeps its table full \(\d+ values\), but streamed data keeps vocabularies only for fields of at most 262144 values/.test(e.message));
+  assert.equal(needsFullVocab({ method: 'bh', blockBits: 4 }), false, '--block-bits plans no full tables');
+  assert.equal(needsFullVocab({ method: 'full' }), true);
+});
+
+function overflowed(): FullVocabBuilder {
+  const b = new FullVocabBuilder(4, 2);
+  b.add(new Uint32Array([1, 0, 2, 0, 3, 0]), 3);
+  assert.equal(b.overflowed, true);
+  assert.equal(b.size, 0, 'counts dropped');
+  assert.throws(() => b.build(), /more than 2 distinct values/);
+  return b;
+}
