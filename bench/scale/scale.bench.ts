@@ -114,7 +114,7 @@ async function makeData(dir: string, max: number, testRows: number, sizes: numbe
   const trains = sizes.map((n) => join(dir, `train-${n}.tsv`));
   if (existsSync(test) && trains.every((f) => existsSync(f))) return;
   const all = join(dir, `all-${max}-${testRows}.tsv`);
-  await generateCriteo({ rows: max + testRows, out: all, probOut: null, seed: 7 });
+  await generateCriteo({ rows: max + testRows, out: all, probOut: null, seed: 7, teacherSeed: 7 }); // the rows of the runs in BENCHMARKS.md
   // One read of the generated rows writes every size's file and the test file.
   const outs = sizes.map((n) => ({ n, w: createWriteStream(join(dir, `train-${n}.part`)) }));
   const t = createWriteStream(join(dir, `test-${testRows}.part`));

@@ -28,7 +28,7 @@ NAME=synthetic; if want "$@"; then
     # 1.1M rows from one planted teacher (seed 7), split 1M / 50k / 50k: about 0.9M distinct values, so 1000x
     # still leaves hundreds of rows (the regime of the BH paper's Criteo/Avazu figures).
     mkdir -p $S
-    $B generate --rows 1100000 --out $S/all.txt --seed 7 --no-prob -q
+    $B generate --rows 1100000 --out $S/all.txt --seed 7 --teacher-seed 7 --no-prob -q
     head -n 1000000 $S/all.txt > $S/train.txt; sed -n 1000001,1050000p $S/all.txt > $S/valid.txt; tail -n 50000 $S/all.txt > $S/test.txt
     rm $S/all.txt
   fi
@@ -49,7 +49,7 @@ NAME=criteo-kaggle; if want "$@"; then
   K=${CRITEO_KAGGLE_DIR:-/tmp/bhembed-criteo-kaggle}
   if [ ! -f $K/test.txt ]; then
     mkdir -p $K
-    $B generate --rows 1100000 --cardinalities kaggle --out $K/all.txt --seed 7 --no-prob -q
+    $B generate --rows 1100000 --cardinalities kaggle --out $K/all.txt --seed 7 --teacher-seed 7 --no-prob -q
     head -n 1000000 $K/all.txt > $K/train.txt; sed -n 1000001,1050000p $K/all.txt > $K/valid.txt; tail -n 50000 $K/all.txt > $K/test.txt
     rm $K/all.txt
   fi

@@ -91,7 +91,8 @@ async function runDemo(flags: DemoFlags): Promise<void> {
   } else {
     log(`generating ${gen.rows} rows of planted Criteo-format data (26 categorical fields with Criteo Kaggle cardinalities, Zipf ${gen.zipfExponent})`);
     const all = join(dataDir, 'all.txt');
-    const st = await generateCriteo({ rows: gen.rows, out: all, probOut: join(dataDir, 'all.prob'), seed: gen.seed, zipfExponent: gen.zipfExponent });
+    // teacherSeed = seed: the same rows as before the teacher had a seed of its own (the README's figures).
+    const st = await generateCriteo({ rows: gen.rows, out: all, probOut: join(dataDir, 'all.prob'), seed: gen.seed, teacherSeed: gen.seed, zipfExponent: gen.zipfExponent });
     log(`  ${st.positives} clicks (${((100 * st.positives) / gen.rows).toFixed(1)}%); the best possible AUC (true probabilities) is ${st.bayesAuc.toFixed(4)}`);
     await splitLines(all, trainRows, `${train}.tmp`, `${test}.tmp`);
     renameSync(`${train}.tmp`, train);
