@@ -481,6 +481,20 @@ export class CtrModel {
       { name: 'optim.dense.m', shape: [adam.m.length], data: adam.m.slice() },
       { name: 'optim.dense.v', shape: [adam.v.length], data: adam.v.slice() },
     ];
+    for (const { bag, opt, a, name } of this.rowStateArrays()) {
+      const rs = opt.rowState;
+      let data: Float32Array;
+      if (rs !== null) {
+        data = new Float32Array(rs.numRows * rs.dim);
+        forRowBlocks(rs.numRows, rs.dim, (r, n) => rs.read(a, r, n, data.subarray(r * rs.dim, (r + n) * rs.dim)));
+      } else data = (a === 0 ? opt.state1 : opt.state2).slice();
+      out.push({ name, shape: [bag.table.length / bag.dim, bag.dim], data });
+    }
+    return out;
+  }
+
+  /** Each table's sparse optimizer state arrays (Adam 2, Adagrad 1, SGD none), named as in optimizerTensors(). */
+  private *rowStateArrays(): Generator<{ bag: EmbeddingBag; opt: SparseOptimizer; a: number; name: string }> {
     const pairs: [EmbeddingBag | null, SparseOptimizer | null][] = [
       [this.emb, this.embOpt],
       [this.lin, this.linOpt],
@@ -488,22 +502,8 @@ export class CtrModel {
     for (const [bag, opt] of pairs) {
       if (bag === null || opt === null) continue;
       const arrays = opt.kind === 'adam' ? 2 : opt.kind === 'adagrad' ? 1 : 0;
-      for (let a = 0; a < arrays; a++) {
-        const name = `optim.${bag.name}.state${a + 1}`;
-        const rs = opt.rowState;
-        let data: Float32Array;
-        if (rs !== null) {
-          data = new Float32Array(rs.numRows * rs.dim);
-          const step = Math.max(1, Math.floor(2 ** 20 / rs.dim));
-          for (let r = 0; r < rs.numRows; r += step) {
-            const n = Math.min(step, rs.numRows - r);
-            rs.read(a, r, n, data.subarray(r * rs.dim, (r + n) * rs.dim));
-          }
-        } else data = (a === 0 ? opt.state1 : opt.state2).slice();
-        out.push({ name, shape: [bag.table.length / bag.dim, bag.dim], data });
-      }
+      for (let a = 0; a < arrays; a++) yield { bag, opt, a, name: `optim.${bag.name}.state${a + 1}` };
     }
-    return out;
   }
 
   /** Set the optimizer state from optimizerTensors() output (every tensor this optimizer needs, same sizes). */
@@ -519,24 +519,11 @@ export class CtrModel {
     };
     adam.m.set(take('optim.dense.m', adam.m.length));
     adam.v.set(take('optim.dense.v', adam.v.length));
-    const pairs: [EmbeddingBag | null, SparseOptimizer | null][] = [
-      [this.emb, this.embOpt],
-      [this.lin, this.linOpt],
-    ];
-    for (const [bag, opt] of pairs) {
-      if (bag === null || opt === null) continue;
-      const arrays = opt.kind === 'adam' ? 2 : opt.kind === 'adagrad' ? 1 : 0;
-      for (let a = 0; a < arrays; a++) {
-        const src = take(`optim.${bag.name}.state${a + 1}`, bag.table.length);
-        const rs = opt.rowState;
-        if (rs !== null) {
-          const step = Math.max(1, Math.floor(2 ** 20 / rs.dim));
-          for (let r = 0; r < rs.numRows; r += step) {
-            const n = Math.min(step, rs.numRows - r);
-            rs.write(a, r, n, src.subarray(r * rs.dim, (r + n) * rs.dim));
-          }
-        } else (a === 0 ? opt.state1 : opt.state2).set(src);
-      }
+    for (const { bag, opt, a, name } of this.rowStateArrays()) {
+      const src = take(name, bag.table.length);
+      const rs = opt.rowState;
+      if (rs !== null) forRowBlocks(rs.numRows, rs.dim, (r, n) => rs.write(a, r, n, src.subarray(r * rs.dim, (r + n) * rs.dim)));
+      else (a === 0 ? opt.state1 : opt.state2).set(src);
     }
   }
 
@@ -547,4 +534,10 @@ export class CtrModel {
     this.linOpt?.reset();
     this.step = 0;
   }
+}
+
+/** Rows [0, numRows) in blocks of about 2^20 floats (row shards are read and written a block at a time). */
+function forRowBlocks(numRows: number, dim: number, f: (row: number, n: number) => void): void {
+  const step = Math.max(1, Math.floor(2 ** 20 / dim));
+  for (let r = 0; r < numRows; r += step) f(r, Math.min(step, numRows - r));
 }
