@@ -3,8 +3,6 @@
 // Also: fp32 stays bit-identical to the model's own predict, and a bad precision is a ConfigError.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Rng } from '../../../src/core/rng.js';
@@ -16,6 +14,7 @@ import { Predictor } from '../../../src/serve/predictor.js';
 import { saveModel } from '../../../src/train/checkpoint.js';
 import { BinaryMetrics } from '../../../src/train/metrics.js';
 import { csvMeta, spreadDnn } from '../../spread-model.js';
+import { tempDir } from '../../temp-dir.js';
 
 const N = 12_000;
 const F = 8;
@@ -46,7 +45,7 @@ test('int8 Predictor: AUC within 0.002 of fp32 on labels planted from the fp32 m
   // Spread the weights (as training would) so the scores carry a real ranking, not a near-constant.
   const rng = new Rng(8);
   const model = spreadDnn(ops, F, B, rng);
-  const dir = mkdtempSync(join(tmpdir(), 'int8-predictor-'));
+  const dir = tempDir('int8-predictor-');
   const path = join(dir, 'm.bhm');
   const meta = csvMeta(F, ops.name, B);
   saveModel(path, model, meta);
@@ -97,7 +96,7 @@ test('Predictor workers: the same batches scored on 2 threads give the same prob
   const model = createModel(config, { ops, maxBatch: 64 });
   const rng = new Rng(4);
   for (const p of model.parameters()) for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
-  const path = join(mkdtempSync(join(tmpdir(), 'pool-')), 'm.bhm');
+  const path = join(tempDir('pool-'), 'm.bhm');
   const meta: ModelFileMeta = {
     bhembed: 'test',
     data: { format: 'csv', fieldNames: ['f0', 'f1', 'f2'], denseNames: [], reader: {} },
@@ -149,7 +148,7 @@ test('Predictor workers: the same batches scored on 2 threads give the same prob
 
 test('int8 on a model without a quantizable tower (no hidden layers) is a ConfigError, not a silent fp32', async () => {
   const ops = await createOps('auto');
-  const dir = mkdtempSync(join(tmpdir(), 'int8-none-'));
+  const dir = tempDir('int8-none-');
   const fields = [{ name: 'a', index: { method: 'bh' as const, codeBits: 12, blockBits: 3, strategy: 'succession' as const } }];
   // (Batch norm and dropout no longer refuse int8: they fold into the tower, see test/unit/nn/mlp-fold.test.ts.)
   const cases: Array<[string, { arch: 'fm' | 'dnn'; mlp?: number[] }]> = [

@@ -4,8 +4,6 @@
 // alone bit-identical to the same row in a batch of 4096, worker threads, and the errors for uncalibrated files.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Batch } from '../../../src/core/batch.js';
@@ -23,6 +21,7 @@ import { calibrateOnDataset, saveModel } from '../../../src/train/checkpoint.js'
 import type { Columns as Dataset } from '../../../src/data/batches/columns.js';
 import { BinaryMetrics } from '../../../src/train/metrics.js';
 import { csvMeta, spreadDnn } from '../../spread-model.js';
+import { tempDir } from '../../temp-dir.js';
 
 test('Mlp.recordInputRanges: every layer input min/max as float64 inference computes it (batch norm, dropout skipped)', async () => {
   const ops = await createOps('auto');
@@ -115,7 +114,7 @@ test('int8-static Predictor: AUC within 0.002 of fp32, rows alone = rows in a ba
   const ops = await createOps('auto');
   const rng = new Rng(8);
   const model = spreadDnn(ops, F, B, rng);
-  const dir = mkdtempSync(join(tmpdir(), 'int8-static-'));
+  const dir = tempDir('int8-static-');
   const plainPath = join(dir, 'uncalibrated.bhm');
   saveModel(plainPath, model, { ...meta, engine: { ops: ops.name, gemm: 'auto' } });
   // Calibration rows: a separate draw from the same distribution as the scored rows.

@@ -2,8 +2,6 @@
 // (so the probabilities are bit-identical to the trained model's own batched predict).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchBuffer } from '../../../src/core/batch.js';
 import { Rng } from '../../../src/core/rng.js';
@@ -14,6 +12,7 @@ import { readModelFile } from '../../../src/models/model-file.js';
 import { createModel } from '../../../src/models/registry.js';
 import { Predictor } from '../../../src/serve/predictor.js';
 import { saveModel } from '../../../src/train/checkpoint.js';
+import { tempDir } from '../../temp-dir.js';
 
 const N = 157;
 const B = 16;
@@ -85,7 +84,7 @@ test('loaded model predicts exactly like the saved one, whatever the chunking', 
     expected.set(await model.predict(buf), s);
   }
 
-  const dir = mkdtempSync(join(tmpdir(), 'predictor-'));
+  const dir = tempDir('predictor-');
   const path = join(dir, 'm.bhm');
   const meta: ModelFileMeta = {
     bhembed: 'test',
