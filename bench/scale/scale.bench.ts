@@ -73,7 +73,10 @@ async function runLeg(leg: Leg): Promise<void> {
     process.stdout.write(`LEG ${JSON.stringify(out)}\n`);
     return;
   }
-  const data = await loadRunData({ format: 'criteo', train: leg.train, test: leg.test, dataMode: leg.mode, fullVocab: leg.method === 'full' && leg.vocabDir === undefined });
+  // BH plans on the plan sample (the first 262,144 rows), streamed without a counting pass; the in-memory leg plans on
+  // the same sample, so both train the same tables.
+  const bh = leg.method !== 'full';
+  const data = await loadRunData({ format: 'criteo', train: leg.train, test: leg.test, dataMode: leg.mode, fullVocab: leg.method === 'full' && leg.vocabDir === undefined, planCounts: bh ? 'sample' : 'pass' });
   let tableRows: number | undefined;
   if (leg.vocabDir !== undefined) {
     // The vocabularies of a larger stream: this run trains the large table on the rows of leg.train.

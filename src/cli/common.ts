@@ -20,7 +20,7 @@ import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
-import { AUTO_MEMORY_BYTES, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
+import { AUTO_MEMORY_BYTES, countedRows, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
 import { TRAINING_DEFAULTS } from '../experiment/defaults.js';
 import { readFieldOverrides } from '../experiment/field-overrides.js';
 import { errorLine } from './handle-error.js';
@@ -139,8 +139,10 @@ export function skipLines(sets: ({ stats: DataSet['stats'] } | undefined)[]): st
 export function checkValidClasses(data: RunData, patience: number, epochs: number): void {
   const v = data.valid;
   if (v === undefined || patience === 0 || epochs < 2 || v.rows === 0) return;
-  if (v.positives > 0 && v.positives < v.rows) return;
-  const first = v.positives > 0 ? 1 : 0;
+  const rows = countedRows(v);
+  const positives = v.positives ?? 0;
+  if (positives > 0 && positives < rows) return;
+  const first = positives > 0 ? 1 : 0;
   const name = inputName(data.options.valid);
   throw new DataError(
     `${name}: every label is ${first}, so the validation AUC is undefined and cannot pick the best epoch; give a validation file with both classes, or --patience 0 to keep the last epoch`,

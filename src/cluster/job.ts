@@ -10,7 +10,7 @@ import { createGemmProvider, createOps, type GemmKind } from '../kernels/index.j
 import type { ModelConfig } from '../models/config.js';
 import type { ModelFileMeta } from '../models/model-file.js';
 import type { ReaderOptions } from '../data/reader.js';
-import { loadRunData, modelConfigFor, needsFullVocab, needsHotCounts, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
+import { countedRows, loadRunData, modelConfigFor, needsFullVocab, needsHotCounts, optimOf, planIndexSpecs, regOf, specRows, type DataOptions, type ModelOptions, type ProgressEvent, type RunData } from '../experiment/pipeline.js';
 import { Trainer } from '../train/trainer.js';
 import type { Columns } from '../data/batches/columns.js';
 import { concatChunks, type DataChunk } from '../data/chunk.js';
@@ -83,7 +83,7 @@ export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: ()
   const ds = data.train.columns;
   const { specs } = planIndexSpecs(data, m);
   const config = modelConfigFor(data, m, specs);
-  const n = data.train.rows;
+  const n = countedRows(data.train); // planCounts 'pass' (the default): counted when loading
   const batchSize = Math.min(m.batchSize, n);
   const wantShard = Math.max(1, o.shardRows ?? DEFAULT_SHARD_ROWS);
   const shardRows = Math.ceil(wantShard / batchSize) * batchSize; // whole batches: the same steps as one process

@@ -11,6 +11,11 @@ export interface PlanField {
   name?: string;
   /** Distinct values the field holds (or is expected to hold). */
   cardinality: number;
+  /**
+   * The cardinality is a lower bound (counted on a sample of the data that was still gaining values): the field is
+   * never kept full, since a vocabulary from the sample would miss the values after it. @default false
+   */
+  lowerBound?: boolean;
 }
 
 export interface PlanTarget {
@@ -181,7 +186,8 @@ function minFeasibleRows(fullRowsOf: readonly number[], order: readonly number[]
     return w.pos === order.length || w.share[order[w.pos]] >= 2;
   };
   let lo = 1;
-  let hi = fullRowsOf.reduce((a, b) => a + b, 0); // every table full: always feasible
+  // every table full (a lower-bound field, never full: 2 rows) is always feasible
+  let hi = fullRowsOf.reduce((a, b) => a + (Number.isFinite(b) ? b : 2), 0);
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     if (ok(mid)) hi = mid;
@@ -191,8 +197,8 @@ function minFeasibleRows(fullRowsOf: readonly number[], order: readonly number[]
 }
 
 /** The error for a field whose share is under 2 rows, with the largest compression or smallest budget that plans. */
-function tooSmall(field: string, rows: number, fullRowsOf: readonly number[], order: readonly number[], rowBytes: number, target: PlanTarget): ConfigError {
-  const need = minFeasibleRows(fullRowsOf, order);
+function tooSmall(field: string, rows: number, fillRowsOf: readonly number[], fullRowsOf: readonly number[], order: readonly number[], rowBytes: number, target: PlanTarget): ConfigError {
+  const need = minFeasibleRows(fillRowsOf, order);
   const head = `plan: field ${field} gets ${rows} rows, fewer than the 2 rows a compressed field needs`;
   if (target.compression !== undefined) {
     // budget rows = ⌊fullRows / compression⌋ ≥ need ⇔ compression ≤ fullRows / need; 2 decimals, rounded down and
@@ -274,8 +280,10 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     budgetRows = Math.floor(b / rowBytes);
   }
 
-  const order = fields.map((_, i) => i).sort((a, b) => fullRowsOf[a] - fullRowsOf[b]);
-  const { share, isFull, pos } = waterFill(fullRowsOf, order, budgetRows);
+  // A lower-bound field takes part in the split as if its full table never fitted.
+  const fillRowsOf = fields.map((f, i) => (f.lowerBound === true ? Infinity : fullRowsOf[i]));
+  const order = fields.map((_, i) => i).sort((a, b) => fillRowsOf[a] - fillRowsOf[b] || a - b);
+  const { share, isFull, pos } = waterFill(fillRowsOf, order, budgetRows);
 
   // BH shape per compressed field: the most rows within its share over every S ≥ the collision-rule minimum
   // (dense ids: exactly the bits the largest id needs) and every t.
@@ -293,7 +301,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     const minS = pinS ?? (dense ? denseCodeBits(n) : hashedCodeBits(n, rate));
     // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
     loS[i] = Math.min(minS, Math.floor(b / 2));
-    if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fullRowsOf, order, rowBytes, target);
+    if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fillRowsOf, fullRowsOf, order, rowBytes, target);
     // Only skip searches longer codes (LONGER_CODES_FOR). Dense ids: bits above the largest id's are always 0, so a
     // longer code only adds rows no id reaches.
     hiS[i] = dense || pinS !== undefined || !LONGER_CODES_FOR.includes(strategy) ? loS[i] : 64;

@@ -14,6 +14,8 @@ import { concatChunks, type DataChunk } from '../data/chunk.js';
 import { expandInputs, inputBytes, MultiFileInput, rereadable } from '../data/inputs.js';
 import { parsedOnWorker } from '../data/parse-worker.js';
 import { DistinctCounter } from '../data/distinct.js';
+import { countPlanSample, forEachSampleRun, PLAN_SAMPLE_ROWS } from '../data/plan-sample.js';
+import type { PassStats } from '../data/reader.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
 import { checkSomeRows } from '../data/reader.js';
@@ -82,6 +84,17 @@ export interface DataOptions {
   splitHour?: boolean;
   /** Stop each file after this many rows (quick experiments). */
   maxRows?: number;
+  /**
+   * What the plan counts distinct values on. 'pass': every training row (streamed data: one counting pass before
+   * training). 'stream-sample': streamed training data: the plan sample (the first PLAN_SAMPLE_ROWS rows, read at
+   * the start of the first epoch and trained on, so the data is read once per epoch and training starts at once;
+   * rows, positives and skips then come from the first epoch); rows held in memory are counted whole. 'sample': the
+   * plan sample in memory too (a memory/stream comparison of one plan). planCountsFor says which a run can use;
+   * full vocabularies (fullVocab true) and hot counts need 'pass' and get it. @default 'pass'
+   */
+  planCounts?: 'pass' | 'stream-sample' | 'sample';
+  /** Rows of the plan sample. @default PLAN_SAMPLE_ROWS (262,144) */
+  planSampleRows?: number;
 }
 
 /** Inputs up to this many bytes on disk are held in memory under dataMode 'auto' (gzip counts 4×). */
@@ -99,15 +112,30 @@ export interface SplitData {
   numFields: number;
   denseNames: readonly string[];
   numDense: number;
-  /** Rows of one pass (after skips). */
-  rows: number;
-  /** Rows labelled 1 (to tell a one-class validation set). */
-  positives: number;
+  /** Rows of one pass (after skips); null: streamed training data without a counting pass, until its first pass ends. */
+  rows: number | null;
+  /** Rows labelled 1 (to tell a one-class validation set); null with rows. */
+  positives: number | null;
   stats: DataSet['stats'];
   /** 'memory': `columns` holds every row. 'stream': every pass reads the files again. */
   mode: 'memory' | 'stream';
   columns: DataSet | null;
+  /** Streamed training without a counting pass: the plan sample's chunks and the open rest of that read (the first epoch). */
+  head?: HeldPass | null;
+  /** Reads of the files from their start so far: loading (a counting pass, or the plan sample's read, which the first epoch finishes), then every streamed pass. */
+  reads: number;
 }
+
+/** A pass that was started to read the plan sample: its first chunks (held) and the rest, still to read. */
+interface HeldPass {
+  chunks: DataChunk[];
+  rest: AsyncIterator<DataChunk> | null;
+  /** The pass's reader statistics once it ended. */
+  stats: () => PassStats | null;
+}
+
+/** Where the plan's distinct counts come from (RunData.planCounts; the metrics JSON's train.data.planCounts). */
+export type PlanCountsInfo = { from: 'pass' } | { from: 'sample'; sampleRows: number; growingFields: string[] };
 
 /** Everything one run needs from disk, loaded once (a sweep trains many cells on it). */
 export interface RunData {
@@ -119,6 +147,12 @@ export interface RunData {
   distinct: number[];
   /** true: the distinct counts are HyperLogLog estimates (a streamed input beyond the exact counter's memory cap). */
   distinctEstimated: boolean;
+  /**
+   * 'pass': distinct counted over every training row. 'sample': over the plan sample only (estimates: the fields in
+   * growingFields still gained values in its second half, so their counts are lower bounds and the planner never
+   * keeps them full).
+   */
+  planCounts: PlanCountsInfo;
   /** Streamed training with fullVocab: each field's full vocabulary, built in the counting pass. */
   fullSpecs: IndexSpec[] | null;
   /** Streamed training with hotCounts: each field's hot candidates from the counting pass (in memory: counted on demand). */
@@ -267,15 +301,70 @@ function shapeOfSplit(d: SplitData): BatchShape {
 export function splitSource(data: RunData, split: SplitData, opts: { shuffle: boolean; seed: number }): BatchSource {
   if (split.columns !== null) return new MemorySource(split.columns, opts);
   // Files are read, parsed and hashed on a worker thread while this thread trains.
+  const pass = (): AsyncIterable<DataChunk> => {
+    // The first pass of a run without a counting pass: the plan sample's chunks, then the rest of that read.
+    const head = split.head ?? null;
+    split.head = null;
+    let stats: PassStats | null = null;
+    if (head === null) split.reads++;
+    const chunks = head !== null ? heldThenRest(head) : parsedOnWorker(data.options.format, split.files, data.readerForSplits, (st) => (stats = st));
+    return split.rows === null ? countedPass(split, chunks, () => (head !== null ? head.stats() : stats)) : chunks;
+  };
   return new StreamSource({
     shape: shapeOfSplit(split),
-    pass: () => parsedOnWorker(data.options.format, split.files, data.readerForSplits),
+    pass,
     shuffleBuffer: opts.shuffle ? Math.max(1, data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER) : 0,
     seed: opts.seed,
   });
 }
 
-function splitOf(files: string[], input: MultiFileInput, columns: DataSet | null, rows: number, positives: number): SplitData {
+async function* heldThenRest(head: HeldPass): AsyncGenerator<DataChunk> {
+  const rest = head.rest;
+  try {
+    for (const c of head.chunks) yield c;
+    head.chunks = [];
+    if (rest === null) return;
+    for (;;) {
+      const r = await rest.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    await rest?.return?.(undefined);
+  }
+}
+
+/** The first whole pass of a split read without a counting pass sets its rows, positives and reader statistics. */
+async function* countedPass(split: SplitData, chunks: AsyncIterable<DataChunk>, statsOf: () => PassStats | null): AsyncGenerator<DataChunk> {
+  let rows = 0;
+  let positives = 0;
+  for await (const c of chunks) {
+    rows += c.rows;
+    for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
+    yield c;
+  }
+  const st = statsOf();
+  if (split.rows === null) {
+    split.rows = rows;
+    split.positives = positives;
+    if (st !== null) split.stats = st;
+  }
+}
+
+/** A split's rows where they were counted when loading (valid, test, and training data read with planCounts 'pass'). */
+export function countedRows(split: SplitData): number {
+  if (split.rows === null) throw new Error(`internal: ${split.files.join(',')} has no row count (read without a counting pass)`);
+  return split.rows;
+}
+
+/** Close a plan sample's read that no pass took over (a run that failed before training). */
+export async function releaseHead(split: SplitData): Promise<void> {
+  const head = split.head ?? null;
+  split.head = null;
+  await head?.rest?.return?.(undefined);
+}
+
+function splitOf(files: string[], input: MultiFileInput, columns: DataSet | null, rows: number | null, positives: number | null): SplitData {
   const r = input.first;
   return {
     files,
@@ -289,6 +378,7 @@ function splitOf(files: string[], input: MultiFileInput, columns: DataSet | null
     stats: input.stats,
     mode: columns === null ? 'stream' : 'memory',
     columns,
+    reads: 1,
   };
 }
 
@@ -313,41 +403,103 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   const once = !rereadable(trainFiles);
   if (once && mode === 'stream') throw new UsageError(`--data-mode stream reads the training data once per epoch, but ${trainName} can be read only once (stdin or a pipe); give files`);
   const inMemory = once || mode === 'memory' || (mode === 'auto' && bytes <= AUTO_MEMORY_BYTES);
-  onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : 'counting'} ${trainName}` });
+  // The plan sample instead of a counting pass (planCounts; the pass stays for full vocabularies and hot counts).
+  const planMode = options.fullVocab === true || options.hotCounts === true ? 'pass' : (options.planCounts ?? 'pass');
+  const sampled = planMode === 'sample' || (planMode === 'stream-sample' && !inMemory);
+  const sampleRows = options.planSampleRows ?? PLAN_SAMPLE_ROWS;
+  if (!Number.isInteger(sampleRows) || sampleRows < 2) throw new ConfigError(`planSampleRows: must be an integer ≥ 2, got ${String(sampleRows)}`, { key: 'planSampleRows' });
+  onProgress?.({ type: 'phase', phase: 'load', message: `${inMemory ? 'reading' : sampled ? 'sampling' : 'counting'} ${trainName}` });
   const trainIn = await MultiFileInput.open(options.format, trainFiles, reader);
-  const counter = new DistinctCounter(trainIn.first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
-  const vocabCap = options.fullVocab === 'planned' ? PLANNED_VOCAB_MAX : Infinity;
-  const vocab = !inMemory && (options.fullVocab ?? false) !== false ? trainIn.first.fieldNames.map(() => new FullVocabBuilder(1024, vocabCap)) : null;
-  const hot = !inMemory && options.hotCounts === true ? trainIn.first.fieldNames.map(() => newHotCounter()) : null;
-  const parts: DataChunk[] = [];
-  let rows = 0;
-  let positives = 0;
-  for await (const c of trainIn.chunks()) {
-    rows += c.rows;
-    for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
-    counter.add(c);
-    if (inMemory) parts.push(c);
-    else if (vocab !== null) vocab.forEach((b, f) => b.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
-    hot?.forEach((h, f) => h.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
-  }
-  if (rows === 0) {
-    checkSomeRows(trainName, trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason
-    throw new ConfigError(`${trainName}: no training rows`, { key: 'train' });
-  }
-  const first = trainIn.first;
-  const columns: DataSet | null = inMemory
-    ? { ...concatChunks(parts, first.fields, first.numDense), fieldInfo: first.fields, fieldNames: first.fieldNames, numFields: first.numFields, denseNames: first.denseNames, stats: trainIn.stats }
-    : null;
-  parts.length = 0;
-  const train = splitOf(trainFiles, trainIn, columns, rows, positives);
   if (options.format === 'libsvm' || options.format === 'libfm' || options.format === 'libffm') {
-    reader.numFields = train.numFields;
+    reader.numFields = trainIn.first.numFields;
     // Recorded in the model file: its values' weights reach the model (a file without the key is from 0.1.0, which
     // trained with every weight 1, and is scored that way: models/model-codec.ts ignoresValueWeights). Pooling is recorded
     // per field in the model config (fields[].pooling, from the reader's FieldInfo below).
     reader.valueWeights = true;
   }
   const splitReader = { ...reader };
+  const first = trainIn.first;
+  let train: SplitData;
+  let distinct: number[];
+  let distinctEstimated = false;
+  let planCounts: PlanCountsInfo = { from: 'pass' };
+  let vocab: FullVocabBuilder[] | null = null;
+  let hot: ReturnType<typeof newHotCounter>[] | null = null;
+  // The plan sample's counts, and the vocabularies of its complete fields (which a plan may keep full).
+  const fromSample = (chunks: DataChunk[], all: boolean): void => {
+    const sample = countPlanSample(chunks, first.numFields, all ? Infinity : sampleRows);
+    distinct = sample.distinct;
+    if (!all) planCounts = { from: 'sample', sampleRows: sample.rows, growingFields: first.fieldNames.filter((_, f) => sample.growing[f]) };
+    vocab = first.fieldNames.map((_, f) => new FullVocabBuilder(1024, all || !sample.growing[f] ? Infinity : 0));
+    const v = vocab;
+    forEachSampleRun(chunks, sample.rows, (f, ids, n) => v[f].add(ids, n));
+  };
+  if (sampled && !inMemory) {
+    // Read the plan sample from the first epoch's own read (parsed on a worker); the rest of it stays open.
+    let stats: PassStats | null = null;
+    const it = parsedOnWorker(options.format, trainFiles, splitReader, (st) => (stats = st))[Symbol.asyncIterator]();
+    const held: DataChunk[] = [];
+    let heldRows = 0;
+    let ended = false;
+    try {
+      while (heldRows < sampleRows) {
+        const r = await it.next();
+        if (r.done) {
+          ended = true;
+          break;
+        }
+        held.push(r.value);
+        heldRows += r.value.rows;
+      }
+    } catch (e) {
+      await it.return?.(undefined);
+      throw e;
+    }
+    if (heldRows === 0) {
+      await it.return?.(undefined);
+      checkSomeRows(trainName, stats ?? trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason
+      throw new ConfigError(`${trainName}: no training rows`, { key: 'train' });
+    }
+    let positives = 0;
+    for (const c of held) for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
+    // An input that ended within the sample is counted whole (exactly what a counting pass would give).
+    train = splitOf(trainFiles, trainIn, null, ended ? heldRows : null, ended ? positives : null);
+    if (ended && stats !== null) train.stats = stats;
+    fromSample(held, ended);
+    const statsOf = (): PassStats | null => stats;
+    train.head = { chunks: held, rest: ended ? null : it, stats: statsOf };
+  } else {
+    const counter = new DistinctCounter(first.fieldNames, inMemory ? {} : { method: 'auto', exactCapBytes: DISTINCT_EXACT_CAP_BYTES });
+    const vocabCap = options.fullVocab === 'planned' ? PLANNED_VOCAB_MAX : Infinity;
+    vocab = !inMemory && (options.fullVocab ?? false) !== false ? first.fieldNames.map(() => new FullVocabBuilder(1024, vocabCap)) : null;
+    hot = !inMemory && options.hotCounts === true ? first.fieldNames.map(() => newHotCounter()) : null;
+    const parts: DataChunk[] = [];
+    let rows = 0;
+    let positives = 0;
+    for await (const c of trainIn.chunks()) {
+      rows += c.rows;
+      for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
+      if (!sampled) counter.add(c);
+      if (inMemory) parts.push(c);
+      else if (vocab !== null) vocab.forEach((b, f) => b.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
+      hot?.forEach((h, f) => h.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
+    }
+    if (rows === 0) {
+      checkSomeRows(trainName, trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason
+      throw new ConfigError(`${trainName}: no training rows`, { key: 'train' });
+    }
+    if (sampled) fromSample(parts, rows <= sampleRows);
+    else {
+      const counted = counter.result();
+      distinct = counted.distinct;
+      distinctEstimated = counted.approx;
+    }
+    const columns: DataSet | null = inMemory
+      ? { ...concatChunks(parts, first.fields, first.numDense), fieldInfo: first.fields, fieldNames: first.fieldNames, numFields: first.numFields, denseNames: first.denseNames, stats: trainIn.stats }
+      : null;
+    parts.length = 0;
+    train = splitOf(trainFiles, trainIn, columns, rows, positives);
+  }
   const load = async (path: string | string[] | undefined, flag: string): Promise<SplitData | undefined> => {
     if (path === undefined) return undefined;
     const name = inputName(path);
@@ -371,23 +523,31 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
       : null;
     return splitOf(files, input, cols, n, pos);
   };
-  const valid = await load(options.valid, '--valid');
-  const test = await load(options.test, '--test');
+  let valid: SplitData | undefined;
+  let test: SplitData | undefined;
+  try {
+    valid = await load(options.valid, '--valid');
+    test = await load(options.test, '--test');
+  } catch (e) {
+    await releaseHead(train);
+    throw e;
+  }
   // Stored in the model file only (valid/test were read without it): eval/predict then refuse rows of another
   // dataset's shape instead of scoring them with padded fields.
   const minSeen = first.minFeaturesSeen;
   if (minSeen !== undefined && Number.isFinite(minSeen) && minSeen > 0) reader.minFeatures = minSeen;
-  const counted = counter.result();
+  const vocabs = vocab as FullVocabBuilder[] | null;
   return {
     options,
     train,
     valid,
     test,
-    distinct: counted.distinct,
-    distinctEstimated: counted.approx,
-    fullSpecs: vocab === null || options.fullVocab === 'planned' ? null : vocab.map((b) => b.build(1)),
+    distinct: distinct!,
+    distinctEstimated,
+    planCounts,
+    fullSpecs: vocabs === null || options.fullVocab !== true ? null : vocabs.map((b) => b.build(1)),
     hotCandidates: hot === null ? null : hot.map(topHot),
-    ...(vocab === null ? {} : { fullVocab: vocab }),
+    ...(vocabs === null ? {} : { fullVocab: vocabs }),
     reader,
     readerForSplits: splitReader,
     loadSeconds: (performance.now() - t0) / 1000,
@@ -397,7 +557,8 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
 /** Field f's full vocabulary: values seen at least minCount times get a row, the rest share the OOV row. */
 function fullSpec(data: RunData, f: number, minCount: number = TRAINING_DEFAULTS.minCount): IndexSpec {
   const ds = data.train.columns;
-  if (ds === null) {
+  // Planned on the plan sample: the vocabulary of the sample (only a field complete in it is kept full).
+  if (ds === null || data.planCounts.from === 'sample') {
     if (data.fullSpecs !== null && minCount === 1) return data.fullSpecs[f];
     const b = data.fullVocab?.[f];
     if (b === undefined) throw new ConfigError('--embedding full on streamed data needs the vocabularies of the counting pass (loadRunData with fullVocab)', { key: 'fullVocab' });
@@ -530,6 +691,18 @@ export function needsFullVocab(m: Pick<ModelOptions, 'method' | 'fields' | 'bloc
   return m.blockBits === undefined ? 'planned' : false;
 }
 
+/**
+ * What a run's plan may count on (DataOptions.planCounts): the plan sample of streamed data for the hashed methods
+ * (bh, hash, dhash, qr) with --block-bits or --memory-budget, no per-field overrides and min count 1; every row
+ * otherwise (--compression is a ratio to the full tables; full tables, hybrid and min counts need every value).
+ */
+export function planCountsFor(m: Pick<ModelOptions, 'method' | 'fields' | 'blockBits' | 'memoryBudget' | 'compression' | 'minCount'>): 'pass' | 'stream-sample' {
+  const hashed = m.method === 'bh' || m.method === 'hash' || m.method === 'dhash' || m.method === 'qr';
+  const target = m.compression === undefined && (m.blockBits !== undefined || m.memoryBudget !== undefined);
+  const plain = Object.keys(m.fields ?? {}).length === 0 && (m.minCount ?? 1) <= 1;
+  return hashed && target && plain ? 'stream-sample' : 'pass';
+}
+
 /** Whether the run needs each field's hot values (hybrid; streamed data: counted in the counting pass). */
 export function needsHotCounts(m: Pick<ModelOptions, 'method' | 'fields'>): boolean {
   return m.method === 'hybrid' || Object.values(m.fields ?? {}).some((o) => o.method === 'hybrid');
@@ -549,7 +722,13 @@ function planAllFields(data: RunData, m: ModelOptions): { specs: IndexSpec[]; pl
       plan: null,
     };
   }
-  const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]) }));
+  const pc = data.planCounts;
+  if (pc.from === 'sample' && m.compression !== undefined) {
+    throw new ConfigError('--compression is a ratio to the full tables, which needs every distinct value counted: load the data with planCounts \'pass\' (the counting pass)', { key: 'planCounts' });
+  }
+  // Planned on the plan sample: a field still gaining values there is never kept full (its count is a lower bound).
+  const growing = new Set(pc.from === 'sample' ? pc.growingFields : []);
+  const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]), lowerBound: growing.has(name) }));
   const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits };
   const hot: (HotReport | undefined)[] = [];
   if (m.memoryBudget === undefined) {
@@ -653,6 +832,14 @@ export interface TrainRunOptions {
  *   batchSize: 256, lr: 1e-3, optimizer: 'adam', threads: 1, seed: 1 }, { out: 'model.bhm' });
  */
 export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOptions = {}): Promise<RunOutcome> {
+  try {
+    return await trainLoaded(data, m, run);
+  } finally {
+    await releaseHead(data.train); // a run that failed before its first pass (a plan refused, a bad option)
+  }
+}
+
+async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions): Promise<RunOutcome> {
   const emit = run.onProgress;
   const groupField = groupFieldOf(data, m.groupBy);
   emit?.({ type: 'phase', phase: 'plan', message: `planning ${m.method} tables for ${data.train.numFields} fields` });
@@ -686,7 +873,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   const ops = m.threads > 1 && ops0.name !== 'wasm' ? undefined : ops0;
   // Buffers are sized for the batch: one larger than the training set only reserves memory (--batch-size 1048576 on
   // 3,000 rows took ~6 GiB). Every step and evaluation batch is the same rows either way.
-  const batchSize = Math.min(m.batchSize, data.train.rows);
+  const batchSize = data.train.rows === null ? m.batchSize : Math.min(m.batchSize, data.train.rows);
   let checkpointsWritten = 0;
   const published: number[] = [];
   const writeCk = (c: TrainerCheckpoint, done: boolean): void => {
@@ -727,8 +914,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
   const sources: BatchSource[] = [];
   try {
     const model = trainer.model;
-    const n = data.train.rows;
-    emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${n} rows` });
+    emit?.({ type: 'phase', phase: 'train', message: `training ${m.arch}/${m.method} on ${data.train.rows ?? 'streamed'} rows` });
     const trainDs = await splitSource(data, data.train, { shuffle: true, seed: m.seed });
     const validDs = data.valid ? await splitSource(data, data.valid, { shuffle: false, seed: m.seed }) : undefined;
     sources.push(trainDs, ...(validDs ? [validDs] : []));
@@ -741,6 +927,8 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       }
     }
     const fit = await trainer.fit(trainDs, validDs, { resume: resumeCk });
+    // Without a counting pass the rows (and positives, skips) of the training data are known from its first pass.
+    const n = data.train.rows ?? trainDs.rowsPerPass ?? 0;
     if (run.checkpoint !== undefined) {
       const last = trainer.finalCheckpoint();
       if (last !== null) writeCk(last, true);
@@ -788,6 +976,7 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
           ...(data.train.mode === 'stream' ? { shuffleBuffer: data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER } : {}),
           files: data.train.files.length,
           distinctEstimated: data.distinctEstimated,
+          ...(data.planCounts.from === 'sample' ? { planCounts: data.planCounts, rowsFrom: 'first epoch' as const } : {}),
         },
       },
       denseParams,
@@ -801,10 +990,10 @@ export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOp
       createdAt: new Date().toISOString(),
     };
     const gaucOf = (r: EvalResult): { gauc?: GroupAucReport } => (r.group && m.groupBy !== undefined ? { gauc: { field: m.groupBy, ...r.group } } : {});
-    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: data.valid.rows, ...gaucOf(valid) };
+    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: countedRows(data.valid), ...gaucOf(valid) };
     // Progressive validation: one point per evaluation, at the training rows seen so far.
     if (metrics.valid && m.evalEveryRows !== undefined) metrics.valid.series = fit.history.map((h) => ({ rows: h.step * batchSize, auc: h.auc, logloss: h.logloss }));
-    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: data.test.rows, ...gaucOf(test) };
+    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: countedRows(data.test), ...gaucOf(test) };
     if (run.resume !== undefined) metrics.train.resumedFrom = { file: run.resume.path, rows: run.resume.header.rows };
     if (init !== undefined) {
       const oov = await oovCounts(data, specs, m.seed);

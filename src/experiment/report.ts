@@ -89,7 +89,19 @@ export interface TrainReport {
   /** Training loss per epoch. */
   loss?: number[];
   /** How the training rows were read: held in memory, or streamed from the files each epoch through a shuffle buffer. */
-  data?: { mode: 'memory' | 'stream'; shuffleBuffer?: number; files: number; distinctEstimated: boolean };
+  data?: {
+    mode: 'memory' | 'stream';
+    shuffleBuffer?: number;
+    files: number;
+    distinctEstimated: boolean;
+    /**
+     * Planned without a counting pass: the distinct counts are the plan sample's (its first sampleRows rows; the
+     * growingFields were still gaining values, their counts are lower bounds), and rows, positives and skips come
+     * from the first epoch (rowsFrom).
+     */
+    planCounts?: { from: 'sample'; sampleRows: number; growingFields: string[] };
+    rowsFrom?: 'first epoch';
+  };
   /** --resume: the checkpoint the run went on from and its training rows. */
   resumedFrom?: { file: string; rows: number };
   /** --init-from: where the weights came from; full-table fields: training values not in the vocabulary (OOV row). */
@@ -144,7 +156,12 @@ export function formatRunMetrics(m: RunMetrics): string[] {
   const d = m.train.data;
   if (d) {
     const how = d.mode === 'memory' ? 'held in memory' : `streamed from ${d.files} file(s) each epoch, shuffle buffer ${d.shuffleBuffer} rows`;
-    lines.push(`data: ${how}; distinct values per field ${d.distinctEstimated ? 'estimated (HyperLogLog)' : 'counted exactly'}`);
+    const counts = d.planCounts
+      ? `estimated on the first ${d.planCounts.sampleRows} rows, no counting pass (${d.planCounts.growingFields.length} field(s) still growing there, never kept full); rows from the first epoch`
+      : d.distinctEstimated
+        ? 'estimated (HyperLogLog)'
+        : 'counted exactly';
+    lines.push(`data: ${how}; distinct values per field ${counts}`);
   }
   const t = m.train;
   if (t.resumedFrom) lines.push(`resumed from ${t.resumedFrom.file} (${t.resumedFrom.rows} training rows done)`);

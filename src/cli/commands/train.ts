@@ -11,7 +11,7 @@ import { readInitSource } from '../../train/resume/init-from.js';
 import { addDataOptions, addModelOptions, ensureOutputDir, givenIn, checkNotInput, inputFiles, checkOutputFile, checkValidClasses, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit, writeJson } from '../common.js';
 import type { RawDataFlags, RawModelFlags } from '../common.js';
 import { formatBytes, pipelineReporter } from '../progress.js';
-import { checkModelOptions, loadRunData, needsFullVocab, needsHotCounts, trainModel } from '../../experiment/pipeline.js';
+import { checkModelOptions, loadRunData, needsFullVocab, needsHotCounts, planCountsFor, releaseHead, trainModel } from '../../experiment/pipeline.js';
 import { formatRunMetrics } from '../../experiment/report.js';
 import { addClusterTrainOptions, runClusterTrain, type ClusterFlags } from './cluster.js';
 
@@ -122,8 +122,15 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean, resu
     if (!given('optimizer') && initFrom.optimizer !== null && initFrom.optimizer.kind !== 'unknown') modelOpts.optimizer = initFrom.optimizer.kind as typeof modelOpts.optimizer;
   }
   const rep = pipelineReporter({ quiet: flags.quiet });
-  const data = await loadRunData({ ...dataOpts, fullVocab: needsFullVocab(modelOpts), hotCounts: needsHotCounts(modelOpts) }, rep.onProgress);
-  checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);
+  // Streamed hashed tables with --block-bits/--memory-budget plan on the first rows: no counting pass (planCountsFor).
+  const planCounts = initFrom !== undefined ? 'stream-sample' : planCountsFor(modelOpts);
+  const data = await loadRunData({ ...dataOpts, fullVocab: needsFullVocab(modelOpts), hotCounts: needsHotCounts(modelOpts), planCounts }, rep.onProgress);
+  try {
+    checkValidClasses(data, modelOpts.patience ?? 0, modelOpts.epochs);
+  } catch (e) {
+    await releaseHead(data.train); // the plan sample's read (a worker thread) would keep the process alive
+    throw e;
+  }
   const checkpoint =
     flags.checkpointDir === undefined
       ? undefined

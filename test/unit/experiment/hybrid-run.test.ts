@@ -39,7 +39,7 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
   // brute force: per field, each 64-bit id's count
   const counts = cols.fields.map((col) => {
     const m = new Map<string, number>();
-    for (let i = 0; i < data.train.rows; i++) {
+    for (let i = 0; i < cols.rows; i++) {
       const k = col.ids[2 * i + 1].toString(16).padStart(8, '0') + col.ids[2 * i].toString(16).padStart(8, '0');
       m.set(k, (m.get(k) ?? 0) + 1);
     }
@@ -74,7 +74,7 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
     if (spec.method !== 'hybrid') return assert.equal(f.hot, undefined);
     assert.equal(f.hot, spec.hot.length);
     const covered = spec.hot.reduce((a, k) => a + (counts[i].get(k) ?? 0), 0);
-    assert.ok(Math.abs((f.hotShare as number) - covered / data.train.rows) < 1e-12, `field ${i}: ${f.hotShare} vs ${covered / data.train.rows}`);
+    assert.ok(Math.abs((f.hotShare as number) - covered / cols.rows) < 1e-12, `field ${i}: ${f.hotShare} vs ${covered / cols.rows}`);
   });
 });
 
