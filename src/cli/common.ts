@@ -189,6 +189,7 @@ export interface RawDataFlags {
   numeric?: string;
   splitHour?: boolean;
   maxRows?: string;
+  weightColumn?: string;
 }
 
 export function addDataOptions(cmd: Command, opts: { train: boolean } = { train: true }): Command {
@@ -206,6 +207,7 @@ export function addDataOptions(cmd: Command, opts: { train: boolean } = { train:
     .addOption(new Option('--on-error <mode>', 'bad rows: fail at the first (exit 2) or skip and count them').choices(['fail', 'skip']).default('fail'))
     .addOption(new Option('--numeric <mode>', 'criteo: integer columns as categories or as dense log(1+v) inputs').choices(['category', 'dense']))
     .option('--split-hour', 'avazu: replace hour (YYMMDDHH) by hour_of_day and weekday fields')
+    .option('--weight-column <name>', 'avazu/csv/tsv/parquet: per-row sample weights (numbers ≥ 0, not a feature): each row counts w times in the loss, its gradients and the valid/test metrics')
     .option('--max-rows <n>', 'read at most n rows of each file');
 }
 
@@ -236,6 +238,7 @@ export function parseDataFlags(f: RawDataFlags): DataOptions {
     numeric: f.numeric as DataOptions['numeric'],
     splitHour: f.splitHour === true ? true : undefined,
     maxRows: f.maxRows === undefined ? undefined : parseIntOpt('--max-rows', f.maxRows, 1),
+    ...(f.weightColumn !== undefined ? { weightColumn: f.weightColumn } : {}),
   };
 }
 

@@ -33,6 +33,11 @@ export interface Batch {
   fields: BatchField[];
   /** B × numDense numeric inputs, row-major; null when the model has no dense inputs. */
   dense: Float32Array | null;
+  /**
+   * One sample weight per row (a weight column, ReaderOptions.weightColumn): it multiplies the row's loss and
+   * gradient and its share of the metrics, as if the row appeared w times. null or absent: every row weighs 1.
+   */
+  sampleWeights?: Float32Array | null;
 }
 
 /**
@@ -44,6 +49,7 @@ export class BatchBuffer implements Batch {
   readonly labels: Float32Array;
   readonly fields: BatchField[];
   readonly dense: Float32Array | null;
+  readonly sampleWeights: Float32Array | null;
   readonly maxBatch: number;
 
   /** true: arrays live in SharedArrayBuffers (a training batch that worker threads read). */
@@ -54,8 +60,9 @@ export class BatchBuffer implements Batch {
   /**
    * @param multiValued per field: rows hold 0..n values (offsets are kept)
    * @param weighted per field: values carry weights (absent: no field does)
+   * @param sampleWeights rows carry sample weights (Batch.sampleWeights)
    */
-  constructor(maxBatch: number, multiValued: boolean[], numDense: number, weighted?: boolean[], shared = false) {
+  constructor(maxBatch: number, multiValued: boolean[], numDense: number, weighted?: boolean[], shared = false, sampleWeights = false) {
     this.maxBatch = maxBatch;
     this.shared = shared;
     this.labels = this.f32(maxBatch);
@@ -64,6 +71,7 @@ export class BatchBuffer implements Batch {
       return { ids: this.u32(2 * cap), offsets: mv ? this.i32(maxBatch + 1) : null, weights: weighted?.[f] ? this.f32(cap) : null };
     });
     this.dense = numDense > 0 ? this.f32(maxBatch * numDense) : null;
+    this.sampleWeights = sampleWeights ? this.f32(maxBatch) : null;
   }
 
   private f32(n: number): Float32Array {
@@ -94,4 +102,21 @@ export class BatchBuffer implements Batch {
     }
     return fld.ids;
   }
+}
+
+/** Σ of the first `count` sample weights (count when the rows carry none): the rows' total weight. */
+export function weightSum(sampleWeights: Float32Array | null | undefined, count: number): number {
+  if (sampleWeights === null || sampleWeights === undefined) return count;
+  let s = 0;
+  for (let i = 0; i < count; i++) s += sampleWeights[i];
+  return s;
+}
+
+/**
+ * The loss scale that makes a step's gradient the weighted mean over its `count` rows: 1 / Σ w (1/count without
+ * weights), so a row of weight w moves the model as w copies of it in one batch would; 0 when every weight is 0.
+ */
+export function meanScale(sampleWeights: Float32Array | null | undefined, count: number): number {
+  const s = weightSum(sampleWeights, count);
+  return s > 0 ? 1 / s : 0;
 }

@@ -6,7 +6,7 @@ import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import type { DataReader, ReaderOptions } from './reader.js';
 import { displayName } from './source.js';
 import { IntIdCache, ShortTokenCache, label01, quote } from './tokens.js';
-import { TextReader, normalizeCommon, previewColumns, readHeader } from './text-reader.js';
+import { TextReader, normalizeCommon, previewColumns, readHeader, sampleWeightOf } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 
 interface AvazuLayout {
@@ -19,6 +19,9 @@ interface AvazuLayout {
   hourField: number;
   /** Column whose text goes to the chunk's keys (-1: none). */
   idCol: number;
+  /** Column read into the rows' sample weights (-1: none), and its name. */
+  weightCol: number;
+  weightName: string;
 }
 
 class AvazuParser implements LineParser {
@@ -57,6 +60,10 @@ class AvazuParser implements LineParser {
         const y = label01(buf, s, e);
         if (y < 0) return this.fail('label', `click ${quote(buf, s, e)} is not 0/1`);
         b.labels[row] = y;
+      } else if (c === L.weightCol) {
+        const w = sampleWeightOf(buf, s, e, L.weightName);
+        if (typeof w === 'string') return this.fail('weight', w);
+        (b.sampleWeights as Float32Array)[row] = w;
       } else if (c === L.hourCol && L.hourField >= 0) {
         let ok = e - s === 8;
         for (let i = s; ok && i < e; i++) ok = buf[i] >= 48 && buf[i] <= 57;
@@ -101,14 +108,14 @@ function parseDigits(buf: Uint8Array, s: number, e: number): number {
 }
 
 /** Fields and column layout of an Avazu header's columns (names already checked unique and non-empty). */
-function avazuLayout(cols: readonly string[], split: boolean, clickCol: number, labelCol: number, idCol: number, name: string): { layout: AvazuLayout; fields: FieldInfo[] } {
+function avazuLayout(cols: readonly string[], split: boolean, clickCol: number, labelCol: number, idCol: number, name: string, weight: { col: number; drop: number; name: string } = { col: -1, drop: -1, name: '' }): { layout: AvazuLayout; fields: FieldInfo[] } {
   const hourCol = cols.indexOf('hour');
   if (split && hourCol < 0) throw new DataError(`${name}:1: splitHour is set but the header has no 'hour' column`, { file: name, line: 1 });
   const fieldOf = new Int32Array(cols.length).fill(-1);
   const names: string[] = [];
   let hourField = -1;
   cols.forEach((c, i) => {
-    if (c === 'id' || i === clickCol) return;
+    if (c === 'id' || i === clickCol || i === weight.drop) return;
     if (split && i === hourCol) {
       hourField = names.length;
       names.push('hour_of_day', 'weekday');
@@ -118,7 +125,7 @@ function avazuLayout(cols: readonly string[], split: boolean, clickCol: number, 
     names.push(c);
   });
   const fields: FieldInfo[] = names.map((n) => ({ name: n, multiValued: false, weighted: false }));
-  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField, idCol };
+  const layout: AvazuLayout = { columns: cols.length, labelCol, fieldOf, hourCol: split ? hourCol : -1, hourField, idCol, weightCol: weight.col, weightName: weight.name };
   return { layout, fields };
 }
 
@@ -165,7 +172,16 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     idCol = cols.indexOf(options.idColumn);
     if (idCol < 0) throw new DataError(`${name}:1: id column '${options.idColumn}' is not in the header (columns: ${previewColumns(cols)})`, { file: name, line: 1 });
   }
-  const { layout, fields } = avazuLayout(cols, options.splitHour === true, clickCol, labelCol, idCol, name);
+  // A weight column is never a feature: dropped like `id` whatever the mode (a model trained with it dropped it).
+  let weight = { col: -1, drop: -1, name: '' };
+  if (options.weightColumn !== undefined) {
+    const w = options.weightColumn;
+    const at = cols.indexOf(w);
+    if (w === 'click' || w === 'id' || (options.splitHour === true && w === 'hour')) throw new ConfigError(`weight column '${w}' is avazu's ${w === 'click' ? 'label' : w === 'id' ? 'row id' : 'hour'} column; name the column that holds the sample weights`, { key: 'weightColumn' });
+    if (at < 0 && common.weights === 'require') throw new DataError(`${name}:1: weight column '${w}' is not in the header (columns: ${previewColumns(cols)})`, { file: name, line: 1 });
+    weight = { col: at >= 0 && common.weights !== 'ignore' ? at : -1, drop: at, name: w };
+  }
+  const { layout, fields } = avazuLayout(cols, options.splitHour === true, clickCol, labelCol, idCol, name, weight);
   return new TextReader({
     format: 'avazu',
     path,
@@ -177,5 +193,6 @@ export async function openAvazu(path: string, options: ReaderOptions = {}): Prom
     pending,
     hasLabels,
     idColumn: options.idColumn,
+    ...(weight.col >= 0 ? { weightColumn: options.weightColumn } : {}),
   });
 }

@@ -46,6 +46,8 @@ export interface DataChunk {
   positions?: Float64Array;
   /** The text of the reader's idColumn per row (ReaderOptions.idColumn). */
   keys?: string[];
+  /** Each row's sample weight, read from the reader's weightColumn (ReaderOptions.weightColumn); absent: all 1. */
+  sampleWeights?: Float32Array;
 }
 
 /** Number of values a column holds for `rows` rows. */
@@ -72,14 +74,18 @@ export class ChunkBuilder {
   positions!: Float64Array;
   /** Id-column text per row, when the reader passes one through (DataChunk.keys). */
   keys!: string[] | null;
+  /** Sample weight per row, when the reader reads a weight column (DataChunk.sampleWeights; the reader writes 1 first). */
+  sampleWeights!: Float32Array | null;
   private readonly withKeys: boolean;
+  private readonly withWeights: boolean;
   /** Values pushed so far per multi-valued field (including the open row). */
   private nvals: number[];
   private readonly fieldInfo: readonly FieldInfo[];
 
-  constructor(capacity: number, fields: readonly FieldInfo[], numDense: number, opts: { keys?: boolean } = {}) {
+  constructor(capacity: number, fields: readonly FieldInfo[], numDense: number, opts: { keys?: boolean; sampleWeights?: boolean } = {}) {
     this.capacity = capacity;
     this.withKeys = opts.keys === true;
+    this.withWeights = opts.sampleWeights === true;
     this.fieldInfo = fields;
     this.numFields = fields.length;
     this.numDense = numDense;
@@ -105,6 +111,7 @@ export class ChunkBuilder {
     this.dense = this.numDense > 0 ? new Float32Array(cap * this.numDense) : null;
     this.positions = new Float64Array(cap);
     this.keys = this.withKeys ? [] : null;
+    this.sampleWeights = this.withWeights ? new Float32Array(cap) : null;
   }
 
   get full(): boolean {
@@ -180,6 +187,7 @@ export class ChunkBuilder {
     if (this.dense) chunk.dense = this.dense.subarray(0, rows * this.numDense);
     chunk.positions = this.positions.subarray(0, rows);
     if (this.keys) chunk.keys = this.keys.slice(0, rows);
+    if (this.sampleWeights) chunk.sampleWeights = this.sampleWeights.subarray(0, rows);
     if (!last) this.reset();
     return chunk;
   }
@@ -191,9 +199,15 @@ export function concatChunks(chunks: readonly DataChunk[], fields: readonly Fiel
   for (const c of chunks) rows += c.rows;
   const labels = new Float32Array(rows);
   const dense = numDense > 0 ? new Float32Array(rows * numDense) : undefined;
+  // Sample weights when any chunk has them (a chunk without gives its rows weight 1).
+  const sampleWeights = chunks.some((c) => c.sampleWeights !== undefined) ? new Float32Array(rows) : undefined;
   let r = 0;
   for (const c of chunks) {
     labels.set(c.labels, r);
+    if (sampleWeights) {
+      if (c.sampleWeights) sampleWeights.set(c.sampleWeights, r);
+      else sampleWeights.fill(1, r, r + c.rows);
+    }
     if (dense && c.dense) dense.set(c.dense, r * numDense);
     r += c.rows;
   }
@@ -222,5 +236,6 @@ export function concatChunks(chunks: readonly DataChunk[], fields: readonly Fiel
   }
   const out: DataChunk = { rows, labels, fields: cols, numDense };
   if (dense) out.dense = dense;
+  if (sampleWeights) out.sampleWeights = sampleWeights;
   return out;
 }

@@ -5,7 +5,7 @@ import { xxh64Bytes } from '../hash/xxh64.js';
 import type { ChunkBuilder, FieldInfo } from './chunk.js';
 import type { DataReader, ReaderOptions } from './reader.js';
 import { IntIdCache, ShortTokenCache, label01, logSquaredBucket, parseIntBytes, quote } from './tokens.js';
-import { TextReader, noIdColumn, normalizeCommon, readHeader } from './text-reader.js';
+import { TextReader, noIdColumn, noWeightColumn, normalizeCommon, readHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 import { checkInput } from './source.js';
 import { ConfigError } from '../core/errors.js';
@@ -129,6 +129,7 @@ export async function openCriteo(path: string, options: ReaderOptions = {}): Pro
     throw new ConfigError(`numeric must be one of: 'category', 'dense' (got '${String(numeric)}')`, { key: 'numeric' });
   }
   noIdColumn('criteo', options);
+  noWeightColumn('criteo', options);
   await checkInput(path);
   // 'detect': 39 tab-separated columns on the first line means no label (Criteo's own test files), 40 a label.
   let hasLabel = common.labels !== 'none';

@@ -2,14 +2,14 @@
 // numeric columns (dense or bucketized), multi-valued columns. Double-quoted fields are supported within a line
 // (RFC 4180 quoting, "" for a quote); a quoted field may not span lines.
 
-import { DataError, dataError } from '../core/errors.js';
+import { ConfigError, DataError, dataError } from '../core/errors.js';
 import type { ChunkBuilder, FieldInfo } from './chunk.js';
-import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
+import type { DataFormat, DataReader, ReaderOptions, WeightMode } from './reader.js';
 import { bucketIndex, loadSchema } from './schema.js';
 import type { NormalizedSchema } from './schema.js';
 import { checkInput, displayName } from './source.js';
 import { FLOAT32_MAX, IntIdCache, ShortTokenCache, logSquaredBucket, parseFloatBytes, quote } from './tokens.js';
-import { TextReader, normalizeCommon, previewColumns, readHeader, splitHeader } from './text-reader.js';
+import { TextReader, normalizeCommon, previewColumns, readHeader, sampleWeightOf, splitHeader } from './text-reader.js';
 import type { LineParser } from './text-reader.js';
 import { xxh64Bytes } from '../hash/xxh64.js';
 
@@ -23,6 +23,7 @@ const ROLE_CAT = 2;
 const ROLE_DENSE = 3;
 const ROLE_BUCKET = 4;
 const ROLE_MULTI = 5;
+const ROLE_WEIGHT = 6;
 
 interface ColumnRole {
   role: number;
@@ -185,6 +186,12 @@ class CsvParser implements LineParser {
           bucketK++;
           break;
         }
+        case ROLE_WEIGHT: {
+          const w = sampleWeightOf(buf, s, e, r.name);
+          if (typeof w === 'string') return this.fail('weight', w);
+          (b.sampleWeights as Float32Array)[row] = w;
+          break;
+        }
         case ROLE_MULTI: {
           const sep = r.separator as number;
           let p = s;
@@ -219,13 +226,17 @@ interface CsvLayoutInit {
   format: DataFormat;
   hasLabels: boolean;
   idColumn: string | undefined;
+  /** The weight column to read into the rows' sample weights, or to drop unread ('ignore'), if any. */
+  weightColumn?: string;
+  weights?: WeightMode;
   /** The line has exactly `columns` cells (a header names them); else at least the schema's. */
   exact: boolean;
 }
 
 /** Roles, fields and the line parser for the columns of a file under its schema (openCsv and RowEncoder share it). */
-function csvLayout(init: CsvLayoutInit): { parser: LineParser; fields: FieldInfo[]; denseNames: string[] } {
-  const { schema, columns, delimiter, name, format, hasLabels, idColumn, exact } = init;
+function csvLayout(init: CsvLayoutInit): { parser: LineParser; fields: FieldInfo[]; denseNames: string[]; readsWeights: boolean } {
+  const { schema, columns, delimiter, name, format, hasLabels, idColumn, exact, weightColumn } = init;
+  const weights = init.weights ?? 'require';
   const options = { idColumn };
   const roleOf = new Map<string, ColumnRole>();
   const fields: FieldInfo[] = [];
@@ -251,6 +262,18 @@ function csvLayout(init: CsvLayoutInit): { parser: LineParser; fields: FieldInfo
       denseNames.push(nc.name);
     }
   }
+  // The weight column: never a feature (a model's inputs may not include a training weight), read or dropped.
+  let readsWeights = false;
+  if (weightColumn !== undefined) {
+    const role = weightColumn === schema.label ? 'label' : schema.categorical.includes(weightColumn) ? 'categorical' : schema.numeric.some((n) => n.name === weightColumn) ? 'numeric' : schema.multi.some((m) => m.name === weightColumn) ? 'multi' : null;
+    if (role !== null) throw new ConfigError(`weight column '${weightColumn}' is also the schema's ${role === 'label' ? 'label' : `${role} column`}; a sample weight is not a feature: remove it from the schema or name another column`, { key: 'weightColumn' });
+    const present = columns.includes(weightColumn);
+    if (!present && weights === 'require') throw dataError(name, 1, `weight column '${weightColumn}' is not in the header (columns: ${previewColumns(columns)})`);
+    if (present && weights !== 'ignore') {
+      roleOf.set(weightColumn, { role: ROLE_WEIGHT, target: -1, name: weightColumn });
+      readsWeights = true;
+    }
+  }
   for (const key of [...roleOf.keys(), ...(options.idColumn !== undefined ? [options.idColumn] : [])]) {
     const at = columns.flatMap((c, i) => (c === key ? [i + 1] : []));
     if (at.length === 0) {
@@ -265,7 +288,7 @@ function csvLayout(init: CsvLayoutInit): { parser: LineParser; fields: FieldInfo
   const roles: ColumnRole[] = columns.map((c) => roleOf.get(c) ?? { role: ROLE_IGNORE, target: -1, name: c });
   const idCol = options.idColumn === undefined ? -1 : columns.indexOf(options.idColumn);
   const parser = new CsvParser(roles, delimiter.charCodeAt(0), exact ? columns.length : -1, fields.length, idCol);
-  return { parser, fields, denseNames };
+  return { parser, fields, denseNames, readsWeights };
 }
 
 /**
@@ -296,7 +319,8 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
     if (cells === null) throw dataError(name, 1, 'unbalanced or misplaced double quote in the header line');
     columns = cells;
   } else {
-    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name), ...(options.idColumn !== undefined ? [options.idColumn] : [])];
+    const weighs = options.weightColumn !== undefined && common.weights !== 'ignore';
+    const used = [schema.label, ...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name), ...(options.idColumn !== undefined ? [options.idColumn] : []), ...(weighs ? [options.weightColumn as string] : [])];
     const bad = used.find((u) => !/^\d+$/.test(u));
     if (bad !== undefined) throw new DataError(`schema has header: false, so columns are named by 0-based position, but got '${bad}'`, { file: name });
     // Unlabelled rows of a headerless file lack the label's column: the columns after it move one place left.
@@ -307,8 +331,8 @@ export async function openCsv(format: DataFormat, path: string, options: ReaderO
   // The label: required, ignored ('none'), or read when the header has it ('detect'; a headerless file states it).
   const labelInFile = columns.includes(schema.label);
   const hasLabels = common.labels === 'require' || (common.labels === 'detect' && (labelInFile || !schema.header));
-  const { parser, fields, denseNames } = csvLayout({ schema, columns, delimiter, name, format, hasLabels, idColumn: options.idColumn, exact: schema.header });
-  return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending, hasLabels, idColumn: options.idColumn });
+  const { parser, fields, denseNames, readsWeights } = csvLayout({ schema, columns, delimiter, name, format, hasLabels, idColumn: options.idColumn, exact: schema.header, weightColumn: options.weightColumn, weights: common.weights });
+  return new TextReader({ format, path, options: common, fields, denseNames, parser, hasHeader: schema.header, pending, hasLabels, idColumn: options.idColumn, ...(readsWeights ? { weightColumn: options.weightColumn } : {}) });
 }
 
 const DELIMITERS: ReadonlyArray<[string, string]> = [

@@ -8,7 +8,7 @@ import { LINE_OK } from './lines.js';
 import type { DataFormat, DataReader, ReaderOptions } from './reader.js';
 import { STDIN, checkInput, displayName } from './source.js';
 import { FLOAT32_MAX, parseFloatBytes, parseIntBytes, quote } from './tokens.js';
-import { TextReader, noIdColumn, normalizeCommon, openLines, readHeader } from './text-reader.js';
+import { TextReader, noIdColumn, noWeightColumn, normalizeCommon, openLines, readHeader } from './text-reader.js';
 import type { LineParser, NormalizedCommon } from './text-reader.js';
 
 /** libsvm labels: 1 or +1 → 1; 0 or -1 → 0 (also written as 1.0, -1.0). Anything else → -1. */
@@ -245,6 +245,7 @@ async function resolveNumFields(path: string, options: ReaderOptions, maxLineByt
 export async function openLibsvm(format: DataFormat, path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
   noIdColumn(format, options);
+  noWeightColumn(format, options);
   await checkInput(path);
   const { hasLabel, pending } = await detectLabel(path, common);
   const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => countTokens(buf, s, e) - (hasLabel ? 1 : 0));
@@ -272,6 +273,7 @@ async function detectLabel(path: string, common: NormalizedCommon): Promise<{ ha
 export async function openLibffm(path: string, options: ReaderOptions = {}): Promise<DataReader> {
   const common = normalizeCommon(options);
   noIdColumn('libffm', options);
+  noWeightColumn('libffm', options);
   await checkInput(path);
   const { hasLabel, pending } = await detectLabel(path, common);
   const n = await resolveNumFields(path, options, common.maxLineBytes, (buf, s, e) => maxFfmField(buf, s, e, hasLabel));

@@ -20,6 +20,7 @@ const ENCODER = new TextEncoder();
 
 type Role =
   | { kind: 'label'; col: string }
+  | { kind: 'weight'; col: string }
   | { kind: 'cat'; col: string; field: number }
   | { kind: 'bucket'; col: string; field: number; boundaries: number[] | null }
   | { kind: 'multi'; col: string; field: number; separator: string }
@@ -53,6 +54,7 @@ class ParquetReader implements DataReader {
   readonly canRewind = true;
   readonly hasLabels: boolean;
   readonly idColumn?: string;
+  readonly weightColumn?: string;
   readonly fieldNames: readonly string[];
   readonly numFields: number;
   readonly denseNames: readonly string[];
@@ -69,6 +71,8 @@ class ParquetReader implements DataReader {
     idColumn?: string,
   ) {
     this.hasLabels = roles.some((r) => r.kind === 'label');
+    const w = roles.find((r) => r.kind === 'weight');
+    if (w !== undefined) this.weightColumn = w.col;
     if (idColumn !== undefined) this.idColumn = idColumn;
     this.fieldNames = fields.map((f) => f.name);
     this.numFields = fields.length;
@@ -97,6 +101,15 @@ class ParquetReader implements DataReader {
           const y = labelOf(v);
           if (y < 0) throw new RowError('label', `label ${JSON.stringify(typeof v === 'bigint' ? String(v) : v)} is not 0/1`);
           b.labels[r] = y;
+          break;
+        }
+        case 'weight': {
+          const x = v === null || v === undefined ? NaN : toNumber(v);
+          if (!(x >= 0 && x <= FLOAT32_MAX)) {
+            const what = v === null || v === undefined ? 'is empty' : Number.isNaN(x) ? 'is not a number' : x < 0 ? 'is negative' : 'is beyond the float32 range';
+            throw new RowError('weight', `weight column '${role.col}' value ${JSON.stringify(typeof v === 'bigint' ? String(v) : v ?? null)} ${what} (weights are numbers ≥ 0)`);
+          }
+          (b.sampleWeights as Float32Array)[r] = x;
           break;
         }
         case 'cat':
@@ -143,7 +156,7 @@ class ParquetReader implements DataReader {
     const metadata = await readMetadata(hp, file, this.path);
     const columns = [...new Set([...this.roles.map((r) => r.col), ...(this.idColumn !== undefined ? [this.idColumn] : [])])];
     const stats = (this.stats = emptyStats());
-    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined });
+    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined, sampleWeights: this.weightColumn !== undefined });
     let start = 0;
     for (const g of metadata.row_groups) {
       const n = Number(g.num_rows);
@@ -160,6 +173,7 @@ class ParquetReader implements DataReader {
         stats.lines = rowNo;
         try {
           b.labels[b.rows] = 0;
+          if (b.sampleWeights !== null) b.sampleWeights[b.rows] = 1;
           b.positions[b.rows] = rowNo - 1;
           if (this.idColumn !== undefined) {
             const k = rows[i][this.idColumn];
@@ -223,7 +237,7 @@ export async function openParquet(path: string, options: ReaderOptions = {}): Pr
   } else {
     const label = ['label', 'click', 'y'].find((n) => colTypes.has(n)) ?? names[0];
     if (label === undefined) throw new DataError(`${path}: Parquet file has no columns`, { file: path });
-    const rest = names.filter((n) => n !== label);
+    const rest = names.filter((n) => n !== label && n !== options.weightColumn);
     const isFloat = (n: string): boolean => colTypes.get(n) === 'FLOAT' || colTypes.get(n) === 'DOUBLE';
     schema = {
       delimiter: undefined,
@@ -237,6 +251,14 @@ export async function openParquet(path: string, options: ReaderOptions = {}): Pr
   // The label: required, ignored ('none'), or read when the file has the column ('detect').
   const hasLabels = common.labels === 'require' || (common.labels === 'detect' && colTypes.has(schema.label));
   const roles: Role[] = hasLabels ? [{ kind: 'label', col: schema.label }] : [];
+  // The weight column: never a feature; read ('require', or 'detect' when the file has it) or left unread.
+  const wc = options.weightColumn;
+  if (wc !== undefined) {
+    const role = wc === schema.label ? 'label' : schema.categorical.includes(wc) ? 'categorical' : schema.numeric.some((n) => n.name === wc) ? 'numeric' : schema.multi.some((m) => m.name === wc) ? 'multi' : null;
+    if (role !== null) throw new ConfigError(`weight column '${wc}' is also the schema's ${role === 'label' ? 'label' : `${role} column`}; a sample weight is not a feature: remove it from the schema or name another column`, { key: 'weightColumn' });
+    if (!colTypes.has(wc) && common.weights === 'require') throw new ConfigError(`weight column '${wc}' is not in ${path} (columns: ${names.slice(0, 12).join(', ')})`, { key: 'weightColumn' });
+    if (colTypes.has(wc) && common.weights !== 'ignore') roles.push({ kind: 'weight', col: wc });
+  }
   const fields: FieldInfo[] = [];
   const denseNames: string[] = [];
   for (const c of schema.categorical) {

@@ -29,6 +29,7 @@ function transferList(c: DataChunk): ArrayBuffer[] {
   }
   if (c.dense) out.add(c.dense.buffer as ArrayBuffer);
   if (c.positions) out.add(c.positions.buffer as ArrayBuffer);
+  if (c.sampleWeights) out.add(c.sampleWeights.buffer as ArrayBuffer);
   return [...out];
 }
 

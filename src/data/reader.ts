@@ -45,6 +45,20 @@ export interface ReaderOptions {
    */
   idColumn?: string;
   /**
+   * avazu/csv/tsv/parquet: a column of per-row sample weights (finite numbers ≥ 0, e.g. an importance weight or the
+   * count of a deduplicated row). A row of weight w counts as w copies of it in the training loss, its gradients and
+   * the metrics (AUC over pairs weighted w_i·w_j, logloss as a weighted mean). The column is never a feature (avazu
+   * drops it like `id`; a csv/tsv/parquet schema may not name it). criteo and libsvm/libfm/libffm rows have no
+   * named columns: read such files with --format tsv/csv and a schema (header false names columns by position).
+   */
+  weightColumn?: string;
+  /**
+   * What happens to weightColumn. 'require': read it (training); a missing column is an error. 'detect': read it when
+   * the header has it, else every row weighs 1 (eval). 'ignore': drop the column unread when present (predict,
+   * serve: a probability does not depend on a weight). @default 'require'
+   */
+  weights?: WeightMode;
+  /**
    * libsvm/libfm: fewest features a row may have; libffm: fewest distinct fields. A model records what its training
    * rows all had, so rows of another dataset (lastfm's 3 tokens read by a 10-field frappe model) are refused as
    * 'field-count' errors instead of being scored with padded fields. @default 0
@@ -60,6 +74,8 @@ export interface ReaderOptions {
 }
 
 export type LabelMode = 'require' | 'none' | 'detect';
+export type WeightMode = 'require' | 'detect' | 'ignore';
+export const WEIGHT_MODES: readonly WeightMode[] = ['require', 'detect', 'ignore'];
 export const LABEL_MODES: readonly LabelMode[] = ['require', 'none', 'detect'];
 
 /** Rows dropped under onError 'skip', per reason kind, with the first full message of each kind. */
@@ -100,6 +116,8 @@ export interface DataReader {
   readonly hasLabels: boolean;
   /** The options.idColumn read into chunk.keys, if any. */
   readonly idColumn?: string;
+  /** The options.weightColumn when its weights are read into chunk.sampleWeights ('require', or 'detect' that found it). */
+  readonly weightColumn?: string;
   /** libsvm/libfm/libffm: fewest features (libffm: fields) on any good row of the last pass (Infinity before one). */
   readonly minFeaturesSeen?: number;
   /** false for stdin: a second chunks() call throws IoError. */

@@ -6,8 +6,9 @@ import { ChunkBuilder } from './chunk.js';
 import type { DataChunk, FieldInfo } from './chunk.js';
 import { LINE_OK, lineFlagReason, sniffBinary, splitLines } from './lines.js';
 import type { LineBatch } from './lines.js';
-import { LABEL_MODES, emptyStats, recordSkip } from './reader.js';
-import type { DataFormat, DataReader, LabelMode, OnError, PassStats, ReaderOptions } from './reader.js';
+import { LABEL_MODES, WEIGHT_MODES, emptyStats, recordSkip } from './reader.js';
+import type { DataFormat, DataReader, LabelMode, OnError, PassStats, ReaderOptions, WeightMode } from './reader.js';
+import { parseFloatBytes, quote } from './tokens.js';
 import { STDIN, checkInput, displayName, openBytes, takeStdin } from './source.js';
 
 export const DEFAULT_CHUNK_ROWS = 8192;
@@ -35,12 +36,17 @@ export interface NormalizedCommon {
   maxLineBytes: number;
   maxRows: number;
   labels: LabelMode;
+  weights: WeightMode;
 }
 
 export function normalizeCommon(o: ReaderOptions): NormalizedCommon {
   const labels = o.labels ?? 'require';
   if (!LABEL_MODES.includes(labels)) throw new ConfigError(`labels must be one of: ${LABEL_MODES.map((m) => `'${m}'`).join(', ')} (got '${String(labels)}')`, { key: 'labels' });
   if (o.idColumn !== undefined && (typeof o.idColumn !== 'string' || o.idColumn === '')) throw new ConfigError('idColumn must be a column name', { key: 'idColumn' });
+  if (o.weightColumn !== undefined && (typeof o.weightColumn !== 'string' || o.weightColumn === '')) throw new ConfigError('weightColumn must be a column name', { key: 'weightColumn' });
+  const weights = o.weights ?? 'require';
+  if (!WEIGHT_MODES.includes(weights)) throw new ConfigError(`weights must be one of: ${WEIGHT_MODES.map((m) => `'${m}'`).join(', ')} (got '${String(weights)}')`, { key: 'weights' });
+  if (o.weightColumn !== undefined && o.weightColumn === o.idColumn && weights !== 'ignore') throw new ConfigError(`weightColumn '${o.weightColumn}' is also the idColumn; a weight is a number per row, an id names the row`, { key: 'weightColumn' });
   if (o.minFeatures !== undefined && !(Number.isInteger(o.minFeatures) && o.minFeatures >= 0)) throw new ConfigError(`minFeatures must be an integer ≥ 0, got ${String(o.minFeatures)}`, { key: 'minFeatures' });
   const chunkRows = o.chunkRows ?? DEFAULT_CHUNK_ROWS;
   if (!Number.isInteger(chunkRows) || chunkRows < 1) throw new ConfigError(`chunkRows must be a positive integer, got ${chunkRows}`, { key: 'chunkRows' });
@@ -50,7 +56,7 @@ export function normalizeCommon(o: ReaderOptions): NormalizedCommon {
   if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) throw new ConfigError(`maxLineBytes must be a positive integer, got ${maxLineBytes}`, { key: 'maxLineBytes' });
   const maxRows = o.maxRows ?? Infinity;
   if (!(maxRows >= 0)) throw new ConfigError(`maxRows must be ≥ 0, got ${maxRows}`, { key: 'maxRows' });
-  return { chunkRows, onError, maxLineBytes, maxRows, labels };
+  return { chunkRows, onError, maxLineBytes, maxRows, labels, weights };
 }
 
 /** A pass that was started before chunks() (stdin: the header line was already consumed). */
@@ -169,6 +175,30 @@ export function noIdColumn(format: string, o: ReaderOptions): void {
   }
 }
 
+/** A format without named columns cannot read a weight column: say so, and how to read such a file with weights. */
+export function noWeightColumn(format: string, o: ReaderOptions): void {
+  if (o.weightColumn !== undefined && (o.weights ?? 'require') !== 'ignore') {
+    const how =
+      format === 'criteo'
+        ? 'read a Criteo-style file with an extra weight column as --format tsv with a schema of "header": false, which names columns by 0-based position (label "0", …, weight "40")'
+        : 'give each row its weight by repeating it, or convert the file to csv/tsv with a weight column';
+    throw new ConfigError(`weightColumn '${o.weightColumn}': ${format} rows have no named columns to take a sample weight from; ${how}`, { key: 'weightColumn' });
+  }
+}
+
+/**
+ * A sample weight cell → its value, or a reason it is bad (the parser fails the row with it; the reader's message
+ * then names the file and line). Weights are finite numbers ≥ 0; an empty cell is an error, not 1.
+ */
+export function sampleWeightOf(buf: Uint8Array, s: number, e: number, column: string): number | string {
+  if (s === e) return `weight column '${column}' is empty (weights are numbers ≥ 0)`;
+  const v = parseFloatBytes(buf, s, e);
+  if (Number.isNaN(v)) return `weight column '${column}' value ${quote(buf, s, e)} is not a number`;
+  if (!(v >= 0)) return `weight column '${column}' value ${quote(buf, s, e)} is negative (weights are numbers ≥ 0)`;
+  if (!(v <= 3.4028234663852886e38)) return `weight column '${column}' value ${quote(buf, s, e)} is beyond the float32 range`;
+  return v;
+}
+
 /** Column names for a message: the first 12, each cut to 30 characters. */
 export function previewColumns(cols: readonly string[]): string {
   const cut = cols.slice(0, 12).map((c) => (c.length > 30 ? `${c.slice(0, 30)}…` : c).replace(/\t/g, '\\t'));
@@ -189,6 +219,8 @@ export interface TextReaderInit {
   hasLabels?: boolean;
   /** The id column the parser writes into the builder's keys. */
   idColumn?: string;
+  /** The weight column the parser writes into the builder's sampleWeights (read: 'require', or 'detect' found it). */
+  weightColumn?: string;
   /** The parser's fewest features per row of the last pass (libsvm/libffm). */
   minFeaturesSeen?: () => number;
 }
@@ -204,6 +236,7 @@ export class TextReader implements DataReader {
   readonly canRewind: boolean;
   readonly hasLabels: boolean;
   readonly idColumn?: string;
+  readonly weightColumn?: string;
   stats: PassStats = emptyStats();
   private readonly minSeen?: () => number;
   private readonly opts: NormalizedCommon;
@@ -227,6 +260,7 @@ export class TextReader implements DataReader {
     this.pending = init.pending;
     this.hasLabels = init.hasLabels ?? true;
     if (init.idColumn !== undefined) this.idColumn = init.idColumn;
+    if (init.weightColumn !== undefined) this.weightColumn = init.weightColumn;
     this.minSeen = init.minFeaturesSeen;
   }
 
@@ -257,7 +291,8 @@ export class TextReader implements DataReader {
     const stats = (this.stats = emptyStats());
     const { onError, maxLineBytes, maxRows } = this.opts;
     const parser = this.parser;
-    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined });
+    const b = new ChunkBuilder(this.opts.chunkRows, this.fields, this.numDense, { keys: this.idColumn !== undefined, sampleWeights: this.weightColumn !== undefined });
+    const sw = b.sampleWeights !== null;
     const headerLines = this.hasHeader ? 1 : 0;
     let sawLine = false;
     // Empty lines are held back until a non-empty line follows: then they are bad rows as before, but a run of
@@ -297,6 +332,7 @@ export class TextReader implements DataReader {
             ({ kind, reason } = lineFlagReason(flag, maxLineBytes));
           } else {
             b.labels[b.rows] = 0;
+            if (sw) (b.sampleWeights as Float32Array)[b.rows] = 1;
             b.positions[b.rows] = lineNo - 1 - headerLines;
             ok = parser.parse(buf, starts[i], ends[i], b);
             if (ok) {

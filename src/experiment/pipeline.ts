@@ -95,6 +95,11 @@ export interface DataOptions {
   planCounts?: 'pass' | 'stream-sample' | 'sample';
   /** Rows of the plan sample. @default PLAN_SAMPLE_ROWS (262,144) */
   planSampleRows?: number;
+  /**
+   * avazu/csv/tsv/parquet: a column of per-row sample weights (ReaderOptions.weightColumn): the training loss, its
+   * gradients and the valid/test metrics weigh each row by it (valid/test without the column weigh 1).
+   */
+  weightColumn?: string;
 }
 
 /** Inputs up to this many bytes on disk are held in memory under dataMode 'auto' (gzip counts 4×). */
@@ -119,6 +124,8 @@ export interface SplitData {
   stats: DataSet['stats'];
   /** 'memory': `columns` holds every row. 'stream': every pass reads the files again. */
   mode: 'memory' | 'stream';
+  /** The rows carry sample weights (the reader read its weight column). */
+  sampleWeights: boolean;
   columns: DataSet | null;
   /** Streamed training without a counting pass: the plan sample's chunks and the open rest of that read (the first epoch). */
   head?: HeldPass | null;
@@ -291,7 +298,12 @@ export function inputName(x: string | string[] | undefined): string {
 
 /** Shape of a split's batches. */
 function shapeOfSplit(d: SplitData): BatchShape {
-  return { fields: d.fieldInfo.map((f) => ({ multiValued: f.multiValued, weighted: f.weighted })), numDense: d.numDense };
+  return { fields: d.fieldInfo.map((f) => ({ multiValued: f.multiValued, weighted: f.weighted })), numDense: d.numDense, ...(d.sampleWeights ? { sampleWeights: true } : {}) };
+}
+
+/** valid/test read a weight column when they have it (weighted metrics), else weigh every row 1. */
+function evalReader(r: ReaderOptions): ReaderOptions {
+  return r.weightColumn !== undefined ? { ...r, weights: 'detect' } : r;
 }
 
 /**
@@ -307,7 +319,7 @@ export function splitSource(data: RunData, split: SplitData, opts: { shuffle: bo
     split.head = null;
     let stats: PassStats | null = null;
     if (head === null) split.reads++;
-    const chunks = head !== null ? heldThenRest(head) : parsedOnWorker(data.options.format, split.files, data.readerForSplits, (st) => (stats = st));
+    const chunks = head !== null ? heldThenRest(head) : parsedOnWorker(data.options.format, split.files, split === data.train ? data.readerForSplits : evalReader(data.readerForSplits), (st) => (stats = st));
     return split.rows === null ? countedPass(split, chunks, () => (head !== null ? head.stats() : stats)) : chunks;
   };
   return new StreamSource({
@@ -377,6 +389,7 @@ function splitOf(files: string[], input: MultiFileInput, columns: DataSet | null
     positives,
     stats: input.stats,
     mode: columns === null ? 'stream' : 'memory',
+    sampleWeights: r.weightColumn !== undefined,
     columns,
     reads: 1,
   };
@@ -390,6 +403,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
   if (options.numeric !== undefined) reader.numeric = options.numeric;
   if (options.splitHour !== undefined) reader.splitHour = options.splitHour;
   if (options.maxRows !== undefined) reader.maxRows = options.maxRows;
+  if (options.weightColumn !== undefined) reader.weightColumn = options.weightColumn;
   if ((options.format === 'csv' || options.format === 'tsv' || options.format === 'parquet') && reader.schema === undefined) {
     throw new UsageError(`--format ${options.format} needs --schema FILE (label, categorical and numeric columns)`);
   }
@@ -505,7 +519,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     const name = inputName(path);
     const files = expandInputs(path, flag);
     onProgress?.({ type: 'phase', phase: 'load', message: `reading ${name}` });
-    const input = await MultiFileInput.open(options.format, files, splitReader);
+    const input = await MultiFileInput.open(options.format, files, evalReader(splitReader));
     // Same columns by name and order (equal counts are not enough), and at least one row to score.
     checkSameFields(name, input.first, trainName, first);
     const held: DataChunk[] = [];
@@ -977,6 +991,7 @@ async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions)
           files: data.train.files.length,
           distinctEstimated: data.distinctEstimated,
           ...(data.planCounts.from === 'sample' ? { planCounts: data.planCounts, rowsFrom: 'first epoch' as const } : {}),
+          ...(data.options.weightColumn !== undefined ? { weightColumn: data.options.weightColumn } : {}),
         },
       },
       denseParams,
@@ -990,10 +1005,11 @@ async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions)
       createdAt: new Date().toISOString(),
     };
     const gaucOf = (r: EvalResult): { gauc?: GroupAucReport } => (r.group && m.groupBy !== undefined ? { gauc: { field: m.groupBy, ...r.group } } : {});
-    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: countedRows(data.valid), ...gaucOf(valid) };
+    const weightOf = (r: EvalResult): { weight?: number } => (r.weight !== undefined ? { weight: r.weight } : {});
+    if (valid && data.valid) metrics.valid = { auc: valid.auc, logloss: valid.logloss, rows: countedRows(data.valid), ...weightOf(valid), ...gaucOf(valid) };
     // Progressive validation: one point per evaluation, at the training rows seen so far.
     if (metrics.valid && m.evalEveryRows !== undefined) metrics.valid.series = fit.history.map((h) => ({ rows: h.step * batchSize, auc: h.auc, logloss: h.logloss }));
-    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: countedRows(data.test), ...gaucOf(test) };
+    if (test && data.test) metrics.test = { auc: test.auc, logloss: test.logloss, rows: countedRows(data.test), ...weightOf(test), ...gaucOf(test) };
     if (run.resume !== undefined) metrics.train.resumedFrom = { file: run.resume.path, rows: run.resume.header.rows };
     if (init !== undefined) {
       const oov = await oovCounts(data, specs, m.seed);

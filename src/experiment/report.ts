@@ -6,6 +6,8 @@ export interface ScoreReport {
   auc: number;
   logloss: number;
   rows: number;
+  /** --weight-column: the rows' total sample weight (AUC and logloss are then weighted). */
+  weight?: number;
   /** --eval-every: validation after every so many training rows (`rows` here: training rows seen, in whole batches). */
   series?: { rows: number; auc: number; logloss: number }[];
   /** --group-by FIELD: group AUC (train/metrics.ts GroupAuc), the mean of per-group AUCs weighted by group size. */
@@ -101,6 +103,8 @@ export interface TrainReport {
      */
     planCounts?: { from: 'sample'; sampleRows: number; growingFields: string[] };
     rowsFrom?: 'first epoch';
+    /** --weight-column: the column the training rows were weighted by. */
+    weightColumn?: string;
   };
   /** --resume: the checkpoint the run went on from and its training rows. */
   resumedFrom?: { file: string; rows: number };
@@ -161,7 +165,7 @@ export function formatRunMetrics(m: RunMetrics): string[] {
       : d.distinctEstimated
         ? 'estimated (HyperLogLog)'
         : 'counted exactly';
-    lines.push(`data: ${how}; distinct values per field ${counts}`);
+    lines.push(`data: ${how}; distinct values per field ${counts}${d.weightColumn !== undefined ? `; rows weighted by column ${d.weightColumn}` : ''}`);
   }
   const t = m.train;
   if (t.resumedFrom) lines.push(`resumed from ${t.resumedFrom.file} (${t.resumedFrom.rows} training rows done)`);
@@ -176,7 +180,8 @@ export function formatRunMetrics(m: RunMetrics): string[] {
   if (kept !== undefined && (kept !== m.train.epochs || m.train.stoppedEarly === true)) {
     lines.push(`${m.train.stoppedEarly === true ? `stopped early after epoch ${m.train.epochs} (no validation AUC gain for ${m.train.patience} epochs); ` : ''}kept the weights of epoch ${kept}, the best validation AUC: the scores below and the model file are epoch ${kept}'s`);
   }
-  if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows)${m.valid.gauc ? `  ${formatGauc(m.valid.gauc)}` : ''}`);
-  if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows)${m.test.gauc ? `  ${formatGauc(m.test.gauc)}` : ''}`);
+  const wt = (s: ScoreReport): string => (s.weight !== undefined ? `, weighted: total weight ${Number.isInteger(s.weight) ? s.weight : s.weight.toFixed(2)}` : '');
+  if (m.valid) lines.push(`valid: AUC ${formatAuc(m.valid.auc)}  logloss ${m.valid.logloss.toFixed(4)}  (${m.valid.rows} rows${wt(m.valid)})${m.valid.gauc ? `  ${formatGauc(m.valid.gauc)}` : ''}`);
+  if (m.test) lines.push(`test:  AUC ${formatAuc(m.test.auc)}  logloss ${m.test.logloss.toFixed(4)}  (${m.test.rows} rows${wt(m.test)})${m.test.gauc ? `  ${formatGauc(m.test.gauc)}` : ''}`);
   return lines;
 }

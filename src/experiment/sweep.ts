@@ -19,6 +19,8 @@ export interface SweepCell {
 export interface EvalScores {
   auc: number;
   logloss: number;
+  /** sweep --group-by: group AUC (NaN when no group has both classes). */
+  gauc?: number;
 }
 
 export interface SweepCellResult {
@@ -66,6 +68,9 @@ export interface SweepSummaryRow {
   aucStd: number;
   loglossMean: number;
   loglossStd: number;
+  /** sweep --group-by: group AUC mean and std over the seeds (absent without). */
+  gaucMean?: number;
+  gaucStd?: number;
   /**
    * AUC relative to full embeddings: per seed, this cell's AUC / the full cell's AUC of the same seed, then mean
    * and sample std over the seeds that have both (NaN when the grid has no full cell for any of them).
@@ -223,7 +228,9 @@ export function summarizeSweep(results: SweepResultsFile, cells?: SweepCell[]): 
       const f = fullAuc.get(r.seed);
       if (s && f !== undefined) rel.push(s.auc / f);
     }
+    const gaucs = scores.filter((s) => s.gauc !== undefined).map((s) => s.gauc as number);
     rows.push({
+      ...(gaucs.length > 0 ? { gaucMean: mean(gaucs), gaucStd: std(gaucs) } : {}),
       method: rs[0].method,
       compression: rs[0].compression,
       seeds: rs.length,
@@ -247,13 +254,13 @@ function csvField(v: unknown): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-/** One line per finished cell. */
+/** One line per finished cell (the gAUC columns last, so the earlier columns keep their places). */
 export function sweepCsv(results: SweepResultsFile, cells?: SweepCell[]): string {
-  const head = ['key', 'method', 'compression', 'seed', 'actual_compression', 'rows', 'params', 'bytes', 'valid_auc', 'valid_logloss', 'test_auc', 'test_logloss', 'seconds', 'infeasible'];
+  const head = ['key', 'method', 'compression', 'seed', 'actual_compression', 'rows', 'params', 'bytes', 'valid_auc', 'valid_logloss', 'test_auc', 'test_logloss', 'seconds', 'infeasible', 'valid_gauc', 'test_gauc'];
   const keys = cells ? cells.map((c) => c.key).filter((k) => results.cells[k]) : Object.keys(results.cells);
   const lines = keys.map((k) => {
     const r = results.cells[k];
-    return [r.key, r.method, r.compression, r.seed, r.actualCompression, r.rows, r.params, r.bytes, r.valid?.auc, r.valid?.logloss, r.test?.auc, r.test?.logloss, r.seconds, r.infeasible]
+    return [r.key, r.method, r.compression, r.seed, r.actualCompression, r.rows, r.params, r.bytes, r.valid?.auc, r.valid?.logloss, r.test?.auc, r.test?.logloss, r.seconds, r.infeasible, r.valid?.gauc, r.test?.gauc]
       .map(csvField)
       .join(',');
   });
@@ -270,14 +277,16 @@ function kb(bytes: number): string {
 }
 
 /** A Markdown table of the summary (one row per method and ratio). `scoreName` labels the score columns. */
-export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test'): string {
+export function sweepMarkdown(summary: SweepSummaryRow[], scoreName = 'test', groupBy?: string): string {
+  // A gAUC column when the cells were scored with --group-by.
+  const g = summary.some((r) => r.gaucMean !== undefined);
   const lines = [
-    `| method | target × | actual × | rows | embedding bytes | ${scoreName} AUC | AUC / full | ${scoreName} logloss | seeds | s/run |`,
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    `| method | target × | actual × | rows | embedding bytes | ${scoreName} AUC | AUC / full | ${scoreName} logloss |${g ? ` ${scoreName} gAUC${groupBy !== undefined ? ` by ${groupBy}` : ''} |` : ''} seeds | s/run |`,
+    `|---|---:|---:|---:|---:|---:|---:|---:|${g ? '---:|' : ''}---:|---:|`,
   ];
   for (const r of summary) {
     lines.push(
-      `| ${r.method} | ${r.compression} | ${r.actualCompression.toFixed(1)} | ${r.rows} | ${kb(r.bytes)} | ${pm(r.aucMean, r.aucStd, 4)} | ${pm(r.relMean, r.relStd, 4)} | ${pm(r.loglossMean, r.loglossStd, 4)} | ${r.seeds} | ${r.seconds.toFixed(1)} |`,
+      `| ${r.method} | ${r.compression} | ${r.actualCompression.toFixed(1)} | ${r.rows} | ${kb(r.bytes)} | ${pm(r.aucMean, r.aucStd, 4)} | ${pm(r.relMean, r.relStd, 4)} | ${pm(r.loglossMean, r.loglossStd, 4)} |${g ? ` ${pm(r.gaucMean ?? NaN, r.gaucStd ?? 0, 4)} |` : ''} ${r.seeds} | ${r.seconds.toFixed(1)} |`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -271,21 +271,25 @@ export class CtrModel {
   }
 
   /**
-   * Forward in training mode and backward of Σ_i bce_i · scale. Leaves dense gradients in params.grad and each
-   * bag's touched rows in uniqueRows/gradRows; changes no parameter. Returns Σ_i bce_i (unscaled).
+   * Forward in training mode and backward of Σ_i w_i · bce_i · scale (w_i: the batch's sample weights, 1 without).
+   * Leaves dense gradients in params.grad and each bag's touched rows in uniqueRows/gradRows; changes no parameter.
+   * Returns Σ_i w_i · bce_i (unscaled).
    */
   async forwardBackward(batch: Batch, opts: ForwardBackwardOptions = {}): Promise<number> {
     const B = batch.size;
     const seed = opts.dropoutSeed ?? mix(this.config.seed, this.step);
+    const sw = batch.sampleWeights ?? null;
     const scale = opts.scale ?? (B > 0 ? 1 / B : 1);
-    // Without a cross network, a fused tower runs the MLP's forward, loss gradient and backward as one call.
-    const fused = this.mlp !== null && this.emb !== null && this.cross === null && this.mlp.canTrainStep;
+    // Without a cross network, a fused tower runs the MLP's forward, loss gradient and backward as one call; it
+    // takes the loss gradient as it computes it, so weighted rows go the unfused way (dlogits scaled per row).
+    const fused = sw === null && this.mlp !== null && this.emb !== null && this.cross === null && this.mlp.canTrainStep;
     const logits = await this.forwardParts(batch, true, seed, !fused);
     const dl = this.dlogits;
     for (let i = 0; i < B; i++) this.labelBuf[i] = batch.labels[i];
     let dxDeep: Float32Array | null = null;
     if (fused) dxDeep = (this.mlp as Mlp).trainStep(this.deepX, B, logits, this.labelBuf, scale, logits);
-    const loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, scale);
+    let loss = bceWithLogits(this.ops, logits, this.labelBuf, B, dl, scale);
+    if (sw !== null) loss = weightLossGrad(logits, this.labelBuf, sw, B, dl);
     const nd = this.config.numDense;
     if (this.lin) {
       const S = this.lin.width;
@@ -540,4 +544,18 @@ export class CtrModel {
 function forRowBlocks(numRows: number, dim: number, f: (row: number, n: number) => void): void {
   const step = Math.max(1, Math.floor(2 ** 20 / dim));
   for (let r = 0; r < numRows; r += step) f(r, Math.min(step, numRows - r));
+}
+
+/**
+ * Sample weights on a computed loss gradient: dl_i ← w_i·dl_i, and the weighted loss Σ_i w_i·bce_i (bce as in
+ * kernels/reference.ts, in float64) — what the rows would give repeated w_i times.
+ */
+function weightLossGrad(logits: Float32Array, labels: Float32Array, w: Float32Array, n: number, dl: Float32Array): number {
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const z = logits[i];
+    total += w[i] * (Math.max(z, 0) - z * labels[i] + Math.log1p(Math.exp(-Math.abs(z))));
+    dl[i] *= w[i];
+  }
+  return total;
 }

@@ -399,7 +399,7 @@ export class Predictor {
 
   /** Reader options that parse data exactly as during training (same fields, same numeric handling). */
   readerOptions(extra: ReaderOptions = {}): ReaderOptions {
-    return { ...this.dataMeta().reader, ...extra } as ReaderOptions;
+    return { ...this.dataMeta().reader, weights: 'ignore', ...extra } as ReaderOptions;
   }
 
   get format(): DataFormat {
@@ -420,7 +420,9 @@ export class Predictor {
     const d = this.dataMeta();
     let reader: DataReader;
     try {
-      reader = await openReader(d.format, path, { ...d.reader, ...extra } as ReaderOptions);
+      // A training weight column is dropped unread (a probability does not depend on it) unless `extra` asks
+      // for it (eval: weights 'detect').
+      reader = await openReader(d.format, path, { ...d.reader, weights: 'ignore', ...extra } as ReaderOptions);
     } catch (e) {
       // A bad value among the stored settings (not among the caller's `extra`) is the model file's fault.
       const key = isBhembedError(e) && e.code === 'config.invalid' ? e.details.key : undefined;

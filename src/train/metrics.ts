@@ -28,16 +28,34 @@ interface Run {
 class RunStack {
   private runs: { run: Run; level: number }[] = [];
 
-  push(keys: Uint32Array): void {
-    keys.sort();
+  /** Sort keys (with their weights, else count 1 each) into a run. */
+  push(keys: Uint32Array, weights: Float64Array | null = null): void {
     let u = 0;
     const counts = new Float64Array(keys.length);
-    for (let i = 0; i < keys.length; i++) {
-      if (u > 0 && keys[u - 1] === keys[i]) counts[u - 1]++;
-      else {
-        keys[u] = keys[i];
-        counts[u] = 1;
-        u++;
+    if (weights === null) {
+      keys.sort();
+      for (let i = 0; i < keys.length; i++) {
+        if (u > 0 && keys[u - 1] === keys[i]) counts[u - 1]++;
+        else {
+          keys[u] = keys[i];
+          counts[u] = 1;
+          u++;
+        }
+      }
+    } else {
+      // key · 2^20 + index is exact in a float64 (keys < 2^32, index < 2^20): one numeric sort orders the pairs.
+      const packed = new Float64Array(keys.length);
+      for (let i = 0; i < keys.length; i++) packed[i] = keys[i] * 1048576 + i;
+      packed.sort();
+      for (let i = 0; i < packed.length; i++) {
+        const k = Math.floor(packed[i] / 1048576);
+        const w = weights[packed[i] - k * 1048576];
+        if (u > 0 && keys[u - 1] === k) counts[u - 1] += w;
+        else {
+          keys[u] = k;
+          counts[u] = w;
+          u++;
+        }
       }
     }
     let item: { run: Run; level: number } = { run: { keys: keys.slice(0, u), counts: counts.slice(0, u) }, level: 0 };
@@ -97,6 +115,11 @@ export class BinaryMetrics {
   private readonly chunk: number;
   private readonly pos: Uint32Array;
   private readonly neg: Uint32Array;
+  // Row weights of the buffered scores, allocated at the first weighted add().
+  private posW: Float64Array | null = null;
+  private negW: Float64Array | null = null;
+  private wPos = 0;
+  private wAll = 0;
   private nPosBuf = 0;
   private nNegBuf = 0;
   private readonly posRuns = new RunStack();
@@ -105,8 +128,9 @@ export class BinaryMetrics {
   private n = 0;
   private nPos = 0;
 
-  /** chunk: scores buffered per class before sorting into a run. @default 65536 */
+  /** chunk: scores buffered per class before sorting into a run (≤ 2^20). @default 65536 */
   constructor(chunk = 65536) {
+    if (!(Number.isInteger(chunk) && chunk >= 1 && chunk <= 1048576)) throw new ConfigError(`metrics: chunk must be an integer in [1, 2^20], got ${chunk}`);
     this.chunk = chunk;
     this.pos = new Uint32Array(chunk);
     this.neg = new Uint32Array(chunk);
@@ -114,34 +138,50 @@ export class BinaryMetrics {
 
   /**
    * Add n predictions. Labels > 0.5 are positives. `probs` are probabilities in [0, 1] (log loss needs them);
-   * for AUC alone any real-valued score works. Scores are compared at float32 precision.
+   * for AUC alone any real-valued score works. Scores are compared at float32 precision. `weights`: one sample
+   * weight per row (finite, ≥ 0): a row of weight w counts as w rows (AUC over pairs weighted w_i·w_j, log loss a
+   * weighted mean); null or absent: every row weighs 1.
    */
-  add(probs: ArrayLike<number>, labels: ArrayLike<number>, n: number = probs.length): void {
+  add(probs: ArrayLike<number>, labels: ArrayLike<number>, n: number = probs.length, weights?: ArrayLike<number> | null): void {
+    const ws = weights ?? null;
+    if (ws !== null && this.posW === null) {
+      // Rows added so far weigh 1.
+      this.posW = new Float64Array(this.chunk).fill(1, 0, this.nPosBuf);
+      this.negW = new Float64Array(this.chunk).fill(1, 0, this.nNegBuf);
+    }
+    const posW = this.posW;
+    const negW = this.negW;
     for (let i = 0; i < n; i++) {
       const p = probs[i];
       if (Number.isNaN(p)) throw new ConfigError(`metrics: score ${i} is NaN`);
+      const w = ws === null ? 1 : ws[i];
+      if (!(w >= 0 && w < Infinity)) throw new ConfigError(`metrics: weight ${i} is ${w}; weights must be finite and ≥ 0`);
       const key = floatKey(p);
       const pc = Math.min(Math.max(p, LOGLOSS_EPS), 1 - LOGLOSS_EPS);
       if (labels[i] > 0.5) {
-        this.lossSum -= Math.log(pc);
+        this.lossSum -= w * Math.log(pc);
+        if (posW !== null) posW[this.nPosBuf] = w;
         this.pos[this.nPosBuf++] = key;
         this.nPos++;
+        this.wPos += w;
         if (this.nPosBuf === this.chunk) this.flush(true);
       } else {
-        this.lossSum -= Math.log(1 - pc);
+        this.lossSum -= w * Math.log(1 - pc);
+        if (negW !== null) negW[this.nNegBuf] = w;
         this.neg[this.nNegBuf++] = key;
         if (this.nNegBuf === this.chunk) this.flush(false);
       }
+      this.wAll += w;
       this.n++;
     }
   }
 
   private flush(positive: boolean): void {
     if (positive) {
-      if (this.nPosBuf > 0) this.posRuns.push(this.pos.slice(0, this.nPosBuf));
+      if (this.nPosBuf > 0) this.posRuns.push(this.pos.slice(0, this.nPosBuf), this.posW === null ? null : this.posW.subarray(0, this.nPosBuf));
       this.nPosBuf = 0;
     } else {
-      if (this.nNegBuf > 0) this.negRuns.push(this.neg.slice(0, this.nNegBuf));
+      if (this.nNegBuf > 0) this.negRuns.push(this.neg.slice(0, this.nNegBuf), this.negW === null ? null : this.negW.subarray(0, this.nNegBuf));
       this.nNegBuf = 0;
     }
   }
@@ -150,8 +190,8 @@ export class BinaryMetrics {
     return this.n;
   }
 
-  /** AUC (NaN when one class is absent), mean log loss, counts. */
-  result(): { auc: number; logloss: number; n: number; positives: number } {
+  /** AUC (NaN when one class has no weight), (weighted) mean log loss, row counts and the rows' total weight. */
+  result(): { auc: number; logloss: number; n: number; positives: number; weight: number } {
     this.flush(true);
     this.flush(false);
     const P = this.posRuns.collapse();
@@ -166,9 +206,9 @@ export class BinaryMetrics {
       const eq = j < N.keys.length && N.keys[j] === k ? N.counts[j] : 0;
       wins += P.counts[i] * (negBelow + 0.5 * eq);
     }
-    const nNeg = this.n - this.nPos;
-    const auc = this.nPos === 0 || nNeg === 0 ? NaN : wins / (this.nPos * nNeg);
-    return { auc, logloss: this.n > 0 ? this.lossSum / this.n : NaN, n: this.n, positives: this.nPos };
+    const wNeg = this.wAll - this.wPos;
+    const auc = this.wPos === 0 || wNeg === 0 ? NaN : wins / (this.wPos * wNeg);
+    return { auc, logloss: this.wAll > 0 ? this.lossSum / this.wAll : NaN, n: this.n, positives: this.nPos, weight: this.wAll };
   }
 
   reset(): void {
@@ -179,6 +219,10 @@ export class BinaryMetrics {
     this.lossSum = 0;
     this.n = 0;
     this.nPos = 0;
+    this.wPos = 0;
+    this.wAll = 0;
+    this.posW = null;
+    this.negW = null;
   }
 }
 

@@ -15,7 +15,7 @@
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import type { BatchBuffer } from '../core/batch.js';
+import { meanScale, weightSum, type BatchBuffer } from '../core/batch.js';
 import { BhembedError, ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
 import { batchBufferOf, checkColumns, type BatchShape, type Columns } from '../data/batches/columns.js';
 import { MemorySource } from '../data/batches/memory.js';
@@ -127,6 +127,8 @@ export interface TrainerLoopState {
   /** Rows done over all epochs. */
   rows: number;
   epochLoss: number;
+  /** Σ sample weights of the current epoch's rows (epochRows when the rows carry none; absent in older checkpoints). */
+  epochWeight?: number;
   evalLoss: number;
   evalCount: number;
   /** Early stopping: evaluations without a gain so far. */
@@ -180,6 +182,8 @@ export interface EvalResult {
   auc: number;
   logloss: number;
   n: number;
+  /** Σ sample weights of the rows when they carry weights (the metrics are then weighted); absent: unweighted. */
+  weight?: number;
   /** With EvalOptions.groupField: group AUC over that field's values (train/metrics.ts GroupAuc). */
   group?: GroupAucResult;
 }
@@ -342,6 +346,7 @@ export class Trainer {
     let bad = 0;
     let stopped = false;
     let epochLoss = 0;
+    let epochWeight = 0;
     let evalLoss = 0;
     let evalCount = 0;
     let epoch = 0;
@@ -373,7 +378,7 @@ export class Trainer {
       tensors.push(...this.model.optimizerTensors());
       const snap = snapshot as Float32Array[] | null;
       if (snap !== null && !done) this.model.parameters().forEach((p, i) => tensors.push({ name: `best.${p.name}`, shape: p.shape, data: snap[i].slice() }));
-      const loop: TrainerLoopState = { epoch, step: this.step, epochRows: n, rows, epochLoss, evalLoss, evalCount, bad, hasBest: snap !== null && !done, best, history: history.slice(), source: train.state(), done };
+      const loop: TrainerLoopState = { epoch, step: this.step, epochRows: n, rows, epochLoss, epochWeight, evalLoss, evalCount, bad, hasBest: snap !== null && !done, best, history: history.slice(), source: train.state(), done };
       if (result !== undefined) loop.result = result;
       return { loop, tensors };
     };
@@ -397,6 +402,7 @@ export class Trainer {
       best = L.best;
       bad = L.bad;
       epochLoss = L.epochLoss;
+      epochWeight = L.epochWeight ?? L.epochRows;
       evalLoss = L.evalLoss;
       evalCount = L.evalCount;
       n = L.epochRows;
@@ -409,6 +415,7 @@ export class Trainer {
       if (resumed) resumed = false;
       else {
         epochLoss = 0;
+        epochWeight = 0;
         n = 0;
       }
       for (;;) {
@@ -416,8 +423,11 @@ export class Trainer {
         if (count === 0) break;
         const loss = this.threads > 1 ? await this.parallelStep(batch, count) : await this.serialStep(batch, count);
         if (!Number.isFinite(loss)) throw divergedError(epoch, this.step, `loss ${loss}`);
+        // Losses are Σ w·loss: the mean is over the rows' weight (their count without weights).
+        const w = weightSum(batch.sampleWeights, count);
         epochLoss += loss;
-        evalLoss += loss / Math.max(1, count);
+        epochWeight += w;
+        evalLoss += w > 0 ? loss / w : 0;
         evalCount++;
         n += count;
         const before = rows;
@@ -432,7 +442,7 @@ export class Trainer {
         if (crossed(publishEvery) && this.opts.onPublish) await this.opts.onPublish(rows);
         if (crossed(every) && this.opts.onCheckpoint) await this.opts.onCheckpoint(capture(false));
       }
-      const trainLoss = n > 0 ? epochLoss / n : NaN;
+      const trainLoss = epochWeight > 0 ? epochLoss / epochWeight : NaN;
       this.opts.onEvent?.({ type: 'epoch', epoch, step: this.step, trainLoss, seconds: (performance.now() - t0) / 1000 });
       if (!stopped && evalEvery === 0 && (await evaluateNow())) stopped = true;
     }
@@ -443,7 +453,7 @@ export class Trainer {
       best,
       history,
       stoppedEarly: stopped,
-      trainLoss: n > 0 ? epochLoss / n : NaN,
+      trainLoss: epochWeight > 0 ? epochLoss / epochWeight : NaN,
       seconds: (performance.now() - t0) / 1000,
     };
     this.lastCheckpoint = () => capture(true, result);
@@ -480,7 +490,7 @@ export class Trainer {
   private async serialStep(batch: BatchBuffer, count: number): Promise<number> {
     const m = this.model;
     const t = ++this.step;
-    const loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
+    const loss = await m.forwardBackward(batch, { scale: meanScale(batch.sampleWeights, count), dropoutSeed: shardSeed(this.opts.seed, t, 0) });
     m.applySparse(t);
     m.applyDense(t);
     return loss;
@@ -509,7 +519,7 @@ export class Trainer {
       const [lo, hi] = shardRange(count, N, 0);
       // Shard 0 is rows [0, hi) of the batch: the batch itself with its size cut (lo is 0).
       batch.size = hi - lo;
-      loss = await m.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(this.opts.seed, t, 0) });
+      loss = await m.forwardBackward(batch, { scale: meanScale(batch.sampleWeights, count), dropoutSeed: shardSeed(this.opts.seed, t, 0) });
       if (this.merger === null) m.applySparse(t);
     } catch (e) {
       ok = false;
@@ -567,7 +577,7 @@ export class Trainer {
   private async shareBatch(batch: BatchBuffer): Promise<void> {
     const ctrl = this.ctrl as Int32Array;
     const grads = [this.model.params.grad, ...this.workers.map((w) => w.grad)];
-    const data: WorkerData = { batch: { labels: batch.labels, fields: batch.fields, dense: batch.dense, numDense: this.model.config.numDense }, grads };
+    const data: WorkerData = { batch: { labels: batch.labels, fields: batch.fields, dense: batch.dense, numDense: this.model.config.numDense, sampleWeights: batch.sampleWeights }, grads };
     this.sentVersion = batch.version;
     for (const w of this.workers) w.port.postMessage(data);
     this.sync = { ctrl, threads: this.threads, id: 0, model: this.model, merger: this.merger, grads };
@@ -654,11 +664,12 @@ export class Trainer {
     await this.forEachPrediction(ds, (p, labels, count, batch) => {
       // Weights blown up to Infinity give NaN scores even while the clamped training loss stays finite.
       for (let i = 0; i < count; i++) if (Number.isNaN(p[i])) throw divergedError(this.epoch, this.step, 'the model scores NaN');
-      metrics.add(p, labels, count);
-      groups?.add(p, labels, batch.fields[opts.groupField as number].ids, count);
+      metrics.add(p, labels, count, batch.sampleWeights);
+      groups?.add(p, labels, batch.fields[opts.groupField as number].ids, count, batch.sampleWeights);
     });
     const r = metrics.result();
-    return { auc: r.auc, logloss: r.logloss, n: r.n, ...(groups ? { group: groups.result() } : {}) };
+    const weighted = (isBatchSource(ds) ? ds.shape.sampleWeights === true : (ds.sampleWeights ?? null) !== null);
+    return { auc: r.auc, logloss: r.logloss, n: r.n, ...(weighted ? { weight: r.weight } : {}), ...(groups ? { group: groups.result() } : {}) };
   }
 
   /** Click probabilities for every row (in order) of rows in memory or one pass of a source. */

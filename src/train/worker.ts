@@ -16,7 +16,7 @@
 //   ctrl[BAR], ctrl[BAR_GEN]  the step's barrier (arrivals, generation)   ctrl[ABORT]  set by main when a worker died
 
 import { isMainThread, parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
-import type { BatchBuffer } from '../core/batch.js';
+import { meanScale, type BatchBuffer } from '../core/batch.js';
 import { BhembedError, toPlain } from '../core/errors.js';
 import { appendRows, batchBufferOf, type Columns } from '../data/batches/columns.js';
 import { WasmOps, type WasmShared } from '../kernels/index.js';
@@ -78,7 +78,7 @@ export interface WorkerInit {
 /** What the main thread posts on `port` before CMD_DATA. */
 export interface WorkerData {
   /** The shared batch buffer's arrays (SharedArrayBuffer views); each step's rows are in its first ctrl[COUNT] rows. */
-  batch: Pick<Columns, 'labels' | 'fields' | 'dense' | 'numDense'>;
+  batch: Pick<Columns, 'labels' | 'fields' | 'dense' | 'numDense' | 'sampleWeights'>;
   /** Every thread's dense gradient buffer, by thread id (the main thread's is 0). */
   grads: Float32Array[];
 }
@@ -234,6 +234,7 @@ async function runWorker(init: WorkerInit): Promise<void> {
         const shape = {
           fields: data.batch.fields.map((f) => ({ multiValued: (f.offsets ?? null) !== null, weighted: (f.weights ?? null) !== null })),
           numDense: data.batch.numDense ?? 0,
+          sampleWeights: (data.batch.sampleWeights ?? null) !== null,
         };
         batch = batchBufferOf(shape, init.shardMax);
         sync = { ctrl, threads: N, id: init.workerId, model, merger, grads: data.grads };
@@ -252,7 +253,8 @@ async function runWorker(init: WorkerInit): Promise<void> {
       if (data === null || batch === null) throw new BhembedError('internal', 'training worker: step before any batch');
       batch.size = 0;
       appendRows({ rows: count, ...data.batch }, null, lo, hi - lo, batch);
-      init.losses[init.workerId] = await model.forwardBackward(batch, { scale: 1 / count, dropoutSeed: shardSeed(init.seed, t, init.workerId) });
+      // Every thread scales by the whole batch's weight sum (the same sum in the same order as the main thread).
+      init.losses[init.workerId] = await model.forwardBackward(batch, { scale: meanScale(data.batch.sampleWeights, count), dropoutSeed: shardSeed(init.seed, t, init.workerId) });
       if (merger === null) model.applySparse(t);
     } catch (e) {
       ok = false;

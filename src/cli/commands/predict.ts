@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'no progress or metrics on stderr (skipped rows are still reported)')
     .addHelpText(
       'after',
-      '\nColumns: row (the 0-based data row of the input; rows skipped as bad keep their numbers), id (--id-column),\nlabel (labelled input only), probability.\n\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json\n  bhembed predict model.bhm avazu-test.csv --id-column id -o submission.csv',
+      '\nColumns: row (the 0-based data row of the input; rows skipped as bad keep their numbers), id (--id-column),\nlabel (labelled input only), probability. A training run’s --weight-column is not read (a probability does not\ndepend on a sample weight); --metrics are unweighted (bhembed eval weighs them).\n\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json\n  bhembed predict model.bhm avazu-test.csv --id-column id -o submission.csv',
     )
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }

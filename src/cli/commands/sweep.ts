@@ -11,7 +11,7 @@ import { isBhembedError, UsageError } from '../../core/errors.js';
 import type { IndexMethod } from '../../embedding/config.js';
 import { writeFileAtomic } from '../../models/model-file.js';
 import type { DataOptions, ModelOptions, RunData } from '../../experiment/pipeline.js';
-import { loadRunData, needsHotCounts, trainModel } from '../../experiment/pipeline.js';
+import { groupFieldOf, loadRunData, needsHotCounts, trainModel } from '../../experiment/pipeline.js';
 import type { SweepCell, SweepSummaryRow } from '../../experiment/sweep.js';
 import { loadSweepResults, runSweep, staleReason, summarizeSweep, sweepCells, sweepCsv, sweepInfeasibleNotes, sweepMarkdown, sweepSvg } from '../../experiment/sweep.js';
 import { CLI_METHODS, addDataOptions, addModelOptions, givenIn, checkValidClasses, ensureOutputDir, packageVersion, parseDataFlags, parseModelFlags, skipLines, withDataExit } from '../common.js';
@@ -26,6 +26,7 @@ interface SweepFlags extends RawDataFlags, Omit<RawModelFlags, 'embedding'> {
   outDir: string;
   quiet?: boolean;
   keepModels?: boolean;
+  groupBy?: string;
 }
 
 /**
@@ -105,14 +106,15 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
         const { metrics: m } = await trainModel(data, opts, { out, onProgress: (e) => (e.type === 'phase' ? undefined : rep.onProgress(e)), version: packageVersion() });
         rep.done();
         const score = m.test ?? m.valid;
-        log(`  ${cell.key}: ${m.embedding.rows} rows (${m.embedding.compression.toFixed(1)}×), ${score ? `AUC ${score.auc.toFixed(4)} logloss ${score.logloss.toFixed(4)}` : 'no valid/test set'}, ${m.train.seconds.toFixed(1)} s`);
+        log(`  ${cell.key}: ${m.embedding.rows} rows (${m.embedding.compression.toFixed(1)}×), ${score ? `AUC ${score.auc.toFixed(4)} logloss ${score.logloss.toFixed(4)}${score.gauc ? ` gAUC ${score.gauc.gauc.toFixed(4)}` : ''}` : 'no valid/test set'}, ${m.train.seconds.toFixed(1)} s`);
+        const scores = (s: NonNullable<typeof m.valid>): { auc: number; logloss: number; gauc?: number } => ({ auc: s.auc, logloss: s.logloss, ...(s.gauc ? { gauc: s.gauc.gauc } : {}) });
         return {
           rows: m.embedding.rows,
           actualCompression: m.embedding.compression,
           params: m.embedding.params,
           bytes: m.embedding.bytes,
-          valid: m.valid ? { auc: m.valid.auc, logloss: m.valid.logloss } : undefined,
-          test: m.test ? { auc: m.test.auc, logloss: m.test.logloss } : undefined,
+          valid: m.valid ? scores(m.valid) : undefined,
+          test: m.test ? scores(m.test) : undefined,
           seconds: m.train.seconds,
           ...(out !== undefined ? { modelFile: out } : {}),
         };
@@ -135,7 +137,7 @@ export async function runGrid(data: RunData, model: Omit<ModelOptions, 'method' 
     .finally(unnote);
   const summary = summarizeSweep(results, cells);
   const scoreName = data.test ? 'test' : 'valid';
-  const markdown = sweepMarkdown(summary, scoreName) + sweepInfeasibleNotes(results, cells);
+  const markdown = sweepMarkdown(summary, scoreName, model.groupBy) + sweepInfeasibleNotes(results, cells);
   const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
   writeFileAtomic(files.csv, enc(sweepCsv(results, cells)));
   writeFileAtomic(files.md, enc(`# ${grid.title ?? 'bhembed sweep'}\n\n${markdown}`));
@@ -164,6 +166,7 @@ Example:
     .option('--seeds <list>', 'seeds (each cell is trained once per seed)', '1')
     .option('--out-dir <dir>', 'where results go', 'bhembed-sweep')
     .option('--keep-models', 'save each cell\'s model as <out-dir>/models/<method>@<ratio>#<seed>.bhm (for eval, predict, inspect)')
+    .option('--group-by <field>', 'also score each cell by group AUC over this field\'s values (a user id): a gAUC column in results.md/csv/json')
     .option('-q, --quiet', 'no progress output');
   addModelOptions(cmd, { embedding: false });
   cmd.action(withDataExit(async (flags: SweepFlags, c: Command) => runSweepCommand(flags, givenIn(c))));
@@ -174,6 +177,7 @@ async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolea
   if (given('seed')) throw new UsageError(`--seed: a sweep trains one run per seed of --seeds; use --seeds ${flags.seed}`);
   const dataOpts: DataOptions = parseDataFlags(flags);
   const { method: _m, seed: _s, ...model } = parseModelFlags({ ...flags, embedding: 'bh' }, 'bh', given);
+  if (flags.groupBy !== undefined) model.groupBy = flags.groupBy;
   const methods = noDuplicates('--methods', parseList(flags.methods).map((m) => parseChoice('--methods', m, SWEEP_METHODS)));
   const compressions = noDuplicates('--compressions', parseList(flags.compressions).map((c) => parseFloatOpt('--compressions', c, 1)));
   const seeds = noDuplicates('--seeds', parseList(flags.seeds).map((s) => parseIntOpt('--seeds', s, 0, 4294967295)));
@@ -184,6 +188,7 @@ async function runSweepCommand(flags: SweepFlags, given: (key: string) => boolea
   const rep = pipelineReporter({ quiet: flags.quiet });
   const data = await loadRunData({ ...dataOpts, fullVocab: true, hotCounts: methods.includes('hybrid') || needsHotCounts({ method: 'bh', fields: model.fields }) }, rep.onProgress);
   checkValidClasses(data, model.patience ?? 0, model.epochs);
+  groupFieldOf(data, model.groupBy); // a missing or multi-valued field is refused before the first cell
   const r = await runGrid(data, model, { methods, compressions, seeds, outDir: flags.outDir, quiet: flags.quiet, keepModels: flags.keepModels === true });
   process.stdout.write(r.markdown);
   process.stdout.write(`\n${r.ran} cell(s) trained, ${r.skipped} already done; results in ${r.files.json}, ${r.files.csv}, ${r.files.md}, ${r.files.svg}\n`);

@@ -82,6 +82,9 @@ async function runTrain(flags: TrainFlags, given: (key: string) => boolean, resu
     throw new UsageError(`--group-by: --cluster training does not compute group AUC; score its model with bhembed eval MODEL DATA --group-by ${flags.groupBy}`);
   }
   const dataOpts = parseDataFlags(flags);
+  if ((flags.cluster !== undefined || flags.job !== undefined) && dataOpts.weightColumn !== undefined) {
+    throw new UsageError('--weight-column: --cluster training does not weigh rows yet; train on this machine, or repeat each row by its weight');
+  }
   const modelOpts = parseModelFlags(flags, undefined, given);
   if (flags.groupBy !== undefined) modelOpts.groupBy = flags.groupBy;
   const dtype = parseChoice('--dtype', flags.dtype, ['float32', 'float16'] as const);

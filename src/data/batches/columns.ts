@@ -32,12 +32,16 @@ export interface Columns {
   numDense?: number;
   /** rows × numDense, row-major. */
   dense?: Float32Array | null;
+  /** One sample weight per row (a weight column). Absent/null: every row weighs 1. */
+  sampleWeights?: Float32Array | null;
 }
 
 /** What a batch of some Columns must hold: per field multi-valued and weighted, and the dense width. */
 export interface BatchShape {
   fields: readonly { multiValued: boolean; weighted: boolean }[];
   numDense: number;
+  /** Rows carry sample weights (a weight column). @default false */
+  sampleWeights?: boolean;
 }
 
 /** The shape of a Columns' batches. */
@@ -45,6 +49,7 @@ export function shapeOf(c: Columns): BatchShape {
   return {
     fields: c.fields.map((f) => ({ multiValued: (f.offsets ?? null) !== null, weighted: (f.weights ?? null) !== null })),
     numDense: c.numDense ?? 0,
+    ...((c.sampleWeights ?? null) !== null ? { sampleWeights: true } : {}),
   };
 }
 
@@ -56,18 +61,26 @@ export function batchBufferOf(shape: BatchShape, maxBatch: number, shared = fals
     shape.numDense,
     shape.fields.map((f) => f.weighted),
     shared,
+    shape.sampleWeights === true,
   );
 }
 
 /** A Batch seen as Columns (no copy). */
 export function batchColumns(b: Batch): Columns {
-  return { rows: b.size, labels: b.labels, fields: b.fields, numDense: b.dense === null ? 0 : b.dense.length / Math.max(1, b.labels.length), dense: b.dense };
+  return { rows: b.size, labels: b.labels, fields: b.fields, numDense: b.dense === null ? 0 : b.dense.length / Math.max(1, b.labels.length), dense: b.dense, sampleWeights: b.sampleWeights ?? null };
 }
 
 /** Throws ConfigError when the columns disagree with their row count or with the model's field/dense counts. */
 export function checkColumns(c: Columns, numFields: number, numDense: number, what = 'dataset'): void {
   if (!Number.isInteger(c.rows) || c.rows < 0) throw new ConfigError(`${what}: rows must be a non-negative integer, got ${String(c.rows)}`);
   if (c.labels.length < c.rows) throw new ConfigError(`${what}: ${c.labels.length} labels for ${c.rows} rows`);
+  const sw = c.sampleWeights ?? null;
+  if (sw !== null) {
+    if (sw.length < c.rows) throw new ConfigError(`${what}: ${sw.length} sample weights for ${c.rows} rows`, { key: 'sampleWeights' });
+    for (let i = 0; i < c.rows; i++) {
+      if (!(sw[i] >= 0 && sw[i] < Infinity)) throw new ConfigError(`${what}: sample weight of row ${i} is ${sw[i]}; weights must be finite and ≥ 0`, { key: 'sampleWeights' });
+    }
+  }
   if (c.fields.length !== numFields) throw new ConfigError(`${what}: ${c.fields.length} fields, the model has ${numFields}`);
   c.fields.forEach((f, i) => {
     const o = f.offsets ?? null;
@@ -92,6 +105,13 @@ export function appendRows(src: Columns, order: ArrayLike<number> | null, start:
   const row = order === null ? (i: number): number => start + i : (i: number): number => order[start + i];
   if (order === null) out.labels.set(src.labels.subarray(start, start + count), at);
   else for (let i = 0; i < count; i++) out.labels[at + i] = src.labels[order[start + i]];
+  const dsw = out.sampleWeights;
+  if (dsw !== null) {
+    const ssw = src.sampleWeights ?? null;
+    if (ssw === null) dsw.fill(1, at, at + count);
+    else if (order === null) dsw.set(ssw.subarray(start, start + count), at);
+    else for (let i = 0; i < count; i++) dsw[at + i] = ssw[order[start + i]];
+  }
   for (let f = 0; f < src.fields.length; f++) {
     const s = src.fields[f];
     const d = out.fields[f];
@@ -169,6 +189,7 @@ export function shareColumns(c: Columns): Columns {
     })),
     numDense: c.numDense ?? 0,
     dense: c.dense ? shareTyped(c.dense, (b) => new Float32Array(b)) : null,
+    sampleWeights: c.sampleWeights ? shareTyped(c.sampleWeights, (b) => new Float32Array(b)) : null,
   };
 }
 
@@ -192,6 +213,13 @@ export function appendPicked(pool: readonly (Columns | null)[], slots: Int32Arra
   for (let s = 0; s < P; s++) lab[s] = cols[s].labels;
   const labels = out.labels;
   for (let i = 0; i < count; i++) labels[at + i] = lab[slots[i]][rows[i]];
+  const dsw = out.sampleWeights;
+  if (dsw !== null) {
+    for (let i = 0; i < count; i++) {
+      const w = cols[slots[i]].sampleWeights ?? null;
+      dsw[at + i] = w === null ? 1 : w[rows[i]];
+    }
+  }
   const idsOf: Uint32Array[] = new Array<Uint32Array>(P);
   const wOf: (Float32Array | null)[] = new Array<Float32Array | null>(P);
   const offOf: (Int32Array | Uint32Array | null)[] = new Array<Int32Array | Uint32Array | null>(P);

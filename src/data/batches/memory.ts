@@ -105,6 +105,8 @@ export interface PlainRow {
   /** Per-value weights, parallel to values (omit for weight 1). */
   weights?: (number | number[] | null)[];
   dense?: number[];
+  /** The row's sample weight (finite, ≥ 0): it counts as if it appeared this many times. @default 1 */
+  sampleWeight?: number;
 }
 
 /**
@@ -123,6 +125,7 @@ export function columnsFromRows(rows: readonly PlainRow[], opts: { multiValued?:
   const nd = opts.numDense ?? rows[0].dense?.length ?? 0;
   const labels = new Float32Array(n);
   const dense = nd > 0 ? new Float32Array(n * nd) : null;
+  const sampleWeights = rows.some((r) => r.sampleWeight !== undefined) ? new Float32Array(n) : null;
   const vals: (string | number)[][] = Array.from({ length: F }, () => []);
   const wts: number[][] = Array.from({ length: F }, () => []);
   const offs: Int32Array[] = mv.map((m) => (m ? new Int32Array(n + 1) : new Int32Array(0)));
@@ -130,6 +133,11 @@ export function columnsFromRows(rows: readonly PlainRow[], opts: { multiValued?:
     if (r.values.length !== F) throw new ConfigError(`rows[${i}]: ${r.values.length} values, expected ${F} (one per field)`);
     if (!(r.label >= 0 && r.label <= 1)) throw new ConfigError(`rows[${i}].label: must be in [0, 1], got ${String(r.label)}`);
     labels[i] = r.label;
+    if (sampleWeights !== null) {
+      const w = r.sampleWeight ?? 1;
+      if (!(typeof w === 'number' && w >= 0 && w < Infinity)) throw new ConfigError(`rows[${i}].sampleWeight: must be a finite number ≥ 0, got ${String(w)}`);
+      sampleWeights[i] = w;
+    }
     for (let f = 0; f < F; f++) {
       const v = r.values[f];
       const w = r.weights?.[f] ?? null;
@@ -164,5 +172,6 @@ export function columnsFromRows(rows: readonly PlainRow[], opts: { multiValued?:
     }),
     numDense: nd,
     dense,
+    ...(sampleWeights !== null ? { sampleWeights } : {}),
   };
 }

@@ -229,7 +229,7 @@ export class StreamSource implements BatchSource {
     const n = this.waiting;
     const buf = batchBufferOf(this.shape, Math.max(1, n));
     appendPicked(this.pool, this.refSlot, this.refRow, n, buf);
-    const c: Columns = { rows: n, labels: buf.labels, fields: buf.fields, numDense: this.shape.numDense, dense: buf.dense };
+    const c: Columns = { rows: n, labels: buf.labels, fields: buf.fields, numDense: this.shape.numDense, dense: buf.dense, sampleWeights: buf.sampleWeights };
     this.pool = [c];
     this.left = [n];
     this.free = [];
