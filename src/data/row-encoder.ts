@@ -349,7 +349,8 @@ async function layoutOf(format: DataFormat, reader: ReaderOptions, fieldNames: r
       }
       const { parser, fields } = avazuLineParser(columns, reader.splitHour === true);
       const L = delimited(parser, fields, [], columns, ',', false);
-      L.ignored = new Set(['id', 'click']);
+      // A training weight column (never a feature) is accepted and ignored like id and click: scores need no weight.
+      L.ignored = new Set(['id', 'click', ...(reader.weightColumn !== undefined ? [reader.weightColumn] : [])]);
       if (reader.splitHour === true) {
         // The reader splits hour into two fields and has no missing hour; blame() probes others with a valid one.
         L.required.set('hour', 'missing: the model splits hour (YYMMDDHH) into hour_of_day and weekday, so it is required');
@@ -366,7 +367,7 @@ async function layoutOf(format: DataFormat, reader: ReaderOptions, fieldNames: r
       const columns = [...schema.categorical, ...schema.numeric.map((n) => n.name), ...schema.multi.map((m) => m.name)];
       const { parser, fields, denseNames } = csvLineParser(schema, columns, delim, format === 'parquet' ? 'csv' : format);
       const L = delimited(parser, fields, denseNames, columns, delim, true);
-      L.ignored = new Set([schema.label]);
+      L.ignored = new Set([schema.label, ...(reader.weightColumn !== undefined ? [reader.weightColumn] : [])]);
       for (const m of schema.multi) (L.inputs.get(m.name) as Input).list = m.separator;
       return L;
     }

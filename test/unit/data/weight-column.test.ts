@@ -108,3 +108,13 @@ test('criteo, libsvm, libfm, libffm: no named columns, so weightColumn is refuse
     await openReader(format, tmpFile(`${line}\n`), { weightColumn: 'w', weights: 'ignore' });
   }
 });
+
+test('serving rows: a training weight column sent with a row is accepted and ignored, like the label (avazu, csv)', async () => {
+  const { RowEncoder } = await import('../../../src/data/row-encoder.js');
+  const csv = await RowEncoder.create('csv', { schema: { label: 'y', categorical: ['site'] }, weightColumn: 'w' });
+  assert.deepEqual(flatten([csv.encode([{ site: 'a', w: 3, y: 1 }])]), flatten([csv.encode([{ site: 'a' }])]));
+  const plain = await RowEncoder.create('csv', { schema: { label: 'y', categorical: ['site'] } });
+  assert.throws(() => plain.encode([{ site: 'a', w: 3 }]), /unknown field/);
+  const av = await RowEncoder.create('avazu', { weightColumn: 'wt' }, ['site', 'app']);
+  assert.deepEqual(flatten([av.encode([{ site: 's', app: 'a', wt: '2' }])]), flatten([av.encode([{ site: 's', app: 'a' }])]));
+});
