@@ -154,8 +154,12 @@ export interface Submission {
   rows: number;
   /** Rows per shard id among `rows`. */
   shards: Record<string, number>;
-  /** Per tensor: embedding tables as changed rows, others whole; null = nothing trained. */
+  /** Per tensor: embedding tables as changed rows, others whole; null = nothing trained (or in `blob`). */
   tensors: SubTensor[] | null;
+  /** When the worker submitted (ms since the epoch). */
+  at?: number;
+  /** Too large for one KV value: the whole submission is this object-store blob (this one is its header). */
+  blob?: string;
 }
 
 export type SubTensor = { kind: 'rows'; dim: number; rows: Uint32Array; values: Float32Array } | { kind: 'full'; values: Float32Array };
@@ -198,12 +202,12 @@ export function encodeSubmission(s: Submission): Uint8Array {
     sections.push(t.values);
     return { kind: 'full', length: t.values.length };
   });
-  return pack({ worker: s.worker, base: s.base, rows: s.rows, shards: s.shards, tensors: tensors ?? null }, sections);
+  return pack({ worker: s.worker, base: s.base, rows: s.rows, shards: s.shards, tensors: tensors ?? null, ...(s.at !== undefined ? { at: s.at } : {}), ...(s.blob !== undefined ? { blob: s.blob } : {}) }, sections);
 }
 
 export function decodeSubmission(bytes: Uint8Array): Submission {
   const u = new Unpacker(bytes);
-  const h = u.header as { worker: string; base: string | null; rows: number; shards: Record<string, number>; tensors: ({ kind: 'rows'; dim: number; count: number } | { kind: 'full'; length: number })[] | null };
+  const h = u.header as { worker: string; base: string | null; rows: number; shards: Record<string, number>; tensors: ({ kind: 'rows'; dim: number; count: number } | { kind: 'full'; length: number })[] | null; at?: number; blob?: string };
   const tensors =
     h.tensors?.map((t): SubTensor => {
       if (t.kind === 'rows') {
@@ -212,5 +216,8 @@ export function decodeSubmission(bytes: Uint8Array): Submission {
       }
       return { kind: 'full', values: u.f32(t.length) };
     }) ?? null;
-  return { worker: h.worker, base: h.base, rows: h.rows, shards: h.shards, tensors };
+  const out: Submission = { worker: h.worker, base: h.base, rows: h.rows, shards: h.shards, tensors };
+  if (h.at !== undefined) out.at = h.at;
+  if (h.blob !== undefined) out.blob = h.blob;
+  return out;
 }

@@ -17,7 +17,7 @@ import type { Trainer } from '../train/trainer.js';
 import { averageInto } from './average.js';
 import { decodeParams, decodeShard, decodeSubmission, encodeParams, type Submission } from './codec.js';
 import { makeTrainer, setupJob, shardBlob, shardColumns, versionMeta, type JobSpec, type SetupOptions } from './job.js';
-import { LEASE_TTL_S, type JobStore } from './nats.js';
+import { LEASE_TTL_S, type JobStore, type Wake } from './nats.js';
 import type { ClosedRecord, RoundRecord, WorkerStats } from './worker.js';
 
 export interface Lease {
@@ -52,6 +52,8 @@ export interface ClusterReport {
   /** Every row of every epoch is in a finished shard. */
   everyRowTrained: boolean;
   rounds: number;
+  /** Mean milliseconds per closed round with submissions: the coordinator's close (ClosedRecord.phases). */
+  roundPhasesMs?: { detect: number; read: number; merge: number; write: number };
   coordinatorTakeovers: number;
   workers: (WorkerStats & { rowsPerSec: number })[];
   versions: ModelVersion[];
@@ -65,6 +67,9 @@ export interface ClusterReport {
 const KEEP_PARAMS = 32;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The lease holder's poll interval; a submission's hint wakes it at once. */
+const POLL_MS = 50;
 
 export class Coordinator {
   private lease: { revision: number; value: Lease } | null = null;
@@ -82,6 +87,10 @@ export class Coordinator {
   private init: Float32Array[] | null = null;
   private engine: { ops: string; gemm: string } | null = null;
   private startedAt = Date.now();
+  /** Hints of new submissions (a poll every POLL_MS covers a lost one). */
+  private subHints: Wake | null = null;
+  /** done.<shard> keys seen at the last version check (-1: not checked since taking the lease). */
+  private doneSeen = -1;
 
   constructor(
     private readonly store: JobStore,
@@ -96,6 +105,7 @@ export class Coordinator {
 
   start(): void {
     this.running = true;
+    this.subHints = this.store.wakeOn('sub');
     this.loopDone = this.loop();
   }
 
@@ -106,6 +116,7 @@ export class Coordinator {
 
   async stop(): Promise<void> {
     this.running = false;
+    this.subHints?.close();
     await this.loopDone;
     // Hand the lease on at once instead of letting it run out.
     if (this.lease !== null) await this.store.casJson('lease', { ...this.lease.value, until: 0 }, this.lease.revision).catch(() => null);
@@ -148,7 +159,8 @@ export class Coordinator {
           return;
         }
       }
-      await sleep(this.isLeader ? 20 : 500);
+      if (this.isLeader && this.subHints !== null) await this.subHints.wait(POLL_MS);
+      else await sleep(500);
     }
   }
 
@@ -176,6 +188,7 @@ export class Coordinator {
       if (rev !== null && takeover) {
         this.log(`coordinator: ${this.id} took over from ${cur.value.holder}`);
         this.globalKey = undefined; // state comes from JetStream, not from memory
+        this.doneSeen = -1;
       }
     } else this.lease = null;
     return this.lease !== null;
@@ -235,21 +248,39 @@ export class Coordinator {
     const round = cur.value;
     // A coordinator that died between the round's compare-and-set and closed.<r>: write it from the round record.
     if (round.closed && (await this.store.getJson(`closed.${round.closed.r}`)) === null) await this.store.putJson(`closed.${round.closed.r}`, round.closed);
-    const subKeys = await this.store.keys(`sub.${round.r}.*`);
+    // The open round's submission keys are only purged once it closes: listing them needs no read per key.
+    const subKeys = await this.store.subjects(`sub.${round.r}.*`);
     if (subKeys.length === 0) return;
     const submitted = new Set(subKeys.map((k) => k.slice(`sub.${round.r}.`.length)));
     const live = [...(await this.store.liveWorkers()).keys()];
     if (live.some((w) => !submitted.has(w))) return;
     const t0 = performance.now();
+    const detectedAt = Date.now();
     const global = await this.globalOf(round);
     const subs: Submission[] = [];
     let bytes = 0;
-    for (const w of submitted) {
-      const rec = await this.store.getJson<{ rows: number; bytes: number }>(`sub.${round.r}.${w}`);
-      if (rec === null || rec.value.rows === 0) continue;
-      subs.push(decodeSubmission(await this.store.getBlob(`sub/${round.r}/${w}`)));
-      bytes += rec.value.bytes;
+    let lastSubAt = 0;
+    // Every worker's submission at once (one round trip's latency, not N); merged in a fixed (sorted) order.
+    const read = await Promise.all(
+      [...submitted].sort().map(async (w) => {
+        const raw = await this.store.getBytes(`sub.${round.r}.${w}`);
+        if (raw === null) return null;
+        const head = decodeSubmission(raw);
+        if (head.rows === 0 || head.blob === undefined) return { head, sub: head, bytes: raw.length };
+        const whole = await this.store.getBlob(head.blob);
+        return { head, sub: decodeSubmission(whole), bytes: whole.length };
+      }),
+    );
+    const blobs: string[] = [];
+    for (const got of read) {
+      if (got === null) continue;
+      lastSubAt = Math.max(lastSubAt, got.head.at ?? 0);
+      if (got.head.blob !== undefined) blobs.push(got.head.blob);
+      if (got.head.rows === 0) continue;
+      subs.push(got.sub);
+      bytes += got.bytes;
     }
+    const tRead = performance.now();
     this.globalKey = undefined; // averaged in place: stale until the round record says otherwise
     const bases = new Map<string | null, Float32Array[]>();
     const baseOf = (sub: Submission): Float32Array[] => (sub.base === round.params ? global : (bases.get(sub.base) as Float32Array[]));
@@ -258,7 +289,9 @@ export class Coordinator {
       const ps = (await this.model()).model.parameters();
       bases.set(sub.base, sub.base === null ? (this.init as Float32Array[]) : decodeParams(await this.store.getBlob(sub.base), ps));
     }
+    const tBases = performance.now();
     const stats = averageInto(global, subs, (this.spec as JobSpec).merge, baseOf);
+    const tMerge = performance.now();
     let params = round.params;
     if (stats.contributors > 0) {
       // A name of its own: a coordinator that lost the lease mid-round cannot overwrite the winner's snapshot.
@@ -267,7 +300,9 @@ export class Coordinator {
       await this.store.putBlob(params, encodeParams(ps.map((p, i) => ({ ...p, data: global[i] }))));
     }
     const rows = subs.reduce((a, s) => a + s.rows, 0);
-    const closed: ClosedRecord = { r: round.r, contributors: [...submitted], rows, rowsChanged: stats.rowsChanged, bytes, seconds: (performance.now() - t0) / 1000, at: Date.now() };
+    const tWrite = performance.now();
+    const phases = { detect: Math.max(0, detectedAt - lastSubAt), read: tRead - t0 + (tBases - tRead), merge: tMerge - tBases, write: tWrite - tMerge };
+    const closed: ClosedRecord = { r: round.r, contributors: [...submitted], rows, rowsChanged: stats.rowsChanged, bytes, seconds: (tWrite - t0) / 1000, at: Date.now(), lastSubAt, phases };
     const kept = [...(round.kept ?? []), ...(params !== null && params !== round.params ? [params] : [])];
     const drop = kept.length > KEEP_PARAMS ? kept.splice(0, kept.length - KEEP_PARAMS) : [];
     const next: RoundRecord = { r: round.r + 1, params, at: Date.now(), closedRounds: round.closedRounds + (stats.contributors > 0 ? 1 : 0), closed, kept };
@@ -276,16 +311,14 @@ export class Coordinator {
       if (params !== round.params && params !== null) await this.store.deleteBlob(params);
       return;
     }
+    this.store.notify('round');
     // The round record is the truth (written atomically); closed.<r> serves workers that saw a later round first.
     await this.store.putJson(`closed.${round.r}`, closed);
     this.globalKey = params;
     if (stats.contributors > 0) await this.store.putJson('lastSync', { round: round.r, workers: stats.contributors, rows, bytes, rowsChanged: stats.rowsChanged, seconds: closed.seconds, at: Date.now() });
-    for (const w of submitted) {
-      await this.store.deleteKey(`sub.${round.r}.${w}`);
-      await this.store.deleteBlob(`sub/${round.r}/${w}`);
-    }
+    await Promise.all([...[...submitted].map((w) => this.store.deleteKey(`sub.${round.r}.${w}`)), ...blobs.map((b) => this.store.deleteBlob(b))]);
     // Bases of workers that missed a few rounds stay available for a while.
-    for (const d of drop) await this.store.deleteBlob(d);
+    await Promise.all(drop.map((d) => this.store.deleteBlob(d)));
   }
 
   /**
@@ -300,7 +333,10 @@ export class Coordinator {
   /** A model version after each finished epoch and, when every shard is done, the final one and the report. */
   private async publishVersions(): Promise<void> {
     const spec = this.spec as JobSpec;
-    const done = new Set((await this.store.keys('done.>')).map((k) => k.slice(5)));
+    // done.<shard> keys are never purged: their count says whether anything changed since the last look.
+    const doneKeys = await this.store.subjects('done.>');
+    if (doneKeys.length === this.doneSeen) return;
+    const done = new Set(doneKeys.map((k) => k.slice(5)));
     const versions = (await this.store.getJson<ModelVersion[]>('versions'))?.value ?? [];
     let epochsDone = 0;
     for (let e = 0; e < spec.epochs; e++) {
@@ -308,7 +344,10 @@ export class Coordinator {
       else break;
     }
     const last = versions.length > 0 ? versions[versions.length - 1].epochsDone : 0;
-    if (epochsDone <= last) return;
+    if (epochsDone <= last) {
+      this.doneSeen = doneKeys.length;
+      return;
+    }
     const final = epochsDone === spec.epochs;
     const cur = (await this.store.getJson<RoundRecord>('round'))?.value as RoundRecord;
     // Final: every done shard's rows are in a closed round (workers mark done after their sync), so the open
@@ -377,6 +416,8 @@ export class Coordinator {
       const w = (await this.store.getJson<WorkerStats>(k))?.value;
       if (w) workers.push({ ...w, rowsPerSec: w.rows / Math.max(1e-9, w.trainSeconds + w.syncSeconds) });
     }
+    const phases = [...(await this.store.entries<ClosedRecord>('closed.*')).values()].filter((c) => c.phases !== undefined && c.rows > 0).map((c) => c.phases as NonNullable<ClosedRecord['phases']>);
+    const meanOf = (f: (p: (typeof phases)[number]) => number): number => phases.reduce((a, p) => a + f(p), 0) / Math.max(1, phases.length);
     const lease = (await this.store.getJson<Lease>('lease'))?.value;
     const round = (await this.store.getJson<RoundRecord>('round'))?.value;
     const report: ClusterReport = {
@@ -390,6 +431,7 @@ export class Coordinator {
       rowsTrained,
       everyRowTrained: spec.shards.every((s) => done.has(s.id)) && rowsTrained === spec.rows * spec.epochs,
       rounds: round?.closedRounds ?? 0,
+      roundPhasesMs: { detect: meanOf((p) => p.detect), read: meanOf((p) => p.read), merge: meanOf((p) => p.merge), write: meanOf((p) => p.write) },
       coordinatorTakeovers: lease?.takeovers ?? 0,
       workers,
       versions: [],

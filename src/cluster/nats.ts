@@ -20,6 +20,8 @@ export const LEASE_TTL_S = 6;
 export interface JobNames {
   stream: string;
   subject: string;
+  /** Core NATS subjects of wake-up hints (`<wake>.<topic>`). */
+  wake: string;
   consumer: string;
   kv: string;
   obj: string;
@@ -33,7 +35,7 @@ export function checkJobName(job: string): void {
 
 export function jobNames(job: string): JobNames {
   checkJobName(job);
-  return { stream: `BHJ_${job}`, subject: `bhj.${job}.shard`, consumer: 'workers', kv: `bhj_${job}`, obj: `bhj_${job}_blobs` };
+  return { stream: `BHJ_${job}`, subject: `bhj.${job}.shard`, wake: `bhj.${job}.wake`, consumer: 'workers', kv: `bhj_${job}`, obj: `bhj_${job}_blobs` };
 }
 
 /** Parses nats://HOST:PORT[,nats://HOST2:PORT…] into server URLs (usage error on anything else). */
@@ -42,6 +44,11 @@ export function parseClusterUrl(url: string): string[] {
   if (parts.length === 0) throw new UsageError(`--cluster '${url}': expected nats://HOST:PORT`);
   for (const p of parts) if (!/^(nats|tls):\/\/[^\s/:]+(:\d+)?$/.test(p)) throw new UsageError(`--cluster '${p}': expected nats://HOST:PORT`);
   return parts;
+}
+
+export interface Wake {
+  wait(ms: number): Promise<void>;
+  close(): void;
 }
 
 /** A failure that a retry may cure (a read ahead of a replica). */
@@ -95,11 +102,13 @@ export class JobStore {
     readonly kv: KV,
     readonly obj: ObjectStore,
     readonly job: string,
+    private readonly valueLimit?: number,
   ) {
     this.names = jobNames(job);
   }
 
-  static async open(url: string, job: string, opts: { name?: string } = {}): Promise<JobStore> {
+  /** `maxValueBytes`: submissions larger than this go through the object store (tests; default: the server's limit). */
+  static async open(url: string, job: string, opts: { name?: string; maxValueBytes?: number } = {}): Promise<JobStore> {
     const names = jobNames(job);
     const servers = parseClusterUrl(url);
     let nc: NatsConnection;
@@ -130,7 +139,7 @@ export class JobStore {
       const kvm = new Kvm(js);
       const kv = await retry('job bucket', () => kvm.create(names.kv, { replicas, history: 1 }));
       const obj = await retry('object store', () => new Objm(js).create(names.obj, { replicas }));
-      return new JobStore(nc, js, jsm, kv, obj, job);
+      return new JobStore(nc, js, jsm, kv, obj, job, opts.maxValueBytes);
     } catch (e) {
       await nc.close().catch(() => undefined);
       if (/jetstream (is )?not enabled|503/i.test((e as Error).message)) {
@@ -172,6 +181,22 @@ export class JobStore {
     return { value: e.json<T>(), revision: e.revision };
   }
 
+  /** A binary KV value (null: absent or deleted). */
+  async getBytes(key: string): Promise<Uint8Array | null> {
+    const e = await retry(`get ${key}`, () => this.kv.get(key));
+    if (e === null || e.operation !== 'PUT' || e.length === 0) return null;
+    return e.value;
+  }
+
+  async putBytes(key: string, value: Uint8Array): Promise<number> {
+    return retry(`put ${key}`, () => this.kv.put(key, value));
+  }
+
+  /** The largest value one KV message carries here (the server's max_payload, less room for headers). */
+  get maxValueBytes(): number {
+    return this.valueLimit ?? (this.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
+  }
+
   async putJson(key: string, value: unknown): Promise<number> {
     return retry(`put ${key}`, () => this.kv.put(key, JSON.stringify(value)));
   }
@@ -209,21 +234,74 @@ export class JobStore {
     return [...(await this.entries(filter)).keys()];
   }
 
+  /**
+   * Keys that were ever written under `filter`, purged ones included (a purge keeps the key's subject): one call to
+   * the stream leader, no read per key. Exact for keys that are never purged (done.<shard>) and for a round's
+   * submissions while the round is open (they are purged only after it closes).
+   */
+  async subjects(filter: string): Promise<string[]> {
+    const prefix = `$KV.${this.names.kv}.`;
+    return retry(`keys ${filter}`, async () => {
+      const info = await this.jsm.streams.info(`KV_${this.names.kv}`, { subjects_filter: `${prefix}${filter}` });
+      return Object.keys(info.state.subjects ?? {}).map((s) => s.slice(prefix.length));
+    });
+  }
+
   /** Keys matching `filter` with their values (deleted keys left out). */
   async entries<T>(filter: string): Promise<Map<string, T>> {
-    const prefix = `$KV.${this.names.kv}.`;
-    const subjects = await retry(`keys ${filter}`, async () => {
-      const info = await this.jsm.streams.info(`KV_${this.names.kv}`, { subjects_filter: `${prefix}${filter}` });
-      return Object.keys(info.state.subjects ?? {});
-    });
+    const keys = await this.subjects(filter);
     const out = new Map<string, T>();
     // Purged keys keep their subject (the purge marker): getJson reads them as absent.
-    const values = await Promise.all(subjects.map((s) => this.getJson<T>(s.slice(prefix.length))));
-    subjects.forEach((s, i) => {
+    const values = await Promise.all(keys.map((k) => this.getJson<T>(k)));
+    keys.forEach((k, i) => {
       const v = values[i];
-      if (v !== null) out.set(s.slice(prefix.length), v.value);
+      if (v !== null) out.set(k, v.value);
     });
     return out;
+  }
+
+  /**
+   * A hint on core NATS (no JetStream, no consumer, nothing stored) that `topic` changed in the job's KV: the
+   * coordinator hears of a submission and the workers of a closed round at once instead of at their next poll.
+   * Only a hint: a lost one (a reconnect) costs one poll interval, as the KV stays the truth.
+   */
+  notify(topic: string): void {
+    try {
+      this.nc.publish(`${this.names.wake}.${topic}`);
+    } catch {
+      // closed or reconnecting: the pollers look anyway
+    }
+  }
+
+  /** Waits for `topic`'s hints: wait(ms) returns at the next hint (or at once if one came since the last wait), or after ms. */
+  wakeOn(topic: string): Wake {
+    let hinted = false;
+    let wake: (() => void) | null = null;
+    const sub = this.nc.subscribe(`${this.names.wake}.${topic}`, {
+      callback: () => {
+        hinted = true;
+        wake?.();
+      },
+    });
+    return {
+      wait: (ms: number) =>
+        new Promise<void>((resolve) => {
+          if (hinted) {
+            hinted = false;
+            resolve();
+            return;
+          }
+          const timer = setTimeout(done, ms);
+          function done(): void {
+            clearTimeout(timer);
+            wake = null;
+            hinted = false;
+            resolve();
+          }
+          wake = done;
+        }),
+      close: () => sub.unsubscribe(),
+    };
   }
 
   async deleteKey(key: string): Promise<void> {

@@ -4,7 +4,8 @@
 // closed, so a worker killed at any point loses nothing: its shard is redelivered (ack wait) and trained again.
 // Every worker also competes for the coordinator lease (coordinator.ts) and runs that role while it holds it.
 //
-//   round r:  worker w:  sub/r/w (blob) + sub.r.w (key)  ->  coordinator: params/(r+1)-id, round = r+1 (with closed r)
+//   round r:  worker w:  sub.r.w (one KV value; over max_payload: a header naming blob sub/r/w)
+//             ->  coordinator: params/(r+1)-id, round = r+1 (with closed r)
 //             worker w:  sees round > r; in closed.r's contributors? adopt params/(r+1) : resubmit in round r+1
 
 import { hostname } from 'node:os';
@@ -16,7 +17,7 @@ import { decodeParams, diffParams, encodeSubmission, sliceColumns } from './code
 import { Coordinator, type ClusterReport } from './coordinator.js';
 import type { JobSpec, SetupOptions, ShardRef } from './job.js';
 import { makeTrainer, shardBlob, shardColumns } from './job.js';
-import { HEARTBEAT_TTL_S, JobStore, type JsMsg } from './nats.js';
+import { HEARTBEAT_TTL_S, JobStore, type JsMsg, type Wake } from './nats.js';
 
 export interface RoundRecord {
   r: number;
@@ -38,6 +39,24 @@ export interface ClosedRecord {
   bytes: number;
   seconds: number;
   at: number;
+  /** When the round's last submission arrived (its sub.<r>.<worker> record's time). */
+  lastSubAt?: number;
+  /** Milliseconds of the close: noticing the last submission, reading the submissions, merging, writing the base. */
+  phases?: { detect: number; read: number; merge: number; write: number };
+}
+
+/**
+ * Where a worker's sync seconds go (totals): diff and encode its replica, upload it, wait for the other workers'
+ * submissions (barrier: until the round's last one arrived), wait for the close after that (the coordinator's
+ * work and both polling delays), load the new base (adopt), and record progress (book).
+ */
+export interface SyncParts {
+  encode: number;
+  upload: number;
+  barrier: number;
+  close: number;
+  adopt: number;
+  book: number;
 }
 
 export interface WorkerStats {
@@ -50,6 +69,7 @@ export interface WorkerStats {
   syncSeconds: number;
   syncs: number;
   bytesUp: number;
+  syncParts?: SyncParts;
   at: number;
 }
 
@@ -68,6 +88,9 @@ export interface WorkerOptions {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** How often a worker waiting for its round to close looks at the round record; the close's hint wakes it at once. */
+const ROUND_POLL_MS = 50;
 
 export function workerId(): string {
   return `${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9_-]/g, '_');
@@ -94,12 +117,14 @@ export class ClusterWorker {
   private shardDone = 0;
   private shardRows = 0;
   private attempts: Record<string, number> = {};
+  /** Hints of closed rounds (a poll every ROUND_POLL_MS covers a lost one). */
+  private roundHints: Wake | null = null;
 
   constructor(
     private readonly store: JobStore,
     private readonly opts: WorkerOptions,
   ) {
-    this.stats = { worker: this.id, host: hostname(), pid: process.pid, rows: 0, shards: 0, trainSeconds: 0, syncSeconds: 0, syncs: 0, bytesUp: 0, at: Date.now() };
+    this.stats = { worker: this.id, host: hostname(), pid: process.pid, rows: 0, shards: 0, trainSeconds: 0, syncSeconds: 0, syncs: 0, bytesUp: 0, syncParts: { encode: 0, upload: 0, barrier: 0, close: 0, adopt: 0, book: 0 }, at: Date.now() };
     this.coordinator = new Coordinator(store, this.id, opts.setup, (l) => this.log(l));
   }
 
@@ -115,6 +140,7 @@ export class ClusterWorker {
       void this.store.putOnce(`w.${this.id}`, { ...this.stats, shard: this.currentShard, shardDone: this.shardDone, shardRows: this.shardRows, at: Date.now() }).catch(() => undefined);
     };
     this.timers.push(setInterval(beat, hbEvery));
+    this.roundHints = this.store.wakeOn('round');
     this.coordinator.start();
     try {
       const { spec, config } = await this.waitForJob();
@@ -127,6 +153,7 @@ export class ClusterWorker {
     } finally {
       this.stopping = true;
       for (const t of this.timers) clearInterval(t);
+      this.roundHints?.close();
       await this.coordinator.stop();
       await this.store.deleteKey(`w.${this.id}`).catch(() => undefined);
       await this.trainer?.dispose();
@@ -272,28 +299,56 @@ export class ClusterWorker {
   private async sync(): Promise<void> {
     if (this.pendingRows === 0) return;
     const t0 = performance.now();
-    const bytes = encodeSubmission({ worker: this.id, base: this.baseKey ?? null, rows: this.pendingRows, shards: this.pendingShards, tensors: diffParams(this.params, this.base) });
+    const parts = this.stats.syncParts as SyncParts;
+    const content = { worker: this.id, base: this.baseKey ?? null, rows: this.pendingRows, shards: this.pendingShards, tensors: diffParams(this.params, this.base) };
+    let t = performance.now();
+    parts.encode += (t - t0) / 1000;
     for (;;) {
       const round = await this.round();
       const r = round.r;
-      await this.store.putBlob(`sub/${r}/${this.id}`, bytes);
-      await this.store.putJson(`sub.${r}.${this.id}`, { rows: this.pendingRows, bytes: bytes.length, at: Date.now() });
-      this.stats.bytesUp += bytes.length;
+      // One KV value (one round trip; the coordinator reads it in one), or, over a message's size, an object-store
+      // blob named by a small header in that value.
+      const submittedAt = Date.now();
+      const e0 = performance.now();
+      let value = encodeSubmission({ ...content, at: submittedAt });
+      const bytes = value.length;
+      const e1 = performance.now();
+      parts.encode += (e1 - e0) / 1000;
+      parts.upload += (e0 - t) / 1000;
+      t = e1;
+      if (value.length > this.store.maxValueBytes) {
+        const blob = `sub/${r}/${this.id}`;
+        await this.store.putBlob(blob, value);
+        value = encodeSubmission({ ...content, tensors: null, at: submittedAt, blob });
+      }
+      await this.store.putBytes(`sub.${r}.${this.id}`, value);
+      this.store.notify('sub');
+      this.stats.bytesUp += bytes;
+      const up = performance.now();
+      parts.upload += (up - t) / 1000;
       let next: RoundRecord;
       for (;;) {
         await this.coordinator.failure();
         next = await this.round();
         if (next.r > r) break;
-        await sleep(10);
+        await (this.roundHints as Wake).wait(ROUND_POLL_MS);
       }
       let closed: ClosedRecord | null = next.closed?.r === r ? next.closed : null;
       while (closed === null) {
         closed = (await this.store.getJson<ClosedRecord>(`closed.${r}`))?.value ?? null;
         if (closed === null) await sleep(20); // written right after the round record (or by the next coordinator)
       }
+      t = performance.now();
+      // Waiting for the others' submissions vs. for the close after the last one (wall clocks: one machine here).
+      const barrier = Math.min((t - up) / 1000, Math.max(0, ((closed.lastSubAt ?? submittedAt) - submittedAt) / 1000));
+      parts.barrier += barrier;
+      parts.close += (t - up) / 1000 - barrier;
       if (closed.contributors.includes(this.id)) {
         // The average of round r is the base of round r + 1 (rounds closed since then hold no rows of ours).
         await this.adopt(next);
+        const a = performance.now();
+        parts.adopt += (a - t) / 1000;
+        t = a;
         break;
       }
     }
@@ -305,14 +360,17 @@ export class ClusterWorker {
     this.pendingRows = 0;
     this.pendingShards = {};
     this.stats.syncs++;
-    this.stats.syncSeconds += (performance.now() - t0) / 1000;
+    const end = performance.now();
+    parts.book += (end - t) / 1000;
+    this.stats.syncSeconds += (end - t0) / 1000;
     await this.store.putJson(`stats.${this.id}`, { ...this.stats, at: Date.now() });
   }
 
   /** No shard to take: tell the open round this worker has nothing to add, so it need not wait for us. */
   private async idleSubmit(): Promise<void> {
     const round = await this.round();
-    if ((await this.store.getJson(`sub.${round.r}.${this.id}`)) !== null) return;
-    await this.store.putJson(`sub.${round.r}.${this.id}`, { rows: 0, bytes: 0, at: Date.now() });
+    if ((await this.store.getBytes(`sub.${round.r}.${this.id}`)) !== null) return;
+    await this.store.putBytes(`sub.${round.r}.${this.id}`, encodeSubmission({ worker: this.id, base: null, rows: 0, shards: {}, tensors: null, at: Date.now() }));
+    this.store.notify('sub');
   }
 }

@@ -88,6 +88,10 @@ test('submission and shard blobs round-trip; a slice view reads the same rows', 
   assert.equal(back.rows, 7);
   assert.deepEqual(back.shards, { s: 7 });
   assert.deepEqual(back.tensors?.map((t) => [...t.values]), s.tensors?.map((t) => [...t.values]));
+  assert.equal(back.at, undefined);
+  assert.equal(back.blob, undefined);
+  const head = decodeSubmission(encodeSubmission({ ...s, tensors: null, at: 1234, blob: 'sub/3/w1' }));
+  assert.deepEqual([head.at, head.blob, head.rows, head.tensors], [1234, 'sub/3/w1', 7, null]);
 
   const ds: Columns = {
     rows: 4,
