@@ -195,7 +195,7 @@ try {
       loads.push(loadavg()[0]);
       const ph = leg.roundPhasesMs;
       console.log(
- `seed ${seed}: ${W} workers: test AUC ${leg.auc.toFixed(4)} (${signed(leg.aucGap)}; ${signed(leg.aucGapLargeBatch)} vs batch ${W * B}), ${leg.rowsPerSecPerWorker.toFixed(0)} rows/s per worker, ` +
+ `seed ${seed}: ${W} workers: test AUC ${leg.auc.toFixed(4)} (${signed(leg.aucGap)}${Number.isNaN(leg.aucGapLargeBatch) ? '' : `; ${signed(leg.aucGapLargeBatch)} vs batch ${W * B}`}), ${leg.rowsPerSecPerWorker.toFixed(0)} rows/s per worker, ` +
           `train ${leg.trainSecondsPerWorker.toFixed(1)} s + sync ${leg.syncSecondsPerWorker.toFixed(1)} s per worker, ${(1000 * leg.syncSecondsPerRound).toFixed(0)} ms and ${(leg.bytesUpPerRound / 1e3).toFixed(0)} kB per sync ` +
           `(${PARTS.map((k) => `${k} ${(1000 * parts[k]).toFixed(0)}`).join(', ')} ms; close: ${ph ? `detect ${ph.detect.toFixed(0)}, read ${ph.read.toFixed(0)}, merge ${ph.merge.toFixed(0)}, write ${ph.write.toFixed(0)} ms` : '-'}), ${leg.rounds} rounds, ${wall.toFixed(1)} s wall`,
       );

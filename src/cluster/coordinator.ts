@@ -236,7 +236,7 @@ export class Coordinator {
     const t = await this.model();
     const ps = t.model.parameters();
     // null: the seeded initial weights, which every worker's model starts from (the eval model has not trained).
-    this.global = round.params === null ? (this.init as Float32Array[]).map((a) => new Float32Array(a)) : decodeParams(await this.store.getBlob(round.params), ps);
+    this.global = round.params === null ? (this.init as Float32Array[]).map((a) => new Float32Array(a)) : decodeParams(await this.store.getSnapshot(round.params), ps);
     this.globalKey = round.params;
     return this.global;
   }
@@ -287,7 +287,7 @@ export class Coordinator {
     for (const sub of subs) {
       if (sub.base === round.params || bases.has(sub.base)) continue;
       const ps = (await this.model()).model.parameters();
-      bases.set(sub.base, sub.base === null ? (this.init as Float32Array[]) : decodeParams(await this.store.getBlob(sub.base), ps));
+      bases.set(sub.base, sub.base === null ? (this.init as Float32Array[]) : decodeParams(await this.store.getSnapshot(sub.base), ps));
     }
     const tBases = performance.now();
     const stats = averageInto(global, subs, (this.spec as JobSpec).merge, baseOf);
@@ -295,9 +295,8 @@ export class Coordinator {
     let params = round.params;
     if (stats.contributors > 0) {
       // A name of its own: a coordinator that lost the lease mid-round cannot overwrite the winner's snapshot.
-      params = `params/${round.r + 1}-${this.id}`;
       const ps = (await this.model()).model.parameters();
-      await this.store.putBlob(params, encodeParams(ps.map((p, i) => ({ ...p, data: global[i] }))));
+      params = await this.store.putSnapshot(`${round.r + 1}-${this.id}`, encodeParams(ps.map((p, i) => ({ ...p, data: global[i] }))));
     }
     const rows = subs.reduce((a, s) => a + s.rows, 0);
     const tWrite = performance.now();
@@ -308,7 +307,7 @@ export class Coordinator {
     const next: RoundRecord = { r: round.r + 1, params, at: Date.now(), closedRounds: round.closedRounds + (stats.contributors > 0 ? 1 : 0), closed, kept };
     const won = this.isLeader && ((await this.store.casJson('round', next, cur.revision)) !== null || (await this.wroteRound(next)));
     if (!won) {
-      if (params !== round.params && params !== null) await this.store.deleteBlob(params);
+      if (params !== round.params && params !== null) await this.store.deleteSnapshot(params);
       return;
     }
     this.store.notify('round');
@@ -318,7 +317,7 @@ export class Coordinator {
     if (stats.contributors > 0) await this.store.putJson('lastSync', { round: round.r, workers: stats.contributors, rows, bytes, rowsChanged: stats.rowsChanged, seconds: closed.seconds, at: Date.now() });
     await Promise.all([...[...submitted].map((w) => this.store.deleteKey(`sub.${round.r}.${w}`)), ...blobs.map((b) => this.store.deleteBlob(b))]);
     // Bases of workers that missed a few rounds stay available for a while.
-    await Promise.all(drop.map((d) => this.store.deleteBlob(d)));
+    await Promise.all(drop.map((d) => this.store.deleteSnapshot(d)));
   }
 
   /**

@@ -197,6 +197,31 @@ export class JobStore {
     return this.valueLimit ?? (this.nc.info?.max_payload ?? 1024 * 1024) - 16 * 1024;
   }
 
+  /**
+   * A parameter snapshot (the base of a round): one KV value `params.<id>` when it fits in a message (one round trip
+   * to write, one to read), else the object-store blob `params/<id>`. Returns the name round records carry.
+   */
+  async putSnapshot(id: string, bytes: Uint8Array): Promise<string> {
+    if (bytes.length <= this.maxValueBytes) {
+      await this.putBytes(`params.${id}`, bytes);
+      return `params.${id}`;
+    }
+    await this.putBlob(`params/${id}`, bytes);
+    return `params/${id}`;
+  }
+
+  async getSnapshot(name: string): Promise<Uint8Array> {
+    if (!name.startsWith('params.')) return this.getBlob(name);
+    const b = await this.getBytes(name);
+    if (b === null) throw new IoError(`cluster job ${this.job}: parameter snapshot ${name} is missing`);
+    return b;
+  }
+
+  async deleteSnapshot(name: string): Promise<void> {
+    if (name.startsWith('params.')) await this.deleteKey(name).catch(() => undefined);
+    else await this.deleteBlob(name);
+  }
+
   async putJson(key: string, value: unknown): Promise<number> {
     return retry(`put ${key}`, () => this.kv.put(key, JSON.stringify(value)));
   }

@@ -5,8 +5,8 @@
 // Every worker also competes for the coordinator lease (coordinator.ts) and runs that role while it holds it.
 //
 //   round r:  worker w:  sub.r.w (one KV value; over max_payload: a header naming blob sub/r/w)
-//             ->  coordinator: params/(r+1)-id, round = r+1 (with closed r)
-//             worker w:  sees round > r; in closed.r's contributors? adopt params/(r+1) : resubmit in round r+1
+//             ->  coordinator: params.(r+1)-id (KV value; over max_payload: blob params/(r+1)-id), round = r+1 (with closed r)
+//             worker w:  sees round > r; in closed.r's contributors? adopt params.(r+1) : resubmit in round r+1
 
 import { hostname } from 'node:os';
 import { ConfigError } from '../core/errors.js';
@@ -184,7 +184,7 @@ export class ClusterWorker {
     if (this.baseKey === round.params && this.base.length > 0) return;
     const ps = this.params;
     if (round.params !== null) {
-      const arrays = decodeParams(await this.store.getBlob(round.params), ps);
+      const arrays = decodeParams(await this.store.getSnapshot(round.params), ps);
       ps.forEach((p, i) => p.data.set(arrays[i]));
     }
     this.base = copyParams(ps);
