@@ -181,11 +181,16 @@ export class JobStore {
     return { value: e.json<T>(), revision: e.revision };
   }
 
-  /** A binary KV value (null: absent or deleted). */
+  /**
+   * A binary KV value (null: absent or deleted), read from the stream leader like the key lists: the KV client's
+   * get is a direct get that any replica answers, and on a 3-server cluster a replica a moment behind answered
+   * "missing" for a snapshot the round record already named (seen in the kill -9 test).
+   */
   async getBytes(key: string): Promise<Uint8Array | null> {
-    const e = await retry(`get ${key}`, () => this.kv.get(key));
-    if (e === null || e.operation !== 'PUT' || e.length === 0) return null;
-    return e.value;
+    const m = await retry(`get ${key}`, () => this.jsm.streams.getMessage(`KV_${this.names.kv}`, { last_by_subj: `$KV.${this.names.kv}.${key}` }));
+    // A delete or purge leaves a marker without data (KV-Operation header).
+    if (m === null || m.data.length === 0 || (m.header?.get('KV-Operation') ?? '') !== '') return null;
+    return m.data;
   }
 
   async putBytes(key: string, value: Uint8Array): Promise<number> {
@@ -212,7 +217,13 @@ export class JobStore {
 
   async getSnapshot(name: string): Promise<Uint8Array> {
     if (!name.startsWith('params.')) return this.getBlob(name);
-    const b = await this.getBytes(name);
+    // Written (and acknowledged by a majority) before the round record that names it: absent only for a moment
+    // around a leader change, so retried like one.
+    const b = await retry(`get ${name}`, async () => {
+      const got = await this.getBytes(name);
+      if (got === null) throw new TransientError(`parameter snapshot ${name} not found`);
+      return got;
+    }).catch(() => null);
     if (b === null) throw new IoError(`cluster job ${this.job}: parameter snapshot ${name} is missing`);
     return b;
   }
