@@ -20,6 +20,7 @@ import type { Fusion } from '../nn/embedding-bag.js';
 import { FUSIONS } from '../nn/embedding-bag.js';
 import type { SparseOptimizerKind } from '../nn/optim/config.js';
 import type { DataOptions, ModelOptions, RunData } from '../experiment/pipeline.js';
+import { PLAN_SAMPLE_ROWS } from '../data/plan-sample.js';
 import { AUTO_MEMORY_BYTES, countedRows, DEFAULT_SHUFFLE_BUFFER, inputName } from '../experiment/pipeline.js';
 import { TRAINING_DEFAULTS } from '../experiment/defaults.js';
 import { readFieldOverrides } from '../experiment/field-overrides.js';
@@ -182,6 +183,7 @@ export interface RawDataFlags {
   valid?: string[];
   test?: string[];
   shuffleBuffer?: string;
+  planSample?: string;
   dataMode?: string;
   format?: string;
   schema?: string;
@@ -197,6 +199,7 @@ export function addDataOptions(cmd: Command, opts: { train: boolean } = { train:
     cmd
       .option('--train <files...>', 'training data: files, globs (\'day_*.gz\') or folders of parts, read in order (gzip is detected)')
       .option('--shuffle-buffer <rows>', `streamed training: rows the shuffle draws from (about twice as many are held in memory) (default: ${DEFAULT_SHUFFLE_BUFFER})`)
+      .option('--plan-sample <rows>', `streamed hashed tables with --block-bits/--memory-budget: plan on the first rows (no counting pass) (default: ${PLAN_SAMPLE_ROWS})`)
       .addOption(new Option('--data-mode <mode>', `hold the rows in memory, or stream them from the files each epoch (auto: memory up to ${AUTO_MEMORY_BYTES / 2 ** 20} MiB of input)`).choices(['auto', 'memory', 'stream']).default('auto'));
   }
   return cmd
@@ -233,6 +236,7 @@ export function parseDataFlags(f: RawDataFlags): DataOptions {
     test: f.test,
     dataMode: f.dataMode === undefined ? undefined : parseChoice('--data-mode', f.dataMode, ['auto', 'memory', 'stream'] as const),
     shuffleBuffer: f.shuffleBuffer === undefined ? undefined : parseIntOpt('--shuffle-buffer', f.shuffleBuffer, 1),
+    planSampleRows: f.planSample === undefined ? undefined : parseIntOpt('--plan-sample', f.planSample, 2),
     schema: f.schema,
     onError: f.onError === 'skip' ? 'skip' : 'fail',
     numeric: f.numeric as DataOptions['numeric'],

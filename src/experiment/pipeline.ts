@@ -990,7 +990,9 @@ async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions)
           ...(data.train.mode === 'stream' ? { shuffleBuffer: data.options.shuffleBuffer ?? DEFAULT_SHUFFLE_BUFFER } : {}),
           files: data.train.files.length,
           distinctEstimated: data.distinctEstimated,
-          ...(data.planCounts.from === 'sample' ? { planCounts: data.planCounts, rowsFrom: 'first epoch' as const } : {}),
+          // (Continued training keeps the model's tables: no plan was made on this data.)
+          ...(data.planCounts.from === 'sample' && init === undefined ? { planCounts: data.planCounts } : {}),
+          ...(data.planCounts.from === 'sample' ? { rowsFrom: 'first epoch' as const } : {}),
           ...(data.options.weightColumn !== undefined ? { weightColumn: data.options.weightColumn } : {}),
         },
       },
