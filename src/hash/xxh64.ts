@@ -275,3 +275,97 @@ export class BatchHasher {
     return p;
   }
 }
+
+/**
+ * XXH64 fed in pieces (files too large for one buffer): the same hash as xxh64Bytes over the pieces joined, for any
+ * way of cutting them and any total length below 2^53 bytes.
+ *
+ * @example
+ *   const h = new Xxh64Stream(0);
+ *   h.update(a); h.update(b);
+ *   const out = new Uint32Array(2);
+ *   h.digest(out, 0); // = xxh64Bytes(a ++ b, …, 0, out, 0)
+ */
+export class Xxh64Stream {
+  private readonly acc = new Int32Array(8);
+  private readonly tail = new Uint8Array(32);
+  private tailLen = 0;
+  private total = 0;
+
+  constructor(private readonly seed = 0) {
+    // v1 = seed + P1 + P2, v2 = seed + P2, v3 = seed, v4 = seed − P1, as in stripes()
+    const sLo = seed | 0;
+    const p12Lo = (P1_LO + P2_LO) | 0;
+    const p12Hi = (P1_HI + P2_HI + ((p12Lo >>> 0) < (P1_LO >>> 0) ? 1 : 0)) | 0;
+    const a = this.acc;
+    a[0] = (sLo + p12Lo) | 0;
+    a[1] = (p12Hi + ((a[0] >>> 0) < (p12Lo >>> 0) ? 1 : 0)) | 0;
+    a[2] = (sLo + P2_LO) | 0;
+    a[3] = (P2_HI + ((a[2] >>> 0) < (P2_LO >>> 0) ? 1 : 0)) | 0;
+    a[4] = sLo;
+    a[5] = 0;
+    const nP1Lo = (~P1_LO + 1) | 0;
+    a[6] = (sLo + nP1Lo) | 0;
+    a[7] = (~P1_HI + ((a[6] >>> 0) < (nP1Lo >>> 0) ? 1 : 0)) | 0;
+  }
+
+  private stripe(buf: Uint8Array, p: number): void {
+    const a = this.acc;
+    for (let j = 0; j < 8; j += 2) {
+      round64(a[j], a[j + 1], read32(buf, p), read32(buf, p + 4));
+      a[j] = R[0];
+      a[j + 1] = R[1];
+      p += 8;
+    }
+  }
+
+  /** Hash bytes[start, end) next. */
+  update(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    this.total += end - start;
+    let p = start;
+    if (this.tailLen > 0) {
+      const n = Math.min(32 - this.tailLen, end - p);
+      this.tail.set(bytes.subarray(p, p + n), this.tailLen);
+      this.tailLen += n;
+      p += n;
+      if (this.tailLen < 32) return;
+      this.stripe(this.tail, 0);
+      this.tailLen = 0;
+    }
+    for (; p + 32 <= end; p += 32) this.stripe(bytes, p);
+    this.tail.set(bytes.subarray(p, end), 0);
+    this.tailLen = end - p;
+  }
+
+  /** The hash of everything given so far: out[2·outIndex] low 32 bits, out[2·outIndex + 1] high. */
+  digest(out: HashIds, outIndex: number): void {
+    let hLo: number;
+    let hHi: number;
+    if (this.total >= 32) {
+      const a = this.acc;
+      const rot = (lo: number, hi: number, r: number): [number, number] => [(lo << r) | (hi >>> (32 - r)), (hi << r) | (lo >>> (32 - r))];
+      hLo = 0;
+      hHi = 0;
+      const parts = [rot(a[0], a[1], 1), rot(a[2], a[3], 7), rot(a[4], a[5], 12), rot(a[6], a[7], 18)];
+      for (const [lo, hi] of parts) {
+        const sum = (hLo + lo) | 0;
+        hHi = (hHi + hi + ((sum >>> 0) < (hLo >>> 0) ? 1 : 0)) | 0;
+        hLo = sum;
+      }
+      for (let j = 0; j < 8; j += 2) {
+        mergeRound(hLo, hHi, a[j], a[j + 1]);
+        hLo = R[0];
+        hHi = R[1];
+      }
+    } else {
+      hLo = ((this.seed | 0) + P5_LO) | 0;
+      hHi = (P5_HI + ((hLo >>> 0) < (P5_LO >>> 0) ? 1 : 0)) | 0;
+    }
+    // h += total length (64-bit)
+    const lenLo = this.total % 2 ** 32 | 0;
+    const lenHi = Math.floor(this.total / 2 ** 32) | 0;
+    const lo = (hLo + lenLo) | 0;
+    hHi = (hHi + lenHi + ((lo >>> 0) < (hLo >>> 0) ? 1 : 0)) | 0;
+    finish(this.tail, 0, this.tailLen, lo, hHi, out, outIndex);
+  }
+}

@@ -116,10 +116,22 @@ function makeCrcTable(): Uint32Array {
 
 /** CRC-32 (IEEE 802.3, the zlib/PNG polynomial). crc32("123456789") = 0xcbf43926. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  return crc32Final(crc32Update(CRC32_INIT, bytes, start, end));
+}
+
+/** A running CRC-32 before any byte (crc32Update it piece by piece, then crc32Final). */
+export const CRC32_INIT = 0xffffffff;
+
+/** Feed bytes[start, end) to a running CRC-32. */
+export function crc32Update(crc: number, bytes: Uint8Array, start = 0, end = bytes.length): number {
   const t = crcTable ?? (crcTable = makeCrcTable());
-  let c = 0xffffffff;
+  let c = crc;
   for (let i = start; i < end; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return c;
+}
+
+export function crc32Final(crc: number): number {
+  return (crc ^ 0xffffffff) >>> 0;
 }
 
 // ---------------------------------------------------------------- float16
@@ -171,8 +183,22 @@ function corrupt(source: string, reason: string): CheckpointError {
   return new CheckpointError('checkpoint.corrupt', `${source}: not a valid bhembed model file: ${reason}`, { file: source, reason });
 }
 
-/** Serialize a model to bytes. Tensors keep their order; names must be unique. */
-export function encodeModelFile(model: unknown, meta: Record<string, unknown>, tensors: NamedTensor[], opts: EncodeOptions = {}): Uint8Array {
+/** Bytes of the pieces files are written and read in (Buffers stop at 2-4 GiB; tables may be larger). */
+export const MODEL_FILE_PIECE_BYTES = 64 * 2 ** 20;
+
+/** Where everything of a model file goes: its first bytes (magic, version, header, padding), tensor offsets, size. */
+export interface ModelFileLayout {
+  /** Bytes [0, dataStart): magic, version, header length, header JSON, zero padding. */
+  prefix: Uint8Array;
+  entries: TensorEntry[];
+  /** Bytes of the data section (tensors and their padding). */
+  dataBytes: number;
+  /** File size: prefix + data + 4 (CRC-32). */
+  total: number;
+}
+
+/** Check the tensors and lay the file out (no tensor bytes yet). Tensors keep their order; names must be unique. */
+export function modelFileLayout(model: unknown, meta: Record<string, unknown>, tensors: NamedTensor[], opts: EncodeOptions = {}): ModelFileLayout {
   const fileDtype = opts.dtype ?? 'float32';
   const entries: TensorEntry[] = [];
   const seen = new Set<string>();
@@ -199,32 +225,99 @@ export function encodeModelFile(model: unknown, meta: Record<string, unknown>, t
   };
   const headerBytes = new TextEncoder().encode(JSON.stringify(header));
   const dataStart = align8(12 + headerBytes.length);
-  const total = dataStart + offset + 4;
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  out.set(new TextEncoder().encode(MODEL_FILE_MAGIC), 0);
+  const prefix = new Uint8Array(dataStart);
+  const dv = new DataView(prefix.buffer);
+  prefix.set(new TextEncoder().encode(MODEL_FILE_MAGIC), 0);
   dv.setUint32(4, MODEL_FILE_VERSION, true);
   dv.setUint32(8, headerBytes.length, true);
-  out.set(headerBytes, 12);
-  tensors.forEach((t, i) => {
-    const base = dataStart + entries[i].offset;
-    if (entries[i].dtype === 'float32') for (let j = 0; j < t.data.length; j++) dv.setFloat32(base + 4 * j, t.data[j], true);
-    else for (let j = 0; j < t.data.length; j++) dv.setUint16(base + 2 * j, toHalf(t.data[j]), true);
-  });
-  dv.setUint32(total - 4, crc32(out, 0, total - 4), true);
+  prefix.set(headerBytes, 12);
+  return { prefix, entries, dataBytes: offset, total: dataStart + offset + 4 };
+}
+
+/**
+ * The data section in pieces of at most pieceBytes (a multiple of 8), in file order, padding included. Each piece is
+ * a view of one reused buffer: use it before asking for the next.
+ */
+export function* modelFileData(tensors: NamedTensor[], layout: ModelFileLayout, pieceBytes = MODEL_FILE_PIECE_BYTES): Generator<Uint8Array> {
+  if (!(Number.isInteger(pieceBytes) && pieceBytes >= 8 && pieceBytes % 8 === 0)) throw new RangeError(`pieceBytes must be a positive multiple of 8, got ${pieceBytes}`);
+  const cap = Math.min(pieceBytes, Math.max(8, layout.dataBytes));
+  const buf = new Uint8Array(cap);
+  const dv = new DataView(buf.buffer);
+  let pos = 0;
+  let fill = 0;
+  const pad = function* (to: number): Generator<Uint8Array> {
+    while (pos < to) {
+      const n = Math.min(to - pos, cap - fill);
+      buf.fill(0, fill, fill + n);
+      fill += n;
+      pos += n;
+      if (fill === cap) {
+        yield buf;
+        fill = 0;
+      }
+    }
+  };
+  for (let i = 0; i < tensors.length; i++) {
+    const e = layout.entries[i];
+    yield* pad(e.offset);
+    const data = tensors[i].data;
+    const w = e.dtype === 'float16' ? 2 : 4;
+    for (let j = 0; j < data.length; ) {
+      const n = Math.min((cap - fill) / w, data.length - j);
+      if (w === 4) for (let k = 0; k < n; k++) dv.setFloat32(fill + 4 * k, data[j + k], true);
+      else for (let k = 0; k < n; k++) dv.setUint16(fill + 2 * k, toHalf(data[j + k]), true);
+      fill += n * w;
+      pos += n * w;
+      j += n;
+      if (fill === cap) {
+        yield buf;
+        fill = 0;
+      }
+    }
+  }
+  yield* pad(layout.dataBytes);
+  if (fill > 0) yield buf.subarray(0, fill);
+}
+
+/** Serialize a model to bytes (one buffer: files use model-file.ts's pieces). Tensors keep their order; names must be unique. */
+export function encodeModelFile(model: unknown, meta: Record<string, unknown>, tensors: NamedTensor[], opts: EncodeOptions = {}): Uint8Array {
+  const layout = modelFileLayout(model, meta, tensors, opts);
+  const out = new Uint8Array(layout.total);
+  out.set(layout.prefix, 0);
+  let at = layout.prefix.length;
+  for (const piece of modelFileData(tensors, layout)) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  new DataView(out.buffer).setUint32(layout.total - 4, crc32(out, 0, layout.total - 4), true);
   return out;
 }
 
-/** Parse and verify bytes written by encodeModelFile. `source` names the file in error messages. */
-export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFileContents {
-  if (bytes.length < 16) throw corrupt(source, `file is ${bytes.length} bytes, too short (truncated?)`);
-  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
+/** What the first bytes of a model file say, checked against its size: the header, where data starts, its size. */
+export interface ModelFilePrefix {
+  version: number;
+  header: ModelFileHeader;
+  dataStart: number;
+}
+
+/** Bytes of the first part of a file that parseModelPrefix needs: 12, then 12 + the header length it reads there. */
+export function modelPrefixBytes(first12: Uint8Array): number {
+  return first12.length < 12 ? 12 : 12 + new DataView(first12.buffer, first12.byteOffset, 12).getUint32(8, true);
+}
+
+/**
+ * Check magic, version, header and directory of a model file of `fileBytes` bytes from its first bytes `head`
+ * (at least modelPrefixBytes of them, or the whole file if shorter). Every failure is a CheckpointError naming source.
+ */
+export function parseModelPrefix(head: Uint8Array, fileBytes: number, source: string): ModelFilePrefix {
+  if (fileBytes < 16) throw corrupt(source, `file is ${fileBytes} bytes, too short (truncated?)`);
+  const magic = new TextDecoder().decode(head.subarray(0, 4));
   if (magic !== MODEL_FILE_MAGIC) {
     // A data file given where the model goes (`eval data.gz model.bhm`) showed its raw bytes: name what it is.
-    const what = bytes[0] === 0x1f && bytes[1] === 0x8b ? 'this is gzip data (a compressed data file?), not a model file' : null;
+    const what = head[0] === 0x1f && head[1] === 0x8b ? 'this is gzip data (a compressed data file?), not a model file' : null;
     throw corrupt(source, what ?? `wrong magic '${JSON.stringify(magic).slice(1, -1)}' (expected '${MODEL_FILE_MAGIC}')`);
   }
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const version = dv.getUint32(4, true);
   if (version !== MODEL_FILE_VERSION) {
     throw new CheckpointError(
@@ -234,10 +327,10 @@ export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFil
     );
   }
   const headerLen = dv.getUint32(8, true);
-  if (12 + headerLen + 4 > bytes.length) throw corrupt(source, `header says ${headerLen} bytes but the file has ${bytes.length} (truncated)`);
+  if (12 + headerLen + 4 > fileBytes || head.length < 12 + headerLen) throw corrupt(source, `header says ${headerLen} bytes but the file has ${fileBytes} (truncated)`);
   let header: ModelFileHeader;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(12, 12 + headerLen))) as ModelFileHeader;
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(12, 12 + headerLen))) as ModelFileHeader;
   } catch {
     throw corrupt(source, 'header is not valid JSON (corrupt)');
   }
@@ -249,28 +342,51 @@ export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFil
   for (const e of header.tensors) {
     const width = e.dtype === 'float16' ? 2 : e.dtype === 'float32' ? 4 : 0;
     const count = Array.isArray(e.shape) ? e.shape.reduce((a, b) => a * b, 1) : NaN;
-    if (!width || !Number.isInteger(e.offset) || e.offset < 0 || e.bytes !== count * width) {
+    // (offsets a multiple of the value width: pieces of a multiple of 8 bytes never split a value)
+    if (!width || !Number.isInteger(e.offset) || e.offset < 0 || e.offset % width !== 0 || e.bytes !== count * width) {
       throw corrupt(source, `tensor '${String(e.name)}' has an invalid directory entry (corrupt)`);
     }
     dataEnd = Math.max(dataEnd, e.offset + e.bytes);
   }
   const expected = dataStart + align8(dataEnd) + 4;
-  if (bytes.length < expected) throw corrupt(source, `file is ${bytes.length} bytes, expected ${expected} (truncated)`);
-  if (bytes.length > expected) throw corrupt(source, `file is ${bytes.length} bytes, expected ${expected} (trailing data)`);
+  if (fileBytes < expected) throw corrupt(source, `file is ${fileBytes} bytes, expected ${expected} (truncated)`);
+  if (fileBytes > expected) throw corrupt(source, `file is ${fileBytes} bytes, expected ${expected} (trailing data)`);
+  return { version, header, dataStart };
+}
+
+/** Empty float32 tensors for a header's directory, filled by fillTensors piece by piece. */
+export function emptyTensors(header: ModelFileHeader): NamedTensor[] {
+  return header.tensors.map((e) => ({ name: e.name, shape: [...e.shape], data: new Float32Array(e.shape.reduce((a, b) => a * b, 1)) }));
+}
+
+/** Decode the data-section bytes [at, at + piece.length) (at and the length multiples of 8) into the tensors they hold. */
+export function fillTensors(header: ModelFileHeader, tensors: NamedTensor[], piece: Uint8Array, at: number): void {
+  const dv = new DataView(piece.buffer, piece.byteOffset, piece.byteLength);
+  const end = at + piece.length;
+  header.tensors.forEach((e, i) => {
+    const lo = Math.max(at, e.offset);
+    const hi = Math.min(end, e.offset + e.bytes);
+    if (lo >= hi) return;
+    const data = tensors[i].data;
+    if (e.dtype === 'float32') for (let p = lo; p < hi; p += 4) data[(p - e.offset) / 4] = dv.getFloat32(p - at, true);
+    else for (let p = lo; p < hi; p += 2) data[(p - e.offset) / 2] = fromHalf(dv.getUint16(p - at, true));
+  });
+}
+
+/** Parse and verify bytes written by encodeModelFile. `source` names the file in error messages. */
+export function decodeModelFile(bytes: Uint8Array, source = '<bytes>'): ModelFileContents {
+  const { version, header, dataStart } = parseModelPrefix(bytes, bytes.length, source);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stored = dv.getUint32(bytes.length - 4, true);
   const actual = crc32(bytes, 0, bytes.length - 4);
-  if (stored !== actual) {
-    throw corrupt(source, `checksum mismatch (stored ${hex8(stored)}, computed ${hex8(actual)}): the file is corrupt`);
-  }
-  const tensors: NamedTensor[] = header.tensors.map((e) => {
-    const count = e.shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(count);
-    const base = dataStart + e.offset;
-    if (e.dtype === 'float32') for (let j = 0; j < count; j++) data[j] = dv.getFloat32(base + 4 * j, true);
-    else for (let j = 0; j < count; j++) data[j] = fromHalf(dv.getUint16(base + 2 * j, true));
-    return { name: e.name, shape: [...e.shape], data };
-  });
+  if (stored !== actual) throw checksumMismatch(source, stored, actual);
+  const tensors = emptyTensors(header);
+  fillTensors(header, tensors, bytes.subarray(dataStart, bytes.length - 4), 0);
   return { version, createdAt: header.createdAt, model: header.model, meta: header.meta ?? {}, tensors };
+}
+
+export function checksumMismatch(source: string, stored: number, actual: number): CheckpointError {
+  return corrupt(source, `checksum mismatch (stored ${hex8(stored)}, computed ${hex8(actual)}): the file is corrupt`);
 }
 
 function hex8(n: number): string {

@@ -11,12 +11,12 @@
 //         16   payload: a .bhm container (model = normalized model config, meta = CheckpointHeader)
 //     16 + P   XXH64 (seed 0) of the payload: u32 low, u32 high
 
-import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { CheckpointError, IoError } from '../../core/errors.js';
-import { xxh64Bytes } from '../../hash/xxh64.js';
-import { decodeModelFile, encodeModelFile, MODEL_FILE_MAGIC, type NamedTensor } from '../../models/model-codec.js';
-import { writeFileAtomic } from '../../models/model-file.js';
+import { CheckpointError, IoError, isBhembedError } from '../../core/errors.js';
+import { xxh64Bytes, Xxh64Stream } from '../../hash/xxh64.js';
+import { decodeModelFile, emptyTensors, encodeModelFile, MODEL_FILE_MAGIC, MODEL_FILE_PIECE_BYTES, modelFileLayout, type NamedTensor } from '../../models/model-codec.js';
+import { readAt, readModelPieces, writeFileAtomicWith, writeModelPieces } from '../../models/model-file.js';
 
 export const CHECKPOINT_MAGIC = 'BHCK';
 export const CHECKPOINT_VERSION = 1;
@@ -84,21 +84,40 @@ export function encodeCheckpoint(model: unknown, header: CheckpointHeader, tenso
   return out;
 }
 
-/** Decode and verify; every failure is one CheckpointError naming `path` and the reason. */
-export function decodeCheckpoint(bytes: Uint8Array, path: string): CheckpointContents {
-  const fail = (why: string, code: 'checkpoint.corrupt' | 'checkpoint.version' = 'checkpoint.corrupt'): CheckpointError => new CheckpointError(code, `${path}: ${why}`, { file: path });
-  const magic = new TextDecoder().decode(bytes.subarray(0, 4));
-  if (bytes.length < 4 || magic !== CHECKPOINT_MAGIC) {
+type Fail = (why: string, code?: 'checkpoint.corrupt' | 'checkpoint.version') => CheckpointError;
+
+function failFor(path: string): Fail {
+  return (why, code = 'checkpoint.corrupt') => new CheckpointError(code, `${path}: ${why}`, { file: path });
+}
+
+/** Check the envelope from the file's first (up to 24) bytes and its size; returns the payload's length. */
+function checkEnvelope(head: Uint8Array, size: number, fail: Fail): number {
+  const magic = new TextDecoder().decode(head.subarray(0, 4));
+  if (size < 4 || magic !== CHECKPOINT_MAGIC) {
     if (magic === MODEL_FILE_MAGIC) throw fail('is a model file (.bhm), not a training checkpoint (give model files to --init-from)');
     throw fail('not a bhembed training checkpoint (no BHCK magic)');
   }
-  if (bytes.length < 24) throw fail(`truncated: ${bytes.length} bytes, shorter than a checkpoint's envelope`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (size < 24) throw fail(`truncated: ${size} bytes, shorter than a checkpoint's envelope`);
+  const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const version = dv.getUint32(4, true);
   if (version !== CHECKPOINT_VERSION) throw fail(`checkpoint format version ${version}, this bhembed reads version ${CHECKPOINT_VERSION}`, 'checkpoint.version');
   const len = dv.getUint32(8, true) + dv.getUint32(12, true) * 2 ** 32;
-  if (bytes.length < 16 + len + 8) throw fail(`truncated: ${bytes.length} bytes, the checkpoint says ${16 + len + 8}`);
-  if (bytes.length > 16 + len + 8) throw fail(`${bytes.length - (16 + len + 8)} bytes of trailing garbage after the checkpoint`);
+  if (size < 16 + len + 8) throw fail(`truncated: ${size} bytes, the checkpoint says ${16 + len + 8}`);
+  if (size > 16 + len + 8) throw fail(`${size - (16 + len + 8)} bytes of trailing garbage after the checkpoint`);
+  return len;
+}
+
+function contentsOf(path: string, inner: { model: unknown; meta: Record<string, unknown>; tensors: NamedTensor[] }, fail: Fail): CheckpointContents {
+  const header = revive(inner.meta) as CheckpointHeader;
+  if (header.format !== 'bhembed-checkpoint' || typeof header.runId !== 'string' || typeof header.trainer !== 'object') throw fail('not a bhembed training checkpoint (header)');
+  return { path, model: inner.model, header, tensors: inner.tensors };
+}
+
+/** Decode and verify; every failure is one CheckpointError naming `path` and the reason. */
+export function decodeCheckpoint(bytes: Uint8Array, path: string): CheckpointContents {
+  const fail = failFor(path);
+  const len = checkEnvelope(bytes, bytes.length, fail);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const [lo, hi] = hashOf(bytes, 16, 16 + len);
   if (dv.getUint32(16 + len, true) !== lo || dv.getUint32(20 + len, true) !== hi) throw fail('checksum mismatch (XXH64 of the payload): the file is corrupted');
   let inner;
@@ -107,22 +126,49 @@ export function decodeCheckpoint(bytes: Uint8Array, path: string): CheckpointCon
   } catch (e) {
     throw fail(`payload does not decode (${(e as Error).message})`);
   }
-  const header = revive(inner.meta) as CheckpointHeader;
-  if (header.format !== 'bhembed-checkpoint' || typeof header.runId !== 'string' || typeof header.trainer !== 'object') throw fail('not a bhembed training checkpoint (header)');
-  return { path, model: inner.model, header, tensors: inner.tensors };
+  return contentsOf(path, inner, fail);
 }
 
-/** Read and verify one checkpoint file. */
-export function readCheckpoint(path: string): CheckpointContents {
-  let bytes: Uint8Array;
+/**
+ * Read and verify one checkpoint file, of any size: positional reads in pieces of `pieceBytes`, one pass for the
+ * XXH64 of the payload (nothing is decoded from a damaged file), one to decode it.
+ */
+export function readCheckpoint(path: string, opts: { pieceBytes?: number } = {}): CheckpointContents {
+  const fail = failFor(path);
+  const pieceBytes = opts.pieceBytes ?? MODEL_FILE_PIECE_BYTES;
+  let fd = -1;
   try {
-    bytes = readFileSync(path);
+    fd = openSync(path, 'r');
+    const size = fstatSync(fd).size;
+    const len = checkEnvelope(readAt(fd, 0, Math.min(24, size)), size, fail);
+    const h = new Xxh64Stream(0);
+    const buf = new Uint8Array(Math.min(pieceBytes, Math.max(8, len)));
+    for (let at = 0; at < len; ) {
+      const piece = readAt(fd, 16 + at, Math.min(buf.length, len - at), buf);
+      if (piece.length === 0) throw fail('truncated while it was read');
+      h.update(piece);
+      at += piece.length;
+    }
+    const want = new Uint32Array(2);
+    h.digest(want, 0);
+    const tail = readAt(fd, 16 + len, 8);
+    const dv = new DataView(tail.buffer, tail.byteOffset, 8);
+    if (dv.getUint32(0, true) !== want[0] || dv.getUint32(4, true) !== want[1]) throw fail('checksum mismatch (XXH64 of the payload): the file is corrupted');
+    let inner;
+    try {
+      inner = readModelPieces(path, (p) => emptyTensors(p.header), { fd, base: 16, length: len, pieceBytes });
+    } catch (e) {
+      throw fail(`payload does not decode (${(e as Error).message})`);
+    }
+    return contentsOf(path, inner, fail);
   } catch (e) {
+    if (isBhembedError(e)) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new IoError(`${path}: checkpoint not found`, { file: path });
     throw new IoError(`${path}: cannot read checkpoint (${code ?? String(e)})`, { file: path });
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
-  return decodeCheckpoint(bytes, path);
 }
 
 /** The checkpoint files of a folder, newest (most rows) first. */
@@ -172,10 +218,37 @@ export function readLatestCheckpoint(dirOrFile: string): CheckpointContents {
  * Write a checkpoint into `dir` atomically (temp file, fsync, rename), then delete all but the newest
  * CHECKPOINTS_KEPT. Returns the file's path and size.
  */
-export function writeCheckpoint(dir: string, model: unknown, header: CheckpointHeader, tensors: NamedTensor[]): { path: string; bytes: number } {
+export function writeCheckpoint(dir: string, model: unknown, header: CheckpointHeader, tensors: NamedTensor[], opts: { pieceBytes?: number } = {}): { path: string; bytes: number } {
   const path = join(dir, `ckpt-${String(header.rows).padStart(12, '0')}.bhck`);
-  const bytes = encodeCheckpoint(model, header, tensors);
-  writeFileAtomic(path, bytes);
+  // In pieces (tables of any size): the envelope, the payload with its XXH64 computed as it goes, the hash.
+  const meta = JSON.parse(JSON.stringify(header, replacer)) as Record<string, unknown>;
+  const layout = modelFileLayout(model, meta, tensors, { dtype: 'float32' });
+  const len = layout.total;
+  const envelope = new Uint8Array(16);
+  const dv = new DataView(envelope.buffer);
+  envelope.set(new TextEncoder().encode(CHECKPOINT_MAGIC), 0);
+  dv.setUint32(4, CHECKPOINT_VERSION, true);
+  dv.setUint32(8, len >>> 0, true);
+  dv.setUint32(12, Math.floor(len / 2 ** 32), true);
+  writeFileAtomicWith(path, (append) => {
+    append(envelope);
+    const h = new Xxh64Stream(0);
+    writeModelPieces(
+      layout,
+      tensors,
+      (b) => {
+        h.update(b);
+        append(b);
+      },
+      opts.pieceBytes,
+    );
+    const out = new Uint32Array(2);
+    h.digest(out, 0);
+    const tail = new Uint8Array(8);
+    new DataView(tail.buffer).setUint32(0, out[0], true);
+    new DataView(tail.buffer).setUint32(4, out[1], true);
+    append(tail);
+  });
   // Older checkpoints, and temp files a killed writer left (writeFileAtomic names them .ckpt-….tmp).
   const stale = listCheckpoints(dir)
     .slice(CHECKPOINTS_KEPT)
@@ -188,5 +261,5 @@ export function writeCheckpoint(dir: string, model: unknown, header: CheckpointH
       /* already gone */
     }
   }
-  return { path, bytes: bytes.length };
+  return { path, bytes: 16 + len + 8 };
 }
