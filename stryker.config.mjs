@@ -7,9 +7,10 @@ export const FOLDERS = {
   hash: { mutate: ['src/hash/*.ts'], tests: ['dist/test/unit/hash/*.test.js'] },
   // src/embedding/ in two runs: the planner and the baseline indexers, then BH and the configs (whose tests include
   // binary-code.test.js's exhaustive loops, the slowest per mutant).
+  // The whole planner: planEmbeddings (water-filling, BH shapes, the equal-memory baselines), the hybrid split and QR.
   planner: {
-    mutate: ['src/embedding/{planner,qr}.ts'],
-    tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
+    mutate: ['src/embedding/{planner,hybrid-planner,qr}.ts'],
+    tests: ['dist/test/unit/embedding/{planner,hybrid,baselines}.test.js'],
   },
   // The plan's assembly (shapes to FieldPlans, the equal-memory baselines and their collision counts) and QR.
   // (The plan's assembly alone, quick: the run reported in TESTING.md.)
@@ -18,18 +19,21 @@ export const FOLDERS = {
     tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
   },
   baselines: { mutate: ['src/embedding/{hashing,double-hash,full,hybrid,registry}.ts'], tests: ['dist/test/unit/embedding/{indexer-edges,baselines,vectors,hybrid}.test.js'] },
-  // Without binary-code.test.js: its exhaustive loops over 2^20 codes, instrumented, outlast the dry run (5 min and more
-  // on the shared machine) and every mutant; its checks of S = 32/64 are run by hand (scripts/named-mutants.mjs).
-  bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{config,indexer-edges,vectors,baselines,planner,hybrid}.test.js'] },
-  metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/metrics.test.js'] },
+  // binary-code.test.js without its loops over 2^20 codes (binary-code-injective.test.js: instrumented, they outlast the
+  // dry run, 5 min and more on the shared machine, and every mutant).
+  bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{config,binary-code,indexer-edges,vectors,baselines,planner,hybrid}.test.js'] },
+  metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/{metrics,group-auc}.test.js'] },
   optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
   // The readers' hashing: the token helpers and caches, and each reader's categorical path.
   data: {
     mutate: ['src/data/tokens.ts'],
     tests: ['dist/test/unit/data/{tokens,token-fields,formats,criteo,fixtures,corrupt-values,avazu-header,csv-quoting,parquet}.test.js'],
   },
-  // The trainer's control flow: fit's epoch/batch loop, evaluation and early stopping.
-  trainer: { mutate: ['src/train/trainer.ts:268-357'], tests: ['dist/test/unit/train/{early-stopping,diverged,sparse-sync}.test.js'] },
+  // The trainer's control flow: fit's epoch/batch loop, evaluation, early stopping, checkpoints and resume (fit to sourceOf).
+  trainer: {
+    mutate: ['src/train/trainer.ts:314-478'],
+    tests: ['dist/test/unit/train/{early-stopping,diverged,resume-state,checkpoint-compat,sparse-sync}.test.js'],
+  },
 };
 
 const name = process.env.MUTATION_FOLDER ?? 'hash';

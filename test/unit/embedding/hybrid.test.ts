@@ -4,10 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { HOT_KEY_BYTES } from '../../../src/embedding/config.js';
+import { HOT_KEY_BYTES, bhBlockWidths, bhNumRows } from '../../../src/embedding/config.js';
+import type { BhStrategy } from '../../../src/embedding/config.js';
+import { ConfigError } from '../../../src/core/errors.js';
 import { HybridIndexer } from '../../../src/embedding/hybrid.js';
 import { HOT_OVER_MEAN, HOT_PER_BLOCK, planHybridField } from '../../../src/embedding/hybrid-planner.js';
-import { bhShapeWithin } from '../../../src/embedding/planner.js';
+import { PLAN_ROW_SLACK, bhShapeWithin } from '../../../src/embedding/planner.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { loadReference } from './reference-index.js';
 
@@ -119,4 +121,84 @@ test('the rule: h is hot while c_h ≥ min(M/(16K), 100·M/n_cold); a hot set th
     assert.ok(p.bytes <= B && p.bytes > B - per);
   }
   assert.ok(kept > 0 && dropped > 0, `both outcomes exercised: kept ${kept}, dropped ${dropped}`);
+});
+
+/** The BH shape the spec asks for in `rows` rows, by brute force over (S, t) with bhNumRows (S = minS, skip also longer). */
+function specShape(minS: number, rows: number, strategy: BhStrategy): { codeBits: number; blockBits: number; rows: number; blocks: number } {
+  const lo = Math.min(minS, Math.floor(rows / 2));
+  const all: Array<{ codeBits: number; blockBits: number; rows: number; blocks: number }> = [];
+  for (let S = lo; S <= (strategy === 'skip' ? 64 : lo); S++) {
+    for (let t = 1; t <= S; t++) {
+      const r = bhNumRows(S, t, strategy);
+      if (r <= rows) all.push({ codeBits: S, blockBits: Math.max(...bhBlockWidths(S, t, strategy)), rows: r, blocks: Math.ceil(S / t) });
+    }
+  }
+  const most = Math.max(...all.map((c) => c.rows));
+  const near = all.filter((c) => c.rows >= (1 - PLAN_ROW_SLACK) * most);
+  near.sort((a, b) => a.blocks - b.blocks || b.rows - a.rows || a.codeBits - b.codeBits);
+  return near[0];
+}
+
+/** Smallest S with n²/2^(S+1) ≤ rate·n, counting up. */
+function minBits(n: number, rate: number): number {
+  let S = 1;
+  while (S < 64 && (n * n) / 2 ** (S + 1) > rate * n) S++;
+  return S;
+}
+
+test('hybrid split: a fixed hot share gives exactly its hot count, BH the spec shape of the rest, and the bytes BH leaves go to more hot values', () => {
+  const rowBytes = 40;
+  const per = rowBytes + HOT_KEY_BYTES;
+  for (const [n, budgetRows, hotShare, strategy] of [[5000, 400, 0.5, 'succession'], [5000, 400, 0.25, 'skip'], [300, 60, 0.9, 'succession'], [50, 7, 0.6, 'succession']] as const) {
+    const { counts, total } = zipfCounts(n, 1.1, 1e5);
+    const B = budgetRows * rowBytes + 13;
+    const p = planHybridField({ cardinality: n, counts, total, budgetBytes: B, rowBytes, strategy, hotShare });
+    // the share's hot count, less while it leaves BH under 2 rows
+    let h0 = Math.min(n, Math.floor((hotShare * B) / per));
+    while (h0 > 0 && Math.floor((B - h0 * per) / rowBytes) < 2) h0--;
+    const shape = specShape(minBits(n - h0, 0.001), Math.floor((B - h0 * per) / rowBytes), strategy);
+    const hot = Math.max(h0, Math.min(n, Math.floor((B - shape.rows * rowBytes) / per)));
+    const what = `n ${n}, ${B} B, hotShare ${hotShare}, ${strategy}`;
+    assert.deepEqual(
+      { hot: p.hot, codeBits: p.codeBits, blockBits: p.blockBits, bhRows: p.bhRows, rows: p.rows, keyBytes: p.keyBytes, bytes: p.bytes, strategy: p.strategy },
+      { hot, codeBits: shape.codeBits, blockBits: shape.blockBits, bhRows: shape.rows, rows: hot + shape.rows, keyBytes: 8 * hot, bytes: (hot + shape.rows) * rowBytes + 8 * hot, strategy },
+      what,
+    );
+    let covered = 0;
+    for (let i = 0; i < hot; i++) covered += counts[i];
+    assert.equal(p.hotCoverage, covered / total, `${what}: hotCoverage`);
+  }
+  // a share that would leave BH a single row keeps 2: the most hot values with B − h·(r + 8) ≥ 2r
+  const { counts, total } = zipfCounts(1000, 1, 1e5);
+  const B = 10 * rowBytes;
+  const p = planHybridField({ cardinality: 1000, counts, total, budgetBytes: B, rowBytes, hotShare: 0.99 });
+  assert.equal(p.hot, Math.floor((B - 2 * rowBytes) / per), 'hotShare 0.99 of 10 rows');
+  assert.equal(p.bhRows, 2);
+  // more counts than values: only `cardinality` values can be hot
+  const few = planHybridField({ cardinality: 3, counts: [50, 40, 30, 20, 10], total: 150, budgetBytes: 100 * rowBytes, rowBytes, hotShare: 0.9 });
+  assert.equal(few.hot, 3, 'hot ≤ cardinality');
+  assert.equal(few.hotCoverage, 120 / 150);
+  // a field with no occurrences: coverage 0, not NaN
+  assert.equal(planHybridField({ cardinality: 10, counts: [], total: 0, budgetBytes: 8 * rowBytes, rowBytes }).hotCoverage, 0);
+});
+
+test('hybrid split: codeBits and maxCollisionRate reach the BH part; bad budgets and hot shares name their key', () => {
+  const rowBytes = 40;
+  const { counts, total } = zipfCounts(5000, 1.1, 1e5);
+  const base = { cardinality: 5000, counts, total, budgetBytes: 2000 * rowBytes, rowBytes, hotShare: 0 };
+  // hotShare 0: BH plans all 5000 values; S from the collision rule (22 at 0.001, 15 at 0.1) or the pinned 12
+  assert.equal(planHybridField(base).codeBits, minBits(5000, 0.001));
+  assert.equal(planHybridField({ ...base, maxCollisionRate: 0.1 }).codeBits, minBits(5000, 0.1));
+  assert.equal(planHybridField({ ...base, codeBits: 12 }).codeBits, 12);
+  assert.equal(planHybridField({ ...base, codeBits: 12, hotShare: undefined }).codeBits, 12, 'the rule path pins S too');
+  const says = (input: Parameters<typeof planHybridField>[0], message: string, key: string): void =>
+    assert.throws(() => planHybridField(input), (e: unknown) => e instanceof ConfigError && e.message === message && e.details.key === key, message);
+  says({ ...base, budgetBytes: 79 }, 'plan: a hybrid field needs at least 2 rows (80 bytes), got 79 bytes', 'plan.budgetBytes');
+  says({ ...base, rowBytes: 0 }, 'plan: a hybrid field needs at least 2 rows (0 bytes), got 80000 bytes', 'plan.budgetBytes');
+  says({ ...base, hotShare: 1 }, 'plan.hotShare must be in [0, 1), got 1', 'plan.hotShare');
+  says({ ...base, hotShare: -0.1 }, 'plan.hotShare must be in [0, 1), got -0.1', 'plan.hotShare');
+  says({ ...base, hotShare: Number.NaN }, 'plan.hotShare must be in [0, 1), got NaN', 'plan.hotShare');
+  // the edges themselves plan: exactly 2 rows (no byte for a hot value), and a share of 0
+  const two = planHybridField({ ...base, budgetBytes: 80, hotShare: undefined });
+  assert.deepEqual([two.hot, two.bhRows, two.bytes], [0, 2, 80]);
 });

@@ -3,9 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { PLAN_ROW_SLACK, hashedCodeBits, planEmbeddings } from '../../../src/embedding/planner.js';
+import { PLAN_ROW_SLACK, bhShapeWithin, hashedCodeBits, planEmbeddings } from '../../../src/embedding/planner.js';
 import type { EmbeddingPlan, FieldPlan, PlanField } from '../../../src/embedding/planner.js';
-import { bhNumRows, denseCodeBits } from '../../../src/embedding/config.js';
+import { bhBlockWidths, bhNumRows, denseCodeBits } from '../../../src/embedding/config.js';
 import type { BhStrategy } from '../../../src/embedding/config.js';
 import { createIndexer } from '../../../src/embedding/registry.js';
 import { ConfigError } from '../../../src/core/errors.js';
@@ -348,3 +348,40 @@ test('codeBits pins S for every compressed field (a paper setting); t is still p
   for (const f of tiny.fields) if (f.method === 'bh') assert.equal(f.bh?.codeBits, Math.floor(f.budgetRows / 2));
   assert.throws(() => plan(fields, { compression: 100, dim: 8, codeBits: 65 }), /plan.codeBits must be an integer in \[1, 64\]/);
 });
+
+test('bhShapeWithin: the fewest blocks within PLAN_ROW_SLACK of the most rows that fit (ties: more rows, shorter S); S from the rule, codeBits or rows/2; null under 2 rows', () => {
+  const rng = new Rng(5);
+  const spec = (minS: number, rows: number, strategy: BhStrategy, pinned: boolean): { codeBits: number; blockBits: number; rows: number; blocks: number } => {
+    const lo = Math.min(minS, Math.floor(rows / 2));
+    const all: Array<{ codeBits: number; blockBits: number; rows: number; blocks: number }> = [];
+    for (let S = lo; S <= (strategy === 'skip' && !pinned ? 64 : lo); S++) {
+      for (let t = 1; t <= S; t++) {
+        const r = bhNumRows(S, t, strategy);
+        if (r <= rows) all.push({ codeBits: S, blockBits: Math.max(...bhBlockWidths(S, t, strategy)), rows: r, blocks: Math.ceil(S / t) });
+      }
+    }
+    const most = Math.max(...all.map((c) => c.rows));
+    return all.filter((c) => c.rows >= (1 - PLAN_ROW_SLACK) * most).sort((a, b) => a.blocks - b.blocks || b.rows - a.rows || a.codeBits - b.codeBits)[0];
+  };
+  for (let trial = 0; trial < 60; trial++) {
+    const n = Math.max(1, Math.floor(10 ** (rng.next() * 7)));
+    const rows = 2 + Math.floor(10 ** (rng.next() * 5));
+    const strategy: BhStrategy = trial % 2 === 0 ? 'succession' : 'skip';
+    const rate = [0.001, 0.01, 0.3][trial % 3];
+    const codeBits = trial % 5 === 4 ? 1 + rng.int(64) : undefined;
+    const got = bhShapeWithin(n, rows, strategy, rate, codeBits);
+    const minS = codeBits ?? minHashedBitsAt(n, rate);
+    assert.deepEqual(got, spec(minS, rows, strategy, codeBits !== undefined), `n ${n}, ${rows} rows, ${strategy}, rate ${rate}, codeBits ${codeBits}`);
+  }
+  assert.deepEqual(bhShapeWithin(1000, 2, 'succession'), { codeBits: 1, blockBits: 1, rows: 2, blocks: 1 });
+  assert.equal(bhShapeWithin(1000, 1, 'succession'), null);
+  assert.equal(bhShapeWithin(1000, 1, 'skip', 0.001, 8), null);
+  assert.equal(bhShapeWithin(5000, 1e6, 'succession')?.codeBits, hashedCodeBits(5000), 'the default rate is 0.001');
+});
+
+/** Smallest S with n²/2^(S+1) ≤ rate·n, by counting up. */
+function minHashedBitsAt(n: number, rate: number): number {
+  let S = 1;
+  while (S < 64 && (n * n) / 2 ** (S + 1) > rate * n) S++;
+  return S;
+}
