@@ -10,7 +10,7 @@ export const FOLDERS = {
   // The whole planner: planEmbeddings (water-filling, BH shapes, the equal-memory baselines), the hybrid split and QR.
   planner: {
     mutate: ['src/embedding/{planner,hybrid-planner,qr}.ts'],
-    tests: ['dist/test/unit/embedding/{planner,hybrid,baselines}.test.js'],
+    tests: ['dist/test/unit/embedding/{planner,hybrid,baselines,indexer-edges}.test.js'],
   },
   // The plan's assembly (shapes to FieldPlans, the equal-memory baselines and their collision counts) and QR.
   // (The plan's assembly alone, quick: the run reported in TESTING.md.)

@@ -385,3 +385,121 @@ function minHashedBitsAt(n: number, rate: number): number {
   while (S < 64 && (n * n) / 2 ** (S + 1) > rate * n) S++;
   return S;
 }
+
+/**
+ * planEmbeddings' documented rule, by brute force over lists of shapes (bhNumRows): water-filling from the smallest
+ * full table (ties: field order; a lower-bound field never full), per compressed field the fewest blocks within
+ * PLAN_ROW_SLACK of the most rows that fit its share (ties: more rows, shorter S), then the leftover rows, largest
+ * field first and round after round, each time to the field's smallest larger row count with no more blocks that
+ * fits (ties: fewer blocks, shorter S).
+ */
+function referencePlan(fields: PlanField[], budgetRows: number, strategy: BhStrategy, dense: boolean): Array<{ method: string; rows: number; S?: number; t?: number }> {
+  const full = fields.map((f) => (f.lowerBound === true ? Infinity : f.cardinality + 1));
+  const order = fields.map((_, i) => i).sort((a, b) => full[a] - full[b] || a - b);
+  const isFull = fields.map(() => false);
+  const share = fields.map(() => 0);
+  let left = budgetRows;
+  let pos = 0;
+  while (pos < order.length && full[order[pos]] <= Math.floor(left / (order.length - pos))) {
+    isFull[order[pos]] = true;
+    left -= full[order[pos]];
+    pos++;
+  }
+  type Shape = { S: number; t: number; K: number; rows: number };
+  const shapesOf = (i: number): Shape[] => {
+    const n = fields[i].cardinality;
+    const lo = Math.min(dense ? denseCodeBits(n) : minHashedBits(n), Math.floor(share[i] / 2));
+    const out: Shape[] = [];
+    for (let S = lo; S <= (dense || strategy === 'succession' ? lo : 64); S++) {
+      for (let t = 1; t <= S; t++) out.push({ S, t: Math.max(...bhBlockWidths(S, t, strategy)), K: Math.ceil(S / t), rows: bhNumRows(S, t, strategy) });
+    }
+    return out;
+  };
+  const shape: Shape[] = [];
+  let used = 0;
+  for (let i = 0; i < fields.length; i++) {
+    if (isFull[i]) {
+      used += full[i];
+      continue;
+    }
+    share[i] = Math.floor(left / (order.length - pos));
+    const fit = shapesOf(i).filter((c) => c.rows <= share[i]);
+    const most = Math.max(...fit.map((c) => c.rows));
+    shape[i] = fit.filter((c) => c.rows >= (1 - PLAN_ROW_SLACK) * most).sort((a, b) => a.K - b.K || b.rows - a.rows || a.S - b.S)[0];
+    used += shape[i].rows;
+  }
+  const largestFirst = order.slice(pos).reverse();
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const i of largestFirst) {
+      const now = shape[i];
+      const next = shapesOf(i)
+        .filter((c) => c.rows > now.rows && c.rows - now.rows <= budgetRows - used && c.K <= now.K)
+        .sort((a, b) => a.rows - b.rows || a.K - b.K || a.S - b.S)[0];
+      if (next !== undefined) {
+        used += next.rows - now.rows;
+        shape[i] = next;
+        grew = true;
+      }
+    }
+  }
+  return fields.map((f, i) => (isFull[i] ? { method: 'full', rows: full[i] } : { method: 'bh', rows: shape[i].rows, S: shape[i].S, t: shape[i].t }));
+}
+
+test("every field of a plan is the documented rule's shape (water-filling, slack, largest field first with the leftover), checked against a brute-force reference", () => {
+  const rng = new Rng(44);
+  let compressed = 0;
+  for (let trial = 0; trial < 60; trial++) {
+    const fields: PlanField[] = [];
+    const count = 1 + rng.int(7);
+    for (let i = 0; i < count; i++) fields.push({ name: `F${i}`, cardinality: Math.max(1, Math.floor(10 ** (rng.next() * 5))), lowerBound: rng.int(6) === 0 });
+    // some fields of equal size (ties in the water-filling order)
+    if (count > 2 && trial % 4 === 0) fields[1] = { ...fields[1], cardinality: fields[0].cardinality };
+    const strategy: BhStrategy = trial % 2 === 0 ? 'succession' : 'skip';
+    const dense = trial % 5 === 0;
+    const dim = 1 + rng.int(8);
+    const budgetBytes = dim * 4 * (2 * count + rng.int(2 * fields.reduce((a, f) => a + f.cardinality + 1, 0)));
+    let plan: EmbeddingPlan;
+    try {
+      plan = planEmbeddings(fields, { budgetBytes, dim, strategy, dense });
+    } catch (e) {
+      assert.match(String(e), /fewer than the 2 rows/);
+      continue;
+    }
+    const want = referencePlan(fields, Math.floor(budgetBytes / (dim * 4)), strategy, dense);
+    const got = plan.fields.map((f) => (f.method === 'full' ? { method: 'full', rows: f.rows } : { method: 'bh', rows: f.rows, S: f.bh!.codeBits, t: f.bh!.blockBits }));
+    assert.deepEqual(got, want, `${JSON.stringify(fields)} in ${budgetBytes} B, dim ${dim}, ${strategy}${dense ? ', dense' : ''}`);
+    compressed += want.filter((f) => f.method === 'bh').length;
+  }
+  assert.ok(compressed > 60, `${compressed} compressed fields compared`);
+});
+
+test('plan edges: a full table equal to its share stays full, codeBits 1, dense ids at 2^k and in a forced short code, the unnamed field in the error', () => {
+  // 20 rows for tables of 10 and 100 rows: the first equals its share (⌊20/2⌋) and stays full; the second gets 10
+  const eq = planEmbeddings([{ cardinality: 9 }, { cardinality: 99 }], { budgetBytes: 20 * 16, dim: 4 });
+  assert.deepEqual(eq.fields.map((f) => [f.method, f.rows, f.budgetRows]), [['full', 10, 10], ['bh', 10, 10]]);
+  const one = planEmbeddings([{ cardinality: 1000 }], { compression: 10, dim: 4, codeBits: 1 });
+  assert.deepEqual([one.fields[0].bh!.codeBits, one.fields[0].rows], [1, 2], 'codeBits 1 plans S = 1 (2 rows)');
+  // dense 1024 ids: S = 10 and 2^10 = n codes, no collision; a dense field forced to S = 5 (10 rows) collides
+  const pow = planEmbeddings([{ cardinality: 1024 }], { compression: 10, dim: 4, dense: true });
+  assert.deepEqual([pow.fields[0].bh!.codeBits, pow.fields[0].expectedCollisions], [10, 0]);
+  const forced = planEmbeddings([{ cardinality: 1024 }], { budgetBytes: 10 * 16, dim: 4, dense: true });
+  assert.equal(forced.fields[0].bh!.codeBits, 5);
+  assert.equal(forced.fields[0].expectedCollisions, (1024 * 1023) / (2 * 32), 'a forced 5-bit dense code: 1024 ids in 32 codes');
+  // 3 rows for two fields: both compressed with 1 row each; the first by index is named (f0 when unnamed); 4 rows plan
+  assert.throws(
+    () => planEmbeddings([{ cardinality: 5 }, { cardinality: 900 }], { budgetBytes: 3 * 16, dim: 4 }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message === 'plan: field f0 gets 1 rows, fewer than the 2 rows a compressed field needs; raise the budget to at least 64 bytes (every compressed field then gets at least 2 rows)' &&
+      JSON.stringify(e.details) === JSON.stringify({ key: 'plan.budgetBytes', field: 'f0', minBudgetBytes: 64 }),
+  );
+  // 907 full rows at 400×: 2 rows; 4 rows plan, so at most ⌊907/4⌋ = 226.75×
+  assert.throws(
+    () => planEmbeddings([{ cardinality: 900, name: 'big' }, { cardinality: 5 }], { compression: 400, dim: 4 }),
+    (e: unknown) =>
+      e instanceof ConfigError &&
+      e.message === 'plan: field big gets 1 rows, fewer than the 2 rows a compressed field needs; lower the compression to at most 226.75 (every compressed field then gets at least 2 rows)' &&
+      JSON.stringify(e.details) === JSON.stringify({ key: 'plan.compression', field: 'big', maxCompression: 226.75 }),
+  );
+});
