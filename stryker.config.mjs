@@ -22,7 +22,7 @@ export const FOLDERS = {
   // binary-code.test.js without its loops over 2^20 codes (binary-code-injective.test.js: instrumented, they outlast the
   // dry run, 5 min and more on the shared machine, and every mutant).
   bh: { mutate: ['src/embedding/{binary-code,config}.ts'], tests: ['dist/test/unit/embedding/{config,binary-code,indexer-edges,vectors,baselines,planner,hybrid}.test.js'] },
-  metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/{metrics,group-auc}.test.js'] },
+  metrics: { mutate: ['src/train/metrics.ts'], tests: ['dist/test/unit/train/{metrics,group-auc,sample-weights}.test.js'] },
   optim: { mutate: ['src/nn/optim/*.ts'], tests: ['dist/test/unit/nn/optim*.test.js'] },
   // The readers' hashing: the token helpers and caches, and each reader's categorical path.
   data: {
@@ -31,8 +31,8 @@ export const FOLDERS = {
   },
   // The trainer's control flow: fit's epoch/batch loop, evaluation, early stopping, checkpoints and resume (fit to sourceOf).
   trainer: {
-    mutate: ['src/train/trainer.ts:314-478'],
-    tests: ['dist/test/unit/train/{early-stopping,diverged,resume-state,checkpoint-compat,sparse-sync}.test.js'],
+    mutate: ['src/train/trainer.ts:318-488'],
+    tests: ['dist/test/unit/train/{early-stopping,diverged,resume-state,checkpoint-compat,sample-weights,sparse-sync}.test.js'],
   },
 };
 

@@ -3,7 +3,7 @@
 // changed since the report, at the one line of the current file with the same text, else reported as moved), the
 // copy is transpiled as the Stryker sandbox is (scripts/mutation-build.mjs), and the folder's test files run (as
 // stryker.config.mjs lists them). For after adding tests that target a run's survivors.
-//   node scripts/mutation-replay.mjs <folder> [report.json]   (default reports/mutation/<folder>.json)
+//   node scripts/mutation-replay.mjs <folder> [report.json [regex: only the mutants whose 'file:line:col mutator' matches]]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { FOLDERS } from '../stryker.config.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const [folder, reportPath] = process.argv.slice(2);
+const [folder, reportPath, onlyRe] = process.argv.slice(2);
+const only = onlyRe === undefined ? undefined : new RegExp(onlyRe);
 if (!(folder in FOLDERS)) {
   console.error(`mutation-replay: unknown folder '${folder}'; one of ${Object.keys(FOLDERS).join(', ')}`);
   process.exit(2);
@@ -24,9 +25,12 @@ try {
   for (const d of ['src', 'test', 'scripts']) cpSync(join(root, d), join(dir, d), { recursive: true });
   for (const f of ['tsconfig.json', 'package.json']) cpSync(join(root, f), join(dir, f));
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'));
-  const build = () => {
-    const b = spawnSync(process.execPath, [join(dir, 'scripts', 'mutation-build.mjs')], { cwd: dir, env: { ...process.env, MUTATION_ROOT: root }, encoding: 'utf8' });
-    if (b.status !== 0) throw new Error(`build failed: ${b.stderr}`);
+  // one full transpile, then only the mutated file again for each mutant
+  const b = spawnSync(process.execPath, [join(dir, 'scripts', 'mutation-build.mjs')], { cwd: dir, env: { ...process.env, MUTATION_ROOT: root }, encoding: 'utf8' });
+  if (b.status !== 0) throw new Error(`build failed: ${b.stderr}`);
+  const build = async (file) => {
+    const { build: esbuild } = await import(join(root, 'node_modules', 'esbuild', 'lib', 'main.js'));
+    await esbuild({ entryPoints: [join(dir, file)], outdir: join(dir, 'dist'), outbase: dir, format: 'esm', platform: 'node', target: 'es2022', bundle: false, logLevel: 'error' });
   };
   // the test files, expanded from the folder's globs (brace lists and one *)
   const tests = FOLDERS[folder].tests.flatMap((g) => {
@@ -41,28 +45,46 @@ try {
       if (m.status !== 'Survived' && m.status !== 'NoCoverage') continue;
       const { start, end } = m.location;
       const name = `${file}:${start.line}:${start.column} ${m.mutatorName} ${JSON.stringify(m.replacement)}`;
-      // the line in the current file: the same line if unchanged, else the one line with the same text
-      let line = start.line;
-      if (now[line - 1] !== then[line - 1] || end.line !== start.line) {
+      // the mutant's lines in the current file: the same lines if unchanged, else the one line with the same text
+      let text;
+      const unchanged = then.slice(start.line - 1, end.line).every((l, k) => now[start.line - 1 + k] === l);
+      if (unchanged) {
+        const head = now.slice(0, start.line - 1).join('\n').length + (start.line > 1 ? 1 : 0);
+        const from = head + start.column - 1;
+        const to = now.slice(0, end.line - 1).join('\n').length + (end.line > 1 ? 1 : 0) + end.column - 1;
+        text = current.slice(0, from) + m.replacement + current.slice(to);
+      } else {
         const same = now.map((l, i) => (l === then[start.line - 1] ? i + 1 : -1)).filter((i) => i > 0);
         if (same.length !== 1 || end.line !== start.line) {
           count.moved++;
           console.log(`MOVED    ${name}`);
           continue;
         }
-        line = same[0];
+        const lines = now.slice();
+        const l = lines[same[0] - 1];
+        lines[same[0] - 1] = l.slice(0, start.column - 1) + m.replacement + l.slice(end.column - 1);
+        text = lines.join('\n');
       }
-      const lines = now.slice();
-      const l = lines[line - 1];
-      lines[line - 1] = l.slice(0, start.column - 1) + m.replacement + l.slice(end.column - 1);
-      writeFileSync(join(dir, file), lines.join('\n'));
-      build();
-      const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', ...tests.map((t) => join(dir, t))], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 300_000 });
-      const failed = r.status !== 0 || /^\s*not ok /m.test(r.stdout);
+      if (only !== undefined && !only.test(name)) continue;
+      writeFileSync(join(dir, file), text);
+      await build(file);
+      // the test files one at a time (the one named like the mutated file first), stopping at the first that fails
+      const stem = file.split('/').pop().replace(/\.ts$/, '').split('-')[0];
+      const order = [...tests].sort((x, y) => Number(!x.includes(`/${stem}.test`)) - Number(!y.includes(`/${stem}.test`)));
+      let failed = false;
+      let first = '';
+      for (const t of order) {
+        const r = spawnSync(process.execPath, ['--test', '--test-reporter=tap', join(dir, t)], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26, timeout: 30_000 });
+        if (r.status !== 0 || /^\s*not ok /m.test(r.stdout)) {
+          failed = true;
+          first = `${t.split('/').pop()}: ${(/^\s*not ok \d+ - (.*)$/m.exec(r.stdout)?.[1] ?? (r.error ? 'timeout' : `exit ${r.status}`)).slice(0, 110)}`;
+          break;
+        }
+      }
       count[failed ? 'killed' : 'survived']++;
-      const first = (/^\s*not ok \d+ - (.*)$/m.exec(r.stdout)?.[1] ?? (r.error ? 'timeout' : '')).slice(0, 120);
       console.log(`${failed ? 'KILLED  ' : 'SURVIVED'} ${name}${failed ? `  (${first})` : ''}`);
       writeFileSync(join(dir, file), current);
+      await build(file);
     }
   }
 } finally {

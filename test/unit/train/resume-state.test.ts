@@ -110,3 +110,30 @@ test('continued training (--init-from a checkpoint): day 1 then day 2 from its f
     await Promise.all([both.dispose(), day1.dispose(), day2.dispose()]);
   }
 });
+
+test("a resumed run returns the uninterrupted run's result (steps, epochs, train loss, best, history); a final checkpoint resumes to its stored result without training; no final checkpoint before fit()", async () => {
+  const strip = (r: Awaited<ReturnType<Trainer['fit']>>): unknown => ({ ...r, seconds: 0 });
+  let ck: TrainerCheckpoint | null = null;
+  const a = await trainer(undefined, { threads: 1, checkpointEvery: 1700, onCheckpoint: (c) => void (ck ??= c) });
+  assert.equal(a.finalCheckpoint(), null, 'no final checkpoint before fit()');
+  let whole: Awaited<ReturnType<Trainer['fit']>>;
+  let last: TrainerCheckpoint;
+  try {
+    whole = await a.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid);
+    last = a.finalCheckpoint() as TrainerCheckpoint;
+  } finally {
+    await a.dispose();
+  }
+  assert.ok(ck !== null && last.loop.done && Number.isFinite(whole.trainLoss));
+  const b = await trainer(undefined, { threads: 1 });
+  try {
+    const again = await b.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid, { resume: ck });
+    assert.deepEqual(strip(again), strip(whole), 'resumed from the mid-run checkpoint');
+    const params = b.model.parameters().map((p) => p.data.slice());
+    const done = await b.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid, { resume: last });
+    assert.deepEqual(strip(done), strip(whole), 'resumed from the final checkpoint: its stored result');
+    assert.ok(same(b.model.parameters().map((p) => p.data.slice()), params), 'a final checkpoint trains nothing more');
+  } finally {
+    await b.dispose();
+  }
+});
