@@ -5,8 +5,7 @@
 // MUTATION_FOLDER picks the folder: its source files (or line ranges) and the tests that cover it.
 export const FOLDERS = {
   hash: { mutate: ['src/hash/*.ts'], tests: ['dist/test/unit/hash/*.test.js'] },
-  // src/embedding/ in two runs: the planner and the baseline indexers, then BH and the configs (whose tests include
-  // binary-code.test.js's exhaustive loops, the slowest per mutant).
+  // src/embedding/ in three runs: the planner, the baseline indexers, then BH and the configs.
   // The whole planner: planEmbeddings (water-filling, BH shapes, the equal-memory baselines), the hybrid split and QR.
   planner: {
     mutate: ['src/embedding/{planner,hybrid-planner,qr}.ts'],
@@ -15,7 +14,7 @@ export const FOLDERS = {
   // The plan's assembly (shapes to FieldPlans, the equal-memory baselines and their collision counts) and QR.
   // (The plan's assembly alone, quick: the run reported in TESTING.md.)
   'planner-baselines': {
-    mutate: ['src/embedding/planner.ts:317-357', 'src/embedding/qr.ts'],
+    mutate: ['src/embedding/planner.ts:325-365', 'src/embedding/qr.ts'],
     tests: ['dist/test/unit/embedding/{planner,baselines}.test.js'],
   },
   baselines: { mutate: ['src/embedding/{hashing,double-hash,full,hybrid,registry}.ts'], tests: ['dist/test/unit/embedding/{indexer-edges,baselines,vectors,hybrid}.test.js'] },
