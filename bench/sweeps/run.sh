@@ -5,6 +5,9 @@
 #   npm run bench:sweeps                      # all three (several hours on 2 cores)
 #   bash bench/sweeps/run.sh frappe           # one of: frappe synthetic lastfm criteo-kaggle
 #   METHODS=full,bh-succession,hybrid bash bench/sweeps/run.sh frappe   # a subset of the methods (same cells)
+#   PROTOCOL=converge bash bench/sweeps/run.sh frappe   # every method, full included, trains until early stopping
+#     ends it (validation AUC, patience 2, at most 100 epochs) instead of the set's fixed epoch count; results go
+#     to <name>-converge. SEEDS=1,2,3 and RATIOS=… select cells as above.
 # Results: bench/results/sweeps/<name>/{results.json,results.csv,results.md,auc-vs-compression.svg}
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,14 +15,18 @@ DATA=${BHEMBED_DATA:-../shared/data}
 OUT=bench/results/sweeps
 B=${BHEMBED_BIN:-node dist/src/cli/bin.js}
 COMMON=(--model dnn --dim 10 --mlp 400,400,400 --batch-norm --dropout 0.2 --batch-size 1024 --patience 2 --threads 2
-  --seeds 1,2,3 --methods ${METHODS:-full,hash,qr,dhash,bh-succession,bh-skip,hybrid})
+  --seeds ${SEEDS:-1,2,3} --methods ${METHODS:-full,hash,qr,dhash,bh-succession,bh-skip,hybrid})
+# epochs E: the set's fixed count (the tables of BENCHMARKS.md), or with PROTOCOL=converge at most 100 (patience 2
+# stops every method, full included, at its own best validation epoch) and a separate results folder
+SUF=; [ "${PROTOCOL:-fixed}" = converge ] && SUF=-converge
+E() { if [ "${PROTOCOL:-fixed}" = converge ]; then echo 100; else echo "$1"; fi; }
 mkdir -p "$OUT"
 want() { [ $# -eq 0 ] || [[ " $* " == *" $NAME "* ]]; }
 
 NAME=frappe; if want "$@"; then
   F=$DATA/frappe
   $B sweep --format libfm --train $F/train.libfm.gz --valid $F/valid.libfm.gz --test $F/test.libfm.gz "${COMMON[@]}" \
-    --epochs 10 --compressions ${RATIOS:-1,10,100,1000} --out-dir $OUT/frappe
+    --epochs $(E 10) --compressions ${RATIOS:-1,10,100,1000} --out-dir $OUT/frappe$SUF
 fi
 
 NAME=synthetic; if want "$@"; then
@@ -33,13 +40,13 @@ NAME=synthetic; if want "$@"; then
     rm $S/all.txt
   fi
   $B sweep --format criteo --train $S/train.txt --valid $S/valid.txt --test $S/test.txt "${COMMON[@]}" \
-    --epochs 1 --compressions 10,100,1000,10000 --out-dir $OUT/synthetic
+    --epochs $(E 1) --compressions ${RATIOS:-10,100,1000,10000} --out-dir $OUT/synthetic$SUF
 fi
 
 NAME=lastfm; if want "$@"; then
   L=$DATA/lastfm-tag
   $B sweep --format libfm --train $L/train.libfm.gz --valid $L/valid.libfm.gz --test $L/test.libfm.gz "${COMMON[@]}" \
-    --epochs 3 --compressions ${RATIOS:-1,10,100,1000,10000} --out-dir $OUT/lastfm
+    --epochs $(E 3) --compressions ${RATIOS:-1,10,100,1000,10000} --out-dir $OUT/lastfm$SUF
 fi
 
 NAME=criteo-kaggle; if want "$@"; then
@@ -54,6 +61,6 @@ NAME=criteo-kaggle; if want "$@"; then
     rm $K/all.txt
   fi
   $B sweep --format criteo --train $K/train.txt --valid $K/valid.txt --test $K/test.txt --model dnn --dim 16 --threads 2 \
-    --epochs 1 --seeds ${SEEDS:-1,2,3} --methods ${METHODS:-full,hash,qr,dhash,bh-succession,hybrid} \
-    --compressions ${RATIOS:-1000,100,10} --out-dir $OUT/criteo-kaggle
+    --epochs $(E 1) --patience 2 --seeds ${SEEDS:-1,2,3} --methods ${METHODS:-full,hash,qr,dhash,bh-succession,hybrid} \
+    --compressions ${RATIOS:-1000,100,10} --out-dir $OUT/criteo-kaggle$SUF
 fi
