@@ -81,6 +81,31 @@ test('group AUC equals the brute-force pair count on random data with ties and r
   }
 });
 
+test('group AUC: one add() of more rows than twice the buffer, or a second add() past it, keeps every row', () => {
+  const rng = new Rng(8);
+  const rows = Array.from({ length: 3000 }, () => ({ g: String(rng.int(40)), s: rng.int(10) / 10, y: rng.next() < 0.4 ? 1 : 0 }));
+  const want = bruteGauc(rows);
+  const one = new GroupAuc();
+  one.add(rows.map((r) => r.s), rows.map((r) => r.y), idsOf(rows.map((r) => Number(r.g))));
+  const got = one.result();
+  assert.ok(Math.abs(got.gauc - want.gauc) < 1e-12, `one add of 3000 rows: ${got.gauc} vs ${want.gauc}`);
+  assert.deepEqual({ ...got, gauc: 0 }, { ...want, gauc: 0 });
+  const two = new GroupAuc(); // 1000 rows, then 2000 more: past twice the grown buffer
+  for (const [a, b] of [[0, 1000], [1000, 3000]]) {
+    const part = rows.slice(a, b);
+    two.add(part.map((r) => r.s), part.map((r) => r.y), idsOf(part.map((r) => Number(r.g))));
+  }
+  assert.ok(Math.abs(two.result().gauc - want.gauc) < 1e-12);
+});
+
+test('group AUC: label 0.5 is a non-click (> 0.5 is a click) and a NaN score is refused, naming the row', () => {
+  const g = new GroupAuc();
+  // one group: label 0.5 at 0.9 (a non-click above the click at 0.4) and label 0.51 at 0.4 (a click): AUC 0
+  g.add([0.9, 0.4], [0.5, 0.51], idsOf([7, 7]));
+  assert.deepEqual(g.result(), { gauc: 0, groups: 1, skippedGroups: 0, rows: 2, skippedRows: 0 });
+  assert.throws(() => new GroupAuc().add([0.1, NaN], [0, 1], idsOf([1, 1])), (e: Error) => e.message === 'metrics: score 1 is NaN');
+});
+
 test('train --group-by and eval --group-by report the brute-force gAUC of the model\'s scores, grouped by the raw text', async () => {
   const dir = tempDir('gauc-');
   const rng = new Rng(5);

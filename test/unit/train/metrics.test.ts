@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import { BinaryMetrics, auc, floatKey, LOGLOSS_EPS } from '../../../src/train/metrics.js';
+import { BinaryMetrics, auc, floatKey, logloss, LOGLOSS_EPS } from '../../../src/train/metrics.js';
 
 function bruteAuc(s: Float32Array, y: Float32Array): number {
   let wins = 0;
@@ -137,4 +137,27 @@ test('labels: > 0.5 is positive (0.5 is negative); one class gives NaN AUC but a
   neg.add([0.1, 0.2, 0.3], [0, 0, 0]);
   assert.ok(Number.isNaN(neg.result().auc));
   assert.throws(() => new BinaryMetrics().add([0.1, NaN], [0, 1]), /metrics: score 1 is NaN/);
+});
+
+test('logloss() of an array (and of its first n rows) is the clipped mean by definition', () => {
+  const p = [0.9, 0.2, 0, 1, 0.5, 0.3];
+  const y = [1, 0, 1, 0, 1, 1];
+  const clip = (v: number): number => Math.min(Math.max(v, LOGLOSS_EPS), 1 - LOGLOSS_EPS);
+  const mean = (k: number): number => {
+    let l = 0;
+    for (let i = 0; i < k; i++) l -= y[i] > 0.5 ? Math.log(clip(p[i])) : Math.log(1 - clip(p[i]));
+    return l / k;
+  };
+  assert.ok(Math.abs(logloss(p, y) - mean(6)) < 1e-12, `${logloss(p, y)} vs ${mean(6)}`);
+  assert.ok(Math.abs(logloss(p, y, 4) - mean(4)) < 1e-12);
+});
+
+test('BinaryMetrics refuses a chunk outside the integers 1..2^20 and infinite weights, naming the value', () => {
+  for (const bad of [0, -1, 1.5, NaN, 1048577]) {
+    assert.throws(() => new BinaryMetrics(bad), (e: Error) => e.message === `metrics: chunk must be an integer in [1, 2^20], got ${bad}`, `chunk ${bad}`);
+  }
+  const big = new BinaryMetrics(1048576); // the largest chunk is allowed and works
+  big.add([0.2, 0.7, 0.4], [0, 1, 1]);
+  assert.equal(big.result().auc, 1);
+  assert.throws(() => new BinaryMetrics().add([0.5, 0.6], [1, 0], 2, [1, Infinity]), (e: Error) => e.message === 'metrics: weight 1 is Infinity; weights must be finite and ≥ 0');
 });
