@@ -31,7 +31,7 @@ export const FOLDERS = {
   // The trainer's control flow: fit's epoch/batch loop, evaluation, early stopping, checkpoints and resume (fit to sourceOf).
   trainer: {
     mutate: ['src/train/trainer.ts:318-488'],
-    tests: ['dist/test/unit/train/{early-stopping,diverged,resume-state,checkpoint-compat,sample-weights,sparse-sync}.test.js'],
+    tests: ['dist/test/unit/train/{early-stopping,diverged,resume-state,checkpoint-compat,sample-weights,sparse-sync,trainer-edges}.test.js'],
   },
 };
 
