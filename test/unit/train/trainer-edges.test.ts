@@ -114,10 +114,11 @@ test('a checkpoint before the first evaluation holds no best weights; one after 
   }
 });
 
-test("a checkpoint from before sample weights (no epochWeight) resumes with the epoch's row count as its weight", async () => {
+test("a checkpoint from before sample weights (no epochWeight) resumes with the epoch's row count as its weight; the next epoch starts from 0", async () => {
   let ck: TrainerCheckpoint | null = null;
-  const opts: TrainerOptions = { evalEvery: 0, earlyStopping: false };
-  const a = await trainer({ ...opts, checkpointEvery: 500, onCheckpoint: (c) => void (ck ??= c) });
+  const epochLosses = (into: number[]): TrainerOptions['onEvent'] => (e) => void (e.type === 'epoch' && into.push(e.trainLoss as number));
+  const wholeLosses: number[] = [];
+  const a = await trainer({ epochs: 2, evalEvery: 0, earlyStopping: false, onEvent: epochLosses(wholeLosses), checkpointEvery: 500, onCheckpoint: (c) => void (ck ??= c) });
   let whole: Awaited<ReturnType<Trainer['fit']>>;
   try {
     whole = await a.fit(new MemorySource(task.train, { shuffle: false }));
@@ -125,13 +126,18 @@ test("a checkpoint from before sample weights (no epochWeight) resumes with the 
     await a.dispose();
   }
   const c = ck as unknown as TrainerCheckpoint;
+  // in epoch 0 (after 512 rows), so the resumed run finishes epoch 0 and then runs all of epoch 1
+  assert.equal(c.loop.epoch, 0);
   assert.equal(c.loop.epochWeight, c.loop.epochRows);
   const old: TrainerCheckpoint = { loop: { ...c.loop }, tensors: c.tensors };
   delete old.loop.epochWeight;
-  const b = await trainer(opts);
+  const losses: number[] = [];
+  const b = await trainer({ epochs: 2, evalEvery: 0, earlyStopping: false, onEvent: epochLosses(losses) });
   try {
     const r = await b.fit(new MemorySource(task.train, { shuffle: false }), undefined, { resume: old });
-    assert.ok(Number.isFinite(whole.trainLoss));
+    assert.equal(wholeLosses.length, 2);
+    assert.ok(wholeLosses.every(Number.isFinite));
+    assert.deepEqual(losses, wholeLosses, "each epoch's mean train loss as in the uninterrupted run");
     assert.equal(r.trainLoss, whole.trainLoss);
   } finally {
     await b.dispose();
