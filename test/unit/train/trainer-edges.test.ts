@@ -100,6 +100,18 @@ test('a checkpoint before the first evaluation holds no best weights; one after 
     await b.dispose();
   }
 
+  // Resumed from the real checkpoint, later evaluations beat its best: the new best weights are the run's own
+  // copy, the caller's checkpoint keeps its tensors.
+  const kept = third.tensors.map((t) => t.data.slice());
+  const d = await trainer({});
+  try {
+    const r = await d.fit(new MemorySource(task.train, { shuffle: false }), task.valid, { resume: third });
+    assert.ok((r.best?.step ?? 0) > third.loop.step, 'a later evaluation was the best');
+    assert.ok(same(third.tensors.map((t) => t.data), kept), "the checkpoint's tensors are unchanged by the resumed run");
+  } finally {
+    await d.dispose();
+  }
+
   // A checkpoint that says it has best weights but lacks one, or has one of the wrong size: a clear error.
   const name = third.tensors.find((t) => t.name.startsWith('best.'))?.name as string;
   const lacking: TrainerCheckpoint = { loop: third.loop, tensors: third.tensors.filter((t) => t.name !== name) };
