@@ -10,6 +10,8 @@
 // --full: the full embedding instead: the vocabularies of the largest size's stream (the pipeline's counting pass,
 // once; --vocab-only stops there), then the full run on the base size against the large-vocabulary model trained on
 // --full-train rows (default: the largest size), interleaved; e.g. --sizes 1M,45M --full --full-train 10M.
+// --zipf S: the Zipf exponent of the generated value ranks (default 1.1: 13M distinct values in 45M rows; 0.9:
+// about 25M, nearer Criteo Kaggle's 33.8M), for a full table of tens of millions of rows.
 // Shared machine: noisy; compare rows of one run. Writes bench/results/scale.json (--full: scale-full.json).
 
 import { spawnSync } from 'node:child_process';
@@ -112,12 +114,12 @@ function spawnLeg(leg: Leg): LegResult {
  * test (the same test rows for every size); a size's training file holds the first `n` rows. Files already in
  * dir (from --generate-only or an earlier run with --data-dir) are reused.
  */
-async function makeData(dir: string, max: number, testRows: number, sizes: number[]): Promise<void> {
+async function makeData(dir: string, max: number, testRows: number, sizes: number[], zipfExponent?: number): Promise<void> {
   const test = join(dir, `test-${testRows}.tsv`);
   const trains = sizes.map((n) => join(dir, `train-${n}.tsv`));
   if (existsSync(test) && trains.every((f) => existsSync(f))) return;
   const all = join(dir, `all-${max}-${testRows}.tsv`);
-  await generateCriteo({ rows: max + testRows, out: all, probOut: null, seed: 7, teacherSeed: 7 }); // the rows of the runs in BENCHMARKS.md
+  await generateCriteo({ rows: max + testRows, out: all, probOut: null, seed: 7, teacherSeed: 7, zipfExponent }); // the rows of the runs in BENCHMARKS.md
   // One read of the generated rows writes every size's file and the test file.
   const outs = sizes.map((n) => ({ n, w: createWriteStream(join(dir, `train-${n}.part`)) }));
   const t = createWriteStream(join(dir, `test-${testRows}.part`));
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
   try {
     const base = sizes[0];
     log(`generating ${Math.max(...sizes)} + ${testRows} rows into ${dir} (or reusing them)`);
-    await makeData(dir, Math.max(...sizes), testRows, sizes);
+    await makeData(dir, Math.max(...sizes), testRows, sizes, args.includes('--zipf') ? Number(opt('--zipf', '1.1')) : undefined);
     if (args.includes('--generate-only')) return;
     const testFile = join(dir, `test-${testRows}.tsv`);
     const fileOf = (n: number): { train: string; test: string } => ({ train: join(dir, `train-${n}.tsv`), test: testFile });
