@@ -56,10 +56,18 @@ export class FullIndexer implements Indexer {
 /**
  * Counts hash ids over any number of batches, then builds a FullSpec. Vocabulary order: count descending,
  * ties by id ascending (so the same data always gives the same rows).
+ *
+ * Weighted rows (a run's sample weights, --weight-column): addRows() counts a value by the weights of the rows it
+ * appears in, so a row of weight w counts as w rows, as it does in the loss and the metrics (a file with each row
+ * repeated w times gets the same vocabulary), and a value seen only in rows of weight 0, which never trains its
+ * row, shares the OOV row. With min count 1 every value of positive total weight gets a row (a fractional weight
+ * does not drop a value); above 1 a value needs a total weight ≥ minCount.
  */
 export class FullVocabBuilder {
   private counts: IdMap;
   private over = false;
+  /** Weighted counting (any weighted rows were added): counts holds each id's index into weighted. */
+  private weighted: Float64Array | null = null;
 
   /**
    * @param maxDistinct stop counting once more distinct ids than this were seen (the counts are dropped to free
@@ -79,15 +87,36 @@ export class FullVocabBuilder {
     return this.over;
   }
 
-  /** Count ids[0 … n). */
+  /** Count ids[0 … n) once each. */
   add(ids: HashIds, n: number): void {
     if (this.over) return;
-    const c = this.counts;
-    for (let i = 0; i < n; i++) c.add(ids[2 * i], ids[2 * i + 1], 1);
-    if (c.size > this.maxDistinct) {
-      this.over = true;
-      this.counts = new IdMap(1);
+    if (this.weighted !== null) {
+      for (let i = 0; i < n; i++) this.addWeight(ids[2 * i], ids[2 * i + 1], 1);
+    } else {
+      const c = this.counts;
+      for (let i = 0; i < n; i++) c.add(ids[2 * i], ids[2 * i + 1], 1);
     }
+    this.checkSize();
+  }
+
+  /**
+   * Count one column of `rows` rows (offsets: a multi-valued field's row starts, offsets[rows] values; null: one
+   * value per row), each value by its row's sample weight (null: 1 each, as add()).
+   *
+   *   offsets [0,2,3], sampleWeights [0.5, 3]  ->  values 0 and 1 count 0.5 each, value 2 counts 3
+   */
+  addRows(ids: HashIds, offsets: Uint32Array | null, rows: number, sampleWeights: Float32Array | null | undefined): void {
+    const n = offsets === null ? rows : offsets[rows];
+    if ((sampleWeights ?? null) === null) return this.add(ids, n);
+    if (this.over) return;
+    const sw = sampleWeights as Float32Array;
+    if (this.weighted === null) this.toWeighted();
+    for (let r = 0; r < rows; r++) {
+      const a = offsets === null ? r : offsets[r];
+      const b = offsets === null ? r + 1 : offsets[r + 1];
+      for (let i = a; i < b; i++) this.addWeight(ids[2 * i], ids[2 * i + 1], sw[r]);
+    }
+    this.checkSize();
   }
 
   /** The vocabulary of ids counted ≥ minCount times, capped at maxSize entries (most frequent first). */
@@ -101,11 +130,13 @@ export class FullVocabBuilder {
     const his: number[] = [];
     const los: number[] = [];
     const cnt: number[] = [];
+    const w = this.weighted;
     this.counts.forEach((lo, hi, v) => {
-      if (v >= minCount) {
+      const c = w === null ? v : w[v];
+      if (c >= minCount || (minCount === 1 && c > 0)) {
         los.push(lo);
         his.push(hi);
-        cnt.push(v);
+        cnt.push(c);
       }
     });
     const order = Array.from({ length: cnt.length }, (_, i) => i);
@@ -117,5 +148,43 @@ export class FullVocabBuilder {
       vocab[r] = his[i].toString(16).padStart(8, '0') + los[i].toString(16).padStart(8, '0');
     }
     return { method: 'full', minCount, vocab };
+  }
+
+  private checkSize(): void {
+    if (this.counts.size > this.maxDistinct) {
+      this.over = true;
+      this.counts = new IdMap(1);
+      this.weighted = null;
+    }
+  }
+
+  /** Switch to weighted counts: each id's value becomes its index into `weighted`, which holds the count so far. */
+  private toWeighted(): void {
+    // Collected first: set() may grow the map, which forEach must not see.
+    const w = new Float64Array(Math.max(16, 2 * this.counts.size));
+    const ids: number[] = [];
+    this.counts.forEach((lo, hi, v) => {
+      w[ids.length / 2] = v;
+      ids.push(lo, hi);
+    });
+    for (let k = 0; k < ids.length / 2; k++) this.counts.set(ids[2 * k], ids[2 * k + 1], k);
+    this.weighted = w;
+  }
+
+  private addWeight(lo: number, hi: number, by: number): void {
+    const c = this.counts;
+    const before = c.size;
+    let k = c.add(lo, hi, 0);
+    if (c.size > before) {
+      k = before;
+      c.set(lo, hi, k);
+      if (k >= (this.weighted as Float64Array).length) {
+        const grown = new Float64Array(2 * k);
+        grown.set(this.weighted as Float64Array);
+        this.weighted = grown;
+      }
+      (this.weighted as Float64Array)[k] = 0;
+    }
+    (this.weighted as Float64Array)[k] += by;
   }
 }

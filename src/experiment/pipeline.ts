@@ -14,7 +14,7 @@ import { concatChunks, type DataChunk } from '../data/chunk.js';
 import { expandInputs, inputBytes, MultiFileInput, rereadable } from '../data/inputs.js';
 import { parsedOnWorker } from '../data/parse-worker.js';
 import { DistinctCounter } from '../data/distinct.js';
-import { countPlanSample, forEachSampleRun, PLAN_SAMPLE_ROWS } from '../data/plan-sample.js';
+import { countPlanSample, PLAN_SAMPLE_ROWS } from '../data/plan-sample.js';
 import type { PassStats } from '../data/reader.js';
 import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
@@ -446,7 +446,14 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
     if (!all) planCounts = { from: 'sample', sampleRows: sample.rows, growingFields: first.fieldNames.filter((_, f) => sample.growing[f]) };
     vocab = first.fieldNames.map((_, f) => new FullVocabBuilder(1024, all || !sample.growing[f] ? Infinity : 0));
     const v = vocab;
-    forEachSampleRun(chunks, sample.rows, (f, ids, n) => v[f].add(ids, n));
+    // Each value counted by its row's sample weight (FullVocabBuilder.addRows), as the counting pass does.
+    let left = sample.rows;
+    for (const c of chunks) {
+      if (left <= 0) break;
+      const rows = Math.min(left, c.rows);
+      c.fields.forEach((col, f) => v[f].addRows(col.ids, col.offsets ?? null, rows, c.sampleWeights));
+      left -= rows;
+    }
   };
   if (sampled && !inMemory) {
     // Read the plan sample from the first epoch's own read (parsed on a worker); the rest of it stays open.
@@ -495,7 +502,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
       for (let i = 0; i < c.rows; i++) positives += c.labels[i] === 1 ? 1 : 0;
       if (!sampled) counter.add(c);
       if (inMemory) parts.push(c);
-      else if (vocab !== null) vocab.forEach((b, f) => b.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
+      else if (vocab !== null) vocab.forEach((b, f) => b.addRows(c.fields[f].ids, c.fields[f].offsets ?? null, c.rows, c.sampleWeights));
       hot?.forEach((h, f) => h.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
     }
     if (rows === 0) {
@@ -586,7 +593,7 @@ function fullSpec(data: RunData, f: number, minCount: number = TRAINING_DEFAULTS
     return b.build(minCount);
   }
   const b = new FullVocabBuilder(1024);
-  b.add(ds.fields[f].ids, columnLength(ds.fields[f], ds.rows));
+  b.addRows(ds.fields[f].ids, ds.fields[f].offsets ?? null, ds.rows, ds.sampleWeights);
   return b.build(minCount);
 }
 

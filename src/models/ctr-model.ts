@@ -262,6 +262,7 @@ export class CtrModel {
         if (this.cross) x = await this.cross.forward(x, B);
         this.deepX = x;
         if (deep) {
+          this.mlp.sampleWeights = train ? (batch.sampleWeights ?? null) : null;
           const y = await this.mlp.forward(x, B, train, dropoutSeed);
           this.ctx.ops.axpy(1, y, logits, B);
         }

@@ -252,6 +252,11 @@ export class Mlp {
     }
   }
 
+  /** The next training forward's sample weights (null: each row 1), for the batch norms' weighted statistics. */
+  set sampleWeights(w: Float32Array | null) {
+    for (const b of this.blocks) if (b.bn !== null) b.bn.sampleWeights = w;
+  }
+
   /** seed keys the dropout masks (layer i uses seed + i). */
   async forward(x: Float32Array, batch: number, train: boolean, seed: number): Promise<Float32Array> {
     if (this.tower !== null && !train && this.infersOnTower(batch) && !this.towerTrains) {

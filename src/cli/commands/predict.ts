@@ -28,6 +28,7 @@ interface PredictFlags {
   label: boolean;
   idColumn?: string;
   metrics?: string;
+  weightColumn?: string;
   onError?: string;
   quiet?: boolean;
   precision: string;
@@ -61,14 +62,15 @@ export function register(program: Command): void {
     .addOption(new Option('--output-format <fmt>', 'csv: row,label,probability; jsonl: {"row","label","probability"} (default: from the --output name, .jsonl/.ndjson → jsonl, else csv)').choices(['csv', 'jsonl']))
     .option('--no-label', 'the rows have no label column/token (live traffic, competition test files); without this flag a missing label is detected and stated')
     .option('--id-column <name>', 'avazu/csv/tsv/parquet: copy this column into the output as "id" (e.g. Avazu\'s id), to join predictions back to the input')
-    .option('--metrics <file>', 'also write {"auc","logloss","rows"} of the predictions against the labels')
+    .option('--metrics <file>', 'also write {"auc","logloss","rows"} of the predictions against the labels, weighted as train and eval weigh them when the file has the training run\'s --weight-column')
+    .option('--weight-column <name>', 'with --metrics: weigh the metrics by this column instead of the training run\'s')
     .addOption(new Option('--on-error <mode>', "bad rows: fail or skip (default: the training run's setting)").choices(['fail', 'skip']))
     .addOption(precisionOption())
     .addOption(workersOption())
     .option('-q, --quiet', 'no progress or metrics on stderr (skipped rows are still reported)')
     .addHelpText(
       'after',
-      '\nColumns: row (the 0-based data row of the input; rows skipped as bad keep their numbers), id (--id-column),\nlabel (labelled input only), probability. A training run’s --weight-column is not read (a probability does not\ndepend on a sample weight); --metrics are unweighted (bhembed eval weighs them).\n\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json\n  bhembed predict model.bhm avazu-test.csv --id-column id -o submission.csv',
+      '\nColumns: row (the 0-based data row of the input; rows skipped as bad keep their numbers), id (--id-column),\nlabel (labelled input only), probability. A probability does not depend on a sample weight: a training run’s\n--weight-column is read only for --metrics (weighted AUC and log loss, as train and eval report them).\n\nExample:\n  bhembed predict model.bhm test.txt --output preds.csv --metrics test-metrics.json\n  bhembed predict model.bhm avazu-test.csv --id-column id -o submission.csv',
     )
     .action(withDataExit(async (model: string, data: string, flags: PredictFlags) => runPredict(model, data, flags)));
 }
@@ -99,6 +101,12 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     const extra: ReaderOptions = { labels: flags.label === false ? 'none' : 'detect' };
     if (flags.onError) extra.onError = flags.onError as 'fail' | 'skip';
     if (flags.idColumn !== undefined) extra.idColumn = flags.idColumn;
+    if (flags.weightColumn !== undefined && flags.metrics === undefined) throw new UsageError('--weight-column: weighs the --metrics; a probability does not depend on a weight (give --metrics FILE, or drop the flag)');
+    // --metrics weigh rows by the training run's weight column (or --weight-column) when the file has it, as eval does.
+    if (flags.metrics !== undefined) {
+      extra.weights = 'detect';
+      if (flags.weightColumn !== undefined) extra.weightColumn = flags.weightColumn;
+    }
     const reader = await predictor.open(dataPath, extra);
     if (!reader.hasLabels) {
       if (flags.metrics !== undefined) throw new UsageError(`--metrics: ${dataPath} has no labels to score the predictions against; drop --metrics`);
@@ -130,8 +138,12 @@ async function runPredict(modelPath: string, dataPath: string, flags: PredictFla
     }
     const r = metrics.result();
     if (!reader.hasLabels) r.n = reader.stats.rows;
-    if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, model: modelPath, data: dataPath, precision: predictor.precision });
-    if (!flags.quiet) process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}` : ''}\n`);
+    const wc = reader.weightColumn;
+    if (flags.metrics) writeJson(flags.metrics, { auc: r.auc, logloss: r.logloss, rows: r.n, ...(wc !== undefined ? { weightColumn: wc, weight: r.weight } : {}), model: modelPath, data: dataPath, precision: predictor.precision });
+    // Say how the metrics were weighed: by the column, or not although the model was trained weighted.
+    const trainedWeighted = predictor.readerOptions().weightColumn;
+    const how = wc !== undefined ? `  (weighted by ${wc}, total weight ${Number.isInteger(r.weight) ? r.weight : r.weight.toFixed(2)})` : trainedWeighted !== undefined && flags.metrics === undefined ? `  (unweighted; --metrics FILE or bhembed eval weigh them by ${trainedWeighted})` : '';
+    if (!flags.quiet) process.stderr.write(`predicted ${r.n} rows${Number.isFinite(r.auc) ? `: AUC ${r.auc.toFixed(4)}  logloss ${r.logloss.toFixed(4)}${how}` : ''}\n`);
     // skipped rows are reported even with --quiet: dropped data is never silent
     for (const l of formatSkips(reader.stats)) process.stderr.write(`bhembed: ${l}\n`);
   } finally {
@@ -155,17 +167,17 @@ function csvCell(s: string): string {
  * which returns batches in input order, so row i of the output is the i-th row queued.
  */
 class RowMeta {
-  private readonly queue: Pick<DataChunk, 'rows' | 'positions' | 'keys'>[] = [];
+  private readonly queue: Pick<DataChunk, 'rows' | 'positions' | 'keys' | 'sampleWeights'>[] = [];
   private at = 0;
 
   async *tap(chunks: AsyncIterable<DataChunk>): AsyncGenerator<DataChunk> {
     for await (const c of chunks) {
-      if (c.rows > 0) this.queue.push({ rows: c.rows, positions: c.positions, keys: c.keys }); // not the chunk: its columns can go
+      if (c.rows > 0) this.queue.push({ rows: c.rows, positions: c.positions, keys: c.keys, sampleWeights: c.sampleWeights }); // not the chunk: its columns can go
       yield c;
     }
   }
 
-  shift(): { position?: number; key?: string } {
+  shift(): { position?: number; key?: string; weight?: number } {
     const c = this.queue[0];
     if (c === undefined) return {};
     const i = this.at++;
@@ -173,7 +185,7 @@ class RowMeta {
       this.queue.shift();
       this.at = 0;
     }
-    return { position: c.positions?.[i], key: c.keys?.[i] };
+    return { position: c.positions?.[i], key: c.keys?.[i], weight: c.sampleWeights?.[i] };
   }
 }
 
@@ -181,6 +193,7 @@ async function writePredictions(predictor: Predictor, reader: DataReader, out: W
   const jsonl = outputFormatOf(flags) === 'jsonl';
   const withLabel = reader.hasLabels;
   const withId = reader.idColumn !== undefined;
+  const weighted = withLabel && reader.weightColumn !== undefined;
   const progress = flags.quiet ? null : new Progress({ label: 'predict', unit: 'rows' });
   // The header goes out with the first rows, so a file that fails at its first row prints only the error.
   let header = jsonl ? '' : `row,${withId ? 'id,' : ''}${withLabel ? 'label,' : ''}probability\n`;
@@ -188,16 +201,18 @@ async function writePredictions(predictor: Predictor, reader: DataReader, out: W
   for await (const b of predictor.predictChunks(meta.tap(reader.chunks()))) {
     let text = header;
     header = '';
+    const w = weighted ? new Float32Array(b.probs.length) : null;
     for (let i = 0; i < b.probs.length; i++) {
       // The row's place in the input, so output lines stay joined to input lines after skipped rows.
-      const { position, key } = meta.shift();
+      const { position, key, weight } = meta.shift();
+      if (w !== null) w[i] = weight ?? 1;
       const row = position ?? b.firstRow + i;
       const id = withId ? (key ?? '') : '';
       // String() of the float32 value read as a double is exact: parsing it back gives the same float32.
       if (jsonl) text += `{"row":${row}${withId ? `,"id":${JSON.stringify(id)}` : ''}${withLabel ? `,"label":${b.labels[i]}` : ''},"probability":${b.probs[i]}}\n`;
       else text += `${row},${withId ? `${csvCell(id)},` : ''}${withLabel ? `${b.labels[i]},` : ''}${b.probs[i]}\n`;
     }
-    if (withLabel) metrics.add(b.probs, b.labels, b.probs.length);
+    if (withLabel) metrics.add(b.probs, b.labels, b.probs.length, w);
     if (!out.write(text)) await Promise.race([once(out, 'drain'), ...(failed ? [failed] : [])]);
     progress?.update(b.firstRow + b.probs.length);
   }

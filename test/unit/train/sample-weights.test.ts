@@ -228,8 +228,7 @@ test('a run on a weighted file equals the run on its rows repeated by weight (me
   const f = weightedFiles();
   // One batch per epoch (the whole data), so the shuffle order cannot matter: the same steps up to summation order
   // (measured: |Δ| ≈ 2e-9 in test AUC/logloss; the unweighted run differs by 0.02 in AUC).
-  // Hashed tables on both fields: a full table orders its vocabulary by row counts, which differ (each row's initial
-  // weights would then differ; --min-count and vocabularies count rows, not weights).
+  // Hashed tables on both fields (full vocabularies count weights too: test/unit/train/weighted-counts.test.ts).
   const m: ModelOptions = { arch: 'fm', method: 'hash', compression: 2, dim: 4, epochs: 3, batchSize: 4096, lr: 0.05, optimizer: 'adam', threads: 1, seed: 1, patience: 0, fields: { user: { method: 'hash' }, ad: { method: 'hash' } } };
   const run = async (train: string, test: string, weightColumn: string | undefined, dataMode: 'memory' | 'stream', threads = 1): Promise<{ auc: number; logloss: number; loss: number[]; weight?: number }> => {
     const data = await loadRunData({ format: 'csv', train, test, schema: f.schema, dataMode, fullVocab: 'planned', ...(weightColumn ? { weightColumn } : {}) });
