@@ -15,6 +15,7 @@ export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes, unsharedKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
 export type { RowState, RowStateShared } from './row-state.js';
+export { allocExternalF32, gatherRows, scatterRows } from './external-table.js';
 export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
 export { activationQuant, INFER_PRECISIONS, quantizeColumns } from './quantize.js';
 export type { ActivationQuant, InferPrecision, QuantizedColumns } from './quantize.js';
@@ -37,6 +38,8 @@ export interface CreateOpsOptions {
   expectedBytes?: number;
   /** See WasmOpsOptions.stateShardBytes. @default 3.5 GiB */
   stateShardBytes?: number;
+  /** See WasmOpsOptions.heapTableBytes: larger embedding tables live outside WASM memory (not counted in expectedBytes). */
+  heapTableBytes?: number;
 }
 
 /** Headroom kept below 4 GiB for the allocator header, per-thread GEMM scratch and rounding. */

@@ -112,6 +112,14 @@ export interface Ops {
    */
   rowState?(numRows: number, dim: number, arrays: 1 | 2, attach?: RowStateShared, alloc?: Pick<Ops, 'allocF32' | 'allocI32' | 'free'>): RowState | null;
 
+  /**
+   * tableOutside (optional): whether an embedding table of `bytes` lives outside this backend's memory (the WASM
+   * backend: when it would not fit in wasm32 memory); the bag then copies each step's rows in (external-table.ts).
+   * holds: whether an array is in this backend's memory (an attached table may not be). Absent: always inside.
+   */
+  tableOutside?(bytes: number): boolean;
+  holds?(a: Float32Array | Int32Array): boolean;
+
   // --- dense optimizer ---
   /** adam: g ← g + wd·w; m,v moments; w −= lr · m̂ / (√v̂ + eps), step t 1-based. */
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, step: number): void;

@@ -96,6 +96,12 @@ export interface WasmOpsOptions {
    * Small values force the sharded path (tests). @default 3.5 GiB
    */
   stateShardBytes?: number;
+  /**
+   * Largest embedding table (bytes) kept in this memory: a larger one, or one that does not fit here next to what
+   * the memory already holds (keeping STATE_HEADROOM_BYTES free), lives outside it (kernels/external-table.ts) and
+   * each step copies the rows it touches in. Small values force that path (tests). @default 4 GiB (fit decides)
+   */
+  heapTableBytes?: number;
 }
 
 /** Default size of one optimizer-state shard memory (wasm32 memories stop at 4 GiB; staging lives there too). */
@@ -235,6 +241,8 @@ export class WasmOps implements Ops, RowStateHost {
   readonly isPrivate: boolean;
   /** See WasmOpsOptions.stateShardBytes. */
   stateShardBytes = STATE_SHARD_BYTES;
+  /** See WasmOpsOptions.heapTableBytes. */
+  heapTableBytes = MAX_PAGES * PAGE;
 
   private constructor(module: WasmModule, memory: WasmMemory, maxPages: number | null, priv = false) {
     this.module = module;
@@ -279,6 +287,10 @@ export class WasmOps implements Ops, RowStateHost {
         throw new ConfigError(`wasm.stateShardBytes must be in (0, 3.5 GiB], got ${opts.stateShardBytes}`, { key: 'stateShardBytes', value: opts.stateShardBytes });
       }
       ops.stateShardBytes = opts.stateShardBytes;
+    }
+    if (opts.heapTableBytes !== undefined) {
+      if (!(opts.heapTableBytes >= 0)) throw new ConfigError(`wasm.heapTableBytes must be ≥ 0, got ${opts.heapTableBytes}`, { key: 'heapTableBytes', value: opts.heapTableBytes });
+      ops.heapTableBytes = opts.heapTableBytes;
     }
     return ops;
   }
@@ -533,6 +545,24 @@ export class WasmOps implements Ops, RowStateHost {
     const stepSize = lr / (1 - Math.pow(beta1, step));
     const bc2inv = 1 / (1 - Math.pow(beta2, step));
     this.k.sparseAdam(this.ptr(table), this.ptr(m), this.ptr(v), dim, this.ptr(rows), u, this.ptr(grad), stepSize, beta1, beta2, eps, l2, bc2inv);
+  }
+
+  // --- tables outside this memory (external-table.ts) ---
+
+  /** Whether a table of `bytes` goes outside this memory: above heapTableBytes, or not fitting next to what it holds. */
+  tableOutside(bytes: number): boolean {
+    if (this.isPrivate) return false;
+    return bytes > this.heapTableBytes || this.bytesAllocated + HEAP + bytes > this.maxBytes - STATE_HEADROOM_BYTES;
+  }
+
+  /** Whether `a` is a view of this memory (the kernels can read it). */
+  holds(a: Float32Array | Int32Array): boolean {
+    try {
+      this.ptr(a);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   // --- optimizer state in memories of its own (row-state.ts) ---

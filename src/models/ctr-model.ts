@@ -332,8 +332,8 @@ export class CtrModel {
     if (this.embOpt !== null || this.linOpt !== null) return;
     const kind = this.optim.embeddingOptimizer;
     const st = this.attachedState;
-    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb, this.emb.dim);
-    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear, this.lin.dim);
+    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb, this.emb.dim, this.emb.external);
+    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear, this.lin.dim, this.lin.external);
   }
 
   /** Row-wise optimizer on the rows the last forwardBackward touched (t: 1-based global step). */

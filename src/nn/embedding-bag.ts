@@ -19,8 +19,9 @@ import type { Rng } from '../core/rng.js';
 import type { BinaryCodeIndexer } from '../embedding/binary-code.js';
 import type { Indexer } from '../embedding/table.js';
 import type { FusedBag, FusedBagField } from '../kernels/fused-bag.js';
-import { fitsInWasm } from '../kernels/index.js';
+import { allocExternalF32 } from '../kernels/index.js';
 import type { Ops } from '../kernels/ops.js';
+import { CompactRows } from './compact-rows.js';
 import type { LayerContext } from './layer.js';
 import type { DenseParams } from './params.js';
 
@@ -64,6 +65,8 @@ export class EmbeddingLayout {
   capacityVersion = 0;
   /** The last build ran on the fused inference kernel: rows/offsets/weights were not written (no backward). */
   fusedActive = false;
+  /** False once a bag's table lives outside the backend's memory (the fused kernel reads tables in place). */
+  fusedAllowed = true;
   /** The backend's fused bag for these fields; undefined until first needed, null when unavailable. */
   private fusedBag: FusedBag | null | undefined = undefined;
   private readonly maxBatch: number;
@@ -191,7 +194,7 @@ export class EmbeddingLayout {
     if (B * this.segPerSample + 1 > this.offsets.length) throw new ConfigError(`batch: size ${B} exceeds the model's maxBatch`);
     this.fusedActive = false;
     const valueWeights = batch.fields.some((bf) => (bf.weights ?? null) !== null);
-    if (inferOnly && this.noConcat && !valueWeights && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
+    if (inferOnly && this.fusedAllowed && this.noConcat && !valueWeights && batch.fields.every((bf) => bf.offsets === null) && this.buildFused(batch)) return;
     let total = 0;
     let weights = this.staticWeights || valueWeights;
     const single = this.noConcat && batch.fields.every((bf) => bf.offsets === null);
@@ -407,6 +410,12 @@ export class EmbeddingBag {
   uniqueRows: Int32Array;
   gradRows: Float32Array;
   nUnique = 0;
+  /**
+   * The table lives outside the backend's memory (too large for it: kernels/external-table.ts); each batch's rows
+   * are copied into a compact working table (compact-rows.ts) and the optimizer copies rows in and out.
+   */
+  external = false;
+  private compact: CompactRows | null = null;
 
   private effWeights: Float32Array;
   private dWeights: Float32Array;
@@ -453,12 +462,11 @@ export class EmbeddingBag {
   /** Fresh table: normal(0, initStd) per entry from rng. */
   allocateTable(rng: Rng): void {
     const n = this.layout.totalRows * this.dim;
-    // The table itself lives in the backend's one memory (its optimizer state may not: see kernels/row-state.ts).
-    if (this.ctx.ops.name === 'wasm' && !fitsInWasm(4 * n)) {
-      const gib = ((4 * n) / 2 ** 30).toFixed(2);
-      throw new ConfigError(`${this.name}: a table of ${this.layout.totalRows} rows × dim ${this.dim} (${gib} GiB) exceeds the WASM backend's 4 GiB memory (optimizer state is kept apart, the table is not); lower dim, use a compressed embedding, or engine 'reference'`, { key: 'dim' });
-    }
-    this.table = this.ctx.ops.allocF32(n);
+    // A table the backend's memory cannot hold (wasm32: 4 GiB) lives outside it, bounded only by RAM.
+    if (this.ctx.ops.tableOutside?.(4 * n) === true) {
+      this.table = allocExternalF32(n, `${this.name}: a table of ${this.layout.totalRows} rows × dim ${this.dim}`);
+      this.goExternal();
+    } else this.table = this.ctx.ops.allocF32(n);
     if (this.initStd > 0) for (let i = 0; i < this.table.length; i++) this.table[i] = this.initStd * rng.normal();
   }
 
@@ -466,6 +474,13 @@ export class EmbeddingBag {
   attachTable(table: Float32Array): void {
     if (table.length !== this.layout.totalRows * this.dim) throw new ConfigError(`${this.name}: attached table has ${table.length} floats, expected ${this.layout.totalRows * this.dim}`);
     this.table = table;
+    if (this.ctx.ops.holds?.(table) === false) this.goExternal();
+  }
+
+  private goExternal(): void {
+    this.external = true;
+    this.compact = new CompactRows(this.ctx.ops, this.layout.totalRows, this.dim);
+    this.layout.fusedAllowed = false;
   }
 
   /** The weights handed to the kernels for the current layout (null when all are 1). */
@@ -494,6 +509,12 @@ export class EmbeddingBag {
     this.resize();
     const L = this.layout;
     if (L.fusedActive) return this.forwardFused(L.fused as FusedBag, plain);
+    const c = this.compact;
+    if (c !== null) {
+      c.load(this.table, L.rows, L.nRows);
+      this.ctx.ops.embeddingBagForward(c.work, this.dim, c.local, L.offsets, L.nSeg, this.weights(), false, this.out);
+      return this.out;
+    }
     this.ctx.ops.embeddingBagForward(this.table, this.dim, L.rows, L.offsets, L.nSeg, this.weights(), false, this.out);
     return this.out;
   }
@@ -526,10 +547,16 @@ export class EmbeddingBag {
     if (L.fusedActive) throw new ConfigError(`${this.name}: backward after an inference-only forward (build the layout with inferOnly = false)`);
     const { ops } = this.ctx;
     const w = this.weights();
-    this.nUnique = ops.embeddingBagBackward(dOut, this.dim, L.rows, L.offsets, L.nSeg, w, false, L.slot, this.uniqueRows, this.gradRows);
+    // An outside table: the same kernels on the forward's working table and local rows (its rows still hold the
+    // values the forward read: the optimizer runs after the backward).
+    const c = this.compact;
+    const table = c === null ? this.table : c.work;
+    const rows = c === null ? L.rows : c.local;
+    this.nUnique = ops.embeddingBagBackward(dOut, this.dim, rows, L.offsets, L.nSeg, w, false, c === null ? L.slot : c.slot, this.uniqueRows, this.gradRows);
+    c?.toGlobal(this.uniqueRows, this.nUnique);
     if (L.numBlocks > 0) {
       // y = Σ_i base_i · α_{blk(i)} · e_i  ⇒  ∂L/∂α_k = Σ_{i: blk(i)=k} base_i · ⟨dOut_seg(i), e_i⟩
-      ops.embeddingBagWeightGrad(dOut, this.table, this.dim, L.rows, L.offsets, L.nSeg, false, this.dWeights);
+      ops.embeddingBagWeightGrad(dOut, table, this.dim, rows, L.offsets, L.nSeg, false, this.dWeights);
       this.dAlpha.fill(0);
       const blk = L.blockOf;
       const bw = L.baseWeights;

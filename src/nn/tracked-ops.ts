@@ -139,6 +139,16 @@ export class TrackedOps implements Ops {
     return this.inner.rowState?.(numRows, dim, arrays, attach, this) ?? null;
   }
 
+  /** See Ops.tableOutside (false when the backend has no such notion). */
+  tableOutside(bytes: number): boolean {
+    return this.inner.tableOutside?.(bytes) ?? false;
+  }
+
+  /** See Ops.holds (true when the backend cannot tell: every array is its own). */
+  holds(a: Float32Array | Int32Array): boolean {
+    return this.inner.holds?.(a) ?? true;
+  }
+
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, n: number, lr: number, beta1: number, beta2: number, eps: number, wd: number, step: number): void {
     this.inner.adam(w, g, m, v, n, lr, beta1, beta2, eps, wd, step);
   }

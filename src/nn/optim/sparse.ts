@@ -2,9 +2,12 @@
 // Adagrad, SGD). State arrays have the table's shape and, like the table, may live in shared memory so that
 // worker threads update rows Hogwild-style (Niu et al. 2011) without locks. When the backend cannot hold the state
 // next to the table (a full Criteo Kaggle table's Adam state: 4.3 GB), it lives in row shards of their own
-// (kernels/row-state.ts), and the update is the same, bit for bit.
+// (kernels/row-state.ts), and the update is the same, bit for bit. A table that lives outside the backend's memory
+// (kernels/external-table.ts) keeps its state outside too: each update copies the rows and their state into
+// staging, runs the same kernel on rows 0…u−1 there and copies them back (bit for bit the same as well).
 
 import { ConfigError } from '../../core/errors.js';
+import { allocExternalF32, gatherRows, scatterRows } from '../../kernels/index.js';
 import type { Ops } from '../../kernels/ops.js';
 import type { RowState, RowStateShared } from '../../kernels/row-state.js';
 import type { NormalizedOptimConfig, SparseOptimizerKind } from './config.js';
@@ -30,15 +33,20 @@ export class SparseOptimizer {
   readonly rowState: RowState | null;
   private readonly ops: Ops;
   private readonly size: number;
+  /** The table and state live outside the backend's memory: updates go through staging (see stagedUpdate). */
+  readonly external: boolean;
+  private stage: { cap: number; rows: Int32Array; table: Float32Array; s1: Float32Array; s2: Float32Array } | null = null;
 
   /**
    * dim: floats per table row; when given, a backend with Ops.rowState may keep the state in row shards (state too
-   * large for its memory). attach: another thread's state (SparseStateShared).
+   * large for its memory). attach: another thread's state (SparseStateShared). external: the table lives outside
+   * the backend's memory (EmbeddingBag.external), and so does the state.
    */
-  constructor(ops: Ops, kind: SparseOptimizerKind, tableSize: number, attach?: SparseStateShared, dim?: number) {
+  constructor(ops: Ops, kind: SparseOptimizerKind, tableSize: number, attach?: SparseStateShared, dim?: number, external = false) {
     this.ops = ops;
     this.kind = kind;
     this.size = tableSize;
+    this.external = external;
     const arrays = kind === 'adam' ? 2 : kind === 'adagrad' ? 1 : 0;
     const n1 = arrays >= 1 ? tableSize : 0;
     const n2 = arrays >= 2 ? tableSize : 0;
@@ -47,7 +55,7 @@ export class SparseOptimizer {
       if (ops.rowState === undefined) throw new ConfigError(`sparse optimizer: the attached state is sharded, backend '${ops.name}' cannot attach to it`);
       rowState = ops.rowState(attach.rows.numRows, attach.rows.dim, attach.rows.arrays, attach.rows);
       if (rowState === null || rowState.numRows * rowState.dim !== tableSize || rowState.arrays !== arrays) throw new ConfigError(`sparse optimizer: attached state does not match ${kind} for ${tableSize} floats`);
-    } else if (attach === undefined && arrays > 0 && dim !== undefined && ops.rowState !== undefined) {
+    } else if (attach === undefined && arrays > 0 && dim !== undefined && ops.rowState !== undefined && !external) {
       if (!(Number.isInteger(dim) && dim >= 1 && tableSize % dim === 0)) throw new ConfigError(`sparse optimizer: ${tableSize} floats are not rows of ${dim}`);
       rowState = ops.rowState(tableSize / dim, dim, arrays as 1 | 2);
     }
@@ -59,6 +67,9 @@ export class SparseOptimizer {
       if (attach.state1.length !== n1 || attach.state2.length !== n2) throw new ConfigError(`sparse optimizer: attached state does not match ${kind} for ${tableSize} floats`);
       this.state1 = attach.state1;
       this.state2 = attach.state2;
+    } else if (external) {
+      this.state1 = allocExternalF32(n1, `${kind} state of a ${tableSize}-float table`);
+      this.state2 = allocExternalF32(n2, `${kind} state of a ${tableSize}-float table`);
     } else {
       this.state1 = ops.allocF32(n1);
       this.state2 = ops.allocF32(n2);
@@ -72,6 +83,10 @@ export class SparseOptimizer {
     const l2 = cfg.embeddingL2;
     const rs = this.rowState;
     if (rs !== null && rs.dim !== dim) throw new ConfigError(`sparse optimizer: rows of ${dim} floats, the state holds rows of ${rs.dim}`);
+    if (this.external) {
+      this.stagedUpdate(table, dim, rows, u, grad, cfg, t);
+      return;
+    }
     switch (this.kind) {
       case 'sgd':
         this.ops.sparseSgd(table, dim, rows, u, grad, lr, l2);
@@ -85,6 +100,33 @@ export class SparseOptimizer {
         else this.ops.sparseAdam(table, this.state1, this.state2, dim, rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
         return;
     }
+  }
+
+  // The rows and their state copied into staging (backend memory), the in-memory kernel on staging rows 0…u−1
+  // (row-wise: each row's update reads only that row), the results copied back.
+  private stagedUpdate(table: Float32Array, dim: number, rows: Int32Array, u: number, grad: Float32Array, cfg: NormalizedOptimConfig, t: number): void {
+    const ops = this.ops;
+    let st = this.stage;
+    if (st === null || st.cap < u) {
+      let cap = Math.max(256, st?.cap ?? 0);
+      while (cap < u) cap *= 2;
+      if (st !== null) for (const a of [st.rows, st.table, st.s1, st.s2]) if (a.length > 0) ops.free(a);
+      const idx = ops.allocI32(cap);
+      for (let i = 0; i < cap; i++) idx[i] = i;
+      st = { cap, rows: idx, table: ops.allocF32(cap * dim), s1: ops.allocF32(this.state1.length > 0 ? cap * dim : 0), s2: ops.allocF32(this.state2.length > 0 ? cap * dim : 0) };
+      this.stage = st;
+    }
+    gatherRows(table, dim, rows, u, st.table);
+    if (this.state1.length > 0) gatherRows(this.state1, dim, rows, u, st.s1);
+    if (this.state2.length > 0) gatherRows(this.state2, dim, rows, u, st.s2);
+    const lr = cfg.embeddingLr;
+    const l2 = cfg.embeddingL2;
+    if (this.kind === 'sgd') ops.sparseSgd(st.table, dim, st.rows, u, grad, lr, l2);
+    else if (this.kind === 'adagrad') ops.sparseAdagrad(st.table, st.s1, dim, st.rows, u, grad, lr, l2, ADAGRAD_EPS);
+    else ops.sparseAdam(st.table, st.s1, st.s2, dim, st.rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
+    scatterRows(st.table, dim, rows, u, table);
+    if (this.state1.length > 0) scatterRows(st.s1, dim, rows, u, this.state1);
+    if (this.state2.length > 0) scatterRows(st.s2, dim, rows, u, this.state2);
   }
 
   /** What another thread passes as `attach`. */
