@@ -15,7 +15,7 @@ export { ReferenceOps } from './reference.js';
 export { WasmOps, loadKernelModule, loadKernelBytes, unsharedKernelBytes } from './wasm.js';
 export type { WasmOpsOptions, WasmShared, WasmMemory, WasmModule } from './wasm.js';
 export type { RowState, RowStateShared } from './row-state.js';
-export { allocExternalF32, gatherRows, scatterRows } from './external-table.js';
+export { allocExternalF32, copyRows, gatherRows, scatterRows } from './external-table.js';
 export type { OrtGemmOptions, OrtGemmProvider } from './ort.js';
 export { activationQuant, INFER_PRECISIONS, quantizeColumns } from './quantize.js';
 export type { ActivationQuant, InferPrecision, QuantizedColumns } from './quantize.js';

@@ -7,7 +7,7 @@
 // staging, runs the same kernel on rows 0…u−1 there and copies them back (bit for bit the same as well).
 
 import { ConfigError } from '../../core/errors.js';
-import { allocExternalF32, gatherRows, scatterRows } from '../../kernels/index.js';
+import { allocExternalF32, copyRows } from '../../kernels/index.js';
 import type { Ops } from '../../kernels/ops.js';
 import type { RowState, RowStateShared } from '../../kernels/row-state.js';
 import type { NormalizedOptimConfig, SparseOptimizerKind } from './config.js';
@@ -116,17 +116,15 @@ export class SparseOptimizer {
       st = { cap, rows: idx, table: ops.allocF32(cap * dim), s1: ops.allocF32(this.state1.length > 0 ? cap * dim : 0), s2: ops.allocF32(this.state2.length > 0 ? cap * dim : 0) };
       this.stage = st;
     }
-    gatherRows(table, dim, rows, u, st.table);
-    if (this.state1.length > 0) gatherRows(this.state1, dim, rows, u, st.s1);
-    if (this.state2.length > 0) gatherRows(this.state2, dim, rows, u, st.s2);
+    const big = [table, this.state1, this.state2].filter((a) => a.length > 0);
+    const small = [st.table, st.s1, st.s2].slice(0, big.length);
+    copyRows(big, small, dim, rows, u, true);
     const lr = cfg.embeddingLr;
     const l2 = cfg.embeddingL2;
     if (this.kind === 'sgd') ops.sparseSgd(st.table, dim, st.rows, u, grad, lr, l2);
     else if (this.kind === 'adagrad') ops.sparseAdagrad(st.table, st.s1, dim, st.rows, u, grad, lr, l2, ADAGRAD_EPS);
     else ops.sparseAdam(st.table, st.s1, st.s2, dim, st.rows, u, grad, lr, cfg.beta1, cfg.beta2, cfg.eps, l2, t);
-    scatterRows(st.table, dim, rows, u, table);
-    if (this.state1.length > 0) scatterRows(st.s1, dim, rows, u, this.state1);
-    if (this.state2.length > 0) scatterRows(st.s2, dim, rows, u, this.state2);
+    copyRows(big, small, dim, rows, u, false);
   }
 
   /** What another thread passes as `attach`. */
