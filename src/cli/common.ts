@@ -198,7 +198,7 @@ export function addDataOptions(cmd: Command, opts: { train: boolean } = { train:
   if (opts.train) {
     cmd
       .option('--train <files...>', 'training data: files, globs (\'day_*.gz\') or folders of parts, read in order (gzip is detected)')
-      .option('--shuffle-buffer <rows>', `streamed training: rows the shuffle draws from (about twice as many are held in memory) (default: ${DEFAULT_SHUFFLE_BUFFER})`)
+      .option('--shuffle-buffer <rows>', `streamed training: rows the shuffle draws from, held in memory (1 keeps the files' order) (default: ${DEFAULT_SHUFFLE_BUFFER})`)
       .option('--plan-sample <rows>', `streamed hashed tables with --block-bits/--memory-budget: plan on the first rows (no counting pass) (default: ${PLAN_SAMPLE_ROWS})`)
       .addOption(new Option('--data-mode <mode>', `hold the rows in memory, or stream them from the files each epoch (auto: memory up to ${AUTO_MEMORY_BYTES / 2 ** 20} MiB of input)`).choices(['auto', 'memory', 'stream']).default('auto'));
   }

@@ -64,7 +64,7 @@ export interface DataOptions {
    * @default 'auto'
    */
   dataMode?: 'auto' | 'memory' | 'stream';
-  /** Streamed training: rows the shuffle draws from (about twice this many are held). @default DEFAULT_SHUFFLE_BUFFER */
+  /** Streamed training: rows the shuffle draws from (about this many are held; 1 keeps the files' order). @default DEFAULT_SHUFFLE_BUFFER */
   shuffleBuffer?: number;
   /**
    * Streamed training: build full vocabularies in the counting pass. true: every field's (--embedding full, sweeps);
@@ -104,7 +104,7 @@ export interface DataOptions {
 
 /** Inputs up to this many bytes on disk are held in memory under dataMode 'auto' (gzip counts 4×). */
 export const AUTO_MEMORY_BYTES = 256 * 2 ** 20;
-/** Rows a streamed run's shuffle draws from by default (~100 MB of Criteo-shaped rows held). */
+/** Rows a streamed run's shuffle draws from by default (~65 MB of Criteo-shaped rows held). */
 export const DEFAULT_SHUFFLE_BUFFER = 200_000;
 /** Exact distinct counting of a streamed input stops (HyperLogLog estimates from then on) above this. */
 export const DISTINCT_EXACT_CAP_BYTES = 64 * 2 ** 20;

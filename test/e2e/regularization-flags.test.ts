@@ -70,10 +70,11 @@ test('each data and table flag alone reaches training: recorded where it applies
   const stream = await run(['--data-mode', 'stream']);
   assert.equal(stream.metrics.train.data.mode, 'stream', '--data-mode stream: train.data.mode');
   differs(stream, '--data-mode stream');
-  // (Its effect is not visible here: the buffer is topped up by whole reader chunks of 8192 rows, so on a 900-row
-  // file any buffer draws from all rows; data/batch-sources tests the shuffle buffer with small chunks.)
+  // Rows join the buffer one by one, so a buffer smaller than a reader chunk (8192 rows) draws from 50 rows, not
+  // from the whole 900-row file (before, whole chunks joined and every buffer size trained the same model here).
   const small = await run(['--data-mode', 'stream', '--shuffle-buffer', '50']);
   assert.equal(small.metrics.train.data.shuffleBuffer, 50, '--shuffle-buffer 50: train.data.shuffleBuffer');
+  assert.notEqual(small.metrics.test.logloss, stream.metrics.test.logloss, '--shuffle-buffer 50 trained the same model as the default buffer');
   // --eval-every 320 rows at batch 64: every 5 steps, so the series is at 320, 640, … rows.
   const every = await run(['--eval-every', '320', '--patience', '0']);
   const series = (every.metrics.valid.series as { rows: number }[]).map((p) => p.rows);

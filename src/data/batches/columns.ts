@@ -1,5 +1,6 @@
-// Rows held column by column, and the one row gather of the project: every batch a trainer, an evaluation or a
-// predictor sees is filled by appendRows from some Columns (a reader's chunk, a dataset in memory, another batch).
+// Rows held column by column, and the row gather of the project: every batch a trainer, an evaluation or a
+// predictor sees is filled by appendRows from some Columns (a reader's chunk, a dataset in memory, another batch),
+// except the stream's shuffled batches, which come from its row-major buffer (row-store.ts).
 // Pure data: no I/O, no parsing, no hashing.
 //
 //   field "tags", rows = 3:  [7, 9] [] [3]   ->  ids = [7,9,3] (u32 lo/hi pairs)  offsets = [0, 2, 2, 3]
@@ -198,95 +199,3 @@ export function gatherRows(src: Columns, order: ArrayLike<number> | null, start:
   out.size = 0;
   appendRows(src, order, start, count, out);
 }
-
-/**
- * The many-source form of appendRows: append row rows[i] of pool[slots[i]] for i in [0, count) to out, after its
- * out.size rows, column by column (one pass per field over the picked rows, no per-row calls). Slots named by
- * `slots` must hold Columns of out's shape. Used by the stream's shuffle buffer, whose rows wait in many chunks.
- */
-export function appendPicked(pool: readonly (Columns | null)[], slots: Int32Array, rows: Int32Array, count: number, out: BatchBuffer): void {
-  const at = out.size;
-  if (at + count > out.maxBatch) throw new ConfigError(`batch: ${at + count} rows exceed the buffer's ${out.maxBatch}`);
-  const P = pool.length;
-  const cols = (pool as (Columns | null)[]).map((c) => c ?? EMPTY_COLUMNS);
-  const lab: Float32Array[] = new Array<Float32Array>(P);
-  for (let s = 0; s < P; s++) lab[s] = cols[s].labels;
-  const labels = out.labels;
-  for (let i = 0; i < count; i++) labels[at + i] = lab[slots[i]][rows[i]];
-  const dsw = out.sampleWeights;
-  if (dsw !== null) {
-    for (let i = 0; i < count; i++) {
-      const w = cols[slots[i]].sampleWeights ?? null;
-      dsw[at + i] = w === null ? 1 : w[rows[i]];
-    }
-  }
-  const idsOf: Uint32Array[] = new Array<Uint32Array>(P);
-  const wOf: (Float32Array | null)[] = new Array<Float32Array | null>(P);
-  const offOf: (Int32Array | Uint32Array | null)[] = new Array<Int32Array | Uint32Array | null>(P);
-  for (let f = 0; f < out.fields.length; f++) {
-    const d = out.fields[f];
-    for (let s = 0; s < P; s++) {
-      const sf = cols[s].fields[f] ?? EMPTY_FIELD;
-      idsOf[s] = sf.ids;
-      wOf[s] = sf.weights ?? null;
-      offOf[s] = sf.offsets ?? null;
-    }
-    const dw = d.weights ?? null;
-    if (d.offsets === null || d.offsets === undefined) {
-      const ids = d.ids;
-      for (let i = 0; i < count; i++) {
-        const a = idsOf[slots[i]];
-        const r = rows[i];
-        ids[2 * (at + i)] = a[2 * r];
-        ids[2 * (at + i) + 1] = a[2 * r + 1];
-      }
-      if (dw !== null) {
-        for (let i = 0; i < count; i++) {
-          const w = wOf[slots[i]];
-          dw[at + i] = w === null ? 1 : w[rows[i]];
-        }
-      }
-      continue;
-    }
-    const offs = d.offsets;
-    if (at === 0) offs[0] = 0;
-    let total = offs[at];
-    for (let i = 0; i < count; i++) {
-      const o = offOf[slots[i]];
-      const r = rows[i];
-      total += o === null ? 1 : o[r + 1] - o[r];
-    }
-    const ids = out.reserveValues(f, total);
-    const w2 = out.fields[f].weights ?? null; // reserveValues may have replaced the arrays
-    let v = offs[at];
-    for (let i = 0; i < count; i++) {
-      const s = slots[i];
-      const o = offOf[s];
-      const r = rows[i];
-      const lo = o === null ? r : o[r];
-      const n = o === null ? 1 : o[r + 1] - lo;
-      const a = idsOf[s];
-      for (let k = 0; k < 2 * n; k++) ids[2 * v + k] = a[2 * lo + k];
-      if (w2 !== null) {
-        const w = wOf[s];
-        for (let k = 0; k < n; k++) w2[v + k] = w === null ? 1 : w[lo + k];
-      }
-      v += n;
-      offs[at + i + 1] = v;
-    }
-  }
-  const nd = out.dense === null ? 0 : out.dense.length / out.maxBatch;
-  if (nd > 0 && out.dense) {
-    const dense = out.dense;
-    for (let i = 0; i < count; i++) {
-      const src = cols[slots[i]].dense as Float32Array;
-      const r = rows[i] * nd;
-      const o = (at + i) * nd;
-      for (let k = 0; k < nd; k++) dense[o + k] = src[r + k];
-    }
-  }
-  out.size = at + count;
-}
-
-const EMPTY_FIELD: ColumnField = { ids: new Uint32Array(0), offsets: null, weights: null };
-const EMPTY_COLUMNS: Columns = { rows: 0, labels: new Float32Array(0), fields: [], numDense: 0, dense: null };

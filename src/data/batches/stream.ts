@@ -1,26 +1,33 @@
 // Batches from a stream of chunks (files read pass after pass), in order or shuffled through a bounded buffer:
-// memory holds about 2 × shuffleBuffer rows whatever the length of the stream. The shuffle is seeded per pass,
-// so a pass is reproducible and restore(state) replays the pass up to its position (reading, not training).
+// memory holds the buffer's rows (a RowStore of about shuffleBuffer rows) and the chunks in flight, whatever the
+// length of the stream. The shuffle is seeded per pass, so a pass is reproducible and restore(state) replays the
+// pass up to its position (reading, not training).
 //
-//   buffer of R rows: pull chunks until R rows wait (at the start of a pass min(R, 16384 + rows drawn), so
-//   training starts at once); each batch row is a uniform draw among the waiting rows (swap-remove, drawn in blocks
-//   and gathered column by column); a chunk is dropped once all its rows left; too many half-used chunks are
-//   compacted into one.
+//   buffer of R rows, T = min(R, 16384 + rows drawn so far in the pass) (a warm-up, so training starts at once):
+//   before each draw the next rows of the stream join until T rows wait; the draw is uniform among them
+//   (swap-remove). R = 1 is the stream's order; R ≥ the rows of a pass shuffles the pass whole. Draws are made in
+//   blocks (the rows that join during a block are added to the store at once) and gathered row by row.
 
 import type { BatchBuffer } from '../../core/batch.js';
 import { ConfigError } from '../../core/errors.js';
 import { Rng } from '../../core/rng.js';
-import { appendPicked, appendRows, batchBufferOf, type BatchShape, type Columns } from './columns.js';
+import { appendRows, batchBufferOf, type BatchShape, type Columns } from './columns.js';
+import { RowStore } from './row-store.js';
 import type { BatchSource, SourceState } from './source.js';
 
 /** Rows the shuffle buffer holds before its first draw of a pass (then it grows by one per draw). */
 const WARM_ROWS = 16_384;
+/**
+ * The shuffle's rule, in state(): a state written under another rule (bhembed before it: whole chunks joined the
+ * buffer) would replay other draws, so restore() refuses it instead of continuing with rows seen twice or never.
+ */
+const SHUFFLE_RULE = 'row-by-row';
 
 export interface StreamSourceOptions {
   shape: BatchShape;
   /** A fresh pass over all rows, as chunks in order (called once per pass). */
   pass: () => AsyncIterable<Columns>;
-  /** Rows the shuffle draws from; 0 keeps the stream's order. @default 0 */
+  /** Rows the shuffle draws from; 0 (or 1) keeps the stream's order. @default 0 */
   shuffleBuffer?: number;
   /** Shuffle seed (pass e draws from a generator seeded by (seed, e)). @default 1 */
   seed?: number;
@@ -28,6 +35,12 @@ export interface StreamSourceOptions {
   onPassEnd?: (rows: number) => void;
 }
 
+/**
+ * @example
+ *   const src = new StreamSource({ shape, pass: () => parsedOnWorker('criteo', files, {}), shuffleBuffer: 200_000 });
+ *   const buf = batchBufferOf(src.shape, 1024);
+ *   while ((await src.next(buf)) > 0) step(buf);
+ */
 export class StreamSource implements BatchSource {
   readonly mode = 'stream' as const;
   readonly shape: BatchShape;
@@ -45,17 +58,15 @@ export class StreamSource implements BatchSource {
   // In order: the current chunk and the next row in it.
   private cur: Columns | null = null;
   private curPos = 0;
-  // Shuffled: live chunks, rows left in each, and the waiting rows as (slot, row) pairs.
-  private pool: (Columns | null)[] = [];
-  private left: number[] = [];
-  private free: number[] = [];
-  private refSlot = new Int32Array(0);
-  private refRow = new Int32Array(0);
-  // The slots and rows of one block of draws.
-  private pickSlot = new Int32Array(0);
-  private pickRow = new Int32Array(0);
+  // Shuffled: the waiting rows' slots in the store (arrival order, changed by swap-removes), the chunk whose rows
+  // join next and the next of them; the slots drawn and the slots joined in one block.
+  private store: RowStore | null = null;
+  private ref = new Int32Array(0);
   private waiting = 0;
-  private liveRows = 0;
+  private pend: Columns | null = null;
+  private pendPos = 0;
+  private picked = new Int32Array(0);
+  private joined = new Int32Array(0);
 
   constructor(opts: StreamSourceOptions) {
     const R = opts.shuffleBuffer ?? 0;
@@ -93,11 +104,10 @@ export class StreamSource implements BatchSource {
     this.inputDone = false;
     this.cur = null;
     this.curPos = 0;
-    this.pool = [];
-    this.left = [];
-    this.free = [];
+    this.store?.clear();
     this.waiting = 0;
-    this.liveRows = 0;
+    this.pend = null;
+    this.pendPos = 0;
     this.rows = 0;
     this.rng = this.passRng(this.epoch);
   }
@@ -110,7 +120,7 @@ export class StreamSource implements BatchSource {
     }
     out.size = 0;
     const want = Math.min(max, out.maxBatch);
-    if (this.bufferRows === 0) await this.nextInOrder(out, want);
+    if (this.bufferRows <= 1) await this.nextInOrder(out, want);
     else await this.nextShuffled(out, want);
     this.rows += out.size;
     if (out.size === 0) {
@@ -136,115 +146,93 @@ export class StreamSource implements BatchSource {
     }
   }
 
-  private addChunk(c: Columns): void {
-    if (c.rows === 0) return;
-    const slot = this.free.length > 0 ? (this.free.pop() as number) : this.pool.length;
-    this.pool[slot] = c;
-    this.left[slot] = c.rows;
-    const need = this.waiting + c.rows;
-    if (this.refSlot.length < need) {
-      const cap = Math.max(need, 2 * this.refSlot.length, 1024);
-      const s2 = new Int32Array(cap);
-      const r2 = new Int32Array(cap);
-      s2.set(this.refSlot.subarray(0, this.waiting));
-      r2.set(this.refRow.subarray(0, this.waiting));
-      this.refSlot = s2;
-      this.refRow = r2;
-    }
-    const w = this.waiting;
-    this.refSlot.fill(slot, w, w + c.rows);
-    const rr = this.refRow;
-    for (let r = 0; r < c.rows; r++) rr[w + r] = r;
-    this.waiting = need;
-    this.liveRows += c.rows;
-  }
-
   /**
-   * Rows that must wait before the next draw, after `drawn` draws of this pass: the buffer starts at WARM_ROWS
-   * and grows by one row per row drawn up to bufferRows, so the first batch does not wait for a whole buffer to
-   * be read and parsed (reading runs at most 2× the training speed while it grows). A function of the draws only:
-   * seeded and restorable like the rest of the shuffle.
+   * Rows that wait at each draw after `drawn` draws of this pass: the buffer starts at WARM_ROWS and grows by one
+   * row per row drawn up to bufferRows, so the first batch does not wait for a whole buffer to be read and parsed
+   * (reading runs at most 2× the training speed while it grows). A function of the draws only: seeded and
+   * restorable like the rest of the shuffle.
    */
   private target(drawn: number): number {
     return Math.min(this.bufferRows, WARM_ROWS + drawn);
   }
 
-  // Block-wise: the draws that need no reading (while more rows wait than the target, or all at the end of the
-  // stream) are drawn as a block of (slot, row) pairs (swap-remove), then gathered column by column in one
-  // appendPicked. The draws depend on the stream and the seed only, not on batch sizes (restore replays a pass in
-  // other batch sizes): the row-by-row loop "top up, then draw" in blocks.
+  // Row by row the rule is "the next rows join until T wait, then draw one"; a block runs it over the indices only
+  // (the joining rows take free slots, the draws swap-remove slots), then copies the joined rows into their slots,
+  // gathers the drawn slots into the batch and frees them. The draws depend on the stream and the seed only, not on
+  // batch sizes (restore replays a pass in other batch sizes).
   private async nextShuffled(out: BatchBuffer, want: number): Promise<void> {
-    if (this.pickSlot.length < want) {
-      this.pickSlot = new Int32Array(want);
-      this.pickRow = new Int32Array(want);
-    }
-    const ps = this.pickSlot;
-    const pr = this.pickRow;
+    const store = (this.store ??= new RowStore(this.shape));
     while (out.size < want) {
-      while (this.waiting <= this.target(this.rows + out.size) && !this.inputDone) {
-        const c = await this.pull();
-        if (c !== null) this.addChunk(c);
+      const drawn0 = this.rows + out.size;
+      const c = this.pend;
+      const avail = c === null ? 0 : c.rows - this.pendPos;
+      if (avail === 0 && !this.inputDone && this.waiting < this.target(drawn0)) {
+        this.pend = await this.pull();
+        this.pendPos = 0;
+        continue;
       }
-      if (this.waiting === 0) break;
-      const rs = this.refSlot;
-      const rr = this.refRow;
-      const left = this.left;
-      const rng = this.rng;
-      const all = this.inputDone;
+      if (avail === 0 && this.inputDone && this.waiting === 0) break;
       const kmax = want - out.size;
-      let drawn = this.rows + out.size;
       let w = this.waiting;
+      // Rows that can join during the block: enough to refill T at every draw.
+      const maxJoin = Math.min(avail, Math.max(0, this.target(drawn0 + kmax) - w + kmax));
+      this.reserve(w + maxJoin, kmax, maxJoin);
+      if (maxJoin > 0) store.makeRoom(c as Columns, this.pendPos, maxJoin, this.ref, w);
+      const ref = this.ref;
+      const picked = this.picked;
+      const joined = this.joined;
+      const rng = this.rng;
+      const done = this.inputDone;
+      let drawn = drawn0;
       let k = 0;
-      while (k < kmax && w > 0 && (all || w > this.target(drawn))) {
+      let nJoin = 0;
+      while (k < kmax) {
+        const t = this.target(drawn);
+        while (w < t && nJoin < maxJoin) {
+          const s = store.take();
+          joined[nJoin++] = s;
+          ref[w++] = s;
+        }
+        if ((w < t && !done) || w === 0) break;
         const j = rng.int(w);
         w--;
-        const slot = rs[j];
-        ps[k] = slot;
-        pr[k] = rr[j];
-        rs[j] = rs[w];
-        rr[j] = rr[w];
-        left[slot]--;
-        k++;
+        picked[k++] = ref[j];
+        ref[j] = ref[w];
         drawn++;
       }
-      this.waiting = w;
-      appendPicked(this.pool, ps, pr, k, out);
-      // Chunks all of whose rows left are dropped after the gather (no top-up happened in between).
-      for (let i = 0; i < k; i++) {
-        const slot = ps[i];
-        const c = this.pool[slot];
-        if (left[slot] === 0 && c !== null) {
-          this.liveRows -= c.rows;
-          this.pool[slot] = null;
-          this.free.push(slot);
-        }
+      if (nJoin > 0) {
+        store.add(c as Columns, this.pendPos, nJoin, joined);
+        this.pendPos += nJoin;
+        if (this.pendPos >= (c as Columns).rows) this.pend = null; // its rows are all in the store now
       }
+      this.waiting = w;
+      store.gather(picked, k, out);
+      store.release(picked, k);
     }
-    // (Against the waiting rows too: a compacted chunk larger than the bound is not compacted again at every call.)
-    if (this.liveRows > 2 * Math.max(this.bufferRows, this.waiting) + 65_536) this.compact();
   }
 
-  // Copies the waiting rows into one chunk, so half-used chunks stop holding memory (the order of refs is kept).
-  private compact(): void {
-    const n = this.waiting;
-    const buf = batchBufferOf(this.shape, Math.max(1, n));
-    appendPicked(this.pool, this.refSlot, this.refRow, n, buf);
-    const c: Columns = { rows: n, labels: buf.labels, fields: buf.fields, numDense: this.shape.numDense, dense: buf.dense, sampleWeights: buf.sampleWeights };
-    this.pool = [c];
-    this.left = [n];
-    this.free = [];
-    this.refSlot.fill(0, 0, n);
-    for (let i = 0; i < n; i++) this.refRow[i] = i;
-    this.liveRows = n;
+  /** Room for `refs` waiting slots, `draws` draws and `joins` rows joining in one block. */
+  private reserve(refs: number, draws: number, joins: number): void {
+    if (this.ref.length < refs) {
+      const r = new Int32Array(Math.max(refs, 2 * this.ref.length, 1024));
+      r.set(this.ref.subarray(0, this.waiting));
+      this.ref = r;
+    }
+    if (this.picked.length < draws) this.picked = new Int32Array(draws);
+    if (this.joined.length < joins) this.joined = new Int32Array(Math.max(joins, 2 * this.joined.length));
+    (this.store as RowStore).reserve(joins, this.bufferRows + 2 * draws + 1);
   }
 
   state(): SourceState {
-    return { kind: 'stream', epoch: this.epoch, rows: this.rows, seed: this.seed, shuffleBuffer: this.bufferRows, ended: this.ended };
+    return { kind: 'stream', epoch: this.epoch, rows: this.rows, seed: this.seed, shuffleBuffer: this.bufferRows, ended: this.ended, ...(this.bufferRows > 0 ? { shuffle: SHUFFLE_RULE } : {}) };
   }
 
   async restore(s: SourceState): Promise<void> {
     if (s.kind !== 'stream' || s.seed !== this.seed || s.shuffleBuffer !== this.bufferRows) {
       throw new ConfigError(`cannot restore a '${s.kind}' source state (seed ${String(s.seed)}, shuffle buffer ${String(s.shuffleBuffer)}) into this stream (seed ${this.seed}, shuffle buffer ${this.bufferRows})`);
+    }
+    if (this.bufferRows > 0 && s.shuffle !== SHUFFLE_RULE) {
+      throw new ConfigError(`cannot restore this stream position: it was written by an earlier bhembed whose shuffle buffer drew rows in another order (rule '${String(s.shuffle ?? 'whole chunks')}', now '${SHUFFLE_RULE}'); start the run again, or finish it with the version that wrote it`);
     }
     await this.closeIterator();
     this.epoch = s.epoch;
@@ -265,10 +253,13 @@ export class StreamSource implements BatchSource {
     const it = this.it;
     this.it = null;
     this.prefetch = null;
+    this.pend = null;
     if (it?.return) await it.return(undefined);
   }
 
   async close(): Promise<void> {
     await this.closeIterator();
+    this.store?.dispose();
+    this.store = null;
   }
 }

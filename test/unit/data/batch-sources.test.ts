@@ -10,6 +10,7 @@ import { MemorySource, columnsFromRows } from '../../../src/data/batches/memory.
 import { ShardedSource } from '../../../src/data/batches/sharded.js';
 import type { BatchSource } from '../../../src/data/batches/source.js';
 import { StreamSource } from '../../../src/data/batches/stream.js';
+import { Rng } from '../../../src/core/rng.js';
 import { loadDataset } from '../../../src/data/dataset.js';
 import { tempDir } from '../../temp-dir.js';
 
@@ -141,11 +142,10 @@ test('StreamSource shuffled: every row once, mixed across chunks, bounded memory
   assert.notDeepEqual(c, a);
 });
 
-test('StreamSource shuffled: the block gather carries every column of each row (dense, weighted single values, chunks with and without weights), through compaction, whatever the batch size', async () => {
+test('StreamSource shuffled: the row buffer carries every column of each row (dense, weighted single values, chunks with and without weights), through compaction of multi-valued values, whatever the batch size', async () => {
   // Row r: label r % 2, field 0 = id r with weight r + 0.5 (chunks at odd offsets carry no weights: weight 1),
   // field 1 = r % 3 values, dense = [r, -r].
   const N = 200_000;
-  let compacted = 0;
   const mk = (): StreamSource => {
     const src = new StreamSource({
       shape: { fields: [{ multiValued: false, weighted: true }, { multiValued: true, weighted: true }], numDense: 2 },
@@ -162,12 +162,6 @@ test('StreamSource shuffled: the block gather carries every column of each row (
         }
       },
     });
-    const inner = src as unknown as { compact: () => void };
-    const compact = inner.compact.bind(src);
-    inner.compact = () => {
-      compacted++;
-      compact();
-    };
     return src;
   };
   const ids = async (src: StreamSource, batch: number): Promise<number[]> => {
@@ -188,8 +182,10 @@ test('StreamSource shuffled: the block gather carries every column of each row (
     }
     return out;
   };
-  const a = await ids(mk(), 1024);
-  assert.ok(compacted > 0, 'the pass compacted its half-used chunks');
+  const src = mk();
+  const a = await ids(src, 1024);
+  const store = (src as unknown as { store: { compactions: number } }).store;
+  assert.ok(store.compactions > 0, 'the multi-valued values were compacted in the buffer');
   assert.deepEqual(sorted(a), range(N));
   assert.deepEqual(await ids(mk(), 77), a, 'the order does not depend on the batch size');
 });
@@ -223,6 +219,51 @@ test('StreamSource: a large buffer warms up (the first batch after ~16k rows rea
     await again.restore(JSON.parse(JSON.stringify(a.state())));
     assert.deepEqual(await pass(again, 300), ref.slice(stop), `restored at row ${stop}`);
   }
+});
+
+/** The shuffle rule row by row (the spec StreamSource runs in blocks): rows join until T = min(R, 16384 + drawn) wait, then one is drawn uniformly (swap-remove). */
+function referenceOrder(n: number, R: number, seed: number, epoch = 0): number[] {
+  if (R <= 1) return range(n);
+  const rng = new Rng((Math.imul(seed, 0x9e3779b1) + Math.imul(epoch + 1, 0x85ebca6b)) | 0);
+  const waiting: number[] = [];
+  const out: number[] = [];
+  let next = 0;
+  while (out.length < n) {
+    const t = Math.min(R, 16_384 + out.length);
+    while (waiting.length < t && next < n) waiting.push(next++);
+    const j = rng.int(waiting.length);
+    out.push(waiting[j]);
+    waiting[j] = waiting[waiting.length - 1];
+    waiting.pop();
+  }
+  return out;
+}
+
+test('StreamSource shuffled: rows join the buffer one by one, so a buffer smaller than a chunk works (the order of the rule row by row, whatever the chunk and batch sizes)', async () => {
+  for (const [R, chunk] of [[1, 100], [50, 1000], [300, 64], [2500, 700], [20_000, 1000]]) {
+    const want = referenceOrder(3000, R, 6);
+    for (const batch of [13, 256]) assert.deepEqual(await pass(stream(3000, chunk, R, 6), batch), want, `buffer ${R}, chunks of ${chunk}, batches of ${batch}`);
+  }
+  // A row never comes out more than R - 1 places before its place in the stream (at most R rows have joined).
+  const small = await pass(stream(5000, 1000, 50, 2), 64);
+  const early = Math.max(...small.map((r, i) => r - i));
+  assert.ok(early <= 49, `a row came out ${early} places early with a buffer of 50 rows`);
+  assert.notDeepEqual(small, range(5000));
+  // The second pass draws with the next pass's generator.
+  const src = stream(800, 100, 200, 4);
+  await pass(src, 32);
+  assert.deepEqual(await pass(src, 32), referenceOrder(800, 200, 4, 1));
+});
+
+test('StreamSource: a position written under the earlier shuffle rule (whole chunks joined) is refused, not replayed with other rows', async () => {
+  const src = stream(900, 64, 200, 7);
+  const buf = batchBufferOf(src.shape, 16);
+  await src.next(buf);
+  const state = src.state();
+  assert.equal(state.shuffle, 'row-by-row');
+  const { shuffle: _, ...old } = state;
+  await assert.rejects(stream(900, 64, 200, 7).restore(old), /written by an earlier bhembed whose shuffle buffer drew rows in another order/);
+  await stream(900, 64, 200, 7).restore(state);
 });
 
 test('ShardedSource: n shards of one pass are disjoint and together the whole pass', async () => {
