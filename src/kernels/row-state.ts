@@ -1,7 +1,8 @@
 // Row-wise optimizer state (lazy Adam's m and v, Adagrad's accumulator) in WASM memories of its own, split by row
 // ranges, for tables whose state does not fit next to them in one wasm32 memory (4 GiB): a full Criteo Kaggle
 // table (33.8M rows × 16 floats, 2.2 GB) fits, its Adam state (4.3 GB more) does not. The table stays in the main
-// memory, so gathers, backward and the fused inference bag are unchanged; only the optimizer step moves rows.
+// memory, so gathers, backward and the fused inference bag are unchanged; only the optimizer step moves rows. A table
+// too large for the main memory itself lives outside WASM memory with its state instead (external-table.ts).
 //
 //   main memory:  table [numRows × dim], staging          shard s (own WebAssembly.Memory): state rows [s·R, (s+1)·R)
 //   update:  rowSplit (one pass: each touched row's local index and gradient + l2·w, grouped by shard) → staging

@@ -265,6 +265,8 @@ export class WasmOps implements Ops, RowStateHost {
     this.maxBytes = Atomics.load(this.header, HDR_MAX_PAGES) * PAGE;
     // A private word used to prove that an unknown SharedArrayBuffer is this memory (see ptr()).
     this.canary = this.reserve(ALIGN);
+    // Nonzero, so that a zeroed foreign buffer never agrees with it (holds()).
+    Atomics.store(new Int32Array(this.memory.buffer, this.canary, 1), 0, 0x5bd1e995);
   }
 
   /** A backend with a fresh shared memory. */
@@ -555,14 +557,26 @@ export class WasmOps implements Ops, RowStateHost {
     return bytes > this.heapTableBytes || this.bytesAllocated + HEAP + bytes > this.maxBytes - STATE_HEADROOM_BYTES;
   }
 
-  /** Whether `a` is a view of this memory (the kernels can read it). */
+  /**
+   * Whether `a` is a view of this memory (the kernels can read it). Unlike ptr's check, it never leaves a write in a
+   * foreign buffer (an embedding table outside this memory): it compares the canary word first and writes only when
+   * the two agree, putting the old value back when the write shows another memory.
+   */
   holds(a: Float32Array | Int32Array): boolean {
-    try {
-      this.ptr(a);
+    const buf = a.buffer;
+    if (buf === this.lastBuf || this.known.has(buf)) return true;
+    if (!(buf instanceof SharedArrayBuffer) || buf.byteLength < this.canary + 4) return false;
+    const probe = new Int32Array(buf, this.canary, 1);
+    const mine = this.k.peek(this.canary);
+    if (Atomics.load(probe, 0) !== mine) return false;
+    const next = (mine + 1) | 0;
+    const old = Atomics.exchange(probe, 0, next);
+    if (this.k.peek(this.canary) === next) {
+      this.known.add(buf);
       return true;
-    } catch {
-      return false;
     }
+    Atomics.compareExchange(probe, 0, next, old);
+    return false;
   }
 
   // --- optimizer state in memories of its own (row-state.ts) ---

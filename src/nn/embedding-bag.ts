@@ -12,6 +12,8 @@
 // different widths (the dim-d embedding and the dim-1 linear term of LR/FM/W&D/DeepFM). An inference-only build
 // of single-valued, non-concat fields skips all of that: the backend's fused bag (kernels/fused-bag.ts) computes
 // BH rows inside the gather (same rows, same sums), and the layout's rows/offsets are left untouched.
+// A table too large for the backend's memory lives outside it (EmbeddingBag.external): each batch's rows are copied
+// into a compact working table (compact-rows.ts) and the same kernels run on it, bit for bit.
 
 import type { Batch } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';

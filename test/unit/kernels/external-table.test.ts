@@ -1,10 +1,12 @@
 // copyRows (kernels/external-table.ts): gathering rows of 1-3 big arrays into compact ones and scattering them back
 // moves exactly the listed rows, bit for bit, on the float64-pair path (even dim, 8-byte aligned) and the float32 one
-// (odd dim, or a view 4 bytes off alignment), and touches nothing else.
+// (odd dim, or a view 4 bytes off alignment), and touches nothing else. WasmOps.holds (how a worker tells an
+// attached outside table from one in WASM memory) answers right and never writes into an outside table.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyRows } from '../../../src/kernels/external-table.js';
+import { WasmOps } from '../../../src/kernels/wasm.js';
 
 const ROWS = 50;
 const pick = Int32Array.from([7, 0, 49, 13, 8, 31]);
@@ -38,3 +40,18 @@ for (const dim of [1, 3, 8]) {
     }
   }
 }
+
+test('WasmOps.holds tells its own arrays (also through another instance on the same memory) from an outside table, and leaves the outside table untouched', async () => {
+  const ops = await WasmOps.create({ initialBytes: 16 << 20 });
+  const own = ops.allocF32(16);
+  // Past the canary word's offset, zeroed and filled: holds() must not write into it.
+  for (const fill of [0, 0.25]) {
+    const outside = new Float32Array(new SharedArrayBuffer(4 << 20)).fill(fill);
+    assert.equal(ops.holds(outside), false);
+    assert.ok(outside.every((v) => v === fill));
+  }
+  assert.equal(ops.holds(own), true);
+  const other = WasmOps.attach(ops.shared);
+  assert.equal(other.holds(new Float32Array(ops.memory.buffer, own.byteOffset, 16)), true);
+  assert.equal(other.holds(new Float32Array(new SharedArrayBuffer(4 << 20))), false);
+});
