@@ -11,7 +11,7 @@
 // outside it (kernels/external-table.ts, each step copies its rows in and out).
 // --forced: only the 1M-row full model, twice on the same rows, interleaved: its table in the WASM memory and
 // forced outside it (heapTableBytes 0); the two end bit-identical (checked), the ratio is the copying's cost.
-// Run: npm run bench:bigtable [-- --rows N] [--quick] [--dim D] [--forced [--rounds R]]. Writes
+// Run: npm run bench:bigtable [-- --rows N] [--quick] [--dim D] [--threads T] [--forced [--rounds R]]. Writes
 // bench/results/bigtable.json (--forced: bigtable-forced.json). Shared machine: noisy; prints the load average.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,6 +40,8 @@ const FORCED_ROUNDS = arg('--rounds', 8);
 // --hashed N: the big model is a hashed embedding of N rows in all (split over the fields by their Kaggle
 // cardinality, capped at it) instead of the full Kaggle vocabulary: no 33.8M-entry vocabulary to build (minutes).
 const HASHED = arg('--hashed', 0);
+// --threads N: training threads of every model (merged sparse updates: the forced leg's weights stay bit-identical).
+const THREADS = arg('--threads', 1);
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 const MLP = [256, 128];
 const BATCH = 4096;
@@ -100,7 +102,7 @@ try {
   const rowsOf = (specs: IndexSpec[]): number => specs.reduce((a, s) => a + (s.method === 'full' ? s.vocab.length + 1 : s.method === 'hash' ? s.rows : 0), 0);
   const bigName = HASHED > 0 ? 'Kaggle-shaped hashed' : 'Kaggle-size full';
   const config = (specs: IndexSpec[]): ModelConfig => ({ arch: 'dnn', dim: DIM, mlp: MLP, numDense: 13, seed: SEED, fields: specs.map((index, f) => ({ name: `C${f + 1}`, index })) });
-  const opts = { batchSize: BATCH, epochs: 1, seed: SEED, earlyStopping: false as const, engine: 'wasm' as const, optim: { lr: 1e-3, embeddingOptimizer: 'adam' as const } };
+  const opts = { batchSize: BATCH, epochs: 1, seed: SEED, earlyStopping: false as const, engine: 'wasm' as const, threads: THREADS, optim: { lr: 1e-3, embeddingOptimizer: 'adam' as const } };
   log(`vocabularies ready; building models: 1M-row full (${rowsOf(smallSpecs)} rows) and ${bigName} (${rowsOf(bigSpecs)} rows × dim ${DIM})`);
   const smallTr = await Trainer.create(config(smallSpecs), { ...opts, ops: await WasmOps.create() });
   const bigTr = await Trainer.create(config(bigSpecs), { ...opts, ops: await WasmOps.create() });
@@ -156,7 +158,7 @@ try {
   console.log(`Rows are limited by the in-memory loader (${ROWS} here); the 45M-row run needs the streaming work (issue 10 item 1). Shared machine: noisy.`);
   writeJson('bench/results/bigtable.json', {
     machine: machine(),
-    config: { rows: ROWS, small: SMALL, chunk: CHUNK, dim: DIM, mlp: MLP, batch: BATCH, optimizer: 'adam', arch: 'dnn', threads: 1 },
+    config: { rows: ROWS, small: SMALL, chunk: CHUNK, dim: DIM, mlp: MLP, batch: BATCH, optimizer: 'adam', arch: 'dnn', threads: THREADS },
     loadAverage: loadavg(),
     small: { rows: rowsOf(smallSpecs), tableBytes: smallTableBytes, samplesPerSecond: smallSps },
     big: { rows: bigTr.model.layout.totalRows, tableBytes: bigTableBytes, stateShards: bigState?.shards.length ?? 0, outside: bigOutside, samplesPerSecond: bigSps },
@@ -178,11 +180,11 @@ async function forcedLeg(rows: Dataset): Promise<void> {
     return b.build(1);
   });
   const config: ModelConfig = { arch: 'dnn', dim: DIM, mlp: MLP, numDense: 13, seed: SEED, fields: specs.map((index, f) => ({ name: `C${f + 1}`, index })) };
-  const opts = { batchSize: BATCH, epochs: 1, seed: SEED, earlyStopping: false as const, engine: 'wasm' as const, optim: { lr: 1e-3, embeddingOptimizer: 'adam' as const } };
+  const opts = { batchSize: BATCH, epochs: 1, seed: SEED, earlyStopping: false as const, engine: 'wasm' as const, threads: THREADS, optim: { lr: 1e-3, embeddingOptimizer: 'adam' as const } };
   const inside = await Trainer.create(config, { ...opts, ops: await WasmOps.create() });
   const outside = await Trainer.create(config, { ...opts, ops: await WasmOps.create({ heapTableBytes: 0 }) });
   if (inside.model.emb?.external !== false || outside.model.emb?.external !== true) throw new Error('the forced leg did not put exactly one table outside WASM memory');
-  log(`forced leg: ${inside.model.layout.totalRows} rows × dim ${DIM} (${((inside.model.emb?.table.byteLength ?? 0) / 2 ** 20).toFixed(0)} MiB), ${FORCED_ROUNDS} rounds of ${CHUNK} rows; load average ${load()}`);
+  log(`forced leg: ${inside.model.layout.totalRows} rows × dim ${DIM} (${((inside.model.emb?.table.byteLength ?? 0) / 2 ** 20).toFixed(0)} MiB), ${FORCED_ROUNDS} rounds of ${CHUNK} rows, ${THREADS} thread(s); load average ${load()}`);
   const table: Array<Array<string | number>> = [];
   const inSps: number[] = [];
   const outSps: number[] = [];
@@ -210,7 +212,7 @@ async function forcedLeg(rows: Dataset): Promise<void> {
   writeJson('bench/results/bigtable-forced.json', {
     machine: machine(),
     loadAverage: loads,
-    config: { rows: inside.model.layout.totalRows, chunk: CHUNK, rounds: FORCED_ROUNDS, dim: DIM, mlp: MLP, batch: BATCH, optimizer: 'adam', arch: 'dnn', threads: 1 },
+    config: { rows: inside.model.layout.totalRows, chunk: CHUNK, rounds: FORCED_ROUNDS, dim: DIM, mlp: MLP, batch: BATCH, optimizer: 'adam', arch: 'dnn', threads: THREADS },
     inside: inSps,
     outside: outSps,
     ratio: med(outSps) / med(inSps),
