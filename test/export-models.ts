@@ -1,5 +1,5 @@
 // Tiny models for the export tests (Node and Chromium) and bench:web: every architecture over one set of fields that
-// uses every index method (BH succession, skip and dense; hash; qr; dhash; full; hybrid), every fusion and a multi-valued
+// uses every index method (BH succession, skip and dense; hash; qr; dhash; full; hybrid with a BH and a dhash cold part), every fusion and a multi-valued
 // field, with dense inputs; weights spread with seeded noise so scores vary. Plus rows whose hash ids include
 // values ≥ 2^63, vocabulary ids and OOV ids.
 
@@ -33,6 +33,7 @@ export function exportFields(single = false): FieldConfig[] {
     { name: 'tags', index: { method: 'bh', codeBits: 32, blockBits: 8, strategy: 'skip' }, pooling: 'mean' },
     { name: 'kw', index: { method: 'qr', remainder: 31, quotient: 37 }, fusion: 'mean', pooling: 'sum' },
     { name: 'topic', index: { method: 'hybrid', hot: VOCAB.slice(1, 5), codeBits: 23, blockBits: 6, strategy: 'skip' }, fusion: 'weighted' },
+    { name: 'genre', index: { method: 'hybrid', hot: VOCAB.slice(0, 3), cold: 'dhash', rows: 7, hashes: 2 }, fusion: 'weighted' },
   ];
   return single ? all.filter((_, i) => !MULTI.includes(i)) : all;
 }

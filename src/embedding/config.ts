@@ -50,17 +50,43 @@ export interface DoubleHashSpec {
 /**
  * Frequency-aware hybrid (issue 13; after CAFE, Zhang et al., SIGMOD 2024: hot features get embeddings of their own,
  * the rest share): the hot values listed in `hot` own one row each (rows 0 … H − 1), every other value, new ids
- * included, goes through a BH index whose rows follow them (rows H … H + Σ_k 2^width_k − 1).
+ * included, goes through the cold part, whose rows follow them. The cold part is BH (HybridBhSpec: `cold` absent or
+ * 'bh', the only form before cold parts could share rows) or double hashing into one shared table (HybridDhashSpec:
+ * `cold: 'dhash'`, for budgets of a few rows per field, where two hashes into R shared rows tell more values apart than
+ * BH's disjoint blocks can; see embedding/hybrid-planner.ts).
  */
-export interface HybridSpec {
+export type HybridSpec = HybridBhSpec | HybridDhashSpec;
+
+/** Hybrid with a BH cold part: rows H … H + Σ_k 2^width_k − 1. */
+export interface HybridBhSpec {
   method: 'hybrid';
   /** The hot values as 16-hex-digit hash ids, in row order from row 0 (most frequent first when built from data). */
   hot: string[];
+  /** Absent in files written before shared cold parts existed; normalizeIndexSpec leaves it out. */
+  cold?: 'bh';
   /** BH code length S of the cold part, 1–64. */
   codeBits: number;
   /** BH block length t of the cold part. K = ceil(S / t) rows per value. */
   blockBits: number;
   strategy: BhStrategy;
+}
+
+/** Hybrid with a double-hashing cold part: k hashed rows per value in rows H … H + R − 1 (the dhash spec's rows). */
+export interface HybridDhashSpec {
+  method: 'hybrid';
+  hot: string[];
+  cold: 'dhash';
+  /** Rows R of the shared cold table. */
+  rows: number;
+  /** Hashes k per value (rows per value). */
+  hashes: number;
+}
+
+/** The cold part of a hybrid spec as a spec of its own method (rows from 0). */
+export function hybridColdSpec(s: HybridSpec): BhSpec | DoubleHashSpec {
+  return s.cold === 'dhash'
+    ? { method: 'dhash', rows: s.rows, hashes: s.hashes }
+    : { method: 'bh', codeBits: s.codeBits, blockBits: s.blockBits, strategy: s.strategy, dense: false };
 }
 
 export type IndexSpec = BhSpec | FullSpec | HashSpec | QrSpec | DoubleHashSpec | HybridSpec;
@@ -192,8 +218,17 @@ export function normalizeIndexSpec(raw: unknown, where = 'index'): IndexSpec {
     case 'dhash':
       return { method: 'dhash', rows: intIn(o, 'rows', where, 1, MAX_TABLE_ROWS), hashes: intIn(o, 'hashes', where, 1, 64) };
     case 'hybrid': {
-      const { codeBits, blockBits, strategy } = bhCode(o, where);
       const hotIds = hexIds(o, 'hot', where);
+      if (o.cold === 'dhash') {
+        const rows = intIn(o, 'rows', where, 1, MAX_TABLE_ROWS);
+        const hashes = intIn(o, 'hashes', where, 1, 64);
+        rowsCheck(hotIds.length + rows, `${where} (hybrid hot + dhash rows)`, 'use fewer hot values or fewer rows');
+        return { method: 'hybrid', hot: hotIds, cold: 'dhash', rows, hashes };
+      }
+      if (o.cold !== undefined && o.cold !== 'bh') {
+        throw new ConfigError(`${where}.cold must be one of: bh, dhash; got ${JSON.stringify(o.cold)}`, { key: `${where}.cold`, value: o.cold, allowed: ['bh', 'dhash'] });
+      }
+      const { codeBits, blockBits, strategy } = bhCode(o, where);
       rowsCheck(hotIds.length + bhNumRows(codeBits, blockBits, strategy), `${where} (hybrid hot + bh rows)`, 'use fewer hot values or a smaller blockBits');
       return { method: 'hybrid', hot: hotIds, codeBits, blockBits, strategy };
     }

@@ -1,11 +1,11 @@
 // Splits one field's memory between hot rows (values of their own, key included) and the BH rows every other value
-// shares, from the field's frequency counts. Pure arithmetic on counts: which ids are hot comes from the counting
+// share (BH, or double hashing at budgets of a few rows), from the field's frequency counts. Pure arithmetic on counts: which ids are hot comes from the counting
 // pass (data/heavy-hitters.ts); the field's byte budget comes from planEmbeddings (the same bytes BH gets there).
 
 import { ConfigError } from '../core/errors.js';
 import type { BhStrategy } from './config.js';
 import { HOT_KEY_BYTES } from './config.js';
-import { DEFAULT_MAX_COLLISION_RATE, bhShapeWithin } from './planner.js';
+import { DEFAULT_MAX_COLLISION_RATE, bhShapeWithin, hashedCodeBits } from './planner.js';
 
 /**
  * A value is also hot when it carries this many times the mean count of the field's cold values (the rule's second
@@ -14,6 +14,40 @@ import { DEFAULT_MAX_COLLISION_RATE, bhShapeWithin } from './planner.js';
 export const HOT_OVER_MEAN = 100;
 /** A value is hot when it carries at least 1/(HOT_PER_BLOCK·K) of the field's cold occurrences (the rule's first arm). */
 export const HOT_PER_BLOCK = 16;
+/** Hashes per value of a double-hashing cold part (double hashing's own setting, as the dhash baseline plans it). */
+export const DHASH_COLD_HASHES = 2;
+
+/** The cold part's form and shape in a given number of rows. dhash: codeBits = blockBits = 0, blocks = hashes. */
+export interface ColdShape {
+  cold: 'bh' | 'dhash';
+  codeBits: number;
+  blockBits: number;
+  rows: number;
+  /** Rows per value: BH's blocks K, or dhash's hashes. */
+  blocks: number;
+}
+
+/**
+ * The cold part for n values in `rows` rows (rows ≥ 2). BH's blocks own disjoint rows, so S code bits need at least
+ * 2·S rows, and where the rows are fewer than twice the code length BH wants (S* = the collision rule's minimum, or
+ * the pinned codeBits) bhShapeWithin cuts the code to S = ⌊R/2⌋ bits: 2^S distinct codes, whatever the shape. Two
+ * hashes into one shared table of R rows give R(R+1)/2 distinct row pairs (unordered, the same row twice included).
+ * The cold part is double hashing exactly when BH's code is cut short and the pairs outnumber its codes:
+ *   S < S*  and  R(R+1)/2 > 2^S   ⇔  dhash (2 hashes in all R rows)
+ * With the default collision rate S* ≥ 9 for any n, so this is double hashing for R ≤ 13 (13 rows: 91 pairs against
+ * 2^6 = 64 codes) and BH from R = 14 on (2^7 = 128 against 105). Where BH's code is not cut short (S = S*, so its
+ * expected code collisions are within the collision rule) BH stays, however many pairs R rows would give.
+ * form 'bh' or 'dhash' forces one (for measuring).
+ */
+export function coldShape(n: number, rows: number, strategy: BhStrategy, rate: number, codeBits: number | undefined, form: 'auto' | 'bh' | 'dhash' = 'auto'): ColdShape {
+  const bh = bhShapeWithin(n, rows, strategy, rate, codeBits);
+  if (bh === null) throw new Error('unreachable: a cold part has at least 2 rows');
+  const dhash: ColdShape = { cold: 'dhash', codeBits: 0, blockBits: 0, rows, blocks: DHASH_COLD_HASHES };
+  if (form === 'dhash') return dhash;
+  const want = codeBits ?? hashedCodeBits(n, rate);
+  if (form === 'auto' && bh.codeBits < want && (rows * (rows + 1)) / 2 > 2 ** bh.codeBits) return dhash;
+  return { cold: 'bh', ...bh };
+}
 
 export interface HybridFieldInput {
   /** Distinct values of the field (hot or not). */
@@ -34,6 +68,8 @@ export interface HybridFieldInput {
   codeBits?: number;
   /** Override the rule: this fraction of the budget goes to hot rows and keys (for measuring splits). */
   hotShare?: number;
+  /** The cold part's form: 'auto' (coldShape's rule), or always 'bh' / 'dhash' (for measuring). @default 'auto' */
+  cold?: 'auto' | 'bh' | 'dhash';
 }
 
 export interface HybridFieldPlan {
@@ -41,10 +77,15 @@ export interface HybridFieldPlan {
   hot: number;
   /** Share of the field's occurrences the hot values carry (by the candidates' counts). */
   hotCoverage: number;
+  /** The cold part's form (coldShape). */
+  cold: 'bh' | 'dhash';
+  /** BH's code length and block length (0 when cold is 'dhash'). */
   codeBits: number;
   blockBits: number;
   strategy: BhStrategy;
-  /** BH rows of the cold part. */
+  /** dhash's hashes per value (0 when cold is 'bh'). */
+  hashes: number;
+  /** Rows of the cold part (BH's or dhash's). */
   bhRows: number;
   /** hot + bhRows. */
   rows: number;
@@ -57,7 +98,8 @@ export interface HybridFieldPlan {
 /**
  * The split rule. Let c_1 ≥ c_2 ≥ … be the counts, N their total, r the row bytes and B the budget. Making the first
  * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the n_c(h) = n − h cold values and their
- * occurrences M(h) = N − Σ_{i≤h} c_i; K is the number of blocks of the field's BH shape with no hot value. Value h
+ * occurrences M(h) = N − Σ_{i≤h} c_i; K is the rows per value of the field's cold part with no hot value (BH's
+ * blocks, or 2 where coldShape makes it double hashing). Value h
  * joins the hot set (while R(h) ≥ 2) when
  *   c_h ≥ min( M(h) / (16·K),  100 · M(h) / n_c(h) )      (HOT_PER_BLOCK = 16, HOT_OVER_MEAN = 100)
  * i.e. when it alone carries at least 1/(16K) of the cold occurrences, or 100× the mean cold value's count. The first arm keeps BH whole where its
@@ -68,8 +110,9 @@ export interface HybridFieldPlan {
  * splits (BENCHMARKS.md, seed 1): frappe at 10× lost AUC with every hot share above 0 (0 → 0.9329, 25 % → 0.9297,
  * 50 % → 0.9237, 3 epochs) and the rule picks 0 there; the Criteo-shaped set at 1000× gained with every step (0 →
  * 0.6995, 50 % → 0.7157, 80 % → 0.7211, 95 % → 0.7229, 1 epoch) and the rule picks ~90 % there.
- * The BH part then takes planEmbeddings' shape for the cold values (S from the collision rule on n − h values, the
- * fewest blocks within 3 % of the most rows that fit in R(h)), and the bytes that shape leaves unused go to further
+ * The cold part then takes coldShape's form in R(h) rows: double hashing in all R(h) rows when BH's code would be cut
+ * short and two hashes' row pairs outnumber its codes (R(h) ≤ 13 at the default rate), else planEmbeddings' BH shape for the cold values (S from the collision rule on n − h
+ * values, the fewest blocks within 3 % of the most rows that fit in R(h)); the bytes that shape leaves unused go to further
  * hot values in count order, so the field ends within r + 8 bytes of its budget. BH's row counts step coarsely, so
  * when the hot set pushes BH down to a smaller shape than it would have with no hot value, the hot set is kept only
  * if the occurrences it adds carry at least the rows lost × min(N/(16K), 100·N/n) (each lost row valued as the rule
@@ -85,6 +128,8 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   const B = f.budgetBytes;
   const strategy = f.strategy ?? 'succession';
   const rate = f.maxCollisionRate ?? DEFAULT_MAX_COLLISION_RATE;
+  const form = f.cold ?? 'auto';
+  if (form !== 'auto' && form !== 'bh' && form !== 'dhash') throw new ConfigError(`plan.cold must be one of: auto, bh, dhash; got ${JSON.stringify(form)}`, { key: 'plan.cold' });
   const per = r + HOT_KEY_BYTES;
   const C = Math.min(f.counts.length, f.cardinality);
   if (!(r > 0) || !(B >= 2 * r)) throw new ConfigError(`plan: a hybrid field needs at least 2 rows (${2 * r} bytes), got ${B} bytes`, { key: 'plan.budgetBytes' });
@@ -97,8 +142,8 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
     while (h > 0 && rowsLeft(h) < 2) h--;
     for (let i = 0; i < h; i++) covered += f.counts[i];
   } else {
-    // K: the blocks of the BH shape the field would get with no hot value (each cold occurrence updates K rows)
-    const K = (bhShapeWithin(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits) as { blocks: number }).blocks;
+    // K: the rows per value of the cold part the field would get with no hot value (each cold occurrence updates K rows)
+    const K = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form).blocks;
     while (h < C && rowsLeft(h + 1) >= 2) {
       const c = f.counts[h];
       const cold = f.total - covered - c; // M(h + 1)
@@ -108,10 +153,9 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
       h++;
     }
   }
-  // The BH shape for the bytes the hot set leaves; the bytes that shape leaves go to more hot values (count order).
-  const fill = (h0: number, cov0: number): { h: number; covered: number; shape: { codeBits: number; blockBits: number; rows: number; blocks: number } } => {
-    const shape = bhShapeWithin(Math.max(1, f.cardinality - h0), rowsLeft(h0), strategy, rate, f.codeBits);
-    if (shape === null) throw new Error('unreachable: rowsLeft(h) ≥ 2');
+  // The cold shape for the bytes the hot set leaves; the bytes that shape leaves go to more hot values (count order).
+  const fill = (h0: number, cov0: number): { h: number; covered: number; shape: ColdShape } => {
+    const shape = coldShape(Math.max(1, f.cardinality - h0), rowsLeft(h0), strategy, rate, f.codeBits, form);
     let hh = h0;
     let cov = cov0;
     while (hh < C && hh * per + shape.rows * r + per <= B) cov += f.counts[hh++];
@@ -137,9 +181,11 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   return {
     hot: h,
     hotCoverage: f.total > 0 ? covered / f.total : 0,
+    cold: shape.cold,
     codeBits: shape.codeBits,
     blockBits: shape.blockBits,
     strategy,
+    hashes: shape.cold === 'dhash' ? shape.blocks : 0,
     bhRows: shape.rows,
     rows,
     keyBytes,

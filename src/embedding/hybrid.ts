@@ -8,17 +8,21 @@ import { ConfigError } from '../core/errors.js';
 import { IdMap } from '../hash/id-map.js';
 import { BinaryCodeIndexer } from './binary-code.js';
 import type { HybridSpec, IndexSpec } from './config.js';
-import { normalizeIndexSpec } from './config.js';
+import { hybridColdSpec, normalizeIndexSpec } from './config.js';
+import { DoubleHashIndexer } from './double-hash.js';
 import type { Indexer } from './table.js';
 
 /**
- * Every value gets K = ceil(S / t) rows, so the bag's layout stays fixed per field:
- *   hot value i (position i in spec.hot):  rows = [i, i, …, i]             (its own row, K times)
- *   any other id h:                        rows = [H + bh_0(h), …, H + bh_{K−1}(h)]
- * where H = hot.length and bh_k are the rows of the BH spec {codeBits, blockBits, strategy} on h. Summing K copies of
- * a hot row is K·e_i (mean fusion: e_i), so the hot value's vector is a function of its row alone.
+ * Every value gets the K rows of the cold part (BH: K = ceil(S / t); dhash: K = hashes), so the bag's layout stays
+ * fixed per field:
+ *   hot value i (position i in spec.hot):  rows = [i, i, …, i]                 (its own row, K times)
+ *   any other id h:                        rows = [H + c_0(h), …, H + c_{K−1}(h)]
+ * where H = hot.length and c_k are the rows of the cold spec (hybridColdSpec: BH {codeBits, blockBits, strategy}, or
+ * dhash {rows, hashes}) on h. Summing K copies of a hot row is K·e_i (mean fusion: e_i), so the hot value's vector is
+ * a function of its row alone.
  *
  *   hot = [a, b], S = 4, t = 2 (K = 2, BH rows 8):  a → [0, 0]  b → [1, 1]  c → [2 + v_0(c), 2 + 4 + v_1(c)]
+ *   hot = [a], dhash R = 5, k = 2:                   a → [0, 0]  c → [1 + (z_1(c) mod 5), 1 + (z_2(c) mod 5)]
  *
  * @example
  *   const hy = new HybridIndexer({ method: 'hybrid', hot: ['00000000000000a1'], codeBits: 20, blockBits: 5, strategy: 'succession' });
@@ -32,8 +36,10 @@ export class HybridIndexer implements Indexer {
   readonly hotRows: number;
   private readonly spec: HybridSpec;
   private readonly hot: IdMap;
-  /** The cold part's BH indexer (rows before the hot-row shift); the ONNX export reads its blocks. */
-  readonly bh: BinaryCodeIndexer;
+  /** The cold part's spec (rows from 0, before the hot-row shift). */
+  readonly coldSpec: ReturnType<typeof hybridColdSpec>;
+  /** The cold part's indexer (rows before the hot-row shift); the ONNX export builds its rows from it. */
+  readonly cold: BinaryCodeIndexer | DoubleHashIndexer;
 
   constructor(spec: HybridSpec) {
     this.spec = normalizeIndexSpec(spec) as HybridSpec;
@@ -46,16 +52,17 @@ export class HybridIndexer implements Indexer {
       if (this.hot.get(lo, hi) >= 0) throw new ConfigError(`index.hot[${i}] repeats hash id ${hot[i]}; each id may appear once`, { key: `index.hot[${i}]` });
       this.hot.set(lo, hi, i);
     }
-    this.bh = new BinaryCodeIndexer({ method: 'bh', codeBits: this.spec.codeBits, blockBits: this.spec.blockBits, strategy: this.spec.strategy, dense: false });
-    this.rowsPerValue = this.bh.rowsPerValue;
-    this.numRows = this.hotRows + this.bh.numRows;
+    this.coldSpec = hybridColdSpec(this.spec);
+    this.cold = this.coldSpec.method === 'dhash' ? new DoubleHashIndexer(this.coldSpec) : new BinaryCodeIndexer(this.coldSpec);
+    this.rowsPerValue = this.cold.rowsPerValue;
+    this.numRows = this.hotRows + this.cold.numRows;
   }
 
   index(ids: HashIds, n: number, out: Int32Array, outOffset = 0): void {
     const K = this.rowsPerValue;
     const H = this.hotRows;
     const map = this.hot;
-    this.bh.index(ids, n, out, outOffset);
+    this.cold.index(ids, n, out, outOffset);
     for (let i = 0, o = outOffset; i < n; i++, o += K) {
       const r = H === 0 ? -1 : map.get(ids[2 * i], ids[2 * i + 1]);
       if (r >= 0) for (let k = 0; k < K; k++) out[o + k] = r;

@@ -56,6 +56,8 @@ export interface HybridOptions {
   maxCollisionRate: number;
   codeBits?: number;
   hotShare?: number;
+  /** The cold part's form (hybrid-planner coldShape). @default 'auto' */
+  cold?: 'auto' | 'bh' | 'dhash';
 }
 
 /** A compressed field's hybrid spec in exactly the bytes its BH plan takes (hot rows, their keys and BH rows). */
@@ -70,11 +72,12 @@ export function hybridFieldSpec(p: FieldPlan, cand: HotCandidates, o: HybridOpti
     maxCollisionRate: o.maxCollisionRate,
     codeBits: o.codeBits,
     hotShare: o.hotShare,
+    cold: o.cold,
   });
   const hot = new Array<string>(plan.hot);
   for (let i = 0; i < plan.hot; i++) hot[i] = hotKeyHex(cand, i);
   return {
-    spec: { method: 'hybrid', hot, codeBits: plan.codeBits, blockBits: plan.blockBits, strategy: plan.strategy },
+    spec: plan.cold === 'dhash' ? { method: 'hybrid', hot, cold: 'dhash', rows: plan.bhRows, hashes: plan.hashes } : { method: 'hybrid', hot, codeBits: plan.codeBits, blockBits: plan.blockBits, strategy: plan.strategy },
     hot: plan.hot,
     hotCoverage: plan.hotCoverage,
     keyBytes: plan.keyBytes,

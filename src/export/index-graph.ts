@@ -55,17 +55,18 @@ export function indexRows(g: GraphBuilder, spec: IndexSpec, indexer: Indexer, id
       return g.unsqueeze(r, -1);
     }
     case 'hybrid': {
-      // hot id i → row i (K times); anything else → its BH rows after the H hot rows: LabelEncoder gives the hot
-      // position or −1, and Where picks per id between that (broadcast over the K blocks) and the BH rows.
+      // hot id i → row i (K times); anything else → its cold rows (BH or dhash, built as for that method) after the H
+      // hot rows: LabelEncoder gives the hot position or −1, and Where picks per id between that (broadcast over the
+      // K rows) and the cold rows.
       const hy = indexer as HybridIndexer;
       const H = spec.hot.length;
-      const bh = bhRows(g, hy.bh, ids, rowBase + H);
-      if (H === 0) return bh;
+      const cold = indexRows(g, hy.coldSpec, hy.cold, ids, rowBase + H);
+      if (H === 0) return cold;
       const keys = BigInt64Array.from(spec.hot, (h) => BigInt.asIntN(64, BigInt(`0x${h}`)));
       const values = BigInt64Array.from(spec.hot, (_, i) => BigInt(i));
       const at = g.unsqueeze(g.op('LabelEncoder', [ids], { keys_int64s: { int64s: keys }, values_int64s: { int64s: values }, default_int64: { int: -1 } }, { domain: 'ai.onnx.ml' }), -1);
       const isHot = g.op('GreaterOrEqual', [at, g.i64([0], [])]);
-      return g.op('Where', [isHot, g.op('Add', [at, g.i64([rowBase], [])]), bh]);
+      return g.op('Where', [isHot, g.op('Add', [at, g.i64([rowBase], [])]), cold]);
     }
   }
 }

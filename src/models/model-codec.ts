@@ -4,7 +4,7 @@
 // fail with CheckpointError, never with a RangeError from a DataView. model-file.ts adds reading and writing files.
 //
 //   offset 0   "BHMF"                magic (4 bytes)
-//          4   u32 format version    (little-endian, currently 1)
+//          4   u32 format version    (little-endian: 1, or 2 for a model that needs a version-2 reader, see below)
 //          8   u32 header bytes H
 //         12   header JSON (utf-8, H bytes), then zero padding to a multiple of 8
 //          P   tensor data, each tensor 8-aligned, float32 or float16 little-endian
@@ -15,7 +15,25 @@ import { CheckpointError } from '../core/errors.js';
 export const MODEL_FILE_MAGIC = 'BHMF';
 // Still 1 with the optional calibration tensor ('mlp.input_ranges', models/ctr-model.ts): it is one more named
 // tensor, which readers that do not know it skip (loading looks tensors up by name), so no version bump.
-export const MODEL_FILE_VERSION = 1;
+// Version 2 (issue 13): a hybrid field whose cold part shares rows (index {"method":"hybrid","cold":"dhash",…}). A
+// version-1 reader would fail on such a spec with a message about a missing codeBits, so these files say 2 and a
+// version-1 reader names the version instead. A writer stamps the lowest version that describes its model
+// (modelFileVersion), so every other model is still written as version 1 and older bhembed reads it; this bhembed
+// reads both.
+export const MODEL_FILE_VERSION = 2;
+/** The versions this bhembed reads. */
+export const MODEL_FILE_VERSIONS: readonly number[] = [1, 2];
+
+/** The version a model file of `model` (the header's architecture JSON) needs: 2 when any field's index is a hybrid with a dhash cold part, else 1. */
+export function modelFileVersion(model: unknown): number {
+  const fields = (model as { fields?: unknown } | null)?.fields;
+  if (!Array.isArray(fields)) return 1;
+  for (const f of fields) {
+    const ix = (f as { index?: { method?: unknown; cold?: unknown } } | null)?.index;
+    if (ix?.method === 'hybrid' && ix.cold !== undefined && ix.cold !== 'bh') return 2;
+  }
+  return 1;
+}
 
 export type WeightDtype = 'float32' | 'float16';
 
@@ -215,9 +233,10 @@ export function modelFileLayout(model: unknown, meta: Record<string, unknown>, t
     entries.push({ name: t.name, shape: [...t.shape], dtype, offset, bytes: count * width });
     offset = align8(offset + count * width);
   }
+  const version = modelFileVersion(model);
   const header: ModelFileHeader = {
     format: 'bhembed-model',
-    version: MODEL_FILE_VERSION,
+    version,
     createdAt: opts.createdAt ?? new Date().toISOString(),
     model,
     meta,
@@ -228,7 +247,7 @@ export function modelFileLayout(model: unknown, meta: Record<string, unknown>, t
   const prefix = new Uint8Array(dataStart);
   const dv = new DataView(prefix.buffer);
   prefix.set(new TextEncoder().encode(MODEL_FILE_MAGIC), 0);
-  dv.setUint32(4, MODEL_FILE_VERSION, true);
+  dv.setUint32(4, version, true);
   dv.setUint32(8, headerBytes.length, true);
   prefix.set(headerBytes, 12);
   return { prefix, entries, dataBytes: offset, total: dataStart + offset + 4 };
@@ -319,10 +338,10 @@ export function parseModelPrefix(head: Uint8Array, fileBytes: number, source: st
   }
   const dv = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const version = dv.getUint32(4, true);
-  if (version !== MODEL_FILE_VERSION) {
+  if (!MODEL_FILE_VERSIONS.includes(version)) {
     throw new CheckpointError(
       'checkpoint.version',
-      `${source}: model file format version ${version} is not supported (this bhembed reads version ${MODEL_FILE_VERSION})`,
+      `${source}: model file format version ${version} is not supported (this bhembed reads versions ${MODEL_FILE_VERSIONS.join(' and ')})`,
       { file: source, version },
     );
   }

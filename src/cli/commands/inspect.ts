@@ -50,7 +50,7 @@ function specText(spec: IndexSpec): string {
     case 'dhash':
       return `R=${spec.rows} k=${spec.hashes}`;
     case 'hybrid':
-      return `hot ${spec.hot.length} + bh S=${spec.codeBits} t=${spec.blockBits} ${spec.strategy}`;
+      return spec.cold === 'dhash' ? `hot ${spec.hot.length} + dhash R=${spec.rows} k=${spec.hashes}` : `hot ${spec.hot.length} + bh S=${spec.codeBits} t=${spec.blockBits} ${spec.strategy}`;
   }
 }
 

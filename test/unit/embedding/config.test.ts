@@ -39,6 +39,9 @@ test('every method normalizes: defaults filled, unknown keys dropped', () => {
   assert.deepEqual(normalizeIndexSpec({ method: 'dhash', rows: 9, hashes: 64 }), { method: 'dhash', rows: 9, hashes: 64 });
   assert.deepEqual(normalizeIndexSpec({ method: 'hybrid', hot: [HEX], codeBits: 8, blockBits: 3, strategy: 'skip', dense: true }), { method: 'hybrid', hot: [HEX], codeBits: 8, blockBits: 3, strategy: 'skip' });
   assert.deepEqual(normalizeIndexSpec({ method: 'hybrid', hot: [], codeBits: 8, blockBits: 3 }), { method: 'hybrid', hot: [], codeBits: 8, blockBits: 3, strategy: 'succession' });
+  // cold 'bh' is the default and is left out (files written before cold parts could share rows read the same); dhash keeps only its keys
+  assert.deepEqual(normalizeIndexSpec({ method: 'hybrid', hot: [], cold: 'bh', codeBits: 8, blockBits: 3 }), { method: 'hybrid', hot: [], codeBits: 8, blockBits: 3, strategy: 'succession' });
+  assert.deepEqual(normalizeIndexSpec({ method: 'hybrid', hot: [HEX], cold: 'dhash', rows: 6, hashes: 2, codeBits: 8 }), { method: 'hybrid', hot: [HEX], cold: 'dhash', rows: 6, hashes: 2 });
   assert.deepEqual(normalizeIndexSpec({ method: 'bh', codeBits: 30, blockBits: 30 }).method, 'bh', '2^30 rows fit');
 });
 
@@ -80,6 +83,10 @@ test('bad specs: the message, key, value and allowed values name what is wrong',
   refused({ method: 'dhash', rows: 0, hashes: 2 }, 'index.rows must be an integer in [1, 2147483647], got 0', { key: 'index.rows', value: 0, allowed: [1, MAX_TABLE_ROWS] });
   refused({ method: 'hybrid', hot: {}, codeBits: 8, blockBits: 2 }, 'index.hot must be an array of 16-hex-digit hash ids', { key: 'index.hot' });
   refused({ method: 'hybrid', hot: ['g'.repeat(16)], codeBits: 8, blockBits: 2 }, `index.hot[0] must be 16 lower-case hex digits, got "${'g'.repeat(16)}"`, { key: 'index.hot[0]' });
+  refused({ method: 'hybrid', hot: [], cold: 'qr', codeBits: 8, blockBits: 2 }, 'index.cold must be one of: bh, dhash; got "qr"', { key: 'index.cold', value: 'qr', allowed: ['bh', 'dhash'] });
+  refused({ method: 'hybrid', hot: [], cold: 'dhash', hashes: 2 }, 'index.rows must be an integer in [1, 2147483647], got undefined', { key: 'index.rows', value: undefined, allowed: [1, 2147483647] });
+  refused({ method: 'hybrid', hot: [], cold: 'dhash', rows: 5, hashes: 0 }, 'index.hashes must be an integer in [1, 64], got 0', { key: 'index.hashes', value: 0, allowed: [1, 64] });
+  refused({ method: 'hybrid', hot: [HEX], cold: 'dhash', rows: 2147483647, hashes: 2 }, 'index (hybrid hot + dhash rows) needs 2147483648 rows, more than the int32 limit 2147483647; use fewer hot values or fewer rows', { key: 'index (hybrid hot + dhash rows)', rows: 2147483648 });
   refused({ method: 'hybrid', hot: [], codeBits: 80, blockBits: 2 }, 'index.codeBits must be an integer in [1, 64], got 80', { key: 'index.codeBits', value: 80, allowed: [1, 64] });
   refused(
     { method: 'hybrid', hot: [HEX], codeBits: 62, blockBits: 31 },

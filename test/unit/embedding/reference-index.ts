@@ -11,7 +11,13 @@ export type RefSpec =
   | { method: 'hash'; rows: number }
   | { method: 'qr'; remainder: number; quotient: number }
   | { method: 'dhash'; rows: number; hashes: number }
-  | { method: 'hybrid'; hot: string[]; codeBits: number; blockBits: number; strategy: 'succession' | 'skip' };
+  | { method: 'hybrid'; hot: string[]; cold?: 'bh'; codeBits: number; blockBits: number; strategy: 'succession' | 'skip' }
+  | { method: 'hybrid'; hot: string[]; cold: 'dhash'; rows: number; hashes: number };
+
+/** A hybrid spec's cold part as a spec of its own method. */
+function coldOf(spec: Extract<RefSpec, { method: 'hybrid' }>): RefSpec {
+  return spec.cold === 'dhash' ? { method: 'dhash', rows: spec.rows, hashes: spec.hashes } : { method: 'bh', codeBits: spec.codeBits, blockBits: spec.blockBits, strategy: spec.strategy };
+}
 
 export interface VectorCase {
   value: string;
@@ -78,7 +84,7 @@ export async function loadReference(): Promise<Reference> {
       case 'qr':
         return spec.remainder + spec.quotient;
       case 'hybrid':
-        return spec.hot.length + numRows({ method: 'bh', codeBits: spec.codeBits, blockBits: spec.blockBits, strategy: spec.strategy });
+        return spec.hot.length + numRows(coldOf(spec));
     }
   };
   const self: Reference = {
@@ -117,10 +123,11 @@ export async function loadReference(): Promise<Reference> {
           return out;
         }
         case 'hybrid': {
-          // a hot value: its own row (its position in hot), once per block; any other: its BH rows after the hot rows
-          const bh = self.rows({ method: 'bh', codeBits: spec.codeBits, blockBits: spec.blockBits, strategy: spec.strategy }, h);
+          // a hot value: its own row (its position in hot), once per cold row; any other: its cold rows (BH or dhash)
+          // after the hot rows
+          const cold = self.rows(coldOf(spec), h);
           const at = spec.hot.indexOf(h.toString(16).padStart(16, '0'));
-          return at >= 0 ? bh.map(() => at) : bh.map((r) => spec.hot.length + r);
+          return at >= 0 ? cold.map(() => at) : cold.map((r) => spec.hot.length + r);
         }
       }
     },

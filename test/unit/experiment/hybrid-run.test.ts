@@ -12,6 +12,7 @@ import { readModelFileHeader } from '../../../src/models/model-file.js';
 import { summarize } from '../../../src/cli/commands/inspect.js';
 import { loadRunData, planIndexSpecs, trainModel } from '../../../src/experiment/pipeline.js';
 import type { ModelOptions } from '../../../src/experiment/pipeline.js';
+import { Predictor } from '../../../src/serve/predictor.js';
 import { tempDir } from '../../temp-dir.js';
 
 /** libfm rows: field 0 Zipf(1.2) over 3000 values, field 1 uniform over 500, field 2 over 4; label follows field 0's rank parity. */
@@ -45,11 +46,13 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
     }
     return m;
   });
+  const forms = new Set<string>();
   for (const budget of [700, 2000, 6000]) {
     for (const hotShare of [undefined, 0.6]) {
       const { specs } = planIndexSpecs(data, { ...base, memoryBudget: budget, fusion: 'sum', hotShare });
       let bytes = 0;
       specs.forEach((s, f) => {
+        if (s.method === 'hybrid') forms.add(s.cold ?? 'bh');
         const ix = createIndexer(s);
         bytes += 4 * ix.numRows * (base.dim + 1) + (s.method === 'hybrid' ? 8 * s.hot.length : 0);
         if (s.method !== 'hybrid') return;
@@ -60,6 +63,7 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
       assert.ok(bytes <= budget, `${bytes} ≤ ${budget} (hotShare ${hotShare})`);
     }
   }
+  assert.deepEqual([...forms].sort(), ['bh', 'dhash'], 'cold parts of both forms planned (dhash at the few-row budgets)');
   const { specs } = planIndexSpecs(data, { ...base, memoryBudget: 2000, fusion: 'sum', hotShare: 0.6 });
   assert.equal(specs[0].method, 'hybrid');
   assert.ok(specs[0].method === 'hybrid' && specs[0].hot.length > 0);
@@ -76,7 +80,46 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
     const covered = spec.hot.reduce((a, k) => a + (counts[i].get(k) ?? 0), 0);
     assert.ok(Math.abs((f.hotShare as number) - covered / cols.rows) < 1e-12, `field ${i}: ${f.hotShare} vs ${covered / cols.rows}`);
   });
+
+  // A budget of a few rows per field: cold parts of double-hashing form, a version-2 file that inspect describes and
+  // the Predictor (bhembed serve's scorer) loads and scores as training's model did.
+  const tiny = join(dir, 'tiny.bhm');
+  const withTest = await loadRunData({ format: 'libfm', train, test: train });
+  const tinyRun = await trainModel(withTest, { ...base, memoryBudget: 700, fusion: 'sum' }, { out: tiny });
+  assert.ok(tinyRun.metrics.embedding.bytes <= 700, `${tinyRun.metrics.embedding.bytes} B`);
+  const t = readModelFileHeader(tiny);
+  assert.equal(t.header.version, 2);
+  const ts = summarize(t.header, t.fileBytes) as { fields: { method: string; spec: string; rows: number }[] };
+  const dh = ts.fields.filter((f) => / \+ dhash R=\d+ k=2$/.test(f.spec));
+  assert.ok(dh.length > 0, JSON.stringify(ts.fields));
+  for (const f of dh) assert.equal(f.rows, Number(/hot (\d+)/.exec(f.spec)?.[1]) + Number(/R=(\d+)/.exec(f.spec)?.[1]), f.spec);
+  const p = await Predictor.load(tiny);
+  try {
+    const probs: number[] = [];
+    for await (const b of p.predictFile(train)) probs.push(...b.probs);
+    assert.equal(probs.length, cols.rows);
+    // the file's model ranks the rows as the trained model did (its test AUC on the same rows)
+    const labels = Array.from(cols.labels.subarray(0, cols.rows));
+    assert.ok(Math.abs(aucOf(probs, labels) - (tinyRun.metrics.test?.auc as number)) < 1e-9, `${aucOf(probs, labels)} vs ${tinyRun.metrics.test?.auc}`);
+    assert.ok(new Set(probs.map((x) => x.toFixed(4))).size > 3, 'scores vary');
+  } finally {
+    await p.close();
+  }
 });
+
+/** AUC by pairs (ties ½). */
+function aucOf(scores: number[], labels: number[]): number {
+  let pos = 0;
+  let hit = 0;
+  const neg: number[] = [];
+  labels.forEach((l, i) => (l > 0.5 ? pos++ : neg.push(scores[i])));
+  neg.sort((a, b) => a - b);
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] <= 0.5) continue;
+    for (const s of neg) hit += s < scores[i] ? 1 : s === scores[i] ? 0.5 : 0;
+  }
+  return hit / (pos * neg.length);
+}
 
 test('hybrid on streamed data: the counting pass finds the same hot sets as the in-memory count; without hot counts it says how to get them', async () => {
   const dir = tempDir('hybrid-stream-');

@@ -106,6 +106,28 @@ test('damaged files fail with CheckpointError naming the problem', () => {
   expectErr(longer, 'checkpoint.corrupt', /trailing data/);
 });
 
+test('format version: 1 for every model a version-1 reader describes (BH-cold hybrid included), 2 for a hybrid with a dhash cold part; both read back', () => {
+  const { meta, tensors } = sample();
+  const field = (index: unknown): unknown => ({ arch: 'fm', dim: 4, fields: [{ name: 'a', index: { method: 'hash', rows: 3 } }, { name: 'b', index }] });
+  const cases: [unknown, number][] = [
+    [sample().model, 1],
+    [field({ method: 'bh', codeBits: 8, blockBits: 4, strategy: 'succession' }), 1],
+    [field({ method: 'hybrid', hot: ['0000000000000001'], codeBits: 8, blockBits: 4, strategy: 'skip' }), 1],
+    [field({ method: 'hybrid', hot: ['0000000000000001'], cold: 'bh', codeBits: 8, blockBits: 4, strategy: 'skip' }), 1],
+    [field({ method: 'hybrid', hot: ['0000000000000001'], cold: 'dhash', rows: 6, hashes: 2 }), 2],
+  ];
+  for (const [model, version] of cases) {
+    const bytes = encodeModelFile(model, meta, tensors);
+    assert.equal(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true), version, JSON.stringify(model));
+    const back = decodeModelFile(bytes, 'm.bhm');
+    assert.equal(back.version, version);
+    assert.deepEqual(back.model, model);
+  }
+  const v3 = encodeModelFile(sample().model, meta, tensors);
+  new DataView(v3.buffer, v3.byteOffset).setUint32(4, 3, true);
+  assert.throws(() => decodeModelFile(v3, 'm.bhm'), (e: unknown) => (e as Error).message === 'm.bhm: model file format version 3 is not supported (this bhembed reads versions 1 and 2)');
+});
+
 test('writeModelFile is atomic: no temp files left, old file replaced whole', () => {
   const dir = tempDir('bhm-');
   const path = join(dir, 'm.bhm');
