@@ -98,8 +98,11 @@ export interface HybridFieldPlan {
 /**
  * The split rule. Let c_1 ≥ c_2 ≥ … be the counts, N their total, r the row bytes and B the budget. Making the first
  * h values hot leaves R(h) = ⌊(B − h·(r + 8)) / r⌋ BH rows for the n_c(h) = n − h cold values and their
- * occurrences M(h) = N − Σ_{i≤h} c_i; K is the rows per value of the field's cold part with no hot value (BH's
- * blocks, or 2 where coldShape makes it double hashing). Value h
+ * occurrences M(h) = N − Σ_{i≤h} c_i; K is the number of blocks of the field's BH shape with no hot value. Where the
+ * field's whole budget is in double hashing's range (coldShape makes R(0) rows double hashing: R(0) ≤ 13 at the
+ * default rate) no value is hot and the field is exactly the double-hashing baseline's table: there a row of its own
+ * costs a twelfth or more of the table, and the hot sets the rule picked there lost to plain double hashing (frappe
+ * at 100×, BENCHMARKS.md). Otherwise value h
  * joins the hot set (while R(h) ≥ 2) when
  *   c_h ≥ min( M(h) / (16·K),  100 · M(h) / n_c(h) )      (HOT_PER_BLOCK = 16, HOT_OVER_MEAN = 100)
  * i.e. when it alone carries at least 1/(16K) of the cold occurrences, or 100× the mean cold value's count. The first arm keeps BH whole where its
@@ -142,9 +145,11 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
     while (h > 0 && rowsLeft(h) < 2) h--;
     for (let i = 0; i < h; i++) covered += f.counts[i];
   } else {
-    // K: the rows per value of the cold part the field would get with no hot value (each cold occurrence updates K rows)
-    const K = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form).blocks;
-    while (h < C && rowsLeft(h + 1) >= 2) {
+    // The cold part the field would get with no hot value. Double hashing there (R(0) ≤ 13 rows at the default rate):
+    // no hot value, the field is the double-hashing table. K: its rows per value (each cold occurrence updates K rows).
+    const none0 = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form);
+    const K = none0.blocks;
+    while (none0.cold === 'bh' && h < C && rowsLeft(h + 1) >= 2) {
       const c = f.counts[h];
       const cold = f.total - covered - c; // M(h + 1)
       const coldValues = Math.max(1, f.cardinality - h - 1);

@@ -110,13 +110,15 @@ test('the rule: h is hot while c_h ≥ min(M/(16K), 100·M/n_cold); a hot set th
   let costly = 0;
   const forms = new Set<string>();
   // the last four: the rule's hot set costs BH rows and carries them (so the rule, not the bytes BH leaves, sets it)
-  for (const [n, s, budgetRows] of [[100000, 1.1, 1000], [20000, 0.7, 3000], [4000, 1.3, 400], [4000, 0.5, 200], [185000, 1.1, 40], [1000, 0.5, 40], [4000, 0.8, 20], [20000, 0.8, 40], [1000, 1.1, 20]] as const) {
+  // [185000, 1.5, 12]: a skewed field in double hashing's range (12 rows), which takes no hot value
+  for (const [n, s, budgetRows] of [[100000, 1.1, 1000], [20000, 0.7, 3000], [4000, 1.3, 400], [4000, 0.5, 200], [185000, 1.1, 40], [1000, 0.5, 40], [4000, 0.8, 20], [20000, 0.8, 40], [1000, 1.1, 20], [185000, 1.5, 12]] as const) {
     const { counts, total } = zipfCounts(n, s, 1e6);
     const B = budgetRows * rowBytes;
     const p = planHybridField({ cardinality: n, counts, total, budgetBytes: B, rowBytes });
     // the rule's own h, by brute force
     const R = (h: number): number => Math.floor((B - h * per) / rowBytes);
-    const K = coldRef(minBits(n, 0.001), R(0), 'succession').blocks;
+    const none0 = coldRef(minBits(n, 0.001), R(0), 'succession');
+    const K = none0.blocks;
     assert.ok(K > 1);
     let h = 0;
     let cov = 0;
@@ -124,8 +126,9 @@ test('the rule: h is hot while c_h ≥ min(M/(16K), 100·M/n_cold); a hot set th
       const m = total - c - counts[i];
       return counts[i] * HOT_PER_BLOCK * K >= m || counts[i] * (n - i - 1) >= HOT_OVER_MEAN * m;
     };
-    while (R(h + 1) >= 2 && hot(h, cov)) cov += counts[h++];
-    assert.ok(R(h + 1) < 2 || !hot(h, cov), 'the next value fails the rule');
+    // a field whose whole budget is double hashing's (R(0) ≤ 13) takes no hot value
+    while (none0.cold === 'bh' && R(h + 1) >= 2 && hot(h, cov)) cov += counts[h++];
+    assert.ok(none0.cold === 'dhash' || R(h + 1) < 2 || !hot(h, cov), 'the next value fails the rule');
     // The outcome exactly: the rule's hot set plus the hot values the bytes its BH shape leaves can hold; or, when that
     // shape has fewer rows than BH with no hot value and the extra occurrences do not carry the rows lost × perRow,
     // BH's no-hot shape with hot values in the bytes it leaves.
@@ -266,8 +269,12 @@ test('cold part: double hashing exactly where BH’s code is cut short and R(R+1
   // forced forms (for measuring)
   assert.equal(coldShape(4000, 8, 'succession', 0.001, undefined, 'bh').cold, 'bh');
   assert.equal(coldShape(4000, 200, 'succession', 0.001, undefined, 'dhash').cold, 'dhash');
-  // the planner takes it: 6 rows per field, no value frequent enough to be hot → dhash in all 6 rows
-  const flat = planHybridField({ cardinality: 4000, counts: new Array(4000).fill(1), total: 4000, budgetBytes: 6 * 40, rowBytes: 40 });
-  assert.deepEqual([flat.hot, flat.cold, flat.bhRows, flat.hashes, flat.bytes], [0, 'dhash', 6, 2, 240]);
-  assert.deepEqual(planSpec(flat, []), { method: 'hybrid', hot: [], cold: 'dhash', rows: 6, hashes: 2 });
+  // the planner takes it: a field of 6 rows is the double-hashing table, no hot value however skewed (half of the
+  // occurrences on one value); with 14 rows the rule makes that value hot and the cold part of the 12 rows left dhash
+  const counts = [2000, ...new Array(3999).fill(1)];
+  const six = planHybridField({ cardinality: 4000, counts, total: 5999, budgetBytes: 6 * 40, rowBytes: 40 });
+  assert.deepEqual([six.hot, six.cold, six.bhRows, six.hashes, six.bytes], [0, 'dhash', 6, 2, 240]);
+  assert.deepEqual(planSpec(six, []), { method: 'hybrid', hot: [], cold: 'dhash', rows: 6, hashes: 2 });
+  const fourteen = planHybridField({ cardinality: 4000, counts, total: 5999, budgetBytes: 14 * 40, rowBytes: 40 });
+  assert.deepEqual([fourteen.hot, fourteen.cold, fourteen.bhRows, fourteen.hashes, fourteen.bytes], [1, 'dhash', 12, 2, 13 * 40 + 8]);
 });
