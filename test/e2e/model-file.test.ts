@@ -65,5 +65,5 @@ test('a future format version is named as such', () => {
   writeFileSync(p, bytes);
   const r = bhembed(['inspect', p]);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /format version 7 is not supported \(this bhembed reads version 1\)/);
+  assert.match(r.stderr, /format version 7 is not supported \(this bhembed reads versions 1 and 2\)/);
 });

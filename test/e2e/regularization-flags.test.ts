@@ -100,8 +100,8 @@ test('each data and table flag alone reaches training: recorded where it applies
   assert.ok(codes(t2.model).every((S) => S !== 12), 'without --code-bits the collision rule picks other lengths');
   assert.notEqual(s12.metrics.test.logloss, t2.metrics.test.logloss, '--code-bits 12 did not change the test logloss');
   const hybrid = await run([], common, ['--embedding', 'hybrid', '--compression', '4']);
-  const hot = await run([], common, ['--embedding', 'hybrid', '--compression', '4', '--hot-share', '0.1']);
-  assert.notEqual(hot.metrics.test.logloss, hybrid.metrics.test.logloss, '--hot-share 0.1 did not change the hybrid run');
+  const hot = await run([], common, ['--embedding', 'hybrid', '--compression', '4', '--hot-share', '0.5']);
+  assert.notEqual(hot.metrics.test.logloss, hybrid.metrics.test.logloss, '--hot-share 0.5 did not change the hybrid run');
 });
 
 test('--patience n stops after n epochs without a validation gain; 0 trains every epoch', async () => {
