@@ -240,9 +240,11 @@ export class RowStore {
     const swAt = this.swAt;
     const S = this.single.length;
     const outIds = this.single.map((f) => out.fields[f].ids);
-    const outW = this.single.map((f, s) => (this.singleWAt[s] >= 0 ? (out.fields[f].weights ?? null) : null));
     const sAt = this.singleAt;
-    const wAt = this.singleWAt;
+    // Weighted single-valued fields (libffm-like data) in a loop of their own: the common case has none.
+    const weighted = this.single.flatMap((f, s) => (this.singleWAt[s] >= 0 && out.fields[f].weights ? [s] : []));
+    const outW = weighted.map((s) => out.fields[this.single[s]].weights as Float32Array);
+    const wAt = weighted.map((s) => this.singleWAt[s]);
     const nd = this.numDense;
     const dense = out.dense;
     const dAt = this.denseAt;
@@ -256,9 +258,8 @@ export class RowStore {
         const ids = outIds[s];
         ids[2 * o] = u[p];
         ids[2 * o + 1] = u[p + 1];
-        const ow = outW[s];
-        if (ow !== null) ow[o] = F[b + wAt[s]];
       }
+      for (let s = 0; s < outW.length; s++) outW[s][o] = F[b + wAt[s]];
       if (nd > 0 && dense !== null) {
         const p = b + dAt;
         const q = o * nd;
