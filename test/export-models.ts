@@ -49,14 +49,18 @@ export function weightedFlags(single = false): boolean[] {
 }
 export const NUM_DENSE = 3;
 
-/** A model config of `arch` over exportFields(), tiny widths. */
-export function exportConfig(arch: Arch, batchNorm = false, single = false): ModelConfig {
-  return { arch, dim: 4, mlp: [16, 8], crossLayers: 2, batchNorm, fields: exportFields(single), numDense: NUM_DENSE, seed: 5 };
+/** Per-field dims of the mixed-dim cases, by field name (the rest take the model's 4): three tables of widths 2, 4, 8, 3. */
+export const MIXED_DIMS: Record<string, number> = { site: 2, dev: 8, hour: 2, ad: 3, cat: 8, tags: 2, topic: 3 };
+
+/** A model config of `arch` over exportFields(), tiny widths; mixed: fields of their own dims (MIXED_DIMS). */
+export function exportConfig(arch: Arch, batchNorm = false, single = false, mixed = false): ModelConfig {
+  const fields = exportFields(single).map((f) => (mixed && MIXED_DIMS[f.name as string] !== undefined ? { ...f, dim: MIXED_DIMS[f.name as string] } : f));
+  return { arch, dim: 4, mlp: [16, 8], crossLayers: 2, batchNorm, fields, numDense: NUM_DENSE, seed: 5 };
 }
 
 /** The model file contents of `arch` with spread weights (and, with batch norm, spread running statistics). */
-export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchNorm = false, single = false): Promise<ModelFileContents> {
-  const config = exportConfig(arch, batchNorm, single);
+export async function exportModelFile(ops: Ops, arch: Arch, seed: number, batchNorm = false, single = false, mixed = false): Promise<ModelFileContents> {
+  const config = exportConfig(arch, batchNorm, single, mixed);
   const model = createModel(config, { ops, maxBatch: 64 });
   const rng = new Rng(seed);
   for (const p of model.parameters()) {
@@ -143,4 +147,8 @@ export function exportRows(n: number, seed: number, single = false): ExportRows 
 }
 
 /** The architectures the export tests run, with batch norm on for two of them (folded into the exported Linear). */
-export const EXPORT_CASES: { arch: Arch; batchNorm: boolean }[] = ARCHS.map((arch) => ({ arch, batchNorm: arch === 'dnn' || arch === 'dcnv2' }));
+export const EXPORT_CASES: { arch: Arch; batchNorm: boolean; mixed?: boolean }[] = [
+  ...ARCHS.map((arch) => ({ arch, batchNorm: arch === 'dnn' || arch === 'dcnv2' })),
+  // Fields of their own dims (one table per width): the architectures that concatenate field vectors.
+  ...(['dnn', 'wdl', 'dcnv2'] as const).map((arch) => ({ arch, batchNorm: arch === 'dnn', mixed: true })),
+];

@@ -16,6 +16,11 @@ export interface PlanField {
    * never kept full, since a vocabulary from the sample would miss the values after it. @default false
    */
   lowerBound?: boolean;
+  /**
+   * Elements per row of this field's tables, when not the target's dim (a field with its own embedding dim): its rows
+   * cost dim × bytesPerElement each, and the budget is split in bytes. @default target.dim
+   */
+  dim?: number;
 }
 
 export interface PlanTarget {
@@ -51,6 +56,8 @@ export interface FieldPlan {
   fullRows: number;
   /** This field's equal share of the rows left after the water-filling split (BH may end above it by taking rows other fields left unused). */
   budgetRows: number;
+  /** Elements per row (the field's dim, or the target's). */
+  dim: number;
   method: 'full' | 'bh';
   /** The BH spec when method is 'bh'. */
   bh?: BhSpec;
@@ -70,6 +77,7 @@ export interface FieldPlan {
 
 export interface EmbeddingPlan {
   fields: FieldPlan[];
+  /** The budget in rows of target.dim elements. */
   budgetRows: number;
   totalRows: number;
   totalBytes: number;
@@ -91,6 +99,11 @@ export const DEFAULT_MAX_COLLISION_RATE = 0.001;
  */
 export function hashedCodeBits(n: number, rate = DEFAULT_MAX_COLLISION_RATE): number {
   return Math.min(64, Math.max(1, Math.ceil(Math.log2(Math.max(1, n) / rate)) - 1));
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
 }
 
 /** Expected colliding pairs when n values fall uniformly into `cells` cells: n(n−1)/(2·cells). */
@@ -156,23 +169,25 @@ const fewestBlocks = (c: BhShape, b: BhShape): boolean => c.K < b.K || (c.K === 
 const fewestRows = (c: BhShape, b: BhShape): boolean => c.rows < b.rows || (c.rows === b.rows && (c.K < b.K || (c.K === b.K && c.S < b.S)));
 
 /**
- * Max-min fair split of budgetRows over fields visited in `order` (smallest full table first): while a field's full
- * table fits in an equal share of the rows left it stays full; the `order.length − pos` fields left split the rest.
+ * Max-min fair split of a budget of `budget` units over fields visited in `order` (smallest full table first): while
+ * a field's full table (fullUnitsOf) fits in an equal share of the units left it stays full; the `order.length − pos`
+ * fields left split the rest. A unit is one row of the narrowest step of width (units[i] per row of field i: 1 for
+ * every field when all rows have one width, so units are rows). share is in rows.
  */
-function waterFill(fullRowsOf: readonly number[], order: readonly number[], budgetRows: number): { share: number[]; isFull: boolean[]; pos: number } {
-  const share = new Array<number>(fullRowsOf.length).fill(0);
-  const isFull = new Array<boolean>(fullRowsOf.length).fill(false);
-  let left = budgetRows;
+function waterFill(fullUnitsOf: readonly number[], units: readonly number[], order: readonly number[], budget: number): { share: number[]; isFull: boolean[]; pos: number } {
+  const share = new Array<number>(fullUnitsOf.length).fill(0);
+  const isFull = new Array<boolean>(fullUnitsOf.length).fill(false);
+  let left = budget;
   let pos = 0;
-  while (pos < order.length && fullRowsOf[order[pos]] <= Math.floor(left / (order.length - pos))) {
+  while (pos < order.length && fullUnitsOf[order[pos]] <= Math.floor(left / (order.length - pos))) {
     const i = order[pos];
     isFull[i] = true;
-    share[i] = fullRowsOf[i];
-    left -= fullRowsOf[i];
+    share[i] = fullUnitsOf[i] / units[i];
+    left -= fullUnitsOf[i];
     pos++;
   }
   const rest = order.length - pos;
-  for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(left / rest));
+  for (let p = pos; p < order.length; p++) share[order[p]] = Math.min(MAX_TABLE_ROWS, Math.floor(Math.floor(left / rest) / units[order[p]]));
   return { share, isFull, pos };
 }
 
@@ -180,14 +195,14 @@ function waterFill(fullRowsOf: readonly number[], order: readonly number[], budg
  * The smallest budget in rows that gives every compressed field the 2 rows it needs. The share of the compressed
  * fields never falls as the budget grows (water-filling), so a binary search over [1, all full tables] finds it.
  */
-function minFeasibleRows(fullRowsOf: readonly number[], order: readonly number[]): number {
+function minFeasibleRows(fullUnitsOf: readonly number[], units: readonly number[], order: readonly number[]): number {
   const ok = (rows: number): boolean => {
-    const w = waterFill(fullRowsOf, order, rows);
-    return w.pos === order.length || w.share[order[w.pos]] >= 2;
+    const w = waterFill(fullUnitsOf, units, order, rows);
+    return w.pos === order.length || order.slice(w.pos).every((i) => w.share[i] >= 2);
   };
   let lo = 1;
   // every table full (a lower-bound field, never full: 2 rows) is always feasible
-  let hi = fullRowsOf.reduce((a, b) => a + (Number.isFinite(b) ? b : 2), 0);
+  let hi = fullUnitsOf.reduce((a, b, i) => a + (Number.isFinite(b) ? b : 2 * units[i]), 0);
   while (lo < hi) {
     const mid = Math.floor((lo + hi) / 2);
     if (ok(mid)) hi = mid;
@@ -197,8 +212,8 @@ function minFeasibleRows(fullRowsOf: readonly number[], order: readonly number[]
 }
 
 /** The error for a field whose share is under 2 rows, with the largest compression or smallest budget that plans. */
-function tooSmall(field: string, rows: number, fillRowsOf: readonly number[], fullRowsOf: readonly number[], order: readonly number[], rowBytes: number, target: PlanTarget): ConfigError {
-  const need = minFeasibleRows(fillRowsOf, order);
+function tooSmall(field: string, rows: number, fillRowsOf: readonly number[], fullRowsOf: readonly number[], units: readonly number[], order: readonly number[], rowBytes: number, target: PlanTarget): ConfigError {
+  const need = minFeasibleRows(fillRowsOf, units, order);
   const head = `plan: field ${field} gets ${rows} rows, fewer than the 2 rows a compressed field needs`;
   if (target.compression !== undefined) {
     // budget rows = ⌊fullRows / compression⌋ ≥ need ⇔ compression ≤ fullRows / need; 2 decimals, rounded down and
@@ -265,9 +280,19 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
       throw new ConfigError(`plan.fields[${i}].cardinality must be an integer ≥ 1, got ${f.cardinality}`, { key: `plan.fields[${i}].cardinality` });
     }
   });
-  const rowBytes = dim * bpe;
+  fields.forEach((f, i) => {
+    if (f.dim !== undefined && !(Number.isInteger(f.dim) && f.dim >= 1)) throw new ConfigError(`plan.fields[${i}].dim must be an integer ≥ 1, got ${f.dim}`, { key: `plan.fields[${i}].dim` });
+  });
+  // Rows of different widths: the budget is split in units of g elements (g = gcd of the widths), field i's row
+  // being units[i] of them. One width for all: g = dim and every row one unit, so the split is in rows as it always was.
+  const dims = fields.map((f) => f.dim ?? dim);
+  const g = dims.reduce(gcd);
+  const units = dims.map((d) => d / g);
+  const rowBytesOf = dims.map((d) => d * bpe);
+  const rowBytes = g * bpe;
   const fullRowsOf = fields.map((f) => f.cardinality + 1);
-  const fullRows = fullRowsOf.reduce((a, b) => a + b, 0);
+  const fullUnitsOf = fullRowsOf.map((r, i) => r * units[i]);
+  const fullRows = fullUnitsOf.reduce((a, b) => a + b, 0);
   let budgetRows: number;
   if ((target.compression === undefined) === (target.budgetBytes === undefined)) {
     throw new ConfigError('plan needs exactly one of compression (e.g. 100 for 100×) and budgetBytes', { key: 'plan.compression' });
@@ -281,9 +306,9 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   }
 
   // A lower-bound field takes part in the split as if its full table never fitted.
-  const fillRowsOf = fields.map((f, i) => (f.lowerBound === true ? Infinity : fullRowsOf[i]));
+  const fillRowsOf = fields.map((f, i) => (f.lowerBound === true ? Infinity : fullUnitsOf[i]));
   const order = fields.map((_, i) => i).sort((a, b) => fillRowsOf[a] - fillRowsOf[b] || a - b);
-  const { share, isFull, pos } = waterFill(fillRowsOf, order, budgetRows);
+  const { share, isFull, pos } = waterFill(fillRowsOf, units, order, budgetRows);
 
   // BH shape per compressed field: the most rows within its share over every S ≥ the collision-rule minimum
   // (dense ids: exactly the bits the largest id needs) and every t.
@@ -293,7 +318,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   let used = 0;
   for (let i = 0; i < fields.length; i++) {
     if (isFull[i]) {
-      used += fullRowsOf[i];
+      used += fullUnitsOf[i];
       continue;
     }
     const n = fields[i].cardinality;
@@ -301,7 +326,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     const minS = pinS ?? (dense ? denseCodeBits(n) : hashedCodeBits(n, rate));
     // S bits need at least 2·S rows (t = 1); a share below 2·minS forces a shorter code
     loS[i] = Math.min(minS, Math.floor(b / 2));
-    if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fillRowsOf, fullRowsOf, order, rowBytes, target);
+    if (loS[i] < 1) throw tooSmall(fields[i].name ?? `f${i}`, b, fillRowsOf, fullUnitsOf, units, order, rowBytes, target);
     // Only skip searches longer codes (LONGER_CODES_FOR). Dense ids: bits above the largest id's are always 0, so a
     // longer code only adds rows no id reaches.
     hiS[i] = dense || pinS !== undefined || !LONGER_CODES_FOR.includes(strategy) ? loS[i] : 64;
@@ -309,7 +334,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     const most = (pickShape(loS[i], hiS[i], 0, b, 64, strategy, mostRows) as BhShape).rows;
     const c = pickShape(loS[i], hiS[i], Math.ceil((1 - PLAN_ROW_SLACK) * most) - 1, b, 64, strategy, fewestBlocks) as BhShape;
     shape[i] = c;
-    used += c.rows;
+    used += c.rows * units[i];
   }
   // Shares still leave rows unused (each field's reachable row counts are a finite set): hand them out again,
   // largest fields first, each time growing a field to its smallest larger row count that fits in the rows
@@ -319,9 +344,9 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     grew = false;
     for (const i of bySize) {
       const now = (shape[i] as BhShape).rows;
-      const next = pickShape(loS[i], hiS[i], now, Math.min(MAX_TABLE_ROWS, now + budgetRows - used), (shape[i] as BhShape).K, strategy, fewestRows);
+      const next = pickShape(loS[i], hiS[i], now, Math.min(MAX_TABLE_ROWS, now + Math.floor((budgetRows - used) / units[i])), (shape[i] as BhShape).K, strategy, fewestRows);
       if (next !== null) {
-        used += next.rows - now;
+        used += (next.rows - now) * units[i];
         shape[i] = next;
         grew = true;
       }
@@ -331,9 +356,9 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
   const planned: FieldPlan[] = fields.map((f, i) => {
     const n = f.cardinality;
     const name = f.name ?? `f${i}`;
-    const base = { field: name, cardinality: n, fullRows: fullRowsOf[i], budgetRows: share[i] };
+    const base = { field: name, cardinality: n, fullRows: fullRowsOf[i], budgetRows: share[i], dim: dims[i] };
     if (isFull[i]) {
-      return { ...base, method: 'full', rows: fullRowsOf[i], bytes: fullRowsOf[i] * rowBytes, compression: 1, expectedCollisions: 0 };
+      return { ...base, method: 'full', rows: fullRowsOf[i], bytes: fullRowsOf[i] * rowBytesOf[i], compression: 1, expectedCollisions: 0 };
     }
     const { S, t, rows } = shape[i] as BhShape; // t = the widest block (for skip, every t with the same K is the same table)
     const collisions = dense && 2 ** S >= n ? 0 : pairs(n, 2 ** S);
@@ -344,7 +369,7 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
       method: 'bh',
       bh: { method: 'bh', codeBits: S, blockBits: t, strategy, dense },
       rows,
-      bytes: rows * rowBytes,
+      bytes: rows * rowBytesOf[i],
       compression: fullRowsOf[i] / rows,
       expectedCollisions: collisions,
       alternatives: {
@@ -355,14 +380,16 @@ export function planEmbeddings(fields: readonly PlanField[], target: PlanTarget)
     };
   });
   const totalRows = planned.reduce((a, f) => a + f.rows, 0);
+  const totalBytes = planned.reduce((a, f) => a + f.bytes, 0);
+  const fullBytes = fullRows * rowBytes;
   return {
     fields: planned,
-    budgetRows,
+    budgetRows: Math.floor((budgetRows * g) / dim),
     totalRows,
-    totalBytes: totalRows * rowBytes,
-    fullRows,
-    fullBytes: fullRows * rowBytes,
-    compression: fullRows / totalRows,
+    totalBytes,
+    fullRows: fullRowsOf.reduce((a, b) => a + b, 0),
+    fullBytes,
+    compression: fullBytes / totalBytes,
     expectedCollisions: planned.reduce((a, f) => a + f.expectedCollisions, 0),
     collisionRule: dense
       ? 'dense ids: S = bits the largest id needs, no code collisions'

@@ -38,7 +38,7 @@ import type { EvalResult } from '../train/trainer.js';
 import { Trainer } from '../train/trainer.js';
 import type { SparseSync } from '../train/sparse-sync.js';
 import { TRAINING_DEFAULTS } from './defaults.js';
-import { normalizeModelConfig, type NormalizedModelConfig } from '../models/config.js';
+import { mixedDimsError, normalizeModelConfig, type NormalizedModelConfig } from '../models/config.js';
 import type { TrainerCheckpoint, TrainerLoopState } from '../train/trainer.js';
 import { writeCheckpoint, type CheckpointContents } from '../train/resume/checkpoint-file.js';
 import { configDifferences, refuseDifferences, type InitSource } from '../train/resume/init-from.js';
@@ -597,17 +597,32 @@ function fullSpec(data: RunData, f: number, minCount: number = TRAINING_DEFAULTS
   return b.build(minCount);
 }
 
-/** Floats per embedding row over all of the architecture's tables: dim (deep/FM/cross) + 1 (linear term). */
-function rowWidth(m: ModelOptions): number {
+/**
+ * Floats per embedding row over all of the architecture's tables: dim (deep/FM/cross) + 1 (linear term); with a
+ * field name, that field's own dim (--fields "dim") when it has one.
+ */
+function rowWidth(m: ModelOptions, field?: string): number {
   const p = ARCH_PARTS[m.arch];
-  return (p.fm || p.deep || p.cross ? m.dim : 0) + (p.linear ? 1 : 0);
+  const dim = (field !== undefined ? m.fields?.[field]?.dim : undefined) ?? m.dim;
+  return (p.fm || p.deep || p.cross ? dim : 0) + (p.linear ? 1 : 0);
+}
+
+/** The planner's per-field row width where a field's differs from the run's (undefined: the target's). */
+function planDim(m: ModelOptions, field: string): number | undefined {
+  const w = rowWidth(m, field);
+  return w === rowWidth(m) ? undefined : w;
 }
 
 /** The memory-target rules that need no data (call before a long load to fail fast). */
 export function checkModelOptions(m: ModelOptions): void {
   const targets = [m.blockBits !== undefined, m.compression !== undefined, m.memoryBudget !== undefined].filter(Boolean).length;
   if (targets > 1) throw new UsageError('give only one of --block-bits, --compression and --memory-budget');
-  if (m.fields !== undefined) checkFieldOverrides(m.fields, m.fieldsSource ?? 'fields');
+  if (m.fields !== undefined) {
+    checkFieldOverrides(m.fields, m.fieldsSource ?? 'fields');
+    const own = Object.entries(m.fields).flatMap(([name, o]) => (o.dim !== undefined ? [{ name, dim: o.dim }] : []));
+    const e = mixedDimsError(m.arch, m.dim, own, m.fieldsSource);
+    if (e !== null) throw e;
+  }
   if (m.minCount !== undefined && !(Number.isInteger(m.minCount) && m.minCount >= 1)) throw new UsageError(`--min-count: must be an integer ≥ 1, got ${JSON.stringify(m.minCount)}`);
   if (m.method === 'full' && targets > 0) throw new UsageError('--embedding full takes no --block-bits, --compression or --memory-budget (it is the uncompressed baseline)');
   if (m.blockBits !== undefined && m.method !== 'bh') throw new UsageError(`--block-bits applies to --embedding bh only; use --compression or --memory-budget with ${m.method}`);
@@ -631,7 +646,7 @@ function specsFromPlan(data: RunData, m: ModelOptions, plan: EmbeddingPlan, hotO
       case 'bh':
         return p.bh;
       case 'hybrid': {
-        const h = hybridFieldSpec(p, hotCandidatesOf(data)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
+        const h = hybridFieldSpec(p, hotCandidatesOf(data)[f], { strategy: p.bh.strategy, rowBytes: rowWidth(m, data.train.fieldNames[f]) * 4, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits, hotShare: m.hotShare });
         if (hotOut) hotOut[i] = { hot: h.hot, hotShare: h.hotCoverage, keyBytes: h.keyBytes };
         return h.spec;
       }
@@ -671,6 +686,8 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
   for (const [name, o] of Object.entries(m.fields)) {
     const f = names.indexOf(name);
     if (f < 0) throw new ConfigError(`${where}: field '${name}': the training data has no such field (its fields: ${names.join(', ')})`, { file: where, field: name });
+    // Only a dim: the planner above already sized this field at its own width.
+    if (o.method === undefined && o.minCount === undefined && o.compression === undefined) continue;
     const method = o.method ?? (o.minCount !== undefined ? specs[f].method : m.method);
     if (method === 'full') {
       specs[f] = fullSpec(data, f, o.minCount ?? m.minCount);
@@ -684,7 +701,7 @@ export function planIndexSpecs(data: RunData, m: ModelOptions): { specs: IndexSp
     }
     const one = planEmbeddings([{ name, cardinality: Math.max(1, data.distinct[f]) }], {
       compression,
-      dim: rowWidth(m),
+      dim: rowWidth(m, name),
       strategy: m.bhStrategy ?? TRAINING_DEFAULTS.bhStrategy,
       maxCollisionRate: DEFAULT_MAX_COLLISION_RATE,
       codeBits: method === 'bh' || method === 'hybrid' ? m.codeBits : undefined,
@@ -749,7 +766,8 @@ function planAllFields(data: RunData, m: ModelOptions): { specs: IndexSpec[]; pl
   }
   // Planned on the plan sample: a field still gaining values there is never kept full (its count is a lower bound).
   const growing = new Set(pc.from === 'sample' ? pc.growingFields : []);
-  const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]), lowerBound: growing.has(name) }));
+  // A field with its own dim (--fields "dim") costs rows × its own width: the budget is split in bytes.
+  const fields = names.map((name, f) => ({ name, cardinality: Math.max(1, data.distinct[f]), lowerBound: growing.has(name), dim: planDim(m, name) }));
   const target = { compression: m.compression, budgetBytes: m.memoryBudget, dim: rowWidth(m), strategy, maxCollisionRate: DEFAULT_MAX_COLLISION_RATE, codeBits: m.codeBits };
   const hot: (HotReport | undefined)[] = [];
   if (m.memoryBudget === undefined) {
@@ -808,7 +826,10 @@ export function modelConfigFor(data: RunData, m: ModelOptions, specs: IndexSpec[
     dim: m.dim,
     mlp: m.mlp ?? [...TRAINING_DEFAULTS.mlp],
     // A multi-valued column pools as its reader declares (a schema's "pooling", libffm's sum).
-    fields: specs.map((index, f) => ({ name: names[f], index, fusion: m.fusion ?? TRAINING_DEFAULTS.fusion, pooling: data.train.fieldInfo[f].pooling ?? 'mean' })),
+    fields: specs.map((index, f) => {
+      const dim = m.fields?.[names[f]]?.dim;
+      return { name: names[f], index, fusion: m.fusion ?? TRAINING_DEFAULTS.fusion, pooling: data.train.fieldInfo[f].pooling ?? 'mean', ...(dim !== undefined && dim !== m.dim ? { dim } : {}) };
+    }),
     numDense: data.train.numDense,
     seed: m.seed,
   };

@@ -161,39 +161,44 @@ export function exportOnnx(file: ModelFileContents, opts: ExportOptions = {}): E
   const nd = config.numDense;
 
   const indexers: Indexer[] = config.fields.map((f) => createIndexer(f.index));
-  const rowBase: number[] = [];
-  let totalRows = 0;
-  for (const ix of indexers) {
-    rowBase.push(totalRows);
-    totalRows += ix.numRows;
-  }
-  // Rows of every field, computed once and shared by the embedding and the linear table.
-  const rows = config.fields.map((f, i) => indexRows(g, f.index, indexers[i], f.name, rowBase[i]));
   const counts = config.fields.map((f, i) => (multi[i] ? `${f.name}${COUNT_SUFFIX}` : null));
   const weights = config.fields.map((f, i) => (weighted[i] ? `${f.name}${WEIGHT_SUFFIX}` : null));
-  const blockBase: number[] = [];
-  let blocks = 0;
-  config.fields.forEach((f, i) => {
-    blockBase.push(blocks);
-    if (f.fusion === 'weighted') blocks += indexers[i].rowsPerValue;
-  });
-  const S = config.fields.reduce((s, f, i) => s + (f.fusion === 'concat' ? indexers[i].rowsPerValue : 1), 0);
-  const P = indexers.reduce((s, ix) => s + ix.rowsPerValue, 0);
-  // Every field single-valued and unweighted: the rows of all fields as one [N, P] tensor and ONE Gather; fusion is then one MatMul
-  // by a constant [S, P] matrix (segment s of a sample = Σ_p M[s, p]·row_p: weights 1, 1/K or α_k, or one row per
-  // segment for concat). Measured: faster in onnxruntime than a Gather, Mul and ReduceSum per field.
-  const allRows = multi.every((m) => !m) && weighted.every((w) => !w) ? (rows.length === 1 ? rows[0] : g.op('Concat', rows, { axis: { int: 1 } })) : null;
-  const bag = (name: string, dim: number): string => {
+  // A table over the fields `fs` (all of them for the linear term and a uniform model's embedding; a mixed-dim model's
+  // embedding has one table per width, over that width's fields), rows numbered from 0 as the model's layouts do.
+  const bag = (name: string, dim: number, fs: readonly number[]): string => {
+    const fields = fs.map((i) => config.fields[i]);
+    const ixs = fs.map((i) => indexers[i]);
+    const rowBase: number[] = [];
+    let totalRows = 0;
+    for (const ix of ixs) {
+      rowBase.push(totalRows);
+      totalRows += ix.numRows;
+    }
+    // Rows of each field (the same node for the embedding and the linear table when the row bases agree).
+    const rows = fields.map((f, j) => rowsOf(fs[j], rowBase[j]));
+    const blockBase: number[] = [];
+    let blocks = 0;
+    fields.forEach((f, j) => {
+      blockBase.push(blocks);
+      if (f.fusion === 'weighted') blocks += ixs[j].rowsPerValue;
+    });
+    const S = fields.reduce((a, f, j) => a + (f.fusion === 'concat' ? ixs[j].rowsPerValue : 1), 0);
+    const P = ixs.reduce((a, ix) => a + ix.rowsPerValue, 0);
+    // Every field single-valued and unweighted: the rows of all fields as one [N, P] tensor and ONE Gather; fusion is then one MatMul
+    // by a constant [S, P] matrix (segment s of a sample = Σ_p M[s, p]·row_p: weights 1, 1/K or α_k, or one row per
+    // segment for concat). Measured: faster in onnxruntime than a Gather, Mul and ReduceSum per field.
+    const single = fs.every((i) => !multi[i] && !weighted[i]);
+    const allRows = single ? (rows.length === 1 ? rows[0] : concatRows(fs, rowBase, rows)) : null;
     const table = g.named(`${name}.table`, [totalRows, dim], tensor(`${name}.table`));
     const alpha = blocks > 0 ? tensor(`${name}.block_weights`) : null;
     if (allRows !== null) {
       const m = new Float32Array(S * P);
       let seg = 0;
       let col = 0;
-      config.fields.forEach((f, i) => {
-        const K = indexers[i].rowsPerValue;
+      fields.forEach((f, j) => {
+        const K = ixs[j].rowsPerValue;
         for (let k = 0; k < K; k++) {
-          const w = f.fusion === 'mean' ? Math.fround(1 / K) : f.fusion === 'weighted' && alpha !== null ? alpha[blockBase[i] + k] : 1;
+          const w = f.fusion === 'mean' ? Math.fround(1 / K) : f.fusion === 'weighted' && alpha !== null ? alpha[blockBase[j] + k] : 1;
           m[(f.fusion === 'concat' ? seg + k : seg) * P + col + k] = w;
         }
         seg += f.fusion === 'concat' ? K : 1;
@@ -202,24 +207,55 @@ export function exportOnnx(file: ModelFileContents, opts: ExportOptions = {}): E
       const gathered = g.op('Gather', [table, allRows], { axis: { int: 0 } });
       return g.reshape(g.op('MatMul', [g.tensor(`${name}_fusion`, [S, P], m), gathered]), [0, S * dim]);
     }
-    const vecs = config.fields.map((f, i) => {
-      const K = indexers[i].rowsPerValue;
-      const gathered = g.op('Gather', [table, rows[i]], { axis: { int: 0 } });
-      const a = f.fusion === 'weighted' && alpha !== null ? alpha.subarray(blockBase[i], blockBase[i] + K) : null;
-      return fieldVectors(g, f, K, dim, gathered, counts[i], weights[i], a);
+    const vecs = fields.map((f, j) => {
+      const K = ixs[j].rowsPerValue;
+      const gathered = g.op('Gather', [table, rows[j]], { axis: { int: 0 } });
+      const a = f.fusion === 'weighted' && alpha !== null ? alpha.subarray(blockBase[j], blockBase[j] + K) : null;
+      return fieldVectors(g, f, K, dim, gathered, counts[fs[j]], weights[fs[j]], a);
     });
     return vecs.length === 1 ? vecs[0] : g.op('Concat', vecs, { axis: { int: 1 } });
   };
+  // Field i's rows at row base `base`, built once per (field, base).
+  const rowNodes = new Map<string, string>();
+  const rowsOf = (i: number, base: number): string => {
+    const key = `${i}@${base}`;
+    let r = rowNodes.get(key);
+    if (r === undefined) {
+      r = indexRows(g, config.fields[i].index, indexers[i], config.fields[i].name, base);
+      rowNodes.set(key, r);
+    }
+    return r;
+  };
+  const catNodes = new Map<string, string>();
+  const concatRows = (fs: readonly number[], bases: readonly number[], rows: string[]): string => {
+    const key = fs.map((i, j) => `${i}@${bases[j]}`).join(',');
+    let r = catNodes.get(key);
+    if (r === undefined) {
+      r = g.op('Concat', rows, { axis: { int: 1 } });
+      catNodes.set(key, r);
+    }
+    return r;
+  };
+  const allFields = config.fields.map((_, i) => i);
+  // The embedding tables: one per distinct field dim, in the order of each width's first field (models/ctr-model.ts).
+  const groups = new Map<number, number[]>();
+  allFields.forEach((i) => {
+    const d = config.fields[i].dim ?? D;
+    groups.set(d, [...(groups.get(d) ?? []), i]);
+  });
 
   const logits: string[] = [];
   if (parts.linear) {
-    let lin = g.reduceSum(bag('linear', 1), 1, true);
+    let lin = g.reduceSum(bag('linear', 1, allFields), 1, true);
     lin = g.op('Add', [lin, g.named('linear.bias', [1], tensor('linear.bias'))]);
     if (nd > 0) lin = g.op('Add', [lin, g.op('MatMul', [DENSE_INPUT, g.named('linear.dense_weight', [nd, 1], tensor('linear.dense_weight'))])]);
     logits.push(lin);
   }
   if (parts.fm || parts.deep || parts.cross) {
-    const E = bag('emb', D);
+    const embs = [...groups].map(([d, fs]) => bag(groups.size === 1 || d === D ? 'emb' : `emb_d${d}`, d, fs));
+    const E = embs.length === 1 ? embs[0] : g.op('Concat', embs, { axis: { int: 1 } });
+    const S = config.fields.reduce((a, f, i) => a + (f.fusion === 'concat' ? indexers[i].rowsPerValue : 1), 0);
+    const embWidth = [...groups].reduce((a, [d, fs]) => a + d * fs.reduce((n, i) => n + (config.fields[i].fusion === 'concat' ? indexers[i].rowsPerValue : 1), 0), 0);
     if (parts.fm) {
       // Rendle 2010: ½ Σ_d ((Σ_s v_s)² − Σ_s v_s²)
       const v = g.reshape(E, [0, S, D]);
@@ -229,7 +265,7 @@ export function exportOnnx(file: ModelFileContents, opts: ExportOptions = {}): E
       logits.push(g.op('Mul', [g.reduceSum(diff, 1, true), g.f32([0.5], [])]));
     }
     if (parts.deep || parts.cross) {
-      const width = S * D + nd;
+      const width = embWidth + nd;
       let x = nd > 0 ? g.op('Concat', [E, DENSE_INPUT], { axis: { int: 1 } }) : E;
       if (parts.cross) {
         // DCN-v2 (Wang et al., WWW 2021, eq. 1): x_{l+1} = x0 ⊙ (x_l·W_l + b_l) + x_l

@@ -18,6 +18,11 @@ export interface FieldConfig {
   fusion?: Fusion;
   /** How the values of a multi-valued field are pooled. @default 'mean' */
   pooling?: Pooling;
+  /**
+   * This field's embedding width, when not the model's `dim` (e.g. 4 for a field of 3 values, 32 for user ids). The
+   * deep tower and DCN-v2 take fields of mixed widths; FM and DeepFM need one width for all. @default the model's dim
+   */
+  dim?: number;
 }
 
 export interface ModelConfig {
@@ -46,6 +51,8 @@ export interface NormalizedFieldConfig {
   index: IndexSpec;
   fusion: Fusion;
   pooling: Pooling;
+  /** Present only when it differs from the model's dim (so uniform models normalize as before per-field dims). */
+  dim?: number;
 }
 
 export interface NormalizedModelConfig {
@@ -91,7 +98,47 @@ export function normalizeModelConfig(raw: ModelConfig): NormalizedModelConfig {
     if (!FUSIONS.includes(fusion)) throw new ConfigError(`fields[${i}].fusion: '${String(fusion)}' is not one of ${FUSIONS.join(' | ')}`, { key: `fields[${i}].fusion`, allowed: FUSIONS });
     const pooling = f.pooling ?? 'mean';
     if (!POOLINGS.includes(pooling)) throw new ConfigError(`fields[${i}].pooling: '${String(pooling)}' is not one of ${POOLINGS.join(' | ')}`, { key: `fields[${i}].pooling`, allowed: POOLINGS });
-    return { name: f.name ?? `f${i}`, index: normalizeIndexSpec(f.index, `fields[${i}].index`), fusion, pooling };
+    const out: NormalizedFieldConfig = { name: f.name ?? `f${i}`, index: normalizeIndexSpec(f.index, `fields[${i}].index`), fusion, pooling };
+    if (f.dim !== undefined) out.dim = posInt(f.dim, `fields[${i}].dim`, 1);
+    return out;
   });
-  return { arch: raw.arch, dim, mlp, dropout, batchNorm, crossLayers, fields, numDense, initStd, seed };
+  // One width for every field (all given the same dim): that is the model's dim, and the config reads as a uniform one.
+  const dims = new Set(fields.map((f) => f.dim ?? dim));
+  const modelDim = dims.size === 1 ? [...dims][0] : dim;
+  for (const f of fields) if (f.dim === modelDim) delete f.dim;
+  const config: NormalizedModelConfig = { arch: raw.arch, dim: modelDim, mlp, dropout, batchNorm, crossLayers, fields, numDense, initStd, seed };
+  checkMixedDims(config);
+  return config;
+}
+
+/** Field i's embedding width. */
+export function fieldDim(config: NormalizedModelConfig, i: number): number {
+  return config.fields[i].dim ?? config.dim;
+}
+
+/** Some field has its own width (the model then has one embedding table per distinct width). */
+export function hasMixedDims(config: NormalizedModelConfig): boolean {
+  return config.fields.some((f) => f.dim !== undefined);
+}
+
+/**
+ * FM's pairwise term ⟨e_i, e_j⟩ (Rendle 2010) needs every field vector of one width, so FM and DeepFM (whose FM part
+ * shares the deep part's embeddings, Guo et al. 2017) refuse mixed widths, as DeepCTR-Torch's BaseModel.embedding_size
+ * does ("embedding_dim of SparseFeat and VarlenSparseFeat must be same in this model!"). DNN, W&D and DCN-v2
+ * concatenate the field vectors (DCN-v2's cross layer x0 ⊙ (W·x_l + b) + x_l is element-wise on the concatenation,
+ * Wang et al. 2021, eq. 1, so any widths work); LR has no embedding table.
+ */
+function checkMixedDims(c: NormalizedModelConfig): void {
+  const e = mixedDimsError(c.arch, c.dim, c.fields.filter((f) => f.dim !== undefined) as { name: string; dim: number }[]);
+  if (e !== null) throw e;
+}
+
+/** The refusal of fields with their own dim (`own`) in an architecture that needs one width, or null when allowed. */
+export function mixedDimsError(arch: Arch, dim: number, own: readonly { name: string; dim: number }[], where?: string): ConfigError | null {
+  const differ = own.filter((f) => f.dim !== dim);
+  if (differ.length === 0 || (arch !== 'fm' && arch !== 'deepfm')) return null;
+  return new ConfigError(
+    `${where !== undefined ? `${where}: ` : ''}arch '${arch}': the FM term multiplies every pair of field vectors, so all fields need one dim; ${differ.length === 1 ? 'field' : 'fields'} ${differ.map((f) => `${f.name} (dim ${f.dim})`).join(', ')} ${differ.length === 1 ? 'differs' : 'differ'} from the model's dim ${dim} (DeepCTR likewise requires one embedding_dim for FM models); drop their "dim", or use dnn, wdl or dcnv2, which take per-field dims`,
+    { key: 'fields.dim', arch, fields: differ.map((f) => f.name) },
+  );
 }

@@ -7,6 +7,11 @@
 //   logit = [bias + Σ_f w_f(x) + w_dense·dense]           linear    (lr, fm, wdl, deepfm)
 //         + FM(e_1 … e_S)                                 fm        (fm, deepfm)
 //         + MLP([e_1 … e_S, dense])  or  MLP(Cross(…))    deep      (dnn, wdl, deepfm, dcnv2)
+//
+// Fields with their own dim (FieldConfig.dim): one embedding bag per distinct width, each over its own fields
+// (named 'emb' for the model's dim, 'emb_d<D>' for the others, in order of each width's first field), and the deep
+// input is the bags' outputs side by side: [bag 0's fields | bag 1's fields | … | dense]. A uniform model has the
+// one bag 'emb' over every field, as before.
 
 import type { Batch } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
@@ -24,7 +29,7 @@ import { normalizeOptim, type NormalizedOptimConfig, type OptimConfig } from '..
 import { SparseOptimizer, type SparseStateShared } from '../nn/optim/sparse.js';
 import { DenseParams, type NamedParam } from '../nn/params.js';
 import { TrackedOps } from '../nn/tracked-ops.js';
-import type { NormalizedModelConfig } from './config.js';
+import { fieldDim, type NormalizedModelConfig } from './config.js';
 
 /** Which terms an architecture sums into its logit. */
 export interface ArchParts {
@@ -62,7 +67,7 @@ export interface ModelDeps {
 
 /** One bag's touched rows and their merged gradients after forwardBackward (views of the bag's buffers). */
 export interface SparseGrad {
-  /** The table: 'emb' or 'linear' (parameter name without '.table'). */
+  /** The table: 'emb', 'emb_d<D>' (fields of their own dim D) or 'linear' (parameter name without '.table'). */
   name: string;
   dim: number;
   /** Rows in the table (numRows × dim floats). */
@@ -101,8 +106,14 @@ export class CtrModel {
   readonly ops: TrackedOps;
   readonly params = new DenseParams();
   readonly buffers = new DenseParams();
+  /** Every field's rows (the linear term's, and the embedding's in a uniform model). */
   readonly layout: EmbeddingLayout;
+  /** The embedding bag of a uniform model (every field one dim); null without embeddings or with mixed dims. */
   readonly emb: EmbeddingBag | null;
+  /** Every embedding bag: one per distinct field dim (a uniform model: [emb]). */
+  readonly embs: EmbeddingBag[];
+  /** The fields of each bag in embs (indices into config.fields). */
+  readonly embFields: number[][];
   readonly lin: EmbeddingBag | null;
   readonly fm: FmInteraction | null;
   readonly cross: CrossNetwork | null;
@@ -126,8 +137,12 @@ export class CtrModel {
   private probsView: Float32Array = new Float32Array(0);
   private readonly dEmb: Float32Array;
   private readonly dLin: Float32Array;
+  /** Mixed dims: the bags' outputs side by side (B × Σ widths) and each bag's slice of the gradient. */
+  private readonly embCat: Float32Array | null;
+  private readonly dEmbParts: Float32Array[];
+  private readonly embWidth: number;
   // Row-wise optimizer state (2× the table for Adam) is created on first use, so predict-only models skip it.
-  private embOpt: SparseOptimizer | null = null;
+  private embOpts: SparseOptimizer[] | null = null;
   private linOpt: SparseOptimizer | null = null;
   private readonly attachedState: SharedModelState['sparseState'] | null;
   private readonly attachedAdam: SharedModelState['denseAdam'] | null;
@@ -155,7 +170,21 @@ export class CtrModel {
       B,
     );
     const needEmb = parts.fm || parts.deep || parts.cross;
-    this.emb = needEmb ? new EmbeddingBag(ctx, this.params, 'emb', this.layout, { dim: config.dim, initStd: config.initStd }) : null;
+    const byDim = new Map<number, number[]>();
+    config.fields.forEach((_, i) => {
+      const d = fieldDim(config, i);
+      const g = byDim.get(d);
+      if (g === undefined) byDim.set(d, [i]);
+      else g.push(i);
+    });
+    this.embFields = needEmb ? [...byDim.values()] : [];
+    const uniform = byDim.size === 1;
+    this.embs = this.embFields.map((fs) => {
+      const d = fieldDim(config, fs[0]);
+      const layout = uniform ? this.layout : new EmbeddingLayout(ops, fs.map((i) => this.layout.fields[i]), B);
+      return new EmbeddingBag(ctx, this.params, d === config.dim ? 'emb' : `emb_d${d}`, layout, { dim: d, initStd: config.initStd });
+    });
+    this.emb = uniform ? (this.embs[0] ?? null) : null;
     this.lin = parts.linear ? new EmbeddingBag(ctx, this.params, 'linear', this.layout, { dim: 1, initStd: 0 }) : null;
     if (parts.linear) {
       if (nd > 0) {
@@ -170,7 +199,10 @@ export class CtrModel {
       });
     }
     this.fm = parts.fm && this.emb ? new FmInteraction(ctx, this.layout.segPerSample, config.dim) : null;
-    const embWidth = this.emb?.width ?? 0;
+    const embWidth = this.embs.reduce((w, b) => w + b.width, 0);
+    this.embWidth = embWidth;
+    this.embCat = this.embs.length > 1 ? ops.allocF32(B * embWidth) : null;
+    this.dEmbParts = this.embs.length > 1 ? this.embs.map((b) => ops.allocF32(B * b.width)) : [];
     this.deepWidth = embWidth + nd;
     this.deepIn = (parts.deep || parts.cross) && nd > 0 ? ops.allocF32(B * this.deepWidth) : null;
     this.cross = parts.cross ? new CrossNetwork(ctx, this.params, 'cross', this.deepWidth, config.crossLayers) : null;
@@ -198,7 +230,8 @@ export class CtrModel {
     } else {
       this.params.allocate(alloc, rng.fork(1));
       this.buffers.allocate(alloc, rng.fork(3));
-      this.emb?.allocateTable(rng.fork(2));
+      // The first bag draws from the stream a uniform model's one table always drew from; the others from their own.
+      this.embs.forEach((bag, g) => bag.allocateTable(rng.fork(g === 0 ? 2 : 16 + g)));
       this.lin?.allocateTable(rng.fork(4));
     }
     this.attachedState = a?.sparseState ?? null;
@@ -206,10 +239,49 @@ export class CtrModel {
   }
 
   private bags(): EmbeddingBag[] {
-    const out: EmbeddingBag[] = [];
-    if (this.emb) out.push(this.emb);
+    const out: EmbeddingBag[] = [...this.embs];
     if (this.lin) out.push(this.lin);
     return out;
+  }
+
+  /** Lay out the batch's rows for every bag (mixed dims: each bag's layout sees its own fields only). */
+  private buildLayouts(batch: Batch, inferOnly: boolean): void {
+    if (this.emb !== null || this.lin !== null) this.layout.build(batch, inferOnly);
+    if (this.emb !== null) return;
+    if (batch.fields.length !== this.config.fields.length) throw new ConfigError(`batch: ${batch.fields.length} fields given, the model has ${this.config.fields.length}`);
+    this.embs.forEach((bag, g) => bag.layout.build({ ...batch, fields: this.embFields[g].map((i) => batch.fields[i]) }, inferOnly));
+  }
+
+  /** Every bag's output side by side (B × embWidth); a uniform model's is its one bag's own buffer. */
+  private embForward(B: number, plain: boolean): Float32Array {
+    if (this.embCat === null) return this.embs[0].forward(plain);
+    const cat = this.embCat;
+    const W = this.embWidth;
+    let off = 0;
+    for (const bag of this.embs) {
+      const e = bag.forward(false);
+      const w = bag.width;
+      for (let b = 0; b < B; b++) cat.set(e.subarray(b * w, (b + 1) * w), b * W + off);
+      off += w;
+    }
+    return cat;
+  }
+
+  /** Hand each bag its slice of dE (B × embWidth). */
+  private embBackward(dE: Float32Array, B: number): void {
+    if (this.embCat === null) {
+      this.embs[0].backward(dE);
+      return;
+    }
+    const W = this.embWidth;
+    let off = 0;
+    this.embs.forEach((bag, g) => {
+      const w = bag.width;
+      const d = this.dEmbParts[g];
+      for (let b = 0; b < B; b++) d.set(dE.subarray(b * W + off, b * W + off + w), b * w);
+      bag.backward(d);
+      off += w;
+    });
   }
 
   /** Logits for the batch (a view of an internal buffer, valid until the next call). */
@@ -226,7 +298,7 @@ export class CtrModel {
     if (B > this.maxBatch) throw new ConfigError(`batch: size ${B} exceeds maxBatch ${this.maxBatch}`, { key: 'maxBatch' });
     const nd = this.config.numDense;
     if (nd > 0 && (batch.dense === null || batch.dense.length < B * nd)) throw new ConfigError(`batch: the model needs ${nd} dense inputs per sample`, { key: 'numDense' });
-    this.layout.build(batch, !train);
+    this.buildLayouts(batch, !train);
     const logits = this.logits;
     logits.fill(0, 0, B);
     if (this.lin) {
@@ -241,15 +313,15 @@ export class CtrModel {
         logits[b] += s;
       }
     }
-    if (this.emb) {
+    if (this.embs.length > 0) {
       // Inference straight into the fused tower: the embeddings may stay out of WASM memory (no copy for onnxruntime).
       const plain = !train && this.fm === null && this.cross === null && this.deepIn === null && this.mlp !== null && this.mlp.infersOnTower(B);
-      const E = this.emb.forward(plain);
+      const E = this.embForward(B, plain);
       if (this.fm) this.ctx.ops.axpy(1, this.fm.forward(E, B), logits, B);
       if (this.mlp) {
         let x = E;
         if (this.deepIn) {
-          const W = this.emb.width;
+          const W = this.embWidth;
           const D = this.deepWidth;
           const din = this.deepIn;
           const dense = batch.dense as Float32Array;
@@ -283,7 +355,7 @@ export class CtrModel {
     const scale = opts.scale ?? (B > 0 ? 1 / B : 1);
     // Without a cross network, a fused tower runs the MLP's forward, loss gradient and backward as one call; it
     // takes the loss gradient as it computes it, so weighted rows go the unfused way (dlogits scaled per row).
-    const fused = sw === null && this.mlp !== null && this.emb !== null && this.cross === null && this.mlp.canTrainStep;
+    const fused = sw === null && this.mlp !== null && this.embs.length > 0 && this.cross === null && this.mlp.canTrainStep;
     const logits = await this.forwardParts(batch, true, seed, !fused);
     const dl = this.dlogits;
     for (let i = 0; i < B; i++) this.labelBuf[i] = batch.labels[i];
@@ -311,8 +383,8 @@ export class CtrModel {
       }
       this.lin.backward(this.dLin);
     }
-    if (this.emb) {
-      const W = this.emb.width;
+    if (this.embs.length > 0) {
+      const W = this.embWidth;
       let dE = this.dEmb;
       if (this.mlp) {
         let dx = dxDeep ?? (await this.mlp.backward(dl, B));
@@ -322,30 +394,31 @@ export class CtrModel {
         if (D === W) dE = dx;
         else for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];
       } else dE.fill(0, 0, B * W);
-      if (this.fm) this.fm.backward(this.emb.out, dl, B, dE);
-      this.emb.backward(dE);
+      if (this.fm && this.emb) this.fm.backward(this.emb.out, dl, B, dE);
+      this.embBackward(dE, B);
     }
     return loss;
   }
 
-  private sparseOptimizers(): void {
-    if (this.embOpt !== null || this.linOpt !== null) return;
-    const kind = this.optim.embeddingOptimizer;
-    const st = this.attachedState;
-    if (this.emb) this.embOpt = new SparseOptimizer(this.ops, kind, this.emb.table.length, st?.emb, this.emb.dim, this.emb.external);
-    if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear, this.lin.dim, this.lin.external);
+  private sparseOptimizers(): SparseOptimizer[] {
+    if (this.embOpts === null) {
+      const kind = this.optim.embeddingOptimizer;
+      const st = this.attachedState;
+      this.embOpts = this.embs.map((bag) => new SparseOptimizer(this.ops, kind, bag.table.length, st?.[bag.name], bag.dim, bag.external));
+      if (this.lin) this.linOpt = new SparseOptimizer(this.ops, kind, this.lin.table.length, st?.linear, this.lin.dim, this.lin.external);
+    }
+    return this.linOpt === null ? this.embOpts : [...this.embOpts, this.linOpt];
   }
 
   /** Row-wise optimizer on the rows the last forwardBackward touched (t: 1-based global step). */
   applySparse(t: number): void {
-    this.sparseOptimizers();
-    if (this.emb && this.embOpt) this.embOpt.update(this.emb.table, this.emb.dim, this.emb.uniqueRows, this.emb.nUnique, this.emb.gradRows, this.optim, t);
-    if (this.lin && this.linOpt) this.linOpt.update(this.lin.table, 1, this.lin.uniqueRows, this.lin.nUnique, this.lin.gradRows, this.optim, t);
+    const opts = this.sparseOptimizers();
+    this.bags().forEach((bag, i) => opts[i].update(bag.table, bag.dim, bag.uniqueRows, bag.nUnique, bag.gradRows, this.optim, t));
   }
 
   /** The rows the last forwardBackward touched, per table, with their gradients (what applySparse consumes). */
   sparseGrads(): SparseGrad[] {
-    return this.bags().map((b) => ({ name: b.name, dim: b.dim, numRows: this.layout.totalRows, rows: b.uniqueRows, grad: b.gradRows, count: b.nUnique }));
+    return this.bags().map((b) => ({ name: b.name, dim: b.dim, numRows: b.layout.totalRows, rows: b.uniqueRows, grad: b.gradRows, count: b.nUnique }));
   }
 
   /**
@@ -353,11 +426,11 @@ export class CtrModel {
    * applySparse does with this model's own rows, for gradients merged elsewhere (train/sparse-sync.ts).
    */
   applySparseRows(name: string, rows: Int32Array, count: number, grad: Float32Array, t: number): void {
-    this.sparseOptimizers();
-    const bag = name === 'emb' ? this.emb : name === 'linear' ? this.lin : null;
-    const opt = name === 'emb' ? this.embOpt : name === 'linear' ? this.linOpt : null;
-    if (bag === null || opt === null) throw new ConfigError(`applySparseRows: no table '${name}'`, { key: 'name' });
-    opt.update(bag.table, bag.dim, rows, count, grad, this.optim, t);
+    const opts = this.sparseOptimizers();
+    const i = this.bags().findIndex((b) => b.name === name);
+    if (i < 0) throw new ConfigError(`applySparseRows: no table '${name}'`, { key: 'name' });
+    const bag = this.bags()[i];
+    opts[i].update(bag.table, bag.dim, rows, count, grad, this.optim, t);
   }
 
   /** One Adam step on the dense parameters with `grad` (default: this model's own gradient). */
@@ -395,7 +468,7 @@ export class CtrModel {
   /** Every tensor by name: dense weights, embedding tables ('emb.table', 'linear.table') and BN running stats. */
   parameters(): NamedParam[] {
     const out: NamedParam[] = this.params.list();
-    for (const bag of this.bags()) out.push({ name: `${bag.name}.table`, shape: [this.layout.totalRows, bag.dim], data: bag.table, kind: 'embedding' });
+    for (const bag of this.bags()) out.push({ name: `${bag.name}.table`, shape: [bag.layout.totalRows, bag.dim], data: bag.table, kind: 'embedding' });
     for (const p of this.buffers.list()) out.push({ ...p, kind: 'buffer' });
     return out;
   }
@@ -450,17 +523,13 @@ export class CtrModel {
 
   /** The memory a worker thread attaches to (see SharedModelState). */
   sharedState(): SharedModelState {
-    this.sparseOptimizers();
+    const opts = this.sparseOptimizers();
     const tables: Record<string, Float32Array> = {};
     const sparseState: SharedModelState['sparseState'] = {};
-    if (this.emb && this.embOpt) {
-      tables.emb = this.emb.table;
-      sparseState.emb = this.embOpt.shared;
-    }
-    if (this.lin && this.linOpt) {
-      tables.linear = this.lin.table;
-      sparseState.linear = this.linOpt.shared;
-    }
+    this.bags().forEach((bag, i) => {
+      tables[bag.name] = bag.table;
+      sparseState[bag.name] = opts[i].shared;
+    });
     const adam = this.denseAdam();
     return { dense: this.params.data, buffers: this.buffers.data, tables, sparseState, denseAdam: { m: adam.m, v: adam.v } };
   }
@@ -500,12 +569,11 @@ export class CtrModel {
 
   /** Each table's sparse optimizer state arrays (Adam 2, Adagrad 1, SGD none), named as in optimizerTensors(). */
   private *rowStateArrays(): Generator<{ bag: EmbeddingBag; opt: SparseOptimizer; a: number; name: string }> {
-    const pairs: [EmbeddingBag | null, SparseOptimizer | null][] = [
-      [this.emb, this.embOpt],
-      [this.lin, this.linOpt],
-    ];
-    for (const [bag, opt] of pairs) {
-      if (bag === null || opt === null) continue;
+    const opts = this.sparseOptimizers();
+    const bags = this.bags();
+    for (let i = 0; i < bags.length; i++) {
+      const bag = bags[i];
+      const opt = opts[i];
       const arrays = opt.kind === 'adam' ? 2 : opt.kind === 'adagrad' ? 1 : 0;
       for (let a = 0; a < arrays; a++) yield { bag, opt, a, name: `optim.${bag.name}.state${a + 1}` };
     }
@@ -535,7 +603,7 @@ export class CtrModel {
   /** Zero optimizer state (Adam moments, sparse accumulators) and the step counter. */
   resetOptimizer(): void {
     this.adam?.reset();
-    this.embOpt?.reset();
+    for (const o of this.embOpts ?? []) o.reset();
     this.linOpt?.reset();
     this.step = 0;
   }

@@ -19,18 +19,20 @@ export const MODEL_FILE_MAGIC = 'BHMF';
 // version-1 reader would fail on such a spec with a message about a missing codeBits, so these files say 2 and a
 // version-1 reader names the version instead. A writer stamps the lowest version that describes its model
 // (modelFileVersion), so every other model is still written as version 1 and older bhembed reads it; this bhembed
-// reads both.
+// reads both. Also version 2: a model some of whose fields have their own embedding dim (`fields[i].dim`, tables
+// 'emb_d<D>.table' beside 'emb.table'), which a version-1 reader would build at one width and fail on its tables.
 export const MODEL_FILE_VERSION = 2;
 /** The versions this bhembed reads. */
 export const MODEL_FILE_VERSIONS: readonly number[] = [1, 2];
 
-/** The version a model file of `model` (the header's architecture JSON) needs: 2 when any field's index is a hybrid with a dhash cold part, else 1. */
+/** The version a model file of `model` (the header's architecture JSON) needs: 2 when any field's index is a hybrid with a dhash cold part or any field has its own dim, else 1. */
 export function modelFileVersion(model: unknown): number {
   const fields = (model as { fields?: unknown } | null)?.fields;
   if (!Array.isArray(fields)) return 1;
   for (const f of fields) {
     const ix = (f as { index?: { method?: unknown; cold?: unknown } } | null)?.index;
     if (ix?.method === 'hybrid' && ix.cold !== undefined && ix.cold !== 'bh') return 2;
+    if ((f as { dim?: unknown } | null)?.dim !== undefined) return 2;
   }
   return 1;
 }

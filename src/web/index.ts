@@ -98,7 +98,7 @@ export class WebModel {
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new ConfigError(`maxBatch: must be a positive integer, got ${String(opts.maxBatch)}`, { key: 'maxBatch' });
     // Memory: the tensors, the batch's activations and row buffers, with room for the allocator's rounding.
     const tensorBytes = file.tensors.reduce((s, t) => s + 4 * t.data.length, 0);
-    const width = config.fields.length * config.dim * 8 + config.numDense + config.mlp.reduce((a, b) => a + b, 0) * (config.crossLayers + 2);
+    const width = config.fields.reduce((w, f) => w + (f.dim ?? config.dim), 0) * 8 + config.numDense + config.mlp.reduce((a, b) => a + b, 0) * (config.crossLayers + 2);
     const ops: Ops = WasmOps.createPrivate((await kernels()).module, tensorBytes + maxBatch * 4 * (8 * width + 64) + (8 << 20));
     const model = createModel(config, { ops, maxBatch });
     model.loadParameters(file.tensors);

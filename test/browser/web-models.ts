@@ -2,7 +2,7 @@
 // fed raw values (a Criteo TSV with integer columns, a CSV with bucketized, log1p-dense and multi-valued columns) whose
 // Node reference is the Predictor reading the same file with the training format's reader. Their Node reference runs
 // the WASM GEMM the page runs (engine 'wasm'): onnxruntime-node's GEMM sums in another order, 1.4e-6 apart on the
-// Criteo model's probabilities.
+// Criteo model's probabilities. The Criteo (dcnv2) and CSV (wdl) models have fields of their own dims (a table per width).
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -81,7 +81,8 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
   const cats = Array.from({ length: 26 }, (_, i) => `C${i + 1}`);
   const names = [...ints, ...cats];
   const criteo = spread(
-    { arch: 'dcnv2', dim: 4, mlp: [8], crossLayers: 1, fields: names.map((name, i) => ({ name, index: bh(24, 6, i % 2 === 0 ? 'succession' : 'skip'), fusion: 'weighted' })) },
+    // Fields of their own dims (one table per width: 2 for the integer columns, 6 for every third categorical one).
+    { arch: 'dcnv2', dim: 4, mlp: [8], crossLayers: 1, fields: names.map((name, i) => ({ name, index: bh(24, 6, i % 2 === 0 ? 'succession' : 'skip'), fusion: 'weighted', ...(i < 13 ? { dim: 2 } : i % 3 === 0 ? { dim: 6 } : {}) })) },
     ops,
     8,
     metaFor('criteo', names, [], { numeric: 'category' }),
@@ -97,7 +98,7 @@ export async function webCases(ops: Ops, rowsOfIds = 64): Promise<WebCase[]> {
   const schema = JSON.parse(readFileSync(join(FIXTURES, 'table.schema.json'), 'utf8')) as Record<string, unknown>;
   const csvFields = ['user', 'item', 'age', 'tags'];
   const csv = spread(
-    { arch: 'wdl', dim: 4, mlp: [8], numDense: 1, fields: csvFields.map((name, i) => ({ name, index: i === 1 ? { method: 'qr', remainder: 7, quotient: 5 } : bh(16, 4, 'skip'), pooling: 'mean' })) },
+    { arch: 'wdl', dim: 4, mlp: [8], numDense: 1, fields: csvFields.map((name, i) => ({ name, index: i === 1 ? { method: 'qr', remainder: 7, quotient: 5 } : bh(16, 4, 'skip'), pooling: 'mean', ...(name === 'age' ? { dim: 2 } : {}) })) },
     ops,
     9,
     metaFor('csv', csvFields, ['price'], { schema }),

@@ -1,7 +1,7 @@
 // The exported ONNX graph is a contract: for every architecture and every index method (BH succession, skip and
 // dense; hash; qr; dhash; full via LabelEncoder; hybrid via LabelEncoder + Where), onnxruntime-node's scores equal
 // the Predictor's on the same rows within 1e-6, with hash ids ≥ 2^63 among them, multi-valued fields, value weights,
-// dense inputs and folded batch norm.
+// dense inputs and folded batch norm; and models whose fields have their own dims (one table per width).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -75,16 +75,18 @@ describe('index graphs give the indexers rows', () => {
 
 describe('exported graph scores equal the Predictor', () => {
   const cases = [...EXPORT_CASES.map((c) => ({ ...c, single: false })), ...EXPORT_CASES.map((c) => ({ ...c, single: true }))];
-  for (const { arch, batchNorm, single } of cases) {
-    test(`${arch}${batchNorm ? ' with batch norm' : ''}${single ? ', single-valued fields only (one Gather, MatMul fusion)' : ''}`, async () => {
+  for (const { arch, batchNorm, single, mixed } of cases) {
+    test(`${arch}${mixed ? ' with fields of dims 2, 3, 4 and 8' : ''}${batchNorm ? ' with batch norm' : ''}${single ? ', single-valued fields only (one Gather, MatMul fusion)' : ''}`, async () => {
       const rows = exportRows(48, 11, single);
-      const file = await exportModelFile(ops, arch, 100 + arch.length, batchNorm, single);
+      const file = await exportModelFile(ops, arch, 100 + arch.length, batchNorm, single, mixed);
+      if (mixed === true) assert.deepEqual(file.tensors.filter((t) => t.name.endsWith('.table') && t.name.startsWith('emb')).map((t) => t.shape[1]), [2, 4, 8, 3], 'one table per width');
       const exported = exportOnnx(file, { weighted: weightedFlags(single) });
       assert.deepEqual(
         exported.inputs.filter((x) => x.kind !== 'ids').map((x) => x.name),
         single ? ['dense'] : ['user_weight', 'tags_count', 'tags_weight', 'kw_count', 'dense'],
       );
-      assert.equal(Buffer.from(exported.bytes).includes('_fusion'), single, 'the fused single-valued path is taken exactly when every field is single-valued');
+      // (mixed: per table; the width-8 table's fields, dev and cat, are single-valued and unweighted)
+      assert.equal(Buffer.from(exported.bytes).includes('_fusion'), single || mixed === true, 'the fused single-valued path is taken exactly when every field of a table is single-valued');
       const predictor = await Predictor.fromContents(file, `${arch}.bhm`);
       const want = (await predictor.model.predict(rows.batch)).slice();
       await predictor.close();

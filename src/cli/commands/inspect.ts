@@ -19,7 +19,7 @@ interface ModelLike {
   dim?: number;
   mlp?: number[];
   numDense?: number;
-  fields?: { name: string; index: IndexSpec; fusion?: string }[];
+  fields?: { name: string; index: IndexSpec; fusion?: string; dim?: number }[];
 }
 
 export function register(program: Command): void {
@@ -68,6 +68,7 @@ export function summarize(header: ModelFileHeader, fileBytes: number): Record<st
       fullRows: mf?.fullRows,
       compression: mf && mf.rows ? mf.fullRows / mf.rows : undefined,
       fusion: f.fusion,
+      dim: f.dim ?? model.dim,
       ...(f.index.method === 'hybrid' ? { hot: f.index.hot.length, hotShare: mf?.hotShare, keyBytes: mf?.keyBytes } : {}),
     };
   });
@@ -104,13 +105,16 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   const file = s.file as { bytes: number; formatVersion: number; createdAt: string; dtype: string; bhembed?: string };
   const model = s.model as { arch?: string; dim?: number; mlp?: number[]; numDense?: number };
   const emb = s.embedding as { method?: string; methods: Record<string, number>; rows: number; fullRows: number; compression?: number; bytes: number; stored: number };
-  const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number; hot?: number; hotShare?: number }[];
+  const fields = s.fields as { name: string; method: string; spec: string; rows?: number; fullRows?: number; compression?: number; hot?: number; hotShare?: number; dim?: number }[];
   const metrics = s.metrics as { valid?: { auc: number; logloss: number }; test?: { auc: number; logloss: number } } | undefined;
   const lines: string[] = [];
   lines.push(`file      ${formatBytes(file.bytes)}, format v${file.formatVersion}, ${file.dtype} weights, written ${file.createdAt}${file.bhembed ? ` by bhembed ${file.bhembed}` : ''}`);
   const parts = model.arch && model.arch in ARCH_PARTS ? ARCH_PARTS[model.arch as Arch] : null;
   const deep = parts === null || parts.deep || parts.cross;
-  const dimText = parts === null || parts.fm || deep ? `, dim ${model.dim}` : '';
+  // Fields with their own dim: a dim column, and the model line gives every width.
+  const mixed = fields.some((f) => f.dim !== model.dim);
+  const dims = [...new Set(fields.map((f) => f.dim))].sort((a, b) => (a ?? 0) - (b ?? 0));
+  const dimText = parts === null || parts.fm || deep ? (mixed ? `, dims ${dims.join(', ')} per field (default ${model.dim})` : `, dim ${model.dim}`) : '';
   lines.push(`model     ${model.arch}${dimText}${deep && model.mlp ? `, mlp [${model.mlp.join(', ')}]` : ''}${model.numDense ? `, ${model.numDense} dense inputs` : ''}`);
   const methodList = Object.entries(emb.methods).map(([m, n]) => `${m} ×${n}`).join(', ');
   lines.push(`embedding ${emb.method ?? '?'} (fields: ${methodList}); ${emb.rows} rows, full ${emb.fullRows} rows → ${emb.compression?.toFixed(1) ?? '?'}× compression; tables ${formatBytes(emb.bytes)}${emb.stored !== emb.bytes ? ` (${formatBytes(emb.stored)} stored as ${file.dtype})` : ''}`);
@@ -124,10 +128,11 @@ function formatSummary(s: Record<string, unknown>, header: ModelFileHeader, list
   const anyHot = fields.some((f) => f.hot !== undefined);
   const hotCol = (f: (typeof fields)[number]): string =>
     !anyHot ? '' : `  ${(f.hot === undefined ? '' : String(f.hot)).padStart(7)}  ${(f.hotShare === undefined ? '' : `${(100 * f.hotShare).toFixed(1)} %`).padStart(8)}`;
-  lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}${anyHot ? `  ${'hot'.padStart(7)}  ${'hot occ'.padStart(8)}` : ''}  index`);
+  const dimCol = (f: (typeof fields)[number] | null): string => (!mixed || !deep ? '' : `  ${(f === null ? 'dim' : String(f.dim ?? '?')).padStart(4)}`);
+  lines.push(`${'field'.padEnd(w)}  method  ${'rows'.padStart(8)}  ${'full rows'.padStart(9)}  ${'×'.padStart(7)}${dimCol(null)}${anyHot ? `  ${'hot'.padStart(7)}  ${'hot occ'.padStart(8)}` : ''}  index`);
   for (const f of fields) {
     lines.push(
-      `${f.name.padEnd(w)}  ${f.method.padEnd(6)}  ${String(f.rows ?? '?').padStart(8)}  ${String(f.fullRows ?? '?').padStart(9)}  ${(f.compression?.toFixed(1) ?? '?').padStart(7)}${hotCol(f)}  ${f.spec}`,
+      `${f.name.padEnd(w)}  ${f.method.padEnd(6)}  ${String(f.rows ?? '?').padStart(8)}  ${String(f.fullRows ?? '?').padStart(9)}  ${(f.compression?.toFixed(1) ?? '?').padStart(7)}${dimCol(f)}${hotCol(f)}  ${f.spec}`,
     );
   }
   if (listTensors) {

@@ -7,7 +7,7 @@ import { statSync } from 'node:fs';
 import { ConfigError, IoError } from '../../core/errors.js';
 import type { NamedTensor } from '../../models/model-codec.js';
 import { readModelFile } from '../../models/model-file.js';
-import type { NormalizedModelConfig } from '../../models/config.js';
+import type { NormalizedFieldConfig, NormalizedModelConfig } from '../../models/config.js';
 import { readCheckpoint, readLatestCheckpoint, type CheckpointContents } from './checkpoint-file.js';
 
 export interface InitSource {
@@ -92,6 +92,9 @@ export function configDifferences(theirs: NormalizedModelConfig, ours: Normalize
     cmp(`${at}.fusion`, f.fusion, g.fusion);
     cmp(`${at}.pooling`, f.pooling, g.pooling);
     cmp(`${at}.index`, f.index, g.index);
+    // Each field's width (its own "dim", or the model's): the tables of another width cannot be loaded.
+    const d = (c: NormalizedModelConfig, x: NormalizedFieldConfig): number => x.dim ?? c.dim;
+    if (d(theirs, f) !== d(ours, g)) out.push(`${at} (${f.name}).dim: ${d(theirs, f)} in the model, ${d(ours, g)} here`);
   });
   return out;
 }

@@ -18,15 +18,18 @@ const HASH: IndexSpec = { method: 'hash', rows: 50 };
 const CONFIG: ModelConfig = { arch: 'deepfm', dim: 8, mlp: [16], numDense: 1, seed: 3, initStd: 0.1, fields: [0, 1, 2, 3].map(() => ({ index: HASH })) };
 const task = plantedTask({ seed: 42, nTrain: 3000, nValid: 500, nTest: 500 });
 
-async function trainer(stateShardBytes: number | undefined, opts: TrainerOptions): Promise<Trainer> {
+/** Fields of their own dims (one table per width: 4 = the model's, 8 and 2), a DNN. */
+const MIXED: ModelConfig = { arch: 'dnn', dim: 4, mlp: [16], numDense: 1, seed: 3, initStd: 0.1, fields: [8, 4, 2, 8].map((dim) => ({ index: HASH, dim })) };
+
+async function trainer(stateShardBytes: number | undefined, opts: TrainerOptions, config = CONFIG): Promise<Trainer> {
   const ops = await WasmOps.create({ initialBytes: 16 << 20, stateShardBytes });
-  return Trainer.create(CONFIG, { batchSize: 128, epochs: 2, seed: 5, gemm: 'wasm', ops, optim: { lr: 0.01, embeddingOptimizer: 'adam' }, evalEvery: 7, earlyStopping: { patience: 3 }, ...opts });
+  return Trainer.create(config, { batchSize: 128, epochs: 2, seed: 5, gemm: 'wasm', ops, optim: { lr: 0.01, embeddingOptimizer: 'adam' }, evalEvery: 7, earlyStopping: { patience: 3 }, ...opts });
 }
 
 /** Uninterrupted weights, and the checkpoint taken after `at` training rows. */
-async function whole(shard: number | undefined, threads: number, at: number): Promise<{ params: Float32Array[]; ck: TrainerCheckpoint }> {
+async function whole(shard: number | undefined, threads: number, at: number, config = CONFIG): Promise<{ params: Float32Array[]; ck: TrainerCheckpoint }> {
   let ck: TrainerCheckpoint | null = null;
-  const tr = await trainer(shard, { threads, checkpointEvery: at, onCheckpoint: (c) => void (ck ??= c) });
+  const tr = await trainer(shard, { threads, checkpointEvery: at, onCheckpoint: (c) => void (ck ??= c) }, config);
   try {
     await tr.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid);
     assert.ok(ck !== null);
@@ -36,8 +39,8 @@ async function whole(shard: number | undefined, threads: number, at: number): Pr
   }
 }
 
-async function resumed(shard: number | undefined, threads: number, ck: TrainerCheckpoint): Promise<Float32Array[]> {
-  const tr = await trainer(shard, { threads });
+async function resumed(shard: number | undefined, threads: number, ck: TrainerCheckpoint, config = CONFIG): Promise<Float32Array[]> {
+  const tr = await trainer(shard, { threads }, config);
   try {
     await tr.fit(new MemorySource(task.train, { shuffle: true, seed: 5 }), task.valid, { resume: ck });
     return tr.model.parameters().map((p) => p.data.slice());
@@ -68,6 +71,23 @@ test('resume from a mid-run checkpoint: the same weights bit for bit, state in t
 test('2 threads: resume ends with the weights of the uninterrupted 2-thread run', async () => {
   const w = await whole(undefined, 2, 2200);
   assert.ok(same(await resumed(undefined, 2, w.ck), w.params));
+});
+
+test('fields of their own dims: every table and its optimizer state resume bit for bit (1 thread, state in row shards; 2 threads)', async () => {
+  const one = await whole(96, 1, 1700, MIXED);
+  const names = one.ck.tensors.map((t) => t.name);
+  for (const t of ['emb_d8', 'emb', 'emb_d2']) assert.ok(names.includes(`optim.${t}.state2`) && names.includes(`best.${t}.table`), `${t} in the checkpoint`);
+  assert.ok(same(await resumed(96, 1, one.ck, MIXED), one.params));
+  const two = await whole(undefined, 2, 2200, MIXED);
+  assert.ok(same(await resumed(undefined, 2, two.ck, MIXED), two.params));
+  // The two tables of dim 8 and 2 learned: they moved away from their initialization.
+  const fresh = await trainer(undefined, {}, MIXED);
+  const init = fresh.model.parameters().map((p) => ({ name: p.name, data: p.data.slice() }));
+  await fresh.dispose();
+  for (const name of ['emb_d8.table', 'emb_d2.table']) {
+    const i = init.findIndex((p) => p.name === name);
+    assert.ok(!same([init[i].data], [one.params[i]]), `${name} trained`);
+  }
 });
 
 /** Rows [a, b) of single-valued Columns (the planted task's). */
