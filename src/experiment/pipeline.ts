@@ -839,6 +839,12 @@ export function modelConfigFor(data: RunData, m: ModelOptions, specs: IndexSpec[
   return config;
 }
 
+/** { dim } of field f when it has its own (for the reports), else nothing. */
+function ownDim(config: ModelConfig, f: number): { dim?: number } {
+  const d = config.fields[f].dim;
+  return d !== undefined && d !== config.dim ? { dim: d } : {};
+}
+
 export function specRows(spec: IndexSpec): number {
   if (spec.method === 'full') return spec.vocab.length + 1;
   if (spec.method === 'bh') return bhNumRows(spec.codeBits, spec.blockBits, spec.strategy);
@@ -987,7 +993,7 @@ async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions)
     const valid = await score(data.valid);
     const test = await score(data.test);
 
-    const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1, ...hot?.[f] }));
+    const fieldReports: FieldEmbeddingReport[] = specs.map((s, f) => ({ name: names[f], method: s.method, rows: specRows(s), fullRows: data.distinct[f] + 1, ...hot?.[f], ...ownDim(config, f) }));
     let embParams = 0;
     for (const p of model.parameters()) if (p.kind === 'embedding' || p.name.endsWith('block_weights')) embParams += p.data.length;
     let denseParams = 0;

@@ -41,6 +41,8 @@ export interface FieldEmbeddingReport {
   hotShare?: number;
   /** hybrid: bytes of the hot values' 64-bit keys (part of the memory budget). */
   keyBytes?: number;
+  /** This field's own embedding dim (--fields "dim"), when not the run's. */
+  dim?: number;
 }
 
 export interface EmbeddingReport {
