@@ -8,10 +8,8 @@
 //         + FM(e_1 … e_S)                                 fm        (fm, deepfm)
 //         + MLP([e_1 … e_S, dense])  or  MLP(Cross(…))    deep      (dnn, wdl, deepfm, dcnv2)
 //
-// Fields with their own dim (FieldConfig.dim): one embedding bag per distinct width, each over its own fields
-// (named 'emb' for the model's dim, 'emb_d<D>' for the others, in order of each width's first field), and the deep
-// input is the bags' outputs side by side: [bag 0's fields | bag 1's fields | … | dense]. A uniform model has the
-// one bag 'emb' over every field, as before.
+// Fields with their own dim (FieldConfig.dim): one embedding bag per distinct width (embedding-groups.ts), and the deep
+// input is the bags' outputs side by side, then the dense inputs. A uniform model has the one bag 'emb', as before.
 
 import type { Batch } from '../core/batch.js';
 import { ConfigError } from '../core/errors.js';
@@ -29,7 +27,8 @@ import { normalizeOptim, type NormalizedOptimConfig, type OptimConfig } from '..
 import { SparseOptimizer, type SparseStateShared } from '../nn/optim/sparse.js';
 import { DenseParams, type NamedParam } from '../nn/params.js';
 import { TrackedOps } from '../nn/tracked-ops.js';
-import { fieldDim, type NormalizedModelConfig } from './config.js';
+import type { NormalizedModelConfig } from './config.js';
+import { EmbeddingGroups } from './embedding-groups.js';
 
 /** Which terms an architecture sums into its logit. */
 export interface ArchParts {
@@ -110,10 +109,10 @@ export class CtrModel {
   readonly layout: EmbeddingLayout;
   /** The embedding bag of a uniform model (every field one dim); null without embeddings or with mixed dims. */
   readonly emb: EmbeddingBag | null;
-  /** Every embedding bag: one per distinct field dim (a uniform model: [emb]). */
+  /** Every embedding bag: one per distinct field dim (a uniform model: [emb]); none without embeddings. */
   readonly embs: EmbeddingBag[];
-  /** The fields of each bag in embs (indices into config.fields). */
-  readonly embFields: number[][];
+  /** The bags with their fields; null without embeddings (lr). */
+  readonly groups: EmbeddingGroups | null;
   readonly lin: EmbeddingBag | null;
   readonly fm: FmInteraction | null;
   readonly cross: CrossNetwork | null;
@@ -137,9 +136,6 @@ export class CtrModel {
   private probsView: Float32Array = new Float32Array(0);
   private readonly dEmb: Float32Array;
   private readonly dLin: Float32Array;
-  /** Mixed dims: the bags' outputs side by side (B × Σ widths) and each bag's slice of the gradient. */
-  private readonly embCat: Float32Array | null;
-  private readonly dEmbParts: Float32Array[];
   private readonly embWidth: number;
   // Row-wise optimizer state (2× the table for Adam) is created on first use, so predict-only models skip it.
   private embOpts: SparseOptimizer[] | null = null;
@@ -170,21 +166,9 @@ export class CtrModel {
       B,
     );
     const needEmb = parts.fm || parts.deep || parts.cross;
-    const byDim = new Map<number, number[]>();
-    config.fields.forEach((_, i) => {
-      const d = fieldDim(config, i);
-      const g = byDim.get(d);
-      if (g === undefined) byDim.set(d, [i]);
-      else g.push(i);
-    });
-    this.embFields = needEmb ? [...byDim.values()] : [];
-    const uniform = byDim.size === 1;
-    this.embs = this.embFields.map((fs) => {
-      const d = fieldDim(config, fs[0]);
-      const layout = uniform ? this.layout : new EmbeddingLayout(ops, fs.map((i) => this.layout.fields[i]), B);
-      return new EmbeddingBag(ctx, this.params, d === config.dim ? 'emb' : `emb_d${d}`, layout, { dim: d, initStd: config.initStd });
-    });
-    this.emb = uniform ? (this.embs[0] ?? null) : null;
+    this.groups = needEmb ? new EmbeddingGroups(ctx, this.params, config, this.layout) : null;
+    this.embs = this.groups?.bags ?? [];
+    this.emb = this.groups?.uniform === true ? this.embs[0] : null;
     this.lin = parts.linear ? new EmbeddingBag(ctx, this.params, 'linear', this.layout, { dim: 1, initStd: 0 }) : null;
     if (parts.linear) {
       if (nd > 0) {
@@ -199,10 +183,8 @@ export class CtrModel {
       });
     }
     this.fm = parts.fm && this.emb ? new FmInteraction(ctx, this.layout.segPerSample, config.dim) : null;
-    const embWidth = this.embs.reduce((w, b) => w + b.width, 0);
+    const embWidth = this.groups?.width ?? 0;
     this.embWidth = embWidth;
-    this.embCat = this.embs.length > 1 ? ops.allocF32(B * embWidth) : null;
-    this.dEmbParts = this.embs.length > 1 ? this.embs.map((b) => ops.allocF32(B * b.width)) : [];
     this.deepWidth = embWidth + nd;
     this.deepIn = (parts.deep || parts.cross) && nd > 0 ? ops.allocF32(B * this.deepWidth) : null;
     this.cross = parts.cross ? new CrossNetwork(ctx, this.params, 'cross', this.deepWidth, config.crossLayers) : null;
@@ -244,46 +226,6 @@ export class CtrModel {
     return out;
   }
 
-  /** Lay out the batch's rows for every bag (mixed dims: each bag's layout sees its own fields only). */
-  private buildLayouts(batch: Batch, inferOnly: boolean): void {
-    if (this.emb !== null || this.lin !== null) this.layout.build(batch, inferOnly);
-    if (this.emb !== null) return;
-    if (batch.fields.length !== this.config.fields.length) throw new ConfigError(`batch: ${batch.fields.length} fields given, the model has ${this.config.fields.length}`);
-    this.embs.forEach((bag, g) => bag.layout.build({ ...batch, fields: this.embFields[g].map((i) => batch.fields[i]) }, inferOnly));
-  }
-
-  /** Every bag's output side by side (B × embWidth); a uniform model's is its one bag's own buffer. */
-  private embForward(B: number, plain: boolean): Float32Array {
-    if (this.embCat === null) return this.embs[0].forward(plain);
-    const cat = this.embCat;
-    const W = this.embWidth;
-    let off = 0;
-    for (const bag of this.embs) {
-      const e = bag.forward(false);
-      const w = bag.width;
-      for (let b = 0; b < B; b++) cat.set(e.subarray(b * w, (b + 1) * w), b * W + off);
-      off += w;
-    }
-    return cat;
-  }
-
-  /** Hand each bag its slice of dE (B × embWidth). */
-  private embBackward(dE: Float32Array, B: number): void {
-    if (this.embCat === null) {
-      this.embs[0].backward(dE);
-      return;
-    }
-    const W = this.embWidth;
-    let off = 0;
-    this.embs.forEach((bag, g) => {
-      const w = bag.width;
-      const d = this.dEmbParts[g];
-      for (let b = 0; b < B; b++) d.set(dE.subarray(b * W + off, b * W + off + w), b * w);
-      bag.backward(d);
-      off += w;
-    });
-  }
-
   /** Logits for the batch (a view of an internal buffer, valid until the next call). */
   async forward(batch: Batch, train: boolean, dropoutSeed = 0): Promise<Float32Array> {
     return this.forwardParts(batch, train, dropoutSeed, true);
@@ -298,7 +240,9 @@ export class CtrModel {
     if (B > this.maxBatch) throw new ConfigError(`batch: size ${B} exceeds maxBatch ${this.maxBatch}`, { key: 'maxBatch' });
     const nd = this.config.numDense;
     if (nd > 0 && (batch.dense === null || batch.dense.length < B * nd)) throw new ConfigError(`batch: the model needs ${nd} dense inputs per sample`, { key: 'numDense' });
-    this.buildLayouts(batch, !train);
+    // The model's layout serves the linear term and a uniform model's bag; mixed widths lay out each group's own.
+    if (this.emb !== null || this.lin !== null) this.layout.build(batch, !train);
+    this.groups?.build(batch, !train);
     const logits = this.logits;
     logits.fill(0, 0, B);
     if (this.lin) {
@@ -313,10 +257,10 @@ export class CtrModel {
         logits[b] += s;
       }
     }
-    if (this.embs.length > 0) {
+    if (this.groups !== null) {
       // Inference straight into the fused tower: the embeddings may stay out of WASM memory (no copy for onnxruntime).
       const plain = !train && this.fm === null && this.cross === null && this.deepIn === null && this.mlp !== null && this.mlp.infersOnTower(B);
-      const E = this.embForward(B, plain);
+      const E = this.groups.forward(B, plain);
       if (this.fm) this.ctx.ops.axpy(1, this.fm.forward(E, B), logits, B);
       if (this.mlp) {
         let x = E;
@@ -383,7 +327,7 @@ export class CtrModel {
       }
       this.lin.backward(this.dLin);
     }
-    if (this.embs.length > 0) {
+    if (this.groups !== null) {
       const W = this.embWidth;
       let dE = this.dEmb;
       if (this.mlp) {
@@ -395,7 +339,7 @@ export class CtrModel {
         else for (let b = 0; b < B; b++) for (let j = 0; j < W; j++) dE[b * W + j] = dx[b * D + j];
       } else dE.fill(0, 0, B * W);
       if (this.fm && this.emb) this.fm.backward(this.emb.out, dl, B, dE);
-      this.embBackward(dE, B);
+      this.groups.backward(dE, B);
     }
     return loss;
   }

@@ -72,7 +72,7 @@ for (const arch of ['dnn', 'wdl', 'dcnv2'] as const) {
       model.embs.map((b) => [b.name, b.dim]),
       [['emb_d2', 2], ['emb_d5', 5], ['emb', 3]],
     );
-    assert.deepEqual(model.embFields, [[0, 2], [1, 4], [3, 5]]);
+    assert.deepEqual(model.groups?.fields, [[0, 2], [1, 4], [3, 5]]);
     const K = [3, 1, 2, 2, 4, 1]; // rows per value: bh 6/2, hash, qr, dhash, bh 16/4, full
     const width = 2 * (1 + K[2]) + 5 * 2 + 3 * 2;
     assert.equal(model.params.list().find((p) => p.name === (arch === 'dcnv2' ? 'cross.0.weight' : 'mlp.0.fc.weight'))?.shape.includes(width + 2), true);
