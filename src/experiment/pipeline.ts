@@ -737,7 +737,8 @@ export function needsFullVocab(m: Pick<ModelOptions, 'method' | 'fields' | 'bloc
 export function planCountsFor(m: Pick<ModelOptions, 'method' | 'fields' | 'blockBits' | 'memoryBudget' | 'compression' | 'minCount'>): 'pass' | 'stream-sample' {
   const hashed = m.method === 'bh' || m.method === 'hash' || m.method === 'dhash' || m.method === 'qr';
   const target = m.compression === undefined && (m.blockBits !== undefined || m.memoryBudget !== undefined);
-  const plain = Object.keys(m.fields ?? {}).length === 0 && (m.minCount ?? 1) <= 1;
+  // A field's own "dim" only changes its width, which the planner weighs without further counts.
+  const plain = Object.values(m.fields ?? {}).every((o) => o.method === undefined && o.minCount === undefined && o.compression === undefined) && (m.minCount ?? 1) <= 1;
   return hashed && target && plain ? 'stream-sample' : 'pass';
 }
 

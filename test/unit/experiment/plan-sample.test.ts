@@ -62,6 +62,8 @@ test('streamed BH with --block-bits: no counting pass (the file is read once per
   const m: ModelOptions = { arch: 'lr', method: 'bh', blockBits: 4, dim: 1, epochs: 2, batchSize: 256, lr: 0.02, optimizer: 'adam', threads: 1, seed: 2, patience: 0 };
   assert.equal(planCountsFor(m), 'stream-sample');
   assert.equal(planCountsFor({ ...m, blockBits: undefined, compression: 10 }), 'pass', '--compression counts every value');
+  assert.equal(planCountsFor({ ...m, fields: { C3: { dim: 4 } } }), 'stream-sample', 'a per-field dim needs no counts');
+  assert.equal(planCountsFor({ ...m, fields: { C3: { dim: 4, method: 'hash', compression: 5 } } }), 'pass', 'a per-field ratio counts every value');
   const opts: DataOptions = { format: 'criteo', train, test: testFile, dataMode: 'stream', shuffleBuffer: 4000, onError: 'skip', planSampleRows: 3000 };
   const data = await loadRunData({ ...opts, planCounts: planCountsFor(m) });
   assert.equal(data.train.rows, null, 'not counted before training');
