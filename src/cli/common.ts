@@ -310,7 +310,7 @@ export function addModelOptions(cmd: Command, opts: { embedding: boolean } = { e
     .option('--weight-decay <x>', 'L2 weight decay on the dense weight matrices (not biases, BN, block weights)', String(TRAINING_DEFAULTS.weightDecay))
     .option('--init-std <x>', 'std of the normal init of embedding rows', String(TRAINING_DEFAULTS.initStd))
     .option('--embedding-lr <x>', 'learning rate of the embedding tables (default: --lr)')
-    .option('--fields <file>', 'JSON of per-field overrides by field name, e.g. {"C3": {"method": "full", "minCount": 10}, "C7": {"method": "hash", "compression": 50}} (keys: method, minCount, compression)')
+    .option('--fields <file>', 'JSON of per-field overrides by field name, e.g. {"C3": {"method": "full", "minCount": 10}, "C7": {"method": "hash", "compression": 50}} (keys: method, minCount, compression, dim; "dim": the field\'s own embedding width, dnn/wdl/dcnv2)')
     .option('--min-count <n>', 'full tables (--embedding full, and fields the planner keeps full): values seen fewer than n times in the training data share the OOV row (published Criteo pipelines use 10)', String(TRAINING_DEFAULTS.minCount))
     .addOption(new Option('--engine <name>', 'compute backend').choices(['auto', 'wasm', 'reference']).default(TRAINING_DEFAULTS.engine))
     .addOption(new Option('--gemm <name>', 'dense matrix multiply provider').choices(['auto', 'ort', 'wasm', 'reference']).default(TRAINING_DEFAULTS.gemm));

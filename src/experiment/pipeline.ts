@@ -231,7 +231,7 @@ export interface ModelOptions {
    * of per-group AUCs weighted by group size, one-class groups left out and counted (metrics `gauc`).
    */
   groupBy?: string;
-  /** Per-field overrides of the method (and min count or ratio), by field name (`--fields FILE`). */
+  /** Per-field overrides of the method (and min count or ratio) and the embedding dim, by field name (`--fields FILE`). */
   fields?: FieldOverrides;
   /** Where `fields` came from, for messages (the file path). @default 'fields' */
   fieldsSource?: string;
