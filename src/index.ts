@@ -57,7 +57,9 @@ export { ShardedSource } from './data/batches/sharded.js';
 export { Trainer } from './train/trainer.js';
 export type { TrainerOptions, FitResult, EvalResult } from './train/trainer.js';
 export { BinaryMetrics, auc, logloss } from './train/metrics.js';
-export { trainModel, loadRunData } from './experiment/pipeline.js';
+export { trainModel, loadRunData, withTrainingDefaults } from './experiment/pipeline.js';
+export type { ModelOptions, ModelOptionsInput, DataOptions, RunData } from './experiment/pipeline.js';
+export { TRAINING_DEFAULTS } from './experiment/defaults.js';
 // checkpoints (--checkpoint-dir/--resume), continued training (--init-from) and published versions (--publish-dir)
 export { readCheckpoint, readLatestCheckpoint, listCheckpoints, writeCheckpoint } from './train/resume/checkpoint-file.js';
 export type { CheckpointContents, CheckpointHeader } from './train/resume/checkpoint-file.js';

@@ -11,6 +11,11 @@ export function recordWritten(path: string): void {
   written.add(path);
 }
 
+/** A recorded output was removed again (an older checkpoint rotated out): the interrupt message no longer lists it. */
+export function forgetWritten(path: string): void {
+  written.delete(path);
+}
+
 /**
  * Record a file being written that is not a finished result yet (a temp file before its rename, a data file
  * written in place). `what` names it in the interrupt message. Call untrackPartial once it is complete or gone.
@@ -38,10 +43,32 @@ export function noteKept(describe: () => string | null): () => void {
 }
 
 export function keptDescriptions(): string[] {
-  const out: string[] = written.size > 0 ? [`written: ${[...written].join(', ')}`] : [];
+  const out: string[] = written.size > 0 ? [`written: ${writtenSummary([...written]).join(', ')}`] : [];
   for (const d of keptNotes) {
     const s = d();
     if (s !== null) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The written files, in order; more than 3 in one folder as one entry (a run publishing every few thousand rows
+ * writes hundreds):  a.bhm, pub/1.bhm … pub/14.bhm  ->  a.bhm, 14 files in pub/ (1.bhm … 14.bhm)
+ */
+function writtenSummary(paths: string[]): string[] {
+  const folderOf = (p: string): string => p.slice(0, p.lastIndexOf('/') + 1);
+  const byFolder = new Map<string, string[]>();
+  for (const p of paths) byFolder.set(folderOf(p), [...(byFolder.get(folderOf(p)) ?? []), p]);
+  const out: string[] = [];
+  const done = new Set<string>();
+  for (const p of paths) {
+    const f = folderOf(p);
+    const all = byFolder.get(f) as string[];
+    if (all.length <= 3) out.push(p);
+    else if (!done.has(f)) {
+      done.add(f);
+      out.push(`${all.length} files in ${f === '' ? './' : f} (${all[0].slice(f.length)} … ${all[all.length - 1].slice(f.length)})`);
+    }
   }
   return out;
 }

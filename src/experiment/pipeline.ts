@@ -3,7 +3,7 @@
 // `train`, `sweep` and `demo` all go through here, so their numbers are comparable. Never prints: progress goes
 // to the onProgress callback, which the CLI turns into a bar or log lines.
 
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { ConfigError, IoError, UsageError } from '../core/errors.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
 import { MemorySource } from '../data/batches/memory.js';
@@ -235,6 +235,44 @@ export interface ModelOptions {
   fields?: FieldOverrides;
   /** Where `fields` came from, for messages (the file path). @default 'fields' */
   fieldsSource?: string;
+}
+
+/** Create a run's output folder (and its parents); a file in the way is an IoError naming it. */
+function outputFolder(what: string, dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new IoError(`${what} folder ${dir}: a file is in the way, expected a folder`, { file: dir });
+    throw new IoError(`${what} folder ${dir}: cannot create it (${code ?? (e as Error).message})`, { file: dir });
+  }
+}
+
+/** ModelOptions keys a caller may leave out: trainModel takes them from TRAINING_DEFAULTS, as the CLI's flags do. */
+export type DefaultedModelKey = 'arch' | 'method' | 'dim' | 'epochs' | 'batchSize' | 'lr' | 'optimizer' | 'threads' | 'seed';
+/** trainModel's options: ModelOptions with the keys TRAINING_DEFAULTS holds made optional. */
+export type ModelOptionsInput = Omit<ModelOptions, DefaultedModelKey> & Partial<Pick<ModelOptions, DefaultedModelKey>>;
+
+/**
+ * Every key TRAINING_DEFAULTS holds, filled in where `m` leaves it out (or undefined), so the library trains what
+ * `bhembed train` trains with no flags.
+ * @example
+ *   withTrainingDefaults({ method: 'hash', compression: 10 })  // arch 'deepfm', dim 16, batchSize 256, lr 0.001, …
+ */
+export function withTrainingDefaults(m: ModelOptionsInput): ModelOptions {
+  const D = TRAINING_DEFAULTS;
+  return {
+    ...m,
+    arch: m.arch ?? D.arch,
+    method: m.method ?? D.method,
+    dim: m.dim ?? D.dim,
+    epochs: m.epochs ?? D.epochs,
+    batchSize: m.batchSize ?? D.batchSize,
+    lr: m.lr ?? D.lr,
+    optimizer: m.optimizer ?? D.optimizer,
+    threads: m.threads ?? D.threads,
+    seed: m.seed ?? D.seed,
+  };
 }
 
 /** The index of the groupBy field in the data, checked: it exists and has one value per row. */
@@ -880,9 +918,9 @@ export interface TrainRunOptions {
  * const { metrics } = await trainModel(data, { arch: 'deepfm', method: 'bh', compression: 100, dim: 16, epochs: 1,
  *   batchSize: 256, lr: 1e-3, optimizer: 'adam', threads: 1, seed: 1 }, { out: 'model.bhm' });
  */
-export async function trainModel(data: RunData, m: ModelOptions, run: TrainRunOptions = {}): Promise<RunOutcome> {
+export async function trainModel(data: RunData, m: ModelOptionsInput, run: TrainRunOptions = {}): Promise<RunOutcome> {
   try {
-    return await trainLoaded(data, m, run);
+    return await trainLoaded(data, withTrainingDefaults(m), run);
   } finally {
     await releaseHead(data.train); // a run that failed before its first pass (a plan refused, a bad option)
   }
@@ -925,6 +963,8 @@ async function trainLoaded(data: RunData, m: ModelOptions, run: TrainRunOptions)
   const batchSize = data.train.rows === null ? m.batchSize : Math.min(m.batchSize, data.train.rows);
   let checkpointsWritten = 0;
   const published: number[] = [];
+  // The library creates its output folders as the CLI does (a missing publish folder failed at the first version).
+  for (const [what, dir] of [['checkpoint', run.checkpoint?.dir], ['publish', run.publish?.dir]] as const) if (dir !== undefined) outputFolder(what, dir);
   const writeCk = (c: TrainerCheckpoint, done: boolean): void => {
     const ck = run.checkpoint as NonNullable<TrainRunOptions['checkpoint']>;
     writeCheckpoint(ck.dir, trainer.model.config, { format: 'bhembed-checkpoint', runId: ck.runId, rows: c.loop.rows, done, trainer: c.loop as unknown as Record<string, unknown>, run: ck.run ?? {}, bhembed: run.version ?? 'unknown' }, c.tensors);

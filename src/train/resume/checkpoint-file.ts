@@ -14,6 +14,7 @@
 import { closeSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CheckpointError, IoError, isBhembedError } from '../../core/errors.js';
+import { forgetWritten } from '../../core/cleanup.js';
 import { xxh64Bytes, Xxh64Stream } from '../../hash/xxh64.js';
 import { decodeModelFile, emptyTensors, encodeModelFile, MODEL_FILE_MAGIC, MODEL_FILE_PIECE_BYTES, modelFileLayout, type NamedTensor } from '../../models/model-codec.js';
 import { readAt, readModelPieces, writeFileAtomicWith, writeModelPieces } from '../../models/model-file.js';
@@ -260,6 +261,7 @@ export function writeCheckpoint(dir: string, model: unknown, header: CheckpointH
     } catch {
       /* already gone */
     }
+    forgetWritten(p); // no longer kept: an interrupt message must not list it
   }
   return { path, bytes: 16 + len + 8 };
 }

@@ -1,5 +1,5 @@
-// One set of training defaults for the library and the CLI (experiment/defaults.ts): trainModel with only the required
-// options trains the model `bhembed train` trains with no flags (they differed: fusion sum vs weighted, mlp [256, 128]
+// One set of training defaults for the library and the CLI (experiment/defaults.ts): trainModel with only the options
+// a CLI run gives as flags trains the model `bhembed train` trains with no flags (they differed: fusion sum vs weighted, mlp [256, 128]
 // vs [128, 64], patience 0 vs 2), and the run summary says which epoch early stopping kept.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,9 +18,14 @@ const valid = join(dir, 'valid.tsv');
 writeFileSync(train, `${lines.slice(0, 400).join('\n')}\n`);
 writeFileSync(valid, `${lines.slice(400).join('\n')}\n`);
 
-test('trainModel with the required options only = bhembed train with no flags: same config, same valid AUC', async () => {
+test('trainModel given only what the CLI run gives as flags = bhembed train: same config, same valid AUC', async () => {
   const data = await loadRunData({ format: 'criteo', train, valid });
-  const lib = await trainModel(data, { arch: 'deepfm', method: 'hash', compression: 2, dim: 16, epochs: 3, batchSize: 256, lr: 0.001, optimizer: 'adam', threads: 1, seed: 1 });
+  // arch, dim, batchSize, lr, optimizer, threads and seed come from TRAINING_DEFAULTS (they were required: a missing
+  // batchSize failed with 'batchSize: must be a positive integer, got NaN').
+  const lib = await trainModel(data, { method: 'hash', compression: 2, epochs: 3 });
+  assert.equal(lib.config.arch, TRAINING_DEFAULTS.arch);
+  assert.equal(lib.metrics.train.batchSize, TRAINING_DEFAULTS.batchSize);
+  assert.equal(lib.metrics.train.lr, TRAINING_DEFAULTS.lr);
   assert.deepEqual(lib.config.mlp, [...TRAINING_DEFAULTS.mlp]);
   assert.ok(lib.config.fields.every((f) => f.fusion === TRAINING_DEFAULTS.fusion));
   assert.equal(lib.metrics.train.patience, TRAINING_DEFAULTS.patience);
