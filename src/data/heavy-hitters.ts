@@ -39,6 +39,8 @@ export class HeavyHitters {
   readonly capacity: number;
   readonly exactLimit: number;
   private counts: IdMap;
+  /** Weighted counting (rows with sample weights were added): counts holds each id's index into weighted. */
+  private weighted: Float64Array | null = null;
   private totalCount = 0;
   private decrements = 0;
 
@@ -54,7 +56,7 @@ export class HeavyHitters {
     this.counts = new IdMap(Math.min(limit, 1 << 16));
   }
 
-  /** Occurrences counted. */
+  /** Occurrences counted (weighted rows: their total weight). */
   get total(): number {
     return this.totalCount;
   }
@@ -71,6 +73,10 @@ export class HeavyHitters {
 
   /** Count ids[0 … n) (HashIds layout: lo, hi per id). */
   add(ids: Uint32Array, n: number): void {
+    if (this.weighted !== null) {
+      for (let i = 0; i < n; i++) this.addWeight(ids[2 * i], ids[2 * i + 1], 1);
+      return;
+    }
     for (let i = 0; i < n; i++) {
       if (this.counts.size >= this.exactLimit && this.counts.get(ids[2 * i], ids[2 * i + 1]) < 0) this.reduce();
       this.counts.add(ids[2 * i], ids[2 * i + 1], 1);
@@ -78,7 +84,27 @@ export class HeavyHitters {
     this.totalCount += n;
   }
 
+  /**
+   * Count one column of `rows` rows (offsets: a multi-valued field's row starts; null: one value per row), each value
+   * by its row's sample weight (null: 1 each, as add()), so a row of weight w counts as w rows (a value seen only in
+   * rows of weight 0 is never a candidate). Misra–Gries holds for weighted counts: a reduction by the
+   * (capacity + 1)-th largest weight d still removes at least (capacity + 1)·d of the total.
+   */
+  addRows(ids: Uint32Array, offsets: Uint32Array | null, rows: number, sampleWeights: Float32Array | null | undefined): void {
+    if ((sampleWeights ?? null) === null) return this.add(ids, offsets === null ? rows : offsets[rows]);
+    const sw = sampleWeights as Float32Array;
+    if (this.weighted === null) this.toWeighted();
+    for (let r = 0; r < rows; r++) {
+      const w = sw[r];
+      if (!(w > 0)) continue;
+      const a = offsets === null ? r : offsets[r];
+      const b = offsets === null ? r + 1 : offsets[r + 1];
+      for (let i = a; i < b; i++) this.addWeight(ids[2 * i], ids[2 * i + 1], w);
+    }
+  }
+
   private reduce(): void {
+    if (this.weighted !== null) return this.reduceWeighted();
     const vals = new Int32Array(this.counts.size);
     let j = 0;
     this.counts.forEach((_lo, _hi, v) => {
@@ -94,15 +120,62 @@ export class HeavyHitters {
     this.decrements += d;
   }
 
+  /** Switch to weighted counts: each id's value becomes its index into `weighted`, which holds its count so far. */
+  private toWeighted(): void {
+    const w = new Float64Array(Math.max(16, this.exactLimit + 1));
+    const ids: number[] = [];
+    this.counts.forEach((lo, hi, v) => {
+      w[ids.length / 2] = v;
+      ids.push(lo, hi);
+    });
+    // Rebuilt, not set() during forEach (set may grow the map under it).
+    const next = new IdMap(Math.min(this.exactLimit, 1 << 16));
+    for (let k = 0; k < ids.length / 2; k++) next.set(ids[2 * k], ids[2 * k + 1], k);
+    this.counts = next;
+    this.weighted = w;
+  }
+
+  private addWeight(lo: number, hi: number, by: number): void {
+    let k = this.counts.get(lo, hi);
+    if (k < 0) {
+      if (this.counts.size >= this.exactLimit) this.reduce();
+      k = this.counts.size;
+      this.counts.set(lo, hi, k);
+      (this.weighted as Float64Array)[k] = 0;
+    }
+    (this.weighted as Float64Array)[k] += by;
+    this.totalCount += by;
+  }
+
+  private reduceWeighted(): void {
+    const w = this.weighted as Float64Array;
+    const n = this.counts.size;
+    const vals = Float64Array.from(w.subarray(0, n)).sort();
+    const d = vals[n - 1 - this.capacity]; // the (capacity + 1)-th largest
+    const next = new IdMap(this.exactLimit);
+    const nw = new Float64Array(w.length);
+    let k = 0;
+    this.counts.forEach((lo, hi, i) => {
+      if (w[i] > d) {
+        next.set(lo, hi, k);
+        nw[k++] = w[i] - d;
+      }
+    });
+    this.counts = next;
+    this.weighted = nw;
+    this.decrements += d;
+  }
+
   /** The k most frequent values counted (fewer when fewer are held), with their estimated counts. */
   top(k: number): HotCandidates {
     const lo: number[] = [];
     const hi: number[] = [];
     const cnt: number[] = [];
+    const w = this.weighted;
     this.counts.forEach((l, h, v) => {
       lo.push(l);
       hi.push(h);
-      cnt.push(v);
+      cnt.push(w === null ? v : w[v]);
     });
     const order = Array.from({ length: cnt.length }, (_, i) => i);
     order.sort((a, b) => cnt[b] - cnt[a] || hi[a] - hi[b] || lo[a] - lo[b]);

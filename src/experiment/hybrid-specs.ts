@@ -4,7 +4,6 @@
 
 import { ConfigError } from '../core/errors.js';
 import type { Dataset as DataSet } from '../data/dataset.js';
-import { columnLength } from '../data/chunk.js';
 import type { HotCandidates } from '../data/heavy-hitters.js';
 import { HeavyHitters, hotKeyHex } from '../data/heavy-hitters.js';
 import type { BhStrategy, HybridSpec } from '../embedding/config.js';
@@ -42,7 +41,7 @@ export function hotCandidatesOf(data: { train: { columns: DataSet | null }; hotC
   if (c === undefined) {
     c = train.fields.map((col) => {
       const hh = newHotCounter();
-      hh.add(col.ids, columnLength(col, train.rows));
+      hh.addRows(col.ids, col.offsets ?? null, train.rows, train.sampleWeights); // a row of weight w counts w times
       return topHot(hh);
     });
     cache.set(train, c);

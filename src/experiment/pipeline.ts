@@ -16,7 +16,6 @@ import { parsedOnWorker } from '../data/parse-worker.js';
 import { DistinctCounter } from '../data/distinct.js';
 import { countPlanSample, PLAN_SAMPLE_ROWS } from '../data/plan-sample.js';
 import type { PassStats } from '../data/reader.js';
-import { columnLength } from '../data/chunk.js';
 import type { DataFormat, ReaderOptions } from '../data/reader.js';
 import { checkSomeRows } from '../data/reader.js';
 import { checkSameFields } from '../data/same-fields.js';
@@ -541,7 +540,7 @@ export async function loadRunData(options: DataOptions, onProgress?: (e: Progres
       if (!sampled) counter.add(c);
       if (inMemory) parts.push(c);
       else if (vocab !== null) vocab.forEach((b, f) => b.addRows(c.fields[f].ids, c.fields[f].offsets ?? null, c.rows, c.sampleWeights));
-      hot?.forEach((h, f) => h.add(c.fields[f].ids, columnLength(c.fields[f], c.rows)));
+      hot?.forEach((h, f) => h.addRows(c.fields[f].ids, c.fields[f].offsets ?? null, c.rows, c.sampleWeights));
     }
     if (rows === 0) {
       checkSomeRows(trainName, trainIn.stats); // all skipped (onError 'skip'): how many, and the first reason

@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FullVocabBuilder } from '../../../src/embedding/full.js';
+import { HeavyHitters } from '../../../src/data/heavy-hitters.js';
 import { loadRunData, planIndexSpecs, type ModelOptions } from '../../../src/experiment/pipeline.js';
-import type { FullSpec } from '../../../src/embedding/config.js';
+import type { FullSpec, HybridSpec } from '../../../src/embedding/config.js';
 import { tempDir } from '../../temp-dir.js';
 import { trainModel } from '../../../src/experiment/pipeline.js';
 import { bhembedInProcess } from '../../e2e/cli-in-process.js';
@@ -143,4 +144,63 @@ test('predict --metrics weighs by the training run\'s weight column as eval does
   const bad = await bhembedInProcess(['predict', model, test, '--weight-column', 'w']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--weight-column: weighs the --metrics/);
+});
+
+test('heavy hitters count weights: the same candidates, counts, total and undercount as the rows repeated (through reductions)', () => {
+  const rng = new Rng(12);
+  const n = 3000;
+  // Zipf-ish ids over 200 values, weights 0..3; capacity 8 forces many reductions.
+  const ids = new Uint32Array(2 * n);
+  const w = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    ids[2 * i] = Math.floor(200 * rng.next() ** 3);
+    w[i] = rng.int(4);
+  }
+  const rep: number[] = [];
+  for (let i = 0; i < n; i++) for (let k = 0; k < w[i]; k++) rep.push(ids[2 * i], 0);
+  for (const [capacity, exactLimit] of [[64, 256], [8, 16]]) {
+    const a = new HeavyHitters({ capacity, exactLimit });
+    a.addRows(ids.subarray(0, 2 * 1000), null, 1000, w.subarray(0, 1000));
+    a.addRows(ids.subarray(2 * 1000), null, n - 1000, w.subarray(1000));
+    const b = new HeavyHitters({ capacity, exactLimit });
+    b.add(Uint32Array.from(rep), rep.length / 2);
+    const ta = a.top(capacity);
+    const tb = b.top(capacity);
+    assert.deepEqual([...ta.lo], [...tb.lo], `capacity ${capacity}: the candidates`);
+    assert.deepEqual([...ta.counts], [...tb.counts]);
+    assert.equal(ta.total, tb.total);
+    assert.equal(ta.undercount, tb.undercount);
+    if (capacity === 8) assert.ok(ta.undercount > 0, 'reductions happened');
+    else assert.equal(a.exact, true);
+  }
+});
+
+test('the hybrid hot set counts weights: a weighted file plans the hot keys of its rows repeated (memory and counting pass)', async () => {
+  const dir = tempDir('whot-');
+  const rng = new Rng(21);
+  const rows: string[][] = [];
+  // Users 0..399: the most frequent ones (k < 10) carry weight 0 or 1, the others 3, so counting rows and counting
+  // weights rank them differently.
+  for (let i = 0; i < 3000; i++) {
+    const k = Math.floor(400 * rng.next() ** 3);
+    rows.push([String(rng.int(2)), `u${k}`, `a${rng.int(5)}`, String(k < 10 ? rng.int(2) : 3)]);
+  }
+  const weighted = join(dir, 'w.csv');
+  const repeated = join(dir, 'rep.csv');
+  writeFileSync(weighted, `y,user,ad,w\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+  writeFileSync(repeated, `y,user,ad,w\n${rows.flatMap((r) => Array.from({ length: Number(r[3]) }, () => `${r.slice(0, 3).join(',')},1`)).join('\n')}\n`);
+  const schema = join(dir, 'schema.json');
+  writeFileSync(schema, JSON.stringify({ label: 'y', categorical: ['user', 'ad'] }));
+  // hotShare: half of the field's bytes go to hot rows (the planner's own rule keeps none at this size).
+  const m = { arch: 'fm', method: 'hybrid', compression: 10, dim: 16, hotShare: 0.5 } as ModelOptions;
+  const hot = async (train: string, dataMode: 'memory' | 'stream', weightColumn?: string): Promise<string[]> => {
+    const data = await loadRunData({ format: 'csv', train, schema, dataMode, ...(dataMode === 'stream' ? { hotCounts: true, fullVocab: 'planned' as const } : {}), ...(weightColumn ? { weightColumn } : {}) });
+    return [...(planIndexSpecs(data, m).specs[0] as HybridSpec).hot];
+  };
+  const want = await hot(repeated, 'memory', 'w');
+  assert.ok(want.length > 0, 'some hot users');
+  assert.deepEqual(await hot(weighted, 'memory', 'w'), want);
+  assert.deepEqual(await hot(weighted, 'stream', 'w'), want);
+  // Not a test that cannot fail: counting rows picks other hot users.
+  assert.notDeepEqual(await hot(weighted, 'memory'), want);
 });
