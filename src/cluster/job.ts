@@ -75,6 +75,8 @@ export interface SetupOptions {
 
 /** Loads and plans like `bhembed train`, uploads config and shards, publishes the shard ids. Returns the data too. */
 export async function setupJob(store: JobStore, o: SetupOptions, stillLeader: () => boolean): Promise<{ spec: JobSpec; config: ModelConfig; data: RunData }> {
+  // The shards carry no sample weights and the workers' loss takes none: refused here too, not only by the CLI.
+  if (o.data.weightColumn !== undefined) throw new UsageError(`weightColumn '${o.data.weightColumn}': cluster training does not weigh rows yet; train on one machine (trainModel), or repeat each row by its weight`);
   await store.purgeShards();
   const m = o.model;
   // --data-mode as `bhembed train` reads it: held in memory (auto: inputs up to 256 MiB), or streamed, the
