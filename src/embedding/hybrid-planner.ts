@@ -113,8 +113,8 @@ export interface HybridFieldPlan {
  * splits (BENCHMARKS.md, seed 1): frappe at 10× lost AUC with every hot share above 0 (0 → 0.9329, 25 % → 0.9297,
  * 50 % → 0.9237, 3 epochs) and the rule picks 0 there; the Criteo-shaped set at 1000× gained with every step (0 →
  * 0.6995, 50 % → 0.7157, 80 % → 0.7211, 95 % → 0.7229, 1 epoch) and the rule picks ~90 % there.
- * The cold part then takes coldShape's form in R(h) rows: double hashing in all R(h) rows when BH's code would be cut
- * short and two hashes' row pairs outnumber its codes (R(h) ≤ 13 at the default rate), else planEmbeddings' BH shape for the cold values (S from the collision rule on n − h
+ * The cold part keeps the form of the field's whole budget (so above 13 rows always BH; with hotShare in a field of
+ * at most 13 rows, double hashing in all R(h) rows): planEmbeddings' BH shape for the cold values (S from the collision rule on n − h
  * values, the fewest blocks within 3 % of the most rows that fit in R(h)); the bytes that shape leaves unused go to further
  * hot values in count order, so the field ends within r + 8 bytes of its budget. BH's row counts step coarsely, so
  * when the hot set pushes BH down to a smaller shape than it would have with no hot value, the hot set is kept only
@@ -137,6 +137,12 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   const C = Math.min(f.counts.length, f.cardinality);
   if (!(r > 0) || !(B >= 2 * r)) throw new ConfigError(`plan: a hybrid field needs at least 2 rows (${2 * r} bytes), got ${B} bytes`, { key: 'plan.budgetBytes' });
   const rowsLeft = (h: number): number => Math.floor((B - h * per) / r);
+  // The cold part's form is decided once, on the field's whole budget: the form coldShape gives R(0) rows (double
+  // hashing at R(0) ≤ 13 rows at the default rate, BH above). The rows a hot set leaves keep that form: double hashing
+  // in them measured no better (lastfm-tag 100×, 43 hot tags and 8 rows left: 0.7028 ± 0.0030 against BH's 0.7041 ±
+  // 0.0031; Criteo-shaped 1000×, 2–3 rows left: 0.7225 ± 0.0002 against 0.7227 ± 0.0003; 3 seeds, BENCHMARKS.md).
+  const none0 = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form);
+  const coldForm = none0.cold;
   let h = 0;
   let covered = 0;
   if (f.hotShare !== undefined) {
@@ -145,9 +151,8 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
     while (h > 0 && rowsLeft(h) < 2) h--;
     for (let i = 0; i < h; i++) covered += f.counts[i];
   } else {
-    // The cold part the field would get with no hot value. Double hashing there (R(0) ≤ 13 rows at the default rate):
-    // no hot value, the field is the double-hashing table. K: its rows per value (each cold occurrence updates K rows).
-    const none0 = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form);
+    // A field whose cold part is double hashing takes no hot value: it is the double-hashing table. K: the BH
+    // shape's blocks with no hot value (each cold occurrence updates K rows).
     const K = none0.blocks;
     while (none0.cold === 'bh' && h < C && rowsLeft(h + 1) >= 2) {
       const c = f.counts[h];
@@ -160,7 +165,7 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   }
   // The cold shape for the bytes the hot set leaves; the bytes that shape leaves go to more hot values (count order).
   const fill = (h0: number, cov0: number): { h: number; covered: number; shape: ColdShape } => {
-    const shape = coldShape(Math.max(1, f.cardinality - h0), rowsLeft(h0), strategy, rate, f.codeBits, form);
+    const shape = coldShape(Math.max(1, f.cardinality - h0), rowsLeft(h0), strategy, rate, f.codeBits, coldForm);
     let hh = h0;
     let cov = cov0;
     while (hh < C && hh * per + shape.rows * r + per <= B) cov += f.counts[hh++];

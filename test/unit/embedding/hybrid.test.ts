@@ -132,8 +132,9 @@ test('the rule: h is hot while c_h ≥ min(M/(16K), 100·M/n_cold); a hot set th
     // The outcome exactly: the rule's hot set plus the hot values the bytes its BH shape leaves can hold; or, when that
     // shape has fewer rows than BH with no hot value and the extra occurrences do not carry the rows lost × perRow,
     // BH's no-hot shape with hot values in the bytes it leaves.
+    // the cold part keeps the form of the field's whole budget (none0's)
     const fill = (h0: number): { hot: number; shape: { rows: number; codeBits: number; blockBits: number; cold: string }; cov: number } => {
-      const shape = coldRef(minBits(n - h0, 0.001), R(h0), 'succession');
+      const shape = none0.cold === 'dhash' ? { cold: 'dhash', codeBits: 0, blockBits: 0, rows: R(h0), blocks: 2 } : { cold: 'bh', ...specShape(minBits(n - h0, 0.001), R(h0), 'succession') };
       const hot = Math.max(h0, Math.min(n, Math.floor((B - shape.rows * rowBytes) / per)));
       let c = 0;
       for (let i = 0; i < hot; i++) c += counts[i];
@@ -207,7 +208,9 @@ test('hybrid split: a fixed hot share gives exactly its hot count, BH the spec s
     // the share's hot count, less while it leaves BH under 2 rows
     let h0 = Math.min(n, Math.floor((hotShare * B) / per));
     while (h0 > 0 && Math.floor((B - h0 * per) / rowBytes) < 2) h0--;
-    const shape = coldRef(minBits(n - h0, 0.001), Math.floor((B - h0 * per) / rowBytes), strategy);
+    // the cold part keeps the form of the field's whole budget
+    const Rh = Math.floor((B - h0 * per) / rowBytes);
+    const shape = coldRef(minBits(n, 0.001), Math.floor(B / rowBytes), strategy).cold === 'dhash' ? { cold: 'dhash' as const, codeBits: 0, blockBits: 0, rows: Rh, blocks: 2 } : { cold: 'bh' as const, ...specShape(minBits(n - h0, 0.001), Rh, strategy) };
     const hot = Math.max(h0, Math.min(n, Math.floor((B - shape.rows * rowBytes) / per)));
     const what = `n ${n}, ${B} B, hotShare ${hotShare}, ${strategy}`;
     assert.deepEqual(
@@ -270,11 +273,14 @@ test('cold part: double hashing exactly where BH’s code is cut short and R(R+1
   assert.equal(coldShape(4000, 8, 'succession', 0.001, undefined, 'bh').cold, 'bh');
   assert.equal(coldShape(4000, 200, 'succession', 0.001, undefined, 'dhash').cold, 'dhash');
   // the planner takes it: a field of 6 rows is the double-hashing table, no hot value however skewed (half of the
-  // occurrences on one value); with 14 rows the rule makes that value hot and the cold part of the 12 rows left dhash
+  // occurrences on one value); with 14 rows the rule makes that value hot and the 12 rows left stay BH (the form of
+  // the field's budget), and --hot-share in the 6-row field keeps its form: hot values and a dhash in the rest
   const counts = [2000, ...new Array(3999).fill(1)];
   const six = planHybridField({ cardinality: 4000, counts, total: 5999, budgetBytes: 6 * 40, rowBytes: 40 });
   assert.deepEqual([six.hot, six.cold, six.bhRows, six.hashes, six.bytes], [0, 'dhash', 6, 2, 240]);
   assert.deepEqual(planSpec(six, []), { method: 'hybrid', hot: [], cold: 'dhash', rows: 6, hashes: 2 });
   const fourteen = planHybridField({ cardinality: 4000, counts, total: 5999, budgetBytes: 14 * 40, rowBytes: 40 });
-  assert.deepEqual([fourteen.hot, fourteen.cold, fourteen.bhRows, fourteen.hashes, fourteen.bytes], [1, 'dhash', 12, 2, 13 * 40 + 8]);
+  assert.deepEqual([fourteen.hot, fourteen.cold, fourteen.bhRows, fourteen.codeBits, fourteen.blockBits, fourteen.hashes, fourteen.bytes], [1, 'bh', 12, 6, 2, 0, 13 * 40 + 8]);
+  const share = planHybridField({ cardinality: 4000, counts, total: 5999, budgetBytes: 6 * 40, rowBytes: 40, hotShare: 0.5 });
+  assert.deepEqual([share.hot, share.cold, share.bhRows, share.hashes, share.bytes], [2, 'dhash', 3, 2, 5 * 40 + 16]);
 });

@@ -47,7 +47,7 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
     return m;
   });
   const forms = new Set<string>();
-  for (const budget of [700, 2000, 6000]) {
+  for (const budget of [500, 2000, 6000]) {
     for (const hotShare of [undefined, 0.6]) {
       const { specs } = planIndexSpecs(data, { ...base, memoryBudget: budget, fusion: 'sum', hotShare });
       let bytes = 0;
@@ -85,8 +85,8 @@ test('hybrid: hot sets are the head of a brute-force count, budgets hold with ke
   // the Predictor (bhembed serve's scorer) loads and scores as training's model did.
   const tiny = join(dir, 'tiny.bhm');
   const withTest = await loadRunData({ format: 'libfm', train, test: train });
-  const tinyRun = await trainModel(withTest, { ...base, memoryBudget: 700, fusion: 'sum' }, { out: tiny });
-  assert.ok(tinyRun.metrics.embedding.bytes <= 700, `${tinyRun.metrics.embedding.bytes} B`);
+  const tinyRun = await trainModel(withTest, { ...base, memoryBudget: 500, fusion: 'sum' }, { out: tiny });
+  assert.ok(tinyRun.metrics.embedding.bytes <= 500, `${tinyRun.metrics.embedding.bytes} B`);
   const t = readModelFileHeader(tiny);
   assert.equal(t.header.version, 2);
   const ts = summarize(t.header, t.fileBytes) as { fields: { method: string; spec: string; rows: number }[] };
