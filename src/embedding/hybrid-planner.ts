@@ -139,7 +139,7 @@ export function planHybridField(f: HybridFieldInput): HybridFieldPlan {
   const rowsLeft = (h: number): number => Math.floor((B - h * per) / r);
   // The cold part's form is decided once, on the field's whole budget: the form coldShape gives R(0) rows (double
   // hashing at R(0) ≤ 13 rows at the default rate, BH above). The rows a hot set leaves keep that form: double hashing
-  // in them measured no better (lastfm-tag 100×, 43 hot tags and 8 rows left: 0.7028 ± 0.0030 against BH's 0.7041 ±
+  // in them measured no better (lastfm-tag 100×, 43 hot tags and 8 rows left: 0.7028 ± 0.0031 against BH's 0.7041 ±
   // 0.0031; Criteo-shaped 1000×, 2–3 rows left: 0.7225 ± 0.0002 against 0.7227 ± 0.0003; 3 seeds, BENCHMARKS.md).
   const none0 = coldShape(Math.max(1, f.cardinality), rowsLeft(0), strategy, rate, f.codeBits, form);
   const coldForm = none0.cold;
