@@ -4,7 +4,7 @@
 // on a fresh machine); natsServerMissing() says why the tests skip where it cannot.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect as tcpConnect } from 'node:net';
+import { createServer, connect as tcpConnect, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -32,14 +32,39 @@ export function natsServerMissing(): string | null {
 }
 
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
+  return (await freePorts(1))[0];
+}
+
+/**
+ * n distinct free loopback ports: every socket stays open until all n are bound, so no two are the same (one at a
+ * time, the kernel may hand a just-closed port out again: "Duplicate route entry" in a cluster config).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<Server>((resolve, reject) => {
+          const s = createServer();
+          s.once('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  return ports;
+}
+
+/** Another process may take a port between freePorts and the server's bind: start again on fresh ports, 3 tries. */
+async function withRetries<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (attempt >= 3) throw e;
+    }
+  }
 }
 
 async function waitPort(port: number, proc: ChildProcess, log: () => string, ms = 15_000): Promise<void> {
@@ -102,6 +127,10 @@ function stopper(nodes: NatsNode[], dir: string): () => Promise<void> {
 
 /** One `nats-server -js` on a free loopback port. */
 export async function startNats(): Promise<NatsCluster> {
+  return withRetries(startNatsOnce);
+}
+
+async function startNatsOnce(): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bhembed-nats-'));
   const port = await freePort();
   const { proc, log } = startNode(['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', join(dir, 'js')], dir);
@@ -133,9 +162,14 @@ export function clusterConfig(name: string, port: number, routePort: number, rou
 
 /** Three `nats-server` processes forming one JetStream cluster on loopback. */
 export async function startNatsCluster(): Promise<NatsCluster> {
+  return withRetries(startNatsClusterOnce);
+}
+
+async function startNatsClusterOnce(): Promise<NatsCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'bhembed-nats3-'));
-  const ports = [await freePort(), await freePort(), await freePort()];
-  const routes = [await freePort(), await freePort(), await freePort()];
+  const all = await freePorts(6);
+  const ports = all.slice(0, 3);
+  const routes = all.slice(3);
   const nodes: NatsNode[] = [];
   const logs: (() => string)[] = [];
   for (let i = 0; i < 3; i++) {

@@ -14,7 +14,7 @@ import { ClusterWorker } from '../../src/cluster/worker.js';
 import { readModelFile } from '../../src/models/model-file.js';
 import { loadRunData, trainModel, type DataOptions, type ModelOptions } from '../../src/experiment/pipeline.js';
 import { criteoLines } from '../e2e/cli-helpers.js';
-import { freePort, natsServerMissing, startNats, type NatsCluster } from '../nats-harness.js';
+import { freePorts, natsServerMissing, startNats, type NatsCluster } from '../nats-harness.js';
 import { tempDir } from '../temp-dir.js';
 
 const missing = natsServerMissing();
@@ -139,7 +139,7 @@ test('streamed setup (--data-mode stream): the input is cut into runs of whole b
 });
 
 test('a --cluster list whose first servers are down connects to the one that runs (a lone server keeps one replica)', { skip: missing ?? false }, async () => {
-  const dead = [await freePort(), await freePort()].map((p) => `nats://127.0.0.1:${p}`);
+  const dead = (await freePorts(2)).map((p) => `nats://127.0.0.1:${p}`);
   const store = await JobStore.open([...dead, (nats as NatsCluster).url].join(','), 'fallback');
   try {
     assert.equal(store.nc.getServer(), (nats as NatsCluster).url.replace('nats://', ''));
