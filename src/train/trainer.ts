@@ -14,6 +14,7 @@
 //     float summation order and dropout masks;
 //   - batch norm normalizes per shard; the main thread's shard alone updates the running statistics.
 
+import { TRAINING_DEFAULTS } from '../core/defaults.js';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { meanScale, weightSum, type BatchBuffer } from '../core/batch.js';
 import { BhembedError, ConfigError, fromPlain, toPlain, type PlainError } from '../core/errors.js';
@@ -271,17 +272,17 @@ export class Trainer {
   private constructor(model: CtrModel, ops: Ops, opts: TrainerOptions, gemmKind: GemmKind) {
     this.model = model;
     this.ops = ops;
-    this.threads = opts.threads ?? 1;
+    this.threads = opts.threads ?? TRAINING_DEFAULTS.threads;
     this.gemmKind = gemmKind;
-    this.opts = { batchSize: 256, epochs: 1, shuffle: true, seed: 1, evalEvery: 0, ...opts };
+    this.opts = { batchSize: TRAINING_DEFAULTS.batchSize, epochs: TRAINING_DEFAULTS.epochs, shuffle: true, seed: TRAINING_DEFAULTS.seed, evalEvery: 0, ...opts };
   }
 
   static async create(config: ModelConfig, opts: TrainerOptions = {}): Promise<Trainer> {
-    const threads = opts.threads ?? 1;
+    const threads = opts.threads ?? TRAINING_DEFAULTS.threads;
     if (!Number.isInteger(threads) || threads < 1) throw new ConfigError(`threads: must be a positive integer, got ${String(opts.threads)}`, { key: 'threads' });
-    const batchSize = opts.batchSize ?? 256;
+    const batchSize = opts.batchSize ?? TRAINING_DEFAULTS.batchSize;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`batchSize: must be a positive integer, got ${String(opts.batchSize)}`, { key: 'batchSize' });
-    const epochs = opts.epochs ?? 1;
+    const epochs = opts.epochs ?? TRAINING_DEFAULTS.epochs;
     if (!Number.isInteger(epochs) || epochs < 1) throw new ConfigError(`epochs: must be a positive integer, got ${String(opts.epochs)}`, { key: 'epochs' });
     let ops = opts.ops ?? (await createOps(opts.engine ?? 'auto'));
     if (threads > 1 && !(ops instanceof WasmOps)) {
@@ -328,7 +329,7 @@ export class Trainer {
     const { batchSize, epochs, shuffle, evalEvery } = this.opts;
     const train = this.sourceOf(trainIn, 'train', { shuffle, seed: this.opts.seed });
     const valid = validIn === undefined ? undefined : this.sourceOf(validIn, 'valid', {});
-    const es = this.opts.earlyStopping === false || !valid ? null : { patience: this.opts.earlyStopping?.patience ?? 2, minDelta: this.opts.earlyStopping?.minDelta ?? 0 };
+    const es = this.opts.earlyStopping === false || !valid ? null : { patience: this.opts.earlyStopping?.patience ?? TRAINING_DEFAULTS.patience, minDelta: this.opts.earlyStopping?.minDelta ?? 0 };
     // No step has more rows than a pass (a buffer larger than the data only reserves memory).
     const cap = Math.max(1, Math.min(batchSize, train.rowsPerPass ?? batchSize));
     const batch = batchBufferOf(train.shape, cap, this.threads > 1);

@@ -1,5 +1,6 @@
 // Optimizer settings as plain JSON (they travel to worker threads and into model-file metadata).
 
+import { TRAINING_DEFAULTS } from '../../core/defaults.js';
 import { ConfigError } from '../../core/errors.js';
 
 export type SparseOptimizerKind = 'adam' | 'adagrad' | 'sgd';
@@ -27,7 +28,7 @@ export interface OptimConfig {
 export type NormalizedOptimConfig = Required<OptimConfig>;
 
 export function normalizeOptim(c: OptimConfig = {}): NormalizedOptimConfig {
-  const lr = c.lr ?? 1e-3;
+  const lr = c.lr ?? TRAINING_DEFAULTS.lr;
   const out: NormalizedOptimConfig = {
     lr,
     weightDecay: c.weightDecay ?? 0,
