@@ -211,7 +211,11 @@ export class Coordinator {
       return;
     }
     if (this.spec === null) {
-      this.spec = (await this.store.getJson<JobSpec>('spec'))?.value ?? null;
+      // The state is written after the spec, but a server that lags after a failover may not have the spec yet:
+      // try again on the next step rather than build a model without one.
+      const spec = (await this.store.getJson<JobSpec>('spec'))?.value ?? null;
+      if (spec === null) return;
+      this.spec = spec;
       this.config = JSON.parse(new TextDecoder().decode(await this.store.getBlob('config.json'))) as ModelConfig;
       const s = (state.value as { startedAt?: number }).startedAt;
       if (s !== undefined) this.startedAt = s;
