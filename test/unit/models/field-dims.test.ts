@@ -6,16 +6,15 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Batch } from '../../../src/core/batch.js';
 import { Rng } from '../../../src/core/rng.js';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import { planEmbeddings } from '../../../src/embedding/planner.js';
 import { ReferenceOps } from '../../../src/kernels/reference.js';
 import { normalizeModelConfig, type Arch, type ModelConfig } from '../../../src/models/config.js';
-import type { CtrModel } from '../../../src/models/ctr-model.js';
 import { decodeModelFile, encodeModelFile } from '../../../src/models/model-file.js';
 import { createModel } from '../../../src/models/registry.js';
-import { checkEntriesKinks, randomBatch, sampleIdx } from '../nn/grad-check.js';
+import { randomBatch } from '../nn/grad-check.js';
+import { checkModelGradients } from './model-grad-check.js';
 
 const ops = new ReferenceOps();
 
@@ -52,18 +51,6 @@ function mixedConfig(arch: Arch): ModelConfig {
   };
 }
 
-function bceSum(model: CtrModel, batch: Batch, seed: number): () => Promise<number> {
-  return async () => {
-    const z = await model.forward(batch, true, seed);
-    let s = 0;
-    for (let i = 0; i < batch.size; i++) {
-      const x = z[i];
-      s += Math.max(x, 0) - x * batch.labels[i] + Math.log1p(Math.exp(-Math.abs(x)));
-    }
-    return s;
-  };
-}
-
 for (const arch of ['dnn', 'wdl', 'dcnv2'] as const) {
   test(`${arch} with fields of dims 2, 3 and 5: gradients of every table and dense parameter match finite differences`, async () => {
     const model = createModel(mixedConfig(arch), { ops, maxBatch: 6 });
@@ -80,29 +67,7 @@ for (const arch of ['dnn', 'wdl', 'dcnv2'] as const) {
     const rng = new Rng(40 + arch.length);
     for (const p of model.parameters()) if (p.kind !== 'buffer') for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
     const batch = randomBatch(rng, 6, GEN, 2);
-    const seed = 77;
-    const loss = bceSum(model, batch, seed);
-    await model.forwardBackward(batch, { scale: 1, dropoutSeed: seed });
-    const bad: string[] = [];
-    let kinks = 0;
-    let checked = 0;
-    const tally = (r: { bad: string[]; kinks: number; checked: number }): void => {
-      bad.push(...r.bad);
-      kinks += r.kinks;
-      checked += r.checked;
-    };
-    const dense = model.params.grad.slice();
-    tally(await checkEntriesKinks('dense', loss, model.params.data, (i) => dense[i], sampleIdx(rng, dense.length, 60), 1e-3));
-    for (const bag of [...model.embs, model.lin]) {
-      if (!bag) continue;
-      const g = new Float32Array(bag.table.length);
-      for (let k = 0; k < bag.nUnique; k++) for (let j = 0; j < bag.dim; j++) g[bag.uniqueRows[k] * bag.dim + j] = bag.gradRows[k * bag.dim + j];
-      assert.ok(bag.nUnique > 0, `${bag.name}: rows touched`);
-      const touched: number[] = [];
-      for (let k = 0; k < bag.nUnique; k++) touched.push(bag.uniqueRows[k] * bag.dim + rng.int(bag.dim));
-      const idx = [...sampleIdx(rng, touched.length, 25).map((i) => touched[i]), ...sampleIdx(rng, g.length, 5)];
-      tally(await checkEntriesKinks(`${bag.name}.table`, loss, bag.table, (i) => g[i], idx, 1e-3));
-    }
+    const { bad, kinks, checked } = await checkModelGradients(model, batch, rng, [...model.embs, model.lin], { seed: 77, dense: 60, touched: 25, anywhere: 5, eps: 1e-3, requireTouched: true });
     assert.deepEqual(bad, []);
     assert.ok(kinks <= checked / 3, `${kinks} of ${checked} entries sit on a ReLU kink`);
     model.dispose();

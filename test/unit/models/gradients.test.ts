@@ -7,14 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../../src/core/rng.js';
-import type { Batch } from '../../../src/core/batch.js';
 import type { IndexSpec } from '../../../src/embedding/config.js';
 import { ReferenceOps } from '../../../src/kernels/reference.js';
 import { ARCHS, type ModelConfig } from '../../../src/models/config.js';
-import type { CtrModel } from '../../../src/models/ctr-model.js';
 import { createModel } from '../../../src/models/registry.js';
 import { FUSIONS } from '../../../src/nn/embedding-bag.js';
-import { checkEntriesKinks, randomBatch, sampleIdx } from '../nn/grad-check.js';
+import { randomBatch } from '../nn/grad-check.js';
+import { checkModelGradients } from './model-grad-check.js';
 
 const ops = new ReferenceOps();
 /** Smaller central step than the layer tests: models have many ReLUs, and a step must not cross a kink. */
@@ -29,18 +28,6 @@ const SPECS: IndexSpec[] = [
   // Full vocabulary of ids 0..39 (ids ≥ 40 fall into the OOV row 0).
   { method: 'full', minCount: 1, vocab: Array.from({ length: 40 }, (_, v) => v.toString(16).padStart(16, '0')) },
 ];
-
-function bceSum(model: CtrModel, batch: Batch, seed: number): () => Promise<number> {
-  return async () => {
-    const z = await model.forward(batch, true, seed);
-    let s = 0;
-    for (let i = 0; i < batch.size; i++) {
-      const x = z[i];
-      s += Math.max(x, 0) - x * batch.labels[i] + Math.log1p(Math.exp(-Math.abs(x)));
-    }
-    return s;
-  };
-}
 
 for (const arch of ARCHS) {
   test(`${arch}: gradients of all dense parameters and embedding rows match finite differences`, async () => {
@@ -69,28 +56,7 @@ for (const arch of ARCHS) {
     // Make the linear tables and block weights non-trivial.
     for (const p of model.parameters()) if (p.kind !== 'buffer') for (let i = 0; i < p.data.length; i++) p.data[i] += 0.2 * rng.normal();
     const batch = randomBatch(rng, B, [{ card: 64 }, { card: 30, maxLen: 3 }, { card: 100 }, { card: 50, maxLen: 2 }, { card: 1000 }, { card: 60, maxLen: 3 }], 2);
-    const seed = 77;
-    const loss = bceSum(model, batch, seed);
-    await model.forwardBackward(batch, { scale: 1, dropoutSeed: seed });
-    const bad: string[] = [];
-    let kinks = 0;
-    let checked = 0;
-    const tally = (r: { bad: string[]; kinks: number; checked: number }): void => {
-      bad.push(...r.bad);
-      kinks += r.kinks;
-      checked += r.checked;
-    };
-    const dense = model.params.grad.slice();
-    tally(await checkEntriesKinks('dense', loss, model.params.data, (i) => dense[i], sampleIdx(rng, dense.length, 80), MODEL_EPS));
-    for (const bag of [model.emb, model.lin]) {
-      if (!bag) continue;
-      const g = new Float32Array(bag.table.length);
-      for (let k = 0; k < bag.nUnique; k++) for (let j = 0; j < bag.dim; j++) g[bag.uniqueRows[k] * bag.dim + j] = bag.gradRows[k * bag.dim + j];
-      const touched: number[] = [];
-      for (let k = 0; k < bag.nUnique; k++) touched.push(bag.uniqueRows[k] * bag.dim + rng.int(bag.dim));
-      const idx = [...sampleIdx(rng, touched.length, 40).map((i) => touched[i]), ...sampleIdx(rng, g.length, 10)];
-      tally(await checkEntriesKinks(`${bag.name}.table`, loss, bag.table, (i) => g[i], idx, MODEL_EPS));
-    }
+    const { bad, kinks, checked } = await checkModelGradients(model, batch, rng, [model.emb, model.lin], { seed: 77, dense: 80, touched: 40, anywhere: 10, eps: MODEL_EPS });
     assert.deepEqual(bad, []);
     // One hidden unit near 0 moves with almost every parameter, so kink entries come in clusters.
     assert.ok(kinks <= checked / 3, `${kinks} of ${checked} entries sit on a ReLU kink`);
